@@ -1,0 +1,47 @@
+# knob_add_library(NAME SOURCES ... DEPS ...): a static library with the project's warnings.
+# knob_add_test(NAME SOURCES ... DEPS ...): a gtest binary registered with gtest_discover_tests.
+
+set(KNOB_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+    -Wold-style-cast)
+
+function(knob_target_options tgt)
+  target_compile_options(${tgt} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${KNOB_WARNINGS}>)
+  if(KNOB_WERROR)
+    target_compile_options(${tgt} PRIVATE -Werror)
+  endif()
+  if(KNOB_SANITIZE)
+    target_compile_options(${tgt} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${tgt} PRIVATE -fsanitize=address,undefined)
+  endif()
+  if(KNOB_TSAN)
+    target_compile_options(${tgt} PRIVATE -fsanitize=thread)
+    target_link_options(${tgt} PRIVATE -fsanitize=thread)
+  endif()
+endfunction()
+
+function(knob_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_DEPS})
+  knob_target_options(${name})
+endfunction()
+
+function(knob_add_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  knob_target_options(${name})
+endfunction()
+
+function(knob_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    KNOB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" KNOB_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  knob_target_options(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+endfunction()

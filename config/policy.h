@@ -1,0 +1,141 @@
+#pragma once
+// The policy: what the user asked knobd to do, as plain values. Built only by the loader
+// (config/policy_loader.h), which fills every default documented in docs/policy.md and merges
+// each target's profile into the target, so consumers read resolved values and never YAML.
+// Thread rule: immutable after load; shared as std::shared_ptr<const Policy>.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace knob {
+
+enum class Mode { kObserve, kRecommend, kApply };
+enum class Objective { kMaximizeThroughput, kMinimizeP99Latency, kMinimizeCpuPerRequest };
+
+std::string_view ModeName(Mode m);            // "observe" | "recommend" | "apply"
+std::string_view ObjectiveName(Objective o);  // "maximize: throughput" ...
+
+// Limits the optimizer must never cross. Unset means unconstrained.
+struct Constraints {
+  std::optional<std::chrono::nanoseconds> p99_latency;
+  std::optional<double> error_rate;        // fraction of requests, 0.001 == "0.1%"
+  std::optional<double> cpu_cores;         // cores used by the target, e.g. 4 or 0.5
+  std::optional<uint64_t> memory_bytes;    // resident bytes of the target
+  std::optional<double> cpu_pressure;      // PSI cpu some avg10, fraction (0.10 == "10%")
+  std::optional<double> memory_pressure;   // PSI memory some avg10, fraction
+  std::optional<double> io_pressure;       // PSI io some avg10, fraction
+  std::optional<std::chrono::nanoseconds> runqueue_delay;  // mean run-queue wait per timeslice
+  bool operator==(const Constraints&) const = default;
+};
+
+// One tunable knob: bounds and how fast knobd may move it.
+struct KnobPolicy {
+  std::optional<double> min;
+  std::optional<double> max;
+  // Largest change per decision: a fraction of the current value ("25%") and/or an absolute
+  // amount ("4"). When both are set the smaller wins; when neither, the guard default applies.
+  std::optional<double> max_step_fraction;
+  std::optional<double> max_step_abs;
+  bool enabled = true;  // `false` freezes the knob: knobd observes it but never proposes
+  bool operator==(const KnobPolicy&) const = default;
+};
+
+// How to find a target's processes. Any set field narrows the match (logical AND); a target
+// with only `registered` is whatever client says `hello` with that name.
+struct Selector {
+  std::optional<pid_t> pid;
+  std::optional<std::string> comm;           // exact /proc/PID/comm
+  std::optional<std::string> exe;            // basename or full path of /proc/PID/exe
+  std::optional<std::string> cmdline_regex;  // ECMAScript regex over space-joined cmdline
+  std::optional<std::string> cgroup;         // cgroup v2 path, e.g. /system.slice/nginx.service
+  std::optional<std::string> systemd_unit;   // e.g. nginx.service (resolved via its cgroup)
+  std::optional<std::string> registered;     // name given in a control-socket hello
+  bool host = false;                         // the whole host (no processes, host metrics only)
+  bool operator==(const Selector&) const = default;
+};
+
+struct Profile {
+  std::string name;
+  std::string description;
+  Objective objective = Objective::kMaximizeThroughput;
+  Constraints constraints;
+  std::map<std::string, KnobPolicy> knobs;
+  bool operator==(const Profile&) const = default;
+};
+
+// A target after its profile was merged in (target fields override profile fields).
+struct TargetPolicy {
+  std::string name;
+  Selector selector;
+  std::string profile;  // empty when none
+  Objective objective = Objective::kMaximizeThroughput;
+  Constraints constraints;
+  std::map<std::string, KnobPolicy> knobs;
+  Mode mode = Mode::kObserve;
+  bool perf_counters = false;  // hardware counters are off unless asked for (they tax the target)
+  bool operator==(const TargetPolicy&) const = default;
+};
+
+struct ControlSettings {
+  std::string socket_path = "/run/knobd/control.sock";
+  std::string group;        // socket group (mode 0660); empty: knobd's own group
+  std::string admin_group;  // uids in this group may run admin ops; root always may
+  uint64_t max_message_bytes = 64 * 1024;
+  uint32_t max_clients = 1024;
+  double max_messages_per_second = 100;  // per client, token bucket with burst = 2x
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(120);
+  bool operator==(const ControlSettings&) const = default;
+};
+
+struct CollectionSettings {
+  std::string proc_root = "/proc";
+  std::string sys_root = "/sys";
+  std::chrono::nanoseconds thread_interval = std::chrono::seconds(5);       // per-thread rotation
+  std::chrono::nanoseconds socket_dump_interval = std::chrono::seconds(5);  // full sock_diag dump
+  std::chrono::nanoseconds fd_rescan_interval = std::chrono::seconds(30);   // /proc/PID/fd rescan
+  std::chrono::nanoseconds discovery_interval = std::chrono::seconds(1);    // selector re-resolve
+  bool per_thread_metrics = false;  // opt-in: per-thread Prometheus series
+  bool operator==(const CollectionSettings&) const = default;
+};
+
+struct GuardSettings {
+  std::chrono::nanoseconds cooldown = std::chrono::seconds(30);
+  std::chrono::nanoseconds verification_window = std::chrono::seconds(20);
+  uint32_t min_samples = 10;                 // observations needed before judging a change
+  double default_max_step_fraction = 0.10;   // max(1, 10%) when a knob sets no max_step
+  double regression_p99_fraction = 0.10;     // p99 rise that counts as a regression inside the SLO
+  double min_signal_to_noise = 3.0;          // improvement must exceed noise by this factor
+  double hysteresis_fraction = 0.05;         // ignore proposals closer than this to the current value
+  bool operator==(const GuardSettings&) const = default;
+};
+
+struct GlobalSettings {
+  std::chrono::nanoseconds tick_interval = std::chrono::seconds(1);
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::string log_level = "info";
+  Mode mode = Mode::kRecommend;
+  std::string state_dir = "/var/lib/knobd";
+  ControlSettings control;
+  CollectionSettings collection;
+  GuardSettings guard;
+  bool operator==(const GlobalSettings&) const = default;
+};
+
+struct Policy {
+  std::string source;  // file path it was loaded from ("<string>" for tests)
+  GlobalSettings global;
+  std::map<std::string, Profile> profiles;  // built-ins plus user-defined
+  std::vector<TargetPolicy> targets;
+
+  const TargetPolicy* FindTarget(std::string_view name) const;
+  // The target a registered client with this name belongs to, if any.
+  const TargetPolicy* FindRegistered(std::string_view client_name) const;
+};
+
+}  // namespace knob

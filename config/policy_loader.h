@@ -1,0 +1,45 @@
+#pragma once
+// Loads and validates a policy (YAML via yaml-cpp). Every problem is reported, not just the
+// first, each as "FILE:LINE:COL: error: MESSAGE" plus a hint ("did you mean ...", accepted forms).
+// Thread rule: pure functions, any thread.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/policy.h"
+
+namespace knob {
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown (e.g. file unreadable)
+  int column = 0;  // 1-based
+  std::string message;
+  std::string hint;  // may be empty
+  // "FILE:LINE:COL: error: MESSAGE (hint: HINT)"
+  std::string ToString() const;
+};
+
+struct PolicyLoad {
+  std::optional<Policy> policy;  // set iff errors is empty
+  std::vector<Diagnostic> errors;
+  bool ok() const { return policy.has_value(); }
+};
+
+PolicyLoad LoadPolicyFile(const std::string& path);
+PolicyLoad LoadPolicyString(std::string_view yaml, const std::string& source_name = "<string>");
+
+// Human-readable list of what differs, one line each ("tick_interval: 1s -> 500ms",
+// "target web added"), for the reload log line. Empty when nothing changed.
+std::vector<std::string> DescribePolicyChanges(const Policy& before, const Policy& after);
+
+// Strict unit parsers shared with the protocol and knobctl. Accepted forms are in the messages.
+std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view s);  // 250ms 1s 5m 1h 10us
+std::optional<uint64_t> ParseSize(std::string_view s);       // 512 512B 64KiB 2GiB 1MB
+std::optional<double> ParsePercent(std::string_view s);      // "10%" -> 0.10
+std::string FormatDuration(std::chrono::nanoseconds d);
+std::string FormatSize(uint64_t bytes);
+
+}  // namespace knob
