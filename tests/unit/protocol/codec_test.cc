@@ -1,0 +1,270 @@
+#include "core/protocol/codec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace knob::protocol {
+namespace {
+
+template <typename T>
+T RoundTrip(const T& in) {
+  std::string line = Encode(Message(in));
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  auto out = Decode(line);
+  EXPECT_TRUE(out.ok()) << out.status().ToString() << "\n" << line;
+  if (!out.ok()) return T{};
+  EXPECT_TRUE(std::holds_alternative<T>(*out)) << line;
+  return std::get<T>(*out);
+}
+
+TEST(CodecTest, HelloRoundTrip) {
+  Hello h{"example-service", 4242, {{"worker_threads", 8, 1, 64, "threads"}, {"cache_bytes", 1e6, {}, {}, ""}},
+          {"requests", "latency"}, "knob-cpp/0.1"};
+  Hello out = RoundTrip(h);
+  EXPECT_EQ(out.name, "example-service");
+  EXPECT_EQ(out.pid, 4242);
+  ASSERT_EQ(out.knobs.size(), 2u);
+  EXPECT_EQ(out.knobs[0], h.knobs[0]);
+  EXPECT_EQ(out.knobs[1], h.knobs[1]);
+  EXPECT_EQ(out.metrics, h.metrics);
+  EXPECT_EQ(out.client, "knob-cpp/0.1");
+}
+
+TEST(CodecTest, ReportRoundTripCoversAppReport) {
+  Report r;
+  r.seq = 7;
+  r.app.requests_total = 1000;
+  r.app.errors_total = 3;
+  r.app.in_flight = 4;
+  r.app.queue_depth = 2;
+  r.app.latency_p50_seconds = 0.001;
+  r.app.latency_p99_seconds = 0.02;
+  r.app.latency_bucket_bounds_seconds = {0.001, 0.01, 0.1};
+  r.app.latency_bucket_counts = {10, 5, 1};
+  r.app.latency_sum_seconds = 0.5;
+  r.app.pools["workers"] = {8, 3, 1};
+  AppReport::Cache c;
+  c.hits_total = 90;
+  c.misses_total = 10;
+  c.bytes = 500;
+  c.capacity_bytes = 1000;
+  c.reuse_bounds_bytes = {1024, 4096};
+  c.reuse_counts = {3, 4};
+  c.reuse_cold = 2;
+  c.sample_rate = 0.01;
+  r.app.caches["main"] = c;
+  r.app.allocator = AppReport::Allocator{"jemalloc", 1, 2, 3, 4, 5};
+  r.app.knobs["worker_threads"] = 8;
+  r.app.gauges["custom"] = 1.5;
+  Report out = RoundTrip(r);
+  EXPECT_EQ(out.seq, 7u);
+  EXPECT_EQ(out.app.requests_total, 1000);
+  EXPECT_EQ(out.app.errors_total, 3);
+  EXPECT_EQ(out.app.in_flight, 4);
+  EXPECT_EQ(out.app.queue_depth, 2);
+  EXPECT_EQ(out.app.latency_p50_seconds, 0.001);
+  EXPECT_FALSE(out.app.latency_p90_seconds.has_value());
+  EXPECT_EQ(out.app.latency_p99_seconds, 0.02);
+  EXPECT_EQ(out.app.latency_bucket_bounds_seconds, r.app.latency_bucket_bounds_seconds);
+  EXPECT_EQ(out.app.latency_bucket_counts, r.app.latency_bucket_counts);
+  EXPECT_EQ(out.app.pools.at("workers").busy, 3);
+  EXPECT_EQ(out.app.caches.at("main").reuse_counts, c.reuse_counts);
+  EXPECT_EQ(out.app.caches.at("main").reuse_cold, 2u);
+  EXPECT_EQ(out.app.caches.at("main").sample_rate, 0.01);
+  ASSERT_TRUE(out.app.allocator);
+  EXPECT_EQ(out.app.allocator->kind, "jemalloc");
+  EXPECT_EQ(out.app.allocator->retained, 5);
+  EXPECT_EQ(out.app.knobs, r.app.knobs);
+  EXPECT_EQ(out.app.gauges, r.app.gauges);
+}
+
+TEST(CodecTest, AckSetWelcomeErrorByeRoundTrip) {
+  Ack a{42, "worker_threads", AckResult::kRejected, 8, "above my own limit"};
+  Ack ao = RoundTrip(a);
+  EXPECT_EQ(ao.id, 42u);
+  EXPECT_EQ(ao.result, AckResult::kRejected);
+  EXPECT_EQ(ao.value, 8);
+  EXPECT_EQ(ao.reason, "above my own limit");
+
+  Set s{42, "worker_threads", 12, 8, "throughput still grows", {{"throughput_rps", 900}}, true, 30};
+  Set so = RoundTrip(s);
+  EXPECT_EQ(so.value, 12);
+  EXPECT_EQ(so.old_value, 8);
+  EXPECT_TRUE(so.advisory);
+  EXPECT_EQ(so.predicted.at("throughput_rps"), 900);
+  EXPECT_EQ(so.expires_in_seconds, 30);
+
+  Welcome w{"s-1", "example-service", 0.5, "apply"};
+  Welcome wo = RoundTrip(w);
+  EXPECT_EQ(wo.session, "s-1");
+  EXPECT_EQ(wo.tick_interval_seconds, 0.5);
+
+  Error e{ErrorCode::kPidMismatch, "hello pid 1 is not your pid 2", 9};
+  Error eo = RoundTrip(e);
+  EXPECT_EQ(eo.code, ErrorCode::kPidMismatch);
+  EXPECT_EQ(eo.id, 9u);
+
+  EXPECT_EQ(RoundTrip(Bye{"shutdown"}).reason, "shutdown");
+}
+
+TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
+  AdminRequest q{AdminOp::kMode, 5, "web", 0, "apply", 0};
+  AdminRequest qo = RoundTrip(q);
+  EXPECT_EQ(qo.op, AdminOp::kMode);
+  EXPECT_EQ(qo.target, "web");
+  EXPECT_EQ(qo.mode, "apply");
+
+  AdminReply rep;
+  rep.op = AdminOp::kExplain;
+  rep.id = 5;
+  Recommendation rec;
+  rec.id = 77;
+  rec.target = "web";
+  rec.knob = "worker_threads";
+  rec.old_value = 8;
+  rec.new_value = 10;
+  rec.reason = "queue grows";
+  rec.verdicts.push_back({"bounds", "allow", "within 1..64"});
+  rec.outcome = Outcome::kRolledBack;
+  rec.created = WallTime(std::chrono::seconds(1'800'000'000));
+  rep.recommendation = rec;
+  rep.explanation = {"a", "b"};
+  rep.status = StatusInfo{"0.1.0", 1, 10, "recommend", "/etc/knobd.yaml", 1, 10, 2, 1, {"no PSI"}};
+  rep.targets = std::vector<TargetInfo>{{"web", "active", "apply", true, 12, 0.5, 3, 1}};
+  ShowInfo show;
+  show.target.name = "web";
+  show.metrics["cpu.user_seconds"] = 3;
+  show.app = AppReport{};
+  show.app->requests_total = 5;
+  rep.show = show;
+  AdminReply out = RoundTrip(rep);
+  EXPECT_EQ(out.op, AdminOp::kExplain);
+  ASSERT_TRUE(out.recommendation);
+  EXPECT_EQ(out.recommendation->id, 77u);
+  EXPECT_EQ(out.recommendation->outcome, Outcome::kRolledBack);
+  EXPECT_EQ(out.recommendation->created, rec.created);
+  ASSERT_EQ(out.recommendation->verdicts.size(), 1u);
+  EXPECT_EQ(out.recommendation->verdicts[0].reason, "within 1..64");
+  EXPECT_EQ(out.explanation.size(), 2u);
+  ASSERT_TRUE(out.status);
+  EXPECT_EQ(out.status->degraded, std::vector<std::string>{"no PSI"});
+  ASSERT_TRUE(out.targets);
+  EXPECT_EQ((*out.targets)[0].last_report_age_seconds, 0.5);
+  ASSERT_TRUE(out.show);
+  EXPECT_EQ(out.show->metrics.at("cpu.user_seconds"), 3);
+  ASSERT_TRUE(out.show->app);
+  EXPECT_EQ(out.show->app->requests_total, 5);
+}
+
+struct BadCase {
+  const char* line;
+  ErrorCode code;
+  const char* message;  // expected substring
+};
+
+class CodecErrorTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(CodecErrorTest, NamesTheProblem) {
+  DecodeError err;
+  auto r = Decode(GetParam().line, &err);
+  ASSERT_FALSE(r.ok()) << GetParam().line;
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(err.code, GetParam().code) << err.message;
+  EXPECT_NE(err.message.find(GetParam().message), std::string::npos)
+      << "got: " << err.message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, CodecErrorTest,
+    ::testing::Values(
+        BadCase{"", ErrorCode::kBadJson, "not valid JSON"},
+        BadCase{"{\"v\":1,", ErrorCode::kBadJson, "not valid JSON"},
+        BadCase{"[1,2]", ErrorCode::kBadMessage, "must be a JSON object, got array"},
+        BadCase{"{\"type\":\"bye\"}", ErrorCode::kBadMessage, "missing field 'v'"},
+        BadCase{"{\"v\":\"1\",\"type\":\"bye\"}", ErrorCode::kBadMessage,
+                "field 'v': expected integer, got string"},
+        BadCase{"{\"v\":2,\"type\":\"bye\"}", ErrorCode::kVersionMismatch, "version 2"},
+        BadCase{"{\"v\":1}", ErrorCode::kBadMessage, "missing field 'type'"},
+        BadCase{"{\"v\":1,\"type\":7}", ErrorCode::kBadMessage, "field 'type': expected string"},
+        BadCase{"{\"v\":1,\"type\":\"frobnicate\"}", ErrorCode::kUnknownType,
+                "unknown message type 'frobnicate'"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":\"12\"}",
+                ErrorCode::kBadMessage, "field 'pid': expected integer, got string"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"pid\":12}", ErrorCode::kBadMessage,
+                "missing field 'name'"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\"}", ErrorCode::kBadMessage,
+                "missing field 'pid'"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":-3}", ErrorCode::kBadMessage,
+                "field 'pid': expected non-negative integer"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":0}", ErrorCode::kBadMessage,
+                "must be a positive pid"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":1,\"knobs\":[{\"name\":\"k\"}]}",
+                ErrorCode::kBadMessage, "missing field 'knobs[0].value'"},
+        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":1,\"knobs\":{}}",
+                ErrorCode::kBadMessage, "field 'knobs': expected array, got object"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"errors_total\":0}", ErrorCode::kBadMessage,
+                "missing field 'requests_total'"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":true,\"errors_total\":0}",
+                ErrorCode::kBadMessage, "field 'requests_total': expected number, got boolean"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":-1,\"errors_total\":0}",
+                ErrorCode::kBadMessage, "field 'requests_total': must be >= 0"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0,"
+                "\"pools\":{\"w\":{\"size\":\"8\"}}}",
+                ErrorCode::kBadMessage, "field 'pools.w.size': expected number, got string"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0,"
+                "\"latency\":{\"bounds\":[1,2],\"counts\":[1]}}",
+                ErrorCode::kBadMessage, "'bounds' has 2 entries but 'counts' has 1"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0,"
+                "\"latency\":{\"bounds\":[2,1],\"counts\":[1,1]}}",
+                ErrorCode::kBadMessage, "strictly ascending"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0,"
+                "\"caches\":{\"c\":{\"hits_total\":1,\"misses_total\":1,\"reuse\":"
+                "{\"sample_rate\":0.1,\"bounds\":[1],\"counts\":[-1]}}}}",
+                ErrorCode::kBadMessage, "field 'caches.c.reuse.counts[0]': expected non-negative"},
+        BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0,"
+                "\"knobs\":{\"w\":\"x\"}}",
+                ErrorCode::kBadMessage, "field 'knobs.w': expected number, got string"},
+        BadCase{"{\"v\":1,\"type\":\"ack\",\"id\":1,\"result\":\"maybe\"}", ErrorCode::kBadMessage,
+                "field 'result': expected \"applied\" or \"rejected\""},
+        BadCase{"{\"v\":1,\"type\":\"ack\",\"result\":\"applied\"}", ErrorCode::kBadMessage,
+                "missing field 'id'"},
+        BadCase{"{\"v\":1,\"type\":\"show\",\"id\":3}", ErrorCode::kBadMessage,
+                "missing field 'target'"},
+        BadCase{"{\"v\":1,\"type\":\"mode\",\"id\":3,\"target\":\"w\"}", ErrorCode::kBadMessage,
+                "missing field 'mode'"},
+        BadCase{"{\"v\":1,\"type\":\"explain\",\"id\":3,\"recommendation\":1.5}",
+                ErrorCode::kBadMessage, "field 'recommendation': expected integer, got number"},
+        BadCase{"{\"v\":1,\"type\":\"welcome\",\"session\":\"s\",\"tick_interval_seconds\":0}",
+                ErrorCode::kBadMessage, "must be > 0"}));
+
+TEST(CodecTest, ErrorEchoesRequestId) {
+  DecodeError err;
+  auto r = Decode("{\"v\":1,\"type\":\"show\",\"id\":31}", &err);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(err.id, 31u);
+}
+
+TEST(CodecTest, InvalidUtf8IsReplacedNotThrown) {
+  Bye b{std::string("bad \xff byte")};
+  std::string line = Encode(Message(b));
+  auto r = Decode(line);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST(CodecTest, UnknownFieldsAreIgnoredForForwardCompatibility) {
+  auto r = Decode("{\"v\":1,\"type\":\"bye\",\"future\":{\"x\":1}}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(std::holds_alternative<Bye>(*r));
+}
+
+TEST(CodecTest, ErrorCodeNamesRoundTrip) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
+    auto c = static_cast<ErrorCode>(i);
+    EXPECT_EQ(ParseErrorCode(ErrorCodeName(c)), c);
+  }
+  EXPECT_FALSE(ParseErrorCode("nope"));
+}
+
+}  // namespace
+}  // namespace knob::protocol
