@@ -3,12 +3,15 @@
 // first, each as "FILE:LINE:COL: error: MESSAGE" plus a hint ("did you mean ...", accepted forms).
 // Thread rule: pure functions, any thread.
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/policy.h"
+#include "core/status.h"
 
 namespace knob {
 
@@ -41,5 +44,12 @@ std::optional<uint64_t> ParseSize(std::string_view s);       // 512 512B 64KiB 2
 std::optional<double> ParsePercent(std::string_view s);      // "10%" -> 0.10
 std::string FormatDuration(std::chrono::nanoseconds d);
 std::string FormatSize(uint64_t bytes);
+
+// Additions beyond the agreed API (config work):
+// "10%" for 0.10; the inverse of ParsePercent.
+std::string FormatPercent(double fraction);
+// Checks "ADDR:PORT" as accepted by global.metrics_listen (IPv4, [IPv6] or localhost; port
+// 1-65535), so the daemon's --metrics-listen flag accepts exactly what the policy does.
+Status ValidateListenAddress(std::string_view addr);
 
 }  // namespace knob

@@ -1,0 +1,1500 @@
+#include "config/policy_loader.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <tuple>
+#include <utility>
+
+#include "config/builtin_profiles.h"
+
+namespace knob {
+namespace {
+
+using std::chrono::nanoseconds;
+
+constexpr char kDurationForms[] =
+    "accepted forms: 250ms, 1s, 1.5s, 5m, 1h; units ns us ms s m h, no space before the unit";
+constexpr char kSizeForms[] =
+    "accepted forms: 512, 512B, 64KiB, 2GiB, 1MB (KiB=1024, KB=1000; units B KiB MiB GiB TiB "
+    "KB MB GB TB)";
+constexpr char kPercentForms[] = "accepted forms: 10%, 0.5%";
+constexpr char kBoolForms[] = "accepted forms: true, false";
+constexpr char kObjectiveForms[] =
+    "accepted forms: {maximize: throughput}, {minimize: p99_latency}, "
+    "{minimize: cpu_per_request}";
+
+constexpr int64_t kPidMaxLimit = 4194304;  // PID_MAX_LIMIT on 64-bit kernels
+constexpr size_t kCommMaxLen = 15;         // TASK_COMM_LEN - 1
+constexpr size_t kSunPathMax = 107;        // sizeof(sockaddr_un::sun_path) - 1
+
+// ---------------------------------------------------------------------------------------------
+// Strict numbers and units.
+
+// [0-9]+(\.[0-9]+)? — no sign, no exponent, no spaces: what a human writes in a config file.
+std::optional<long double> ParseUnsignedDecimal(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  if (i == 0) return std::nullopt;
+  if (i < s.size()) {
+    if (s[i] != '.') return std::nullopt;
+    size_t j = i + 1;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i + 1 || j != s.size()) return std::nullopt;
+  }
+  // from_chars has no long double overload in libstdc++ 12; strtold on a validated copy is exact
+  // enough and cannot misparse because the grammar was checked above.
+  std::string copy(s);
+  errno = 0;
+  long double v = std::strtold(copy.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// Optional leading '-' then the unsigned grammar; used for plain numbers so that "-1" can be
+// reported as "must not be negative" rather than "not a number".
+std::optional<double> ParseNumber(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && s[0] == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  std::optional<long double> v = ParseUnsignedDecimal(s);
+  if (!v || *v > std::numeric_limits<double>::max()) return std::nullopt;
+  double d = static_cast<double>(*v);
+  return negative ? -d : d;
+}
+
+// Splits "250ms" into ("250", "ms") at the first character that cannot be part of a number.
+std::pair<std::string_view, std::string_view> SplitNumberUnit(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+  return {s.substr(0, i), s.substr(i)};
+}
+
+bool IsPlainNumber(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  auto [num, unit] = SplitNumberUnit(s);
+  return !num.empty() && unit.empty();
+}
+
+std::string FormatNumber(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+    return std::to_string(static_cast<long long>(v));
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Did-you-mean.
+
+// Optimal string alignment distance (Levenshtein plus adjacent transposition): "tcik" is one
+// edit from "tick", as a human would count it.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The closest candidate within a typo's reach (a third of the word, at least 1, at most 3).
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates) {
+  size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
+  std::optional<std::string> best;
+  size_t best_distance = limit + 1;
+  for (const std::string& c : candidates) {
+    size_t dist = EditDistance(word, c);
+    if (dist < best_distance) {
+      best_distance = dist;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+std::string ChoiceHint(std::string_view word, const std::vector<std::string>& candidates,
+                       std::string_view what) {
+  if (std::optional<std::string> m = ClosestMatch(word, candidates)) {
+    return "did you mean '" + *m + "'?";
+  }
+  return std::string(what) + ": " + JoinList(candidates);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loader: walks the YAML tree once, collecting every problem with its position.
+
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+// A knob as written at one level (profile or target); unset fields inherit.
+struct PartialKnob {
+  std::optional<double> min;
+  std::optional<double> max;
+  bool max_step_set = false;
+  std::optional<double> max_step_fraction;
+  std::optional<double> max_step_abs;
+  std::optional<bool> enabled;
+  YAML::Mark mark;
+};
+
+struct PartialProfile {
+  std::string name;
+  std::optional<std::string> description;
+  std::optional<std::string> extends;
+  YAML::Mark extends_mark;
+  std::optional<Objective> objective;
+  Constraints constraints;
+  std::map<std::string, PartialKnob> knobs;
+  YAML::Mark mark;
+};
+
+struct PartialTarget {
+  std::string name;
+  Selector selector;
+  std::optional<std::string> profile;
+  YAML::Mark profile_mark;
+  std::optional<Objective> objective;
+  Constraints constraints;
+  std::map<std::string, PartialKnob> knobs;
+  std::optional<Mode> mode;
+  bool perf_counters = false;
+};
+
+const std::vector<std::string>& ModeNames() {
+  static const std::vector<std::string> k = {"observe", "recommend", "apply"};
+  return k;
+}
+
+void Overlay(Constraints& base, const Constraints& over) {
+  if (over.p99_latency) base.p99_latency = over.p99_latency;
+  if (over.error_rate) base.error_rate = over.error_rate;
+  if (over.cpu_cores) base.cpu_cores = over.cpu_cores;
+  if (over.memory_bytes) base.memory_bytes = over.memory_bytes;
+  if (over.cpu_pressure) base.cpu_pressure = over.cpu_pressure;
+  if (over.memory_pressure) base.memory_pressure = over.memory_pressure;
+  if (over.io_pressure) base.io_pressure = over.io_pressure;
+  if (over.runqueue_delay) base.runqueue_delay = over.runqueue_delay;
+}
+
+void Overlay(KnobPolicy& base, const PartialKnob& over) {
+  if (over.min) base.min = over.min;
+  if (over.max) base.max = over.max;
+  // max_step is one field in YAML: writing it replaces both the fraction and the absolute part.
+  if (over.max_step_set) {
+    base.max_step_fraction = over.max_step_fraction;
+    base.max_step_abs = over.max_step_abs;
+  }
+  if (over.enabled) base.enabled = *over.enabled;
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  PolicyLoad Load(std::string_view text) {
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(std::string(text));
+    } catch (const YAML::Exception& e) {
+      Error(e.mark, "YAML syntax: " + e.msg,
+            "the file is not valid YAML here; problems after this point are not checked");
+      return Finish();
+    } catch (const std::exception& e) {
+      Error(YAML::Mark::null_mark(), std::string("cannot parse YAML: ") + e.what());
+      return Finish();
+    }
+    if (docs.size() > 1) {
+      Error(docs[1].Mark(), "more than one YAML document ('---') in the policy",
+            "put everything in one document");
+    }
+    try {
+      if (!docs.empty()) Root(docs[0]);
+    } catch (const YAML::Exception& e) {
+      // Not expected (we never call as<>), but a yaml-cpp bug must not escape as an exception.
+      Error(e.mark, "YAML: " + e.msg);
+    }
+    if (errors_.empty()) Resolve();
+    return Finish();
+  }
+
+ private:
+  // ----- reporting
+
+  void Error(const YAML::Mark& mark, std::string message, std::string hint = "") {
+    Diagnostic d;
+    d.file = file_;
+    if (mark.line >= 0 && mark.column >= 0) {
+      d.line = mark.line + 1;
+      d.column = mark.column + 1;
+    }
+    d.message = std::move(message);
+    d.hint = std::move(hint);
+    errors_.push_back(std::move(d));
+  }
+
+  // A null value's mark points at the next token, often on a later line; the key is where the
+  // user looks.
+  static YAML::Mark MarkOf(const Entry& e) {
+    return e.value.IsNull() ? e.key_node.Mark() : e.value.Mark();
+  }
+
+  PolicyLoad Finish() {
+    PolicyLoad out;
+    std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    out.errors = std::move(errors_);
+    if (out.errors.empty()) out.policy = std::move(policy_);
+    return out;
+  }
+
+  // ----- structure
+
+  static const char* KindName(const YAML::Node& n) {
+    if (n.IsMap()) return "a mapping";
+    if (n.IsSequence()) return "a list";
+    if (n.IsNull()) return "empty";
+    return "a single value";
+  }
+
+  // The entries of a mapping. Unknown keys (when `valid` is given), duplicate keys and non-scalar
+  // keys are reported and dropped. A null node is an empty mapping: `global:` with nothing under
+  // it means "all defaults".
+  std::vector<Entry> Fields(const YAML::Node& node, const std::string& where,
+                            const std::vector<std::string>* valid,
+                            const std::function<std::string(const std::string&)>& misplaced = {}) {
+    std::vector<Entry> out;
+    if (!node.IsDefined() || node.IsNull()) return out;
+    if (!node.IsMap()) {
+      Error(node.Mark(), where + " must be a mapping (key: value lines), not " + KindName(node));
+      return out;
+    }
+    std::map<std::string, int> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node& k = it->first;
+      if (!k.IsScalar()) {
+        Error(k.Mark(), "keys in " + where + " must be plain names");
+        continue;
+      }
+      std::string key = k.Scalar();
+      if (auto [pos, inserted] = seen.emplace(key, k.Mark().line + 1); !inserted) {
+        Error(k.Mark(), "duplicate key '" + key + "' in " + where + " (first at line " +
+                            std::to_string(pos->second) + ")",
+              "remove one of them");
+        continue;
+      }
+      if (valid != nullptr &&
+          std::find(valid->begin(), valid->end(), key) == valid->end()) {
+        std::string hint;
+        if (key == "<<") {
+          hint = "YAML merge keys are not supported; share settings with a profile instead";
+        } else if (misplaced) {
+          hint = misplaced(key);
+        }
+        if (hint.empty()) hint = ChoiceHint(key, *valid, "valid keys here");
+        Error(k.Mark(), "unknown key '" + key + "' in " + where, hint);
+        continue;
+      }
+      out.push_back(Entry{std::move(key), k, it->second});
+    }
+    return out;
+  }
+
+  std::string What(const std::string& where, const Entry& e) { return where + "." + e.key; }
+
+  bool ScalarOf(const Entry& e, const std::string& what, std::string* out) {
+    if (e.value.IsNull()) {
+      Error(MarkOf(e), what + " has no value");
+      return false;
+    }
+    if (!e.value.IsScalar()) {
+      Error(e.value.Mark(), what + " must be a single value, not " + KindName(e.value));
+      return false;
+    }
+    *out = e.value.Scalar();
+    return true;
+  }
+
+  std::optional<std::string> String(const Entry& e, const std::string& what) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    if (s.empty()) {
+      Error(MarkOf(e), what + " must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<std::string> AbsolutePath(const Entry& e, const std::string& what) {
+    std::optional<std::string> s = String(e, what);
+    if (s && (*s)[0] != '/') {
+      Error(MarkOf(e), what + ": '" + *s + "' is not an absolute path", "start it with '/'");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<bool> Bool(const Entry& e, const std::string& what) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    Error(MarkOf(e), what + ": '" + s + "' is not true or false", kBoolForms);
+    return std::nullopt;
+  }
+
+  std::optional<double> Number(const Entry& e, const std::string& what, double min,
+                               bool min_exclusive, double max) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    std::optional<double> v = ParseNumber(s);
+    if (!v) {
+      std::string hint = "write a plain number such as 4 or 0.5";
+      if (s.find('%') != std::string::npos) hint = "this field takes a plain number, not a percent";
+      Error(MarkOf(e), what + ": '" + s + "' is not a number", hint);
+      return std::nullopt;
+    }
+    if (*v < min || (min_exclusive && *v == min) || *v > max) {
+      Error(MarkOf(e), what + ": " + s + " is out of range",
+            std::string("must be ") + (min_exclusive ? "> " : ">= ") + FormatNumber(min) +
+                " and <= " + FormatNumber(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<uint64_t> Integer(const Entry& e, const std::string& what, uint64_t min,
+                                  uint64_t max) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range) {
+      Error(MarkOf(e), what + ": " + s + " is out of range",
+            "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    if (ec != std::errc() || ptr != s.data() + s.size()) {
+      Error(MarkOf(e), what + ": '" + s + "' is not a whole number",
+            "write digits only, e.g. " + std::to_string(std::max<uint64_t>(min, 1)));
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      Error(MarkOf(e), what + ": " + s + " is out of range",
+            "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<nanoseconds> DurationField(const Entry& e, const std::string& what,
+                                           nanoseconds min, nanoseconds max) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    std::optional<nanoseconds> d = ParseDuration(s);
+    if (!d) {
+      std::string hint = kDurationForms;
+      if (IsPlainNumber(s)) hint = "a duration needs a unit, e.g. '" + s + "s'; " + hint;
+      Error(MarkOf(e), what + ": '" + s + "' is not a duration", hint);
+      return std::nullopt;
+    }
+    if (*d < min || *d > max) {
+      Error(MarkOf(e), what + ": " + s + " is out of range",
+            "must be between " + FormatDuration(min) + " and " + FormatDuration(max));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<uint64_t> SizeField(const Entry& e, const std::string& what, uint64_t min,
+                                    uint64_t max) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    std::optional<uint64_t> v = ParseSize(s);
+    if (!v) {
+      Error(MarkOf(e), what + ": '" + s + "' is not a size", kSizeForms);
+      return std::nullopt;
+    }
+    if (*v < min || *v > max) {
+      Error(MarkOf(e), what + ": " + s + " is out of range",
+            "must be between " + FormatSize(min) + " and " + FormatSize(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // A fraction written as a percent. Bounds are fractions (1.0 == 100%).
+  std::optional<double> PercentField(const Entry& e, const std::string& what, double min,
+                                     bool min_exclusive, double max) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    std::optional<double> v = ParsePercent(s);
+    if (!v) {
+      std::string hint = kPercentForms;
+      if (IsPlainNumber(s)) hint = "a percent needs '%', e.g. '" + s + "%'; " + hint;
+      Error(MarkOf(e), what + ": '" + s + "' is not a percent", hint);
+      return std::nullopt;
+    }
+    if (*v < min || (min_exclusive && *v == min) || *v > max) {
+      Error(MarkOf(e), what + ": " + s + " is out of range",
+            std::string("must be ") + (min_exclusive ? "> " : ">= ") + FormatPercent(min) +
+                " and <= " + FormatPercent(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<Mode> ModeField(const Entry& e, const std::string& what) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    if (s == "observe") return Mode::kObserve;
+    if (s == "recommend") return Mode::kRecommend;
+    if (s == "apply") return Mode::kApply;
+    Error(MarkOf(e), what + ": unknown mode '" + s + "'",
+          ChoiceHint(s, ModeNames(), "valid modes"));
+    return std::nullopt;
+  }
+
+  std::optional<Objective> ObjectiveField(const Entry& e, const std::string& what) {
+    if (!e.value.IsMap() || e.value.size() != 1) {
+      Error(MarkOf(e), what + " must be one of maximize: or minimize: with a metric",
+            kObjectiveForms);
+      return std::nullopt;
+    }
+    static const std::vector<std::string> kKeys = {"maximize", "minimize"};
+    std::vector<Entry> fields = Fields(e.value, what, &kKeys);
+    if (fields.empty()) return std::nullopt;
+    const Entry& f = fields[0];
+    std::string metric;
+    if (!ScalarOf(f, What(what, f), &metric)) return std::nullopt;
+    if (f.key == "maximize") {
+      if (metric == "throughput") return Objective::kMaximizeThroughput;
+      if (metric == "p99_latency" || metric == "cpu_per_request") {
+        Error(MarkOf(f), what + ": " + metric + " can only be minimized",
+              "write {minimize: " + metric + "}");
+        return std::nullopt;
+      }
+      Error(MarkOf(f), what + ": cannot maximize '" + metric + "'",
+            ChoiceHint(metric, {"throughput"}, "maximize takes"));
+      return std::nullopt;
+    }
+    if (metric == "p99_latency") return Objective::kMinimizeP99Latency;
+    if (metric == "cpu_per_request") return Objective::kMinimizeCpuPerRequest;
+    if (metric == "throughput") {
+      Error(MarkOf(f), what + ": throughput can only be maximized",
+            "write {maximize: throughput}");
+      return std::nullopt;
+    }
+    Error(MarkOf(f), what + ": cannot minimize '" + metric + "'",
+          ChoiceHint(metric, {"p99_latency", "cpu_per_request"}, "minimize takes"));
+    return std::nullopt;
+  }
+
+  // ----- sections
+
+  void Root(const YAML::Node& root) {
+    static const std::vector<std::string> kTop = {"global", "profiles", "targets"};
+    std::vector<Entry> entries = Fields(root, "the policy", &kTop, [](const std::string& key) {
+      for (const std::string& g : GlobalKeys()) {
+        if (g == key) return "'" + key + "' belongs under 'global:'";
+      }
+      if (key == "target" || key == "name" || key == "select") {
+        return std::string("targets are a list under 'targets:' (- name: ...)");
+      }
+      return std::string();
+    });
+    if (!root.IsNull() && !root.IsMap()) return;  // Fields reported it
+    for (const Entry& e : entries) {
+      if (e.key == "global") Global(e.value);
+      if (e.key == "profiles") Profiles(e.value);
+      if (e.key == "targets") Targets(e);
+    }
+  }
+
+  static const std::vector<std::string>& GlobalKeys() {
+    static const std::vector<std::string> k = {
+        "tick_interval", "metrics_listen", "log_level", "mode",
+        "state_dir",     "control",        "collection", "guard"};
+    return k;
+  }
+
+  void Global(const YAML::Node& node) {
+    GlobalSettings& g = policy_.global;
+    const std::string where = "global";
+    for (const Entry& e : Fields(node, where, &GlobalKeys())) {
+      const std::string what = What(where, e);
+      if (e.key == "tick_interval") {
+        if (auto v = DurationField(e, what, std::chrono::milliseconds(10), std::chrono::hours(1)))
+          g.tick_interval = *v;
+      } else if (e.key == "metrics_listen") {
+        std::string s;
+        if (!ScalarOf(e, what, &s)) continue;
+        if (Status st = ValidateListenAddress(s); !st.ok()) {
+          Error(MarkOf(e), what + ": " + st.message(),
+                "write ADDR:PORT, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
+        } else {
+          g.metrics_listen = s;
+        }
+      } else if (e.key == "log_level") {
+        static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                         "error"};
+        std::string s;
+        if (!ScalarOf(e, what, &s)) continue;
+        if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end()) {
+          Error(MarkOf(e), what + ": unknown log level '" + s + "'",
+                ChoiceHint(s, kLevels, "valid levels"));
+        } else {
+          g.log_level = s;
+        }
+      } else if (e.key == "mode") {
+        if (auto v = ModeField(e, what)) g.mode = *v;
+      } else if (e.key == "state_dir") {
+        if (auto v = AbsolutePath(e, what)) g.state_dir = *v;
+      } else if (e.key == "control") {
+        Control(e.value);
+      } else if (e.key == "collection") {
+        Collection(e.value);
+      } else if (e.key == "guard") {
+        Guard(e.value);
+      }
+    }
+  }
+
+  void Control(const YAML::Node& node) {
+    static const std::vector<std::string> kKeys = {
+        "socket",      "group",                   "admin_group", "max_message_size",
+        "max_clients", "max_messages_per_second", "idle_timeout"};
+    ControlSettings& c = policy_.global.control;
+    const std::string where = "global.control";
+    for (const Entry& e : Fields(node, where, &kKeys)) {
+      const std::string what = What(where, e);
+      if (e.key == "socket") {
+        if (auto v = AbsolutePath(e, what)) {
+          if (v->size() > kSunPathMax) {
+            Error(MarkOf(e), what + " is " + std::to_string(v->size()) + " bytes long",
+                  "a Unix socket path holds at most 107 bytes; choose a shorter path");
+          } else {
+            c.socket_path = *v;
+          }
+        }
+      } else if (e.key == "group") {
+        if (auto v = String(e, what)) c.group = *v;
+      } else if (e.key == "admin_group") {
+        if (auto v = String(e, what)) c.admin_group = *v;
+      } else if (e.key == "max_message_size") {
+        if (auto v = SizeField(e, what, 1024, uint64_t{64} << 20)) c.max_message_bytes = *v;
+      } else if (e.key == "max_clients") {
+        if (auto v = Integer(e, what, 1, 65536)) c.max_clients = static_cast<uint32_t>(*v);
+      } else if (e.key == "max_messages_per_second") {
+        if (auto v = Number(e, what, 0, true, 1e6)) c.max_messages_per_second = *v;
+      } else if (e.key == "idle_timeout") {
+        if (auto v = DurationField(e, what, std::chrono::seconds(1), std::chrono::hours(24)))
+          c.idle_timeout = *v;
+      }
+    }
+  }
+
+  void Collection(const YAML::Node& node) {
+    static const std::vector<std::string> kKeys = {
+        "proc_root",           "sys_root",          "thread_interval",   "socket_dump_interval",
+        "fd_rescan_interval", "discovery_interval", "per_thread_metrics"};
+    CollectionSettings& c = policy_.global.collection;
+    const std::string where = "global.collection";
+    const nanoseconds lo = std::chrono::milliseconds(10);
+    const nanoseconds hi = std::chrono::hours(1);
+    for (const Entry& e : Fields(node, where, &kKeys)) {
+      const std::string what = What(where, e);
+      if (e.key == "proc_root") {
+        if (auto v = AbsolutePath(e, what)) c.proc_root = *v;
+      } else if (e.key == "sys_root") {
+        if (auto v = AbsolutePath(e, what)) c.sys_root = *v;
+      } else if (e.key == "thread_interval") {
+        if (auto v = DurationField(e, what, lo, hi)) c.thread_interval = *v;
+      } else if (e.key == "socket_dump_interval") {
+        if (auto v = DurationField(e, what, lo, hi)) c.socket_dump_interval = *v;
+      } else if (e.key == "fd_rescan_interval") {
+        if (auto v = DurationField(e, what, lo, hi)) c.fd_rescan_interval = *v;
+      } else if (e.key == "discovery_interval") {
+        if (auto v = DurationField(e, what, lo, hi)) c.discovery_interval = *v;
+      } else if (e.key == "per_thread_metrics") {
+        if (auto v = Bool(e, what)) c.per_thread_metrics = *v;
+      }
+    }
+  }
+
+  void Guard(const YAML::Node& node) {
+    static const std::vector<std::string> kKeys = {
+        "cooldown",      "verification_window", "min_samples", "default_max_step",
+        "regression_p99", "min_signal_to_noise", "hysteresis"};
+    GuardSettings& g = policy_.global.guard;
+    const std::string where = "global.guard";
+    for (const Entry& e : Fields(node, where, &kKeys)) {
+      const std::string what = What(where, e);
+      if (e.key == "cooldown") {
+        if (auto v = DurationField(e, what, nanoseconds(0), std::chrono::hours(24)))
+          g.cooldown = *v;
+      } else if (e.key == "verification_window") {
+        if (auto v = DurationField(e, what, std::chrono::milliseconds(100), std::chrono::hours(24)))
+          g.verification_window = *v;
+      } else if (e.key == "min_samples") {
+        if (auto v = Integer(e, what, 1, 1000000)) g.min_samples = static_cast<uint32_t>(*v);
+      } else if (e.key == "default_max_step") {
+        if (auto v = PercentField(e, what, 0, true, 10.0)) g.default_max_step_fraction = *v;
+      } else if (e.key == "regression_p99") {
+        if (auto v = PercentField(e, what, 0, false, 10.0)) g.regression_p99_fraction = *v;
+      } else if (e.key == "min_signal_to_noise") {
+        if (auto v = Number(e, what, 0, false, 1000)) g.min_signal_to_noise = *v;
+      } else if (e.key == "hysteresis") {
+        if (auto v = PercentField(e, what, 0, false, 1.0)) g.hysteresis_fraction = *v;
+      }
+    }
+  }
+
+  // ----- profiles, constraints, knobs
+
+  static bool ValidName(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    if (!std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+    return std::all_of(s.begin(), s.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+    });
+  }
+
+  void Profiles(const YAML::Node& node) {
+    static const std::vector<std::string> kKeys = {"description", "extends", "objective",
+                                                   "constraints", "knobs"};
+    for (const Entry& p : Fields(node, "profiles", nullptr)) {
+      if (!ValidName(p.key)) {
+        Error(p.key_node.Mark(), "profile name '" + p.key + "' is not a valid name",
+              "use letters, digits, '-', '_' or '.', starting with a letter or digit");
+        continue;
+      }
+      PartialProfile pp;
+      pp.name = p.key;
+      pp.mark = p.key_node.Mark();
+      const std::string where = "profile '" + p.key + "'";
+      for (const Entry& e : Fields(p.value, where, &kKeys)) {
+        const std::string what = where + " " + e.key;
+        if (e.key == "description") {
+          std::string s;
+          if (ScalarOf(e, what, &s)) pp.description = s;
+        } else if (e.key == "extends") {
+          if (auto v = String(e, what)) {
+            pp.extends = *v;
+            pp.extends_mark = MarkOf(e);
+          }
+        } else if (e.key == "objective") {
+          pp.objective = ObjectiveField(e, where + " objective");
+        } else if (e.key == "constraints") {
+          ConstraintsField(e.value, where + " constraints", pp.constraints);
+        } else if (e.key == "knobs") {
+          Knobs(e.value, where + " knobs", pp.knobs);
+        }
+      }
+      user_profiles_.emplace(pp.name, std::move(pp));
+    }
+  }
+
+  void ConstraintsField(const YAML::Node& node, const std::string& where, Constraints& c) {
+    static const std::vector<std::string> kKeys = {
+        "p99_latency",  "error_rate",      "cpu_cores",   "memory",
+        "cpu_pressure", "memory_pressure", "io_pressure", "runqueue_delay"};
+    const nanoseconds min_d = nanoseconds(1);
+    const nanoseconds max_d = std::chrono::hours(24);
+    for (const Entry& e : Fields(node, where, &kKeys)) {
+      const std::string what = where + " " + e.key;
+      if (e.key == "p99_latency") {
+        c.p99_latency = DurationField(e, what, min_d, max_d);
+      } else if (e.key == "error_rate") {
+        c.error_rate = PercentField(e, what, 0, true, 1.0);
+      } else if (e.key == "cpu_cores") {
+        c.cpu_cores = Number(e, what, 0, true, 65536);
+      } else if (e.key == "memory") {
+        c.memory_bytes = SizeField(e, what, 1, std::numeric_limits<uint64_t>::max());
+      } else if (e.key == "cpu_pressure") {
+        c.cpu_pressure = PercentField(e, what, 0, true, 1.0);
+      } else if (e.key == "memory_pressure") {
+        c.memory_pressure = PercentField(e, what, 0, true, 1.0);
+      } else if (e.key == "io_pressure") {
+        c.io_pressure = PercentField(e, what, 0, true, 1.0);
+      } else if (e.key == "runqueue_delay") {
+        c.runqueue_delay = DurationField(e, what, min_d, max_d);
+      }
+    }
+  }
+
+  // A knob bound: a plain number, or a size for byte-valued knobs ("64MiB").
+  std::optional<double> KnobValue(const Entry& e, const std::string& what) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return std::nullopt;
+    if (std::optional<double> v = ParseNumber(s)) {
+      if (*v < 0) {
+        Error(MarkOf(e), what + ": " + s + " is negative", "knob values are counts or bytes, >= 0");
+        return std::nullopt;
+      }
+      return v;
+    }
+    if (std::optional<uint64_t> b = ParseSize(s)) return static_cast<double>(*b);
+    Error(MarkOf(e), what + ": '" + s + "' is not a number or a size",
+          "write a number such as 64, or a size such as 64MiB");
+    return std::nullopt;
+  }
+
+  // max_step: "25%" (of the current value), 4 (absolute), or [25%, 4] (the smaller wins).
+  bool MaxStepItem(const Entry& e, const std::string& what, PartialKnob& k) {
+    std::string s;
+    if (!ScalarOf(e, what, &s)) return false;
+    const char* hint = "write a percent such as 25%, a number such as 4, or both: [25%, 4]";
+    if (!s.empty() && s.back() == '%') {
+      std::optional<double> f = ParsePercent(s);
+      if (!f || *f <= 0) {
+        Error(MarkOf(e), what + ": '" + s + "' is not a positive percent", hint);
+        return false;
+      }
+      if (k.max_step_fraction) {
+        Error(MarkOf(e), what + " has two percents", hint);
+        return false;
+      }
+      k.max_step_fraction = f;
+      return true;
+    }
+    std::optional<double> v = ParseNumber(s);
+    if (!v || *v <= 0) {
+      Error(MarkOf(e), what + ": '" + s + "' is not a positive number or percent", hint);
+      return false;
+    }
+    if (k.max_step_abs) {
+      Error(MarkOf(e), what + " has two absolute steps", hint);
+      return false;
+    }
+    k.max_step_abs = v;
+    return true;
+  }
+
+  void Knobs(const YAML::Node& node, const std::string& where,
+             std::map<std::string, PartialKnob>& out) {
+    static const std::vector<std::string> kKeys = {"min", "max", "max_step", "enabled"};
+    std::vector<std::string> known;
+    for (std::string_view n : KnownKnobNames()) known.emplace_back(n);
+    for (const Entry& kn : Fields(node, where, nullptr)) {
+      if (std::find(known.begin(), known.end(), kn.key) == known.end()) {
+        if (std::optional<std::string> m = ClosestMatch(kn.key, known)) {
+          Error(kn.key_node.Mark(), "unknown knob '" + kn.key + "' in " + where,
+                "did you mean '" + *m + "'?");
+          continue;
+        }
+        if (!ValidName(kn.key)) {
+          Error(kn.key_node.Mark(), "knob name '" + kn.key + "' is not a valid name",
+                "use letters, digits, '-', '_' or '.'");
+          continue;
+        }
+      }
+      PartialKnob k;
+      k.mark = kn.key_node.Mark();
+      const std::string kwhere = where + " " + kn.key;
+      for (const Entry& e : Fields(kn.value, kwhere, &kKeys)) {
+        const std::string what = kwhere + " " + e.key;
+        if (e.key == "min") {
+          k.min = KnobValue(e, what);
+        } else if (e.key == "max") {
+          k.max = KnobValue(e, what);
+        } else if (e.key == "enabled") {
+          k.enabled = Bool(e, what);
+        } else if (e.key == "max_step") {
+          k.max_step_set = true;
+          if (e.value.IsSequence()) {
+            if (e.value.size() == 0 || e.value.size() > 2) {
+              Error(e.value.Mark(), what + " takes one percent and/or one number",
+                    "e.g. [25%, 4]");
+              continue;
+            }
+            for (const YAML::Node& item : e.value) MaxStepItem(Entry{e.key, e.key_node, item}, what, k);
+          } else {
+            MaxStepItem(e, what, k);
+          }
+        }
+      }
+      if (k.min && k.max && *k.min > *k.max) {
+        Error(k.mark, kwhere + ": min " + FormatNumber(*k.min) + " is greater than max " +
+                          FormatNumber(*k.max),
+              "swap them or widen the range");
+      }
+      out.emplace(kn.key, std::move(k));
+    }
+  }
+
+  // ----- targets
+
+  static const std::vector<std::string>& SelectorKeys() {
+    static const std::vector<std::string> k = {"pid",  "comm",       "exe", "cmdline",
+                                               "cgroup", "unit", "registered", "host"};
+    return k;
+  }
+
+  void Targets(const Entry& entry) {
+    if (entry.value.IsNull()) return;
+    if (!entry.value.IsSequence()) {
+      Error(MarkOf(entry), "targets must be a list ('- name: ...' items), not " +
+                               std::string(KindName(entry.value)));
+      return;
+    }
+    std::map<std::string, int> names;
+    int index = 0;
+    for (const YAML::Node& item : entry.value) {
+      ++index;
+      Target(item, index, names);
+    }
+  }
+
+  void Target(const YAML::Node& item, int index, std::map<std::string, int>& names) {
+    static const std::vector<std::string> kKeys = {"name",        "select", "profile",
+                                                   "objective",   "constraints", "knobs",
+                                                   "mode",        "perf_counters"};
+    if (!item.IsMap()) {
+      Error(item.Mark(), "target #" + std::to_string(index) + " must be a mapping, not " +
+                             KindName(item),
+            "each target looks like '- name: web' followed by select:, profile: ...");
+      return;
+    }
+    // The name first, so later messages can say "target 'web'".
+    PartialTarget t;
+    std::string where = "target #" + std::to_string(index);
+    for (auto it = item.begin(); it != item.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == "name") {
+        Entry e{"name", it->first, it->second};
+        if (auto v = String(e, where + " name")) {
+          if (!ValidName(*v)) {
+            Error(MarkOf(e), "target name '" + *v + "' is not a valid name",
+                  "use letters, digits, '-', '_' or '.', starting with a letter or digit");
+          } else if (auto [pos, inserted] = names.emplace(*v, MarkOf(e).line + 1); !inserted) {
+            Error(MarkOf(e), "duplicate target name '" + *v + "' (first at line " +
+                                 std::to_string(pos->second) + ")",
+                  "target names must be unique");
+          } else {
+            t.name = *v;
+            where = "target '" + *v + "'";
+          }
+        }
+        break;
+      }
+    }
+    bool has_name = false;
+    bool has_select = false;
+    bool valid = !t.name.empty();
+    for (const Entry& e : Fields(item, where, &kKeys, [](const std::string& key) {
+           for (const std::string& s : SelectorKeys()) {
+             if (s == key) return "'" + key + "' belongs under 'select:'";
+           }
+           for (const std::string& s : {std::string("min"), std::string("max"),
+                                        std::string("max_step")}) {
+             if (s == key) return "'" + key + "' belongs under 'knobs: {KNOB: {...}}'";
+           }
+           return std::string();
+         })) {
+      const std::string what = where + " " + e.key;
+      if (e.key == "name") {
+        has_name = true;
+      } else if (e.key == "select") {
+        has_select = true;
+        if (!SelectorField(e, where, t.selector)) valid = false;
+      } else if (e.key == "profile") {
+        if (auto v = String(e, what)) {
+          t.profile = *v;
+          t.profile_mark = MarkOf(e);
+        }
+      } else if (e.key == "objective") {
+        t.objective = ObjectiveField(e, what);
+      } else if (e.key == "constraints") {
+        ConstraintsField(e.value, what, t.constraints);
+      } else if (e.key == "knobs") {
+        Knobs(e.value, what, t.knobs);
+      } else if (e.key == "mode") {
+        t.mode = ModeField(e, what);
+      } else if (e.key == "perf_counters") {
+        if (auto v = Bool(e, what)) t.perf_counters = *v;
+      }
+    }
+    if (!has_name) {
+      Error(item.Mark(), where + " has no name", "add 'name: SOMETHING' (unique, used in metrics)");
+    }
+    if (!has_select) {
+      Error(item.Mark(), where + " has no selector",
+            "add 'select:' with one of: " + JoinList(SelectorKeys()));
+    }
+    if (valid && has_select) targets_.push_back(std::move(t));
+  }
+
+  bool SelectorField(const Entry& sel, const std::string& target, Selector& s) {
+    const std::string where = target + " select";
+    std::vector<Entry> fields = Fields(sel.value, where, &SelectorKeys());
+    size_t before = errors_.size();
+    bool any = false;
+    const Entry* host_entry = nullptr;
+    for (const Entry& e : fields) {
+      const std::string what = where + " " + e.key;
+      if (e.key == "pid") {
+        if (auto v = Integer(e, what, 1, kPidMaxLimit)) {
+          s.pid = static_cast<pid_t>(*v);
+          any = true;
+        }
+      } else if (e.key == "comm") {
+        if (auto v = String(e, what)) {
+          if (v->size() > kCommMaxLen) {
+            Error(MarkOf(e), what + ": '" + *v + "' is longer than 15 characters",
+                  "the kernel truncates comm to 15 characters; match on exe or cmdline instead");
+          } else {
+            s.comm = *v;
+            any = true;
+          }
+        }
+      } else if (e.key == "exe") {
+        if (auto v = String(e, what)) {
+          s.exe = *v;
+          any = true;
+        }
+      } else if (e.key == "cmdline") {
+        if (auto v = String(e, what)) {
+          try {
+            std::regex re(*v, std::regex::ECMAScript);
+            s.cmdline_regex = *v;
+            any = true;
+          } catch (const std::regex_error& ex) {
+            Error(MarkOf(e), what + ": '" + *v + "' is not a valid regular expression (" +
+                                 ex.what() + ")",
+                  "ECMAScript syntax; quote the value in single quotes to keep backslashes");
+          }
+        }
+      } else if (e.key == "cgroup") {
+        if (auto v = AbsolutePath(e, what)) {
+          s.cgroup = *v;
+          any = true;
+        }
+      } else if (e.key == "unit") {
+        if (auto v = String(e, what)) {
+          static const std::vector<std::string> kSuffixes = {".service", ".scope", ".slice"};
+          bool ok = std::any_of(kSuffixes.begin(), kSuffixes.end(), [&](const std::string& x) {
+            return v->size() > x.size() && v->compare(v->size() - x.size(), x.size(), x) == 0;
+          });
+          if (!ok || v->find('/') != std::string::npos) {
+            Error(MarkOf(e), what + ": '" + *v + "' is not a systemd unit name",
+                  "write the full name, e.g. nginx.service (or .scope / .slice)");
+          } else {
+            s.systemd_unit = *v;
+            any = true;
+          }
+        }
+      } else if (e.key == "registered") {
+        if (auto v = String(e, what)) {
+          if (*v != "*" && !ValidName(*v)) {
+            Error(MarkOf(e), what + ": '" + *v + "' is not a valid client name",
+                  "use the name the client sends in hello, or '*' for any registered client");
+          } else {
+            s.registered = *v;
+            any = true;
+          }
+        }
+      } else if (e.key == "host") {
+        if (auto v = Bool(e, what)) {
+          s.host = *v;
+          if (*v) host_entry = &e;
+        }
+      }
+    }
+    if (host_entry != nullptr && any) {
+      Error(MarkOf(*host_entry), where + ": host: true selects the whole host",
+            "it cannot be combined with process selectors; make a separate target");
+      return false;
+    }
+    if (errors_.size() != before) return false;
+    if (!any && host_entry == nullptr) {
+      Error(MarkOf(sel), target + " has an empty selector",
+            "add one of: " + JoinList(SelectorKeys()));
+      return false;
+    }
+    return true;
+  }
+
+  // ----- resolution: profiles into targets
+
+  std::vector<std::string> AllProfileNames() const {
+    std::set<std::string> names;
+    for (const auto& [n, p] : BuiltinProfiles()) names.insert(n);
+    for (const auto& [n, p] : user_profiles_) names.insert(n);
+    return {names.begin(), names.end()};
+  }
+
+  // Resolves one profile (following `extends`), memoized. nullptr after reporting a problem.
+  const Profile* ResolveProfile(const std::string& name, std::vector<std::string>& stack) {
+    if (auto it = resolved_.find(name); it != resolved_.end()) return &it->second;
+    auto user = user_profiles_.find(name);
+    auto builtin = BuiltinProfiles().find(name);
+    if (user == user_profiles_.end()) {
+      if (builtin == BuiltinProfiles().end()) return nullptr;
+      return &resolved_.emplace(name, builtin->second).first->second;
+    }
+    const PartialProfile& pp = user->second;
+    if (std::find(stack.begin(), stack.end(), name) != stack.end()) {
+      std::string chain;
+      for (const std::string& s : stack) chain += s + " -> ";
+      Error(pp.extends_mark, "profile '" + name + "' extends itself (" + chain + name + ")",
+            "break the cycle");
+      return nullptr;
+    }
+    Profile p;
+    // A user profile named like a built-in extends it unless it says otherwise.
+    if (pp.extends) {
+      stack.push_back(name);
+      const Profile* base = nullptr;
+      if (*pp.extends == name && builtin != BuiltinProfiles().end()) {
+        base = &builtin->second;
+      } else if (user_profiles_.count(*pp.extends) || BuiltinProfiles().count(*pp.extends)) {
+        base = ResolveProfile(*pp.extends, stack);
+        if (base == nullptr) {
+          stack.pop_back();
+          return nullptr;
+        }
+      } else {
+        Error(pp.extends_mark,
+              "profile '" + name + "' extends unknown profile '" + *pp.extends + "'",
+              ChoiceHint(*pp.extends, AllProfileNames(), "known profiles"));
+        stack.pop_back();
+        return nullptr;
+      }
+      stack.pop_back();
+      p = *base;
+    } else if (builtin != BuiltinProfiles().end()) {
+      p = builtin->second;
+    }
+    p.name = name;
+    if (pp.description) p.description = *pp.description;
+    if (pp.objective) p.objective = *pp.objective;
+    Overlay(p.constraints, pp.constraints);
+    for (const auto& [kname, k] : pp.knobs) {
+      Overlay(p.knobs[kname], k);
+      CheckBounds(p.knobs[kname], k, "profile '" + name + "' knobs " + kname);
+    }
+    return &resolved_.emplace(name, std::move(p)).first->second;
+  }
+
+  // min <= max after merging; the message says which side was inherited.
+  void CheckBounds(const KnobPolicy& merged, const PartialKnob& own, const std::string& what) {
+    if (!merged.min || !merged.max || *merged.min <= *merged.max) return;
+    if (own.min && own.max) return;  // both written here: already reported while parsing
+    Error(own.mark, what + ": min " + FormatNumber(*merged.min) + " is greater than max " +
+                        FormatNumber(*merged.max) +
+                        (own.min ? " (max inherited from the profile)"
+                                 : " (min inherited from the profile)"),
+          own.min ? "lower min or also set max" : "raise max or also set min");
+  }
+
+  void Resolve() {
+    for (const auto& [name, pp] : user_profiles_) {
+      std::vector<std::string> stack;
+      ResolveProfile(name, stack);
+    }
+    for (auto& [name, p] : resolved_) policy_.profiles[name] = p;
+    for (const auto& [name, p] : BuiltinProfiles()) policy_.profiles.emplace(name, p);
+
+    for (PartialTarget& pt : targets_) {
+      TargetPolicy t;
+      t.name = pt.name;
+      t.selector = pt.selector;
+      t.mode = pt.mode.value_or(policy_.global.mode);
+      t.perf_counters = pt.perf_counters;
+      if (pt.profile) {
+        auto it = policy_.profiles.find(*pt.profile);
+        if (it == policy_.profiles.end()) {
+          Error(pt.profile_mark, "target '" + pt.name + "': unknown profile '" + *pt.profile + "'",
+                ChoiceHint(*pt.profile, AllProfileNames(), "known profiles"));
+          continue;
+        }
+        t.profile = it->first;
+        t.objective = it->second.objective;
+        t.constraints = it->second.constraints;
+        t.knobs = it->second.knobs;
+      }
+      if (pt.objective) t.objective = *pt.objective;
+      Overlay(t.constraints, pt.constraints);
+      for (const auto& [kname, k] : pt.knobs) {
+        Overlay(t.knobs[kname], k);
+        CheckBounds(t.knobs[kname], k, "target '" + pt.name + "' knobs " + kname);
+      }
+      policy_.targets.push_back(std::move(t));
+    }
+  }
+
+  std::string file_;
+  std::vector<Diagnostic> errors_;
+  Policy policy_;
+  std::map<std::string, PartialProfile> user_profiles_;
+  std::map<std::string, Profile> resolved_;
+  std::vector<PartialTarget> targets_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Change description.
+
+std::string Opt(const std::optional<nanoseconds>& v) { return v ? FormatDuration(*v) : "unset"; }
+std::string Opt(const std::optional<uint64_t>& v) { return v ? FormatSize(*v) : "unset"; }
+std::string OptPercent(const std::optional<double>& v) { return v ? FormatPercent(*v) : "unset"; }
+std::string OptNumber(const std::optional<double>& v) { return v ? FormatNumber(*v) : "unset"; }
+
+std::string MaxStep(const KnobPolicy& k) {
+  if (k.max_step_fraction && k.max_step_abs) {
+    return "[" + FormatPercent(*k.max_step_fraction) + ", " + FormatNumber(*k.max_step_abs) + "]";
+  }
+  if (k.max_step_fraction) return FormatPercent(*k.max_step_fraction);
+  if (k.max_step_abs) return FormatNumber(*k.max_step_abs);
+  return "default";
+}
+
+std::string DescribeSelector(const Selector& s) {
+  std::vector<std::string> parts;
+  if (s.pid) parts.push_back("pid=" + std::to_string(*s.pid));
+  if (s.comm) parts.push_back("comm=" + *s.comm);
+  if (s.exe) parts.push_back("exe=" + *s.exe);
+  if (s.cmdline_regex) parts.push_back("cmdline=" + *s.cmdline_regex);
+  if (s.cgroup) parts.push_back("cgroup=" + *s.cgroup);
+  if (s.systemd_unit) parts.push_back("unit=" + *s.systemd_unit);
+  if (s.registered) parts.push_back("registered=" + *s.registered);
+  if (s.host) parts.push_back("host");
+  return "{" + JoinList(parts) + "}";
+}
+
+class ChangeList {
+ public:
+  template <typename T>
+  void Field(const std::string& name, const T& a, const T& b,
+             const std::function<std::string(const T&)>& fmt) {
+    if (!(a == b)) lines_.push_back(name + ": " + fmt(a) + " -> " + fmt(b));
+  }
+  void Add(std::string line) { lines_.push_back(std::move(line)); }
+  std::vector<std::string> Take() { return std::move(lines_); }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+void DiffConstraints(ChangeList& out, const std::string& prefix, const Constraints& a,
+                     const Constraints& b) {
+  using OD = std::optional<nanoseconds>;
+  using OF = std::optional<double>;
+  using OS = std::optional<uint64_t>;
+  auto dur = [](const OD& v) { return Opt(v); };
+  auto pct = [](const OF& v) { return OptPercent(v); };
+  auto num = [](const OF& v) { return OptNumber(v); };
+  auto size = [](const OS& v) { return Opt(v); };
+  out.Field<OD>(prefix + "p99_latency", a.p99_latency, b.p99_latency, dur);
+  out.Field<OF>(prefix + "error_rate", a.error_rate, b.error_rate, pct);
+  out.Field<OF>(prefix + "cpu_cores", a.cpu_cores, b.cpu_cores, num);
+  out.Field<OS>(prefix + "memory", a.memory_bytes, b.memory_bytes, size);
+  out.Field<OF>(prefix + "cpu_pressure", a.cpu_pressure, b.cpu_pressure, pct);
+  out.Field<OF>(prefix + "memory_pressure", a.memory_pressure, b.memory_pressure, pct);
+  out.Field<OF>(prefix + "io_pressure", a.io_pressure, b.io_pressure, pct);
+  out.Field<OD>(prefix + "runqueue_delay", a.runqueue_delay, b.runqueue_delay, dur);
+}
+
+void DiffKnobs(ChangeList& out, const std::string& prefix,
+               const std::map<std::string, KnobPolicy>& a,
+               const std::map<std::string, KnobPolicy>& b) {
+  using OF = std::optional<double>;
+  auto num = [](const OF& v) { return OptNumber(v); };
+  for (const auto& [name, k] : a) {
+    if (!b.count(name)) out.Add(prefix + name + " removed");
+  }
+  for (const auto& [name, k] : b) {
+    auto it = a.find(name);
+    if (it == a.end()) {
+      out.Add(prefix + name + " added (min " + OptNumber(k.min) + ", max " + OptNumber(k.max) +
+              ", max_step " + MaxStep(k) + (k.enabled ? "" : ", disabled") + ")");
+      continue;
+    }
+    const KnobPolicy& old = it->second;
+    out.Field<OF>(prefix + name + " min", old.min, k.min, num);
+    out.Field<OF>(prefix + name + " max", old.max, k.max, num);
+    if (old.max_step_fraction != k.max_step_fraction || old.max_step_abs != k.max_step_abs) {
+      out.Add(prefix + name + " max_step: " + MaxStep(old) + " -> " + MaxStep(k));
+    }
+    if (old.enabled != k.enabled) {
+      out.Add(prefix + name + " enabled: " + (old.enabled ? "true" : "false") + " -> " +
+              (k.enabled ? "true" : "false"));
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public API.
+
+std::string Diagnostic::ToString() const {
+  std::string s = file;
+  if (line > 0) {
+    s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  }
+  s += ": error: " + message;
+  if (!hint.empty()) s += " (hint: " + hint + ")";
+  return s;
+}
+
+PolicyLoad LoadPolicyString(std::string_view yaml, const std::string& source_name) {
+  PolicyLoad load = Loader(source_name).Load(yaml);
+  if (load.policy) load.policy->source = source_name;
+  return load;
+}
+
+PolicyLoad LoadPolicyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    PolicyLoad load;
+    Diagnostic d;
+    d.file = path;
+    int err = errno;
+    d.message = std::string("cannot read policy file: ") +
+                (err != 0 ? std::strerror(err) : "read failed");
+    d.hint = "check the path and that knobd may read it";
+    load.errors.push_back(std::move(d));
+    return load;
+  }
+  return LoadPolicyString(text.str(), path);
+}
+
+std::optional<nanoseconds> ParseDuration(std::string_view s) {
+  auto [num, unit] = SplitNumberUnit(s);
+  std::optional<long double> v = ParseUnsignedDecimal(num);
+  if (!v) return std::nullopt;
+  long double scale = 0;
+  if (unit == "ns") scale = 1;
+  else if (unit == "us" || unit == "\u00b5s") scale = 1e3;
+  else if (unit == "ms") scale = 1e6;
+  else if (unit == "s") scale = 1e9;
+  else if (unit == "m") scale = 60e9;
+  else if (unit == "h") scale = 3600e9;
+  else return std::nullopt;
+  long double ns = std::round(*v * scale);
+  if (ns > static_cast<long double>(std::numeric_limits<int64_t>::max() / 2)) return std::nullopt;
+  return nanoseconds(static_cast<int64_t>(ns));
+}
+
+std::optional<uint64_t> ParseSize(std::string_view s) {
+  auto [num, unit] = SplitNumberUnit(s);
+  std::optional<long double> v = ParseUnsignedDecimal(num);
+  if (!v) return std::nullopt;
+  static const std::pair<std::string_view, long double> kUnits[] = {
+      {"", 1},           {"B", 1},
+      {"KiB", 1024.0L},  {"MiB", 1048576.0L},   {"GiB", 1073741824.0L}, {"TiB", 1099511627776.0L},
+      {"KB", 1e3L},      {"kB", 1e3L},          {"MB", 1e6L},           {"GB", 1e9L},
+      {"TB", 1e12L}};
+  for (const auto& [name, scale] : kUnits) {
+    if (unit != name) continue;
+    long double bytes = *v * scale;
+    // A fraction of a byte is a typo, not a size.
+    if (bytes != std::floor(bytes)) return std::nullopt;
+    if (bytes >= 18446744073709551616.0L) return std::nullopt;
+    return static_cast<uint64_t>(bytes);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> ParsePercent(std::string_view s) {
+  if (s.empty() || s.back() != '%') return std::nullopt;
+  std::optional<long double> v = ParseUnsignedDecimal(s.substr(0, s.size() - 1));
+  if (!v || *v > 1e9L) return std::nullopt;
+  return static_cast<double>(*v / 100.0L);
+}
+
+std::string FormatDuration(nanoseconds d) {
+  if (d.count() < 0) return "-" + FormatDuration(-d);
+  if (d.count() == 0) return "0s";
+  static const std::pair<int64_t, const char*> kUnits[] = {
+      {3600'000'000'000, "h"}, {60'000'000'000, "m"}, {1'000'000'000, "s"},
+      {1'000'000, "ms"},       {1'000, "us"},         {1, "ns"}};
+  for (const auto& [scale, name] : kUnits) {
+    if (d.count() % scale == 0) return std::to_string(d.count() / scale) + name;
+  }
+  return std::to_string(d.count()) + "ns";
+}
+
+std::string FormatSize(uint64_t bytes) {
+  if (bytes == 0) return "0B";
+  static const std::pair<uint64_t, const char*> kUnits[] = {
+      {uint64_t{1} << 40, "TiB"}, {uint64_t{1} << 30, "GiB"}, {uint64_t{1} << 20, "MiB"},
+      {uint64_t{1} << 10, "KiB"}};
+  for (const auto& [scale, name] : kUnits) {
+    if (bytes % scale == 0) return std::to_string(bytes / scale) + name;
+  }
+  return std::to_string(bytes) + "B";
+}
+
+std::string FormatPercent(double fraction) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g%%", fraction * 100.0);
+  return buf;
+}
+
+Status ValidateListenAddress(std::string_view addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos) {
+    return InvalidArgumentError("'" + std::string(addr) + "' has no port");
+  }
+  std::string_view host = addr.substr(0, colon);
+  std::string_view port = addr.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 ||
+      value > 65535) {
+    return InvalidArgumentError("'" + std::string(port) + "' is not a port (1-65535)");
+  }
+  if (host.empty()) {
+    return InvalidArgumentError("'" + std::string(addr) + "' has no address before the port");
+  }
+  if (host.front() == '[') {
+    if (host.back() != ']') return InvalidArgumentError("unclosed '[' in IPv6 address");
+    std::string v6(host.substr(1, host.size() - 2));
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, v6.c_str(), &a6) != 1) {
+      return InvalidArgumentError("'" + v6 + "' is not an IPv6 address");
+    }
+    return OkStatus();
+  }
+  if (host.find(':') != std::string_view::npos) {
+    return InvalidArgumentError("IPv6 addresses must be written in brackets, e.g. [::1]:9464");
+  }
+  std::string v4(host);
+  in_addr a4{};
+  if (inet_pton(AF_INET, v4.c_str(), &a4) == 1 || v4 == "localhost") return OkStatus();
+  return InvalidArgumentError("'" + v4 + "' is not an IPv4 address (or localhost)");
+}
+
+std::vector<std::string> DescribePolicyChanges(const Policy& before, const Policy& after) {
+  ChangeList out;
+  const GlobalSettings& a = before.global;
+  const GlobalSettings& b = after.global;
+  auto dur = [](const nanoseconds& v) { return FormatDuration(v); };
+  auto str = [](const std::string& v) { return v.empty() ? std::string("\"\"") : v; };
+  auto pct = [](const double& v) { return FormatPercent(v); };
+  auto num = [](const double& v) { return FormatNumber(v); };
+  auto u32 = [](const uint32_t& v) { return std::to_string(v); };
+  auto boolean = [](const bool& v) { return std::string(v ? "true" : "false"); };
+  auto mode = [](const Mode& m) { return std::string(ModeName(m)); };
+  auto objective = [](const Objective& o) { return std::string(ObjectiveName(o)); };
+
+  out.Field<nanoseconds>("tick_interval", a.tick_interval, b.tick_interval, dur);
+  out.Field<std::string>("metrics_listen", a.metrics_listen, b.metrics_listen, str);
+  out.Field<std::string>("log_level", a.log_level, b.log_level, str);
+  out.Field<Mode>("mode", a.mode, b.mode, mode);
+  out.Field<std::string>("state_dir", a.state_dir, b.state_dir, str);
+  out.Field<std::string>("control.socket", a.control.socket_path, b.control.socket_path, str);
+  out.Field<std::string>("control.group", a.control.group, b.control.group, str);
+  out.Field<std::string>("control.admin_group", a.control.admin_group, b.control.admin_group, str);
+  out.Field<uint64_t>("control.max_message_size", a.control.max_message_bytes,
+                      b.control.max_message_bytes, [](const uint64_t& v) { return FormatSize(v); });
+  out.Field<uint32_t>("control.max_clients", a.control.max_clients, b.control.max_clients, u32);
+  out.Field<double>("control.max_messages_per_second", a.control.max_messages_per_second,
+                    b.control.max_messages_per_second, num);
+  out.Field<nanoseconds>("control.idle_timeout", a.control.idle_timeout, b.control.idle_timeout,
+                         dur);
+  out.Field<std::string>("collection.proc_root", a.collection.proc_root, b.collection.proc_root,
+                         str);
+  out.Field<std::string>("collection.sys_root", a.collection.sys_root, b.collection.sys_root, str);
+  out.Field<nanoseconds>("collection.thread_interval", a.collection.thread_interval,
+                         b.collection.thread_interval, dur);
+  out.Field<nanoseconds>("collection.socket_dump_interval", a.collection.socket_dump_interval,
+                         b.collection.socket_dump_interval, dur);
+  out.Field<nanoseconds>("collection.fd_rescan_interval", a.collection.fd_rescan_interval,
+                         b.collection.fd_rescan_interval, dur);
+  out.Field<nanoseconds>("collection.discovery_interval", a.collection.discovery_interval,
+                         b.collection.discovery_interval, dur);
+  out.Field<bool>("collection.per_thread_metrics", a.collection.per_thread_metrics,
+                  b.collection.per_thread_metrics, boolean);
+  out.Field<nanoseconds>("guard.cooldown", a.guard.cooldown, b.guard.cooldown, dur);
+  out.Field<nanoseconds>("guard.verification_window", a.guard.verification_window,
+                         b.guard.verification_window, dur);
+  out.Field<uint32_t>("guard.min_samples", a.guard.min_samples, b.guard.min_samples, u32);
+  out.Field<double>("guard.default_max_step", a.guard.default_max_step_fraction,
+                    b.guard.default_max_step_fraction, pct);
+  out.Field<double>("guard.regression_p99", a.guard.regression_p99_fraction,
+                    b.guard.regression_p99_fraction, pct);
+  out.Field<double>("guard.min_signal_to_noise", a.guard.min_signal_to_noise,
+                    b.guard.min_signal_to_noise, num);
+  out.Field<double>("guard.hysteresis", a.guard.hysteresis_fraction, b.guard.hysteresis_fraction,
+                    pct);
+
+  for (const auto& [name, p] : before.profiles) {
+    if (!after.profiles.count(name)) out.Add("profile " + name + " removed");
+  }
+  for (const auto& [name, p] : after.profiles) {
+    auto it = before.profiles.find(name);
+    if (it == before.profiles.end()) {
+      out.Add("profile " + name + " added");
+    } else if (!(it->second == p)) {
+      out.Add("profile " + name + " changed");
+    }
+  }
+
+  for (const TargetPolicy& t : before.targets) {
+    if (after.FindTarget(t.name) == nullptr) out.Add("target " + t.name + " removed");
+  }
+  for (const TargetPolicy& t : after.targets) {
+    const TargetPolicy* old = before.FindTarget(t.name);
+    if (old == nullptr) {
+      out.Add("target " + t.name + " added (" + std::string(ModeName(t.mode)) + ", select " +
+              DescribeSelector(t.selector) + ")");
+      continue;
+    }
+    const std::string p = "target " + t.name + " ";
+    if (!(old->selector == t.selector)) {
+      out.Add(p + "select: " + DescribeSelector(old->selector) + " -> " +
+              DescribeSelector(t.selector));
+    }
+    out.Field<std::string>(p + "profile", old->profile, t.profile, str);
+    out.Field<Objective>(p + "objective", old->objective, t.objective, objective);
+    out.Field<Mode>(p + "mode", old->mode, t.mode, mode);
+    out.Field<bool>(p + "perf_counters", old->perf_counters, t.perf_counters, boolean);
+    DiffConstraints(out, p + "constraint ", old->constraints, t.constraints);
+    DiffKnobs(out, p + "knob ", old->knobs, t.knobs);
+  }
+  return out.Take();
+}
+
+}  // namespace knob
