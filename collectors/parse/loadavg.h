@@ -1,0 +1,20 @@
+#pragma once
+// Parser for /proc/loadavg. Linux 6.18: "0.00 0.02 0.00 1/88 5390\n"
+// (1, 5, 15 min load; runnable/total scheduling entities; last pid).
+// Thread rule: pure function.
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace knob::parse {
+
+struct LoadAvg {
+  double load1 = 0, load5 = 0, load15 = 0;
+  uint64_t runnable = 0, total = 0;
+};
+
+Result<LoadAvg> ParseLoadAvg(std::string_view text);
+
+}  // namespace knob::parse
