@@ -1,0 +1,117 @@
+// knobd's entry point: parse the command line, run --check-config/--help/--version, or build the
+// Daemon, plug in the collectors, the brain and the control server, and run it.
+// Thread rule: main thread only; it becomes the loop thread.
+
+#include <jemalloc/jemalloc.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "config/policy_loader.h"
+#include "daemon/cli.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+#include "knob/version.h"
+
+// ---- Integration points (CMake defines these when the library exists) -------------------------
+#if defined(KNOB_HAVE_COLLECTORS)
+#include "collectors/all.h"
+#endif
+#if defined(KNOB_HAVE_CONTROL)
+#include "daemon/control/server.h"
+#endif
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+
+int CheckConfig(const std::string& path) {
+  knob::PolicyLoad load = knob::LoadPolicyFile(path);
+  if (!load.ok()) {
+    for (const auto& d : load.errors) std::cerr << d.ToString() << '\n';
+    std::cerr << path << ": " << load.errors.size() << " error(s)\n";
+    return knob::kExitConfig;
+  }
+  std::cout << path << ": ok\n";
+  return knob::kExitOk;
+}
+
+std::string JemallocVersion() {
+  const char* version = nullptr;
+  size_t len = sizeof(version);
+  if (mallctl("version", &version, &len, nullptr, 0) != 0 || version == nullptr) return "unknown";
+  return version;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  auto cli = knob::ParseCommandLine(
+      argc, argv, [](const char* name) { return std::getenv(name); },
+      [](const std::string& p) {
+        struct stat st {};
+        return stat(p.c_str(), &st) == 0;
+      },
+      KNOB_BUNDLED_CONFIG);
+  if (!cli.ok()) {
+    std::cerr << "knobd: " << cli.status().message() << "\nTry 'knobd --help'.\n";
+    return knob::kExitConfig;
+  }
+  switch (cli->action) {
+    case knob::CliAction::kHelp:
+      std::cout << knob::UsageText(KNOB_BUNDLED_CONFIG);
+      return knob::kExitOk;
+    case knob::CliAction::kVersion:
+      std::cout << "knobd " << KNOB_VERSION << '\n';
+      return knob::kExitOk;
+    case knob::CliAction::kCheckConfig:
+      return CheckConfig(cli->config_path);
+    case knob::CliAction::kRun:
+      break;
+  }
+
+  knob::SetupLogging(cli->overrides.log_level.value_or("info"));
+  // Peers of the control socket may vanish mid-write; that is an error value, not a death.
+  std::signal(SIGPIPE, SIG_IGN);
+  spdlog::info("knobd {} starting (allocator: jemalloc {})", KNOB_VERSION, JemallocVersion());
+
+  knob::DaemonOptions options;
+  options.config_path = cli->config_path;
+  options.overrides = cli->overrides;
+  auto created = knob::Daemon::Create(std::move(options));
+  if (!created.ok()) {
+    spdlog::error("{}", created.status().message());
+    return knob::ExitCodeFor(created.status());
+  }
+  knob::Daemon& daemon = **created;
+
+  // ==== Integration point: collectors (collectors/all.h, library knob_collectors) ================
+#if defined(KNOB_HAVE_COLLECTORS)
+  for (auto& collector : knob::MakeCollectors(daemon.registry())) {
+    daemon.AddCollector(std::move(collector));
+  }
+#else
+  spdlog::warn("built without collectors: ticks collect nothing");
+#endif
+  // ==== Integration point: the brain (optimizers/, a knob::Decider) ===============================
+  // daemon.SetDecider(std::make_unique<knob::Brain>(daemon.clock(), daemon.registry()));
+  // ==== Integration point: control server (daemon/control/, a knob::Component that is also the
+  //      AppReportSource and the socket Publisher) =================================================
+#if defined(KNOB_HAVE_CONTROL)
+  // daemon.AddComponent(knob::control::MakeServer(daemon));
+#endif
+  // =================================================================================================
+
+  int rc = daemon.Run();
+  if (daemon.collection_in_flight()) {
+    // The shutdown deadline passed with a /proc read still blocked; do not wait for it.
+    std::fflush(stderr);
+    _exit(rc);
+  }
+  created->reset();
+  return rc;
+}

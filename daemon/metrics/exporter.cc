@@ -1,0 +1,75 @@
+#include "daemon/metrics/exporter.h"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include <charconv>
+#include <exception>
+
+namespace knob {
+
+Result<ListenAddress> ParseListenAddress(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgumentError("metrics listen address '" + text + "': " + why +
+                                " (accepted forms: 127.0.0.1:9464, 0.0.0.0:9464, [::1]:9464)");
+  };
+  ListenAddress out;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return bad("expected [V6ADDR]:PORT");
+    }
+    out.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return bad("missing :PORT");
+    out.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) return bad("IPv6 addresses need brackets");
+  }
+  if (out.host.empty()) return bad("missing host");
+  if (port.empty()) return bad("missing port");
+  int value = -1;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || value < 0 || value > 65535) {
+    return bad("port must be a number in 0..65535");
+  }
+  out.port = value;
+  return out;
+}
+
+Result<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
+    const std::string& listen, std::shared_ptr<prometheus::Registry> registry) {
+  auto addr = ParseListenAddress(listen);
+  if (!addr.ok()) return addr.status();
+  bool v6 = addr->host.find(':') != std::string::npos;
+  std::string civet = (v6 ? "[" + addr->host + "]" : addr->host) + ":" + std::to_string(addr->port);
+
+  std::unique_ptr<MetricsExporter> exp(new MetricsExporter);
+  exp->registry_ = std::move(registry);
+  try {
+    // Two server threads: a scrape never waits behind a slow one, and knobd stays small.
+    exp->exposer_ = std::make_unique<prometheus::Exposer>(civet, 2);
+  } catch (const std::exception& e) {
+    return AlreadyExistsError("cannot listen for metrics on " + listen + ": " + e.what() +
+                              " (is the port in use or the address not local? change "
+                              "--metrics-listen or global.metrics_listen)");
+  }
+  exp->exposer_->RegisterCollectable(exp->registry_);
+  int port = addr->port;
+  auto ports = exp->exposer_->GetListeningPorts();
+  if (!ports.empty()) port = ports.front();
+  exp->bound_ = (v6 ? "[" + addr->host + "]" : addr->host) + ":" + std::to_string(port);
+  return exp;
+}
+
+MetricsExporter::~MetricsExporter() = default;
+
+void MetricsExporter::RegisterCollectable(
+    const std::weak_ptr<prometheus::Collectable>& collectable) {
+  exposer_->RegisterCollectable(collectable);
+}
+
+}  // namespace knob
