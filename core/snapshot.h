@@ -66,6 +66,8 @@ struct MemoryStats {
   uint64_t swap_bytes = 0;
   uint64_t minor_faults = 0;
   uint64_t major_faults = 0;
+  // App-reported allocator resident / allocated (AppReport::allocator), when both exist.
+  std::optional<double> allocator_fragmentation_ratio;
 };
 
 struct SocketStats {
@@ -138,6 +140,9 @@ struct TargetSnapshot {
   std::optional<SocketStats> sockets;
   std::optional<PerfStats> perf;
   std::optional<AppReport> app;
+  // When each part was last fully refreshed, for parts collected on a slower cadence than the
+  // tick ("threads", "sockets", "fds"); age = Snapshot::time - refreshed[part].
+  std::map<std::string, MonoTime> refreshed;
 };
 
 struct HostSnapshot {
