@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -123,13 +124,21 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 // The closest candidate within a typo's reach (a third of the word, at least 1, at most 3).
+// A word that is a prefix of a candidate, or has one as its prefix, also counts ("tick" for
+// "tick_interval", "warning" for "warn"): people abbreviate and over-type more than they misspell.
 std::optional<std::string> ClosestMatch(std::string_view word,
-                                        const std::vector<std::string>& candidates) {
-  size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
+                                        const std::vector<std::string>& candidates,
+                                        bool allow_prefix = true, size_t max_limit = 3) {
+  size_t limit = std::clamp<size_t>(word.size() / 3, 1, max_limit);
   std::optional<std::string> best;
   size_t best_distance = limit + 1;
   for (const std::string& c : candidates) {
     size_t dist = EditDistance(word, c);
+    std::string_view shorter = word.size() < c.size() ? word : std::string_view(c);
+    std::string_view longer = word.size() < c.size() ? std::string_view(c) : word;
+    if (allow_prefix && shorter.size() >= 3 && longer.substr(0, shorter.size()) == shorter) {
+      dist = std::min(dist, limit);
+    }
     if (dist < best_distance) {
       best_distance = dist;
       best = c;
@@ -188,6 +197,7 @@ struct PartialProfile {
 
 struct PartialTarget {
   std::string name;
+  std::string label;  // "target 'web'", or "target #2" when the name is missing or invalid
   Selector selector;
   std::optional<std::string> profile;
   YAML::Mark profile_mark;
@@ -251,7 +261,7 @@ class Loader {
       // Not expected (we never call as<>), but a yaml-cpp bug must not escape as an exception.
       Error(e.mark, "YAML: " + e.msg);
     }
-    if (errors_.empty()) Resolve();
+    Resolve();
     return Finish();
   }
 
@@ -797,6 +807,9 @@ class Loader {
       return true;
     }
     std::optional<double> v = ParseNumber(s);
+    if (!v) {
+      if (std::optional<uint64_t> b = ParseSize(s)) v = static_cast<double>(*b);
+    }
     if (!v || *v <= 0) {
       Error(MarkOf(e), what + ": '" + s + "' is not a positive number or percent", hint);
       return false;
@@ -816,7 +829,8 @@ class Loader {
     for (std::string_view n : KnownKnobNames()) known.emplace_back(n);
     for (const Entry& kn : Fields(node, where, nullptr)) {
       if (std::find(known.begin(), known.end(), kn.key) == known.end()) {
-        if (std::optional<std::string> m = ClosestMatch(kn.key, known)) {
+        // Stricter than for keys: "worker_threads_io" is a client's own knob, not a typo.
+        if (std::optional<std::string> m = ClosestMatch(kn.key, known, false, 2)) {
           Error(kn.key_node.Mark(), "unknown knob '" + kn.key + "' in " + where,
                 "did you mean '" + *m + "'?");
           continue;
@@ -918,7 +932,7 @@ class Loader {
     }
     bool has_name = false;
     bool has_select = false;
-    bool valid = !t.name.empty();
+    t.label = where;
     for (const Entry& e : Fields(item, where, &kKeys, [](const std::string& key) {
            for (const std::string& s : SelectorKeys()) {
              if (s == key) return "'" + key + "' belongs under 'select:'";
@@ -934,7 +948,7 @@ class Loader {
         has_name = true;
       } else if (e.key == "select") {
         has_select = true;
-        if (!SelectorField(e, where, t.selector)) valid = false;
+        SelectorField(e, where, t.selector);
       } else if (e.key == "profile") {
         if (auto v = String(e, what)) {
           t.profile = *v;
@@ -959,13 +973,14 @@ class Loader {
       Error(item.Mark(), where + " has no selector",
             "add 'select:' with one of: " + JoinList(SelectorKeys()));
     }
-    if (valid && has_select) targets_.push_back(std::move(t));
+    // Kept even when broken, so its profile is still checked and every problem is reported.
+    targets_.push_back(std::move(t));
   }
 
   bool SelectorField(const Entry& sel, const std::string& target, Selector& s) {
     const std::string where = target + " select";
-    std::vector<Entry> fields = Fields(sel.value, where, &SelectorKeys());
     size_t before = errors_.size();
+    std::vector<Entry> fields = Fields(sel.value, where, &SelectorKeys());
     bool any = false;
     const Entry* host_entry = nullptr;
     for (const Entry& e : fields) {
@@ -1142,7 +1157,7 @@ class Loader {
       if (pt.profile) {
         auto it = policy_.profiles.find(*pt.profile);
         if (it == policy_.profiles.end()) {
-          Error(pt.profile_mark, "target '" + pt.name + "': unknown profile '" + *pt.profile + "'",
+          Error(pt.profile_mark, pt.label + ": unknown profile '" + *pt.profile + "'",
                 ChoiceHint(*pt.profile, AllProfileNames(), "known profiles"));
           continue;
         }
@@ -1155,7 +1170,7 @@ class Loader {
       Overlay(t.constraints, pt.constraints);
       for (const auto& [kname, k] : pt.knobs) {
         Overlay(t.knobs[kname], k);
-        CheckBounds(t.knobs[kname], k, "target '" + pt.name + "' knobs " + kname);
+        CheckBounds(t.knobs[kname], k, pt.label + " knobs " + kname);
       }
       policy_.targets.push_back(std::move(t));
     }
@@ -1282,6 +1297,13 @@ PolicyLoad LoadPolicyString(std::string_view yaml, const std::string& source_nam
 }
 
 PolicyLoad LoadPolicyFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    PolicyLoad load;
+    load.errors.push_back(Diagnostic{path, 0, 0, "cannot read policy file: it is a directory",
+                                     "give the path of a YAML file"});
+    return load;
+  }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   if (in) text << in.rdbuf();
