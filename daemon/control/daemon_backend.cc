@@ -1,0 +1,140 @@
+#include "daemon/control/daemon_backend.h"
+
+#include <unistd.h>
+
+#include "knob/version.h"
+
+namespace knob {
+
+DaemonAdminBackend::DaemonAdminBackend(Daemon& daemon)
+    : daemon_(daemon), started_(daemon.clock().Now()) {}
+
+Result<protocol::StatusInfo> DaemonAdminBackend::GetStatus() {
+  protocol::StatusInfo s;
+  const Policy& p = daemon_.policy();
+  s.version = KNOB_VERSION;
+  s.pid = getpid();
+  s.uptime_seconds = ToSeconds(daemon_.clock().Now() - started_);
+  s.mode = std::string(ModeName(p.global.mode));
+  s.policy_source = p.source;
+  s.tick_interval_seconds = ToSeconds(p.global.tick_interval);
+  if (auto snap = daemon_.last_snapshot()) {
+    for (const auto& [name, t] : snap->targets)
+      if (t.state == TargetState::kError && !t.error.empty())
+        s.degraded.push_back(name + ": " + t.error);
+  }
+  return s;
+}
+
+Result<std::vector<protocol::TargetInfo>> DaemonAdminBackend::GetTargets() {
+  std::vector<protocol::TargetInfo> rows;
+  auto snap = daemon_.last_snapshot();
+  for (const auto& tp : daemon_.policy().targets) {
+    protocol::TargetInfo row;
+    row.name = tp.name;
+    row.mode = std::string(ModeName(tp.mode));
+    row.state = "pending";
+    if (snap) {
+      auto it = snap->targets.find(tp.name);
+      if (it != snap->targets.end()) {
+        row.state = std::string(TargetStateName(it->second.state));
+        if (!it->second.processes.empty()) row.pid = it->second.processes.front().pid;
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::map<std::string, double> FlattenTargetMetrics(const TargetSnapshot& t) {
+  std::map<std::string, double> m;
+  m["processes"] = static_cast<double>(t.processes.size());
+  if (t.cpu) {
+    m["cpu.user_seconds"] = t.cpu->user_seconds;
+    m["cpu.system_seconds"] = t.cpu->system_seconds;
+    m["cpu.runqueue_delay_seconds"] = t.cpu->runqueue_delay_seconds;
+    m["cpu.threads"] = t.cpu->threads;
+    m["cpu.allowed_cpus"] = t.cpu->allowed_cpus;
+    m["cpu.voluntary_ctxt_switches"] = static_cast<double>(t.cpu->voluntary_ctxt_switches);
+    m["cpu.nonvoluntary_ctxt_switches"] = static_cast<double>(t.cpu->nonvoluntary_ctxt_switches);
+    if (t.cpu->cgroup_throttled_seconds)
+      m["cpu.cgroup_throttled_seconds"] = *t.cpu->cgroup_throttled_seconds;
+  }
+  if (t.memory) {
+    m["memory.rss_bytes"] = static_cast<double>(t.memory->rss_bytes);
+    m["memory.anon_bytes"] = static_cast<double>(t.memory->anon_bytes);
+    m["memory.swap_bytes"] = static_cast<double>(t.memory->swap_bytes);
+    m["memory.major_faults"] = static_cast<double>(t.memory->major_faults);
+    if (t.memory->pss_bytes) m["memory.pss_bytes"] = static_cast<double>(*t.memory->pss_bytes);
+  }
+  if (t.sockets) {
+    for (const auto& [state, n] : t.sockets->tcp_by_state) m["tcp." + state] = n;
+    m["tcp.retransmits_total"] = static_cast<double>(t.sockets->retransmits_total);
+    m["tcp.rtt_seconds_mean"] = t.sockets->rtt_seconds_mean;
+    for (const auto& l : t.sockets->listeners) {
+      std::string k = "listen." + std::to_string(l.port);
+      m[k + ".accept_queue"] = l.accept_queue;
+      m[k + ".backlog"] = l.backlog;
+    }
+  }
+  if (t.cgroup_pressure) {
+    auto add = [&](const char* name, const std::optional<Pressure>& p) {
+      if (p && p->some) m[std::string("pressure.") + name + ".some_avg10"] = p->some->avg10;
+    };
+    add("cpu", t.cgroup_pressure->cpu);
+    add("memory", t.cgroup_pressure->memory);
+    add("io", t.cgroup_pressure->io);
+  }
+  return m;
+}
+
+Result<protocol::ShowInfo> DaemonAdminBackend::Show(const std::string& target) {
+  protocol::ShowInfo info;
+  info.target.name = target;
+  info.target.state = "pending";
+  if (const TargetPolicy* tp = daemon_.policy().FindTarget(target))
+    info.target.mode = std::string(ModeName(tp->mode));
+  if (auto snap = daemon_.last_snapshot()) {
+    auto it = snap->targets.find(target);
+    if (it != snap->targets.end()) {
+      info.target.state = std::string(TargetStateName(it->second.state));
+      if (!it->second.processes.empty()) info.target.pid = it->second.processes.front().pid;
+      info.metrics = FlattenTargetMetrics(it->second);
+      if (!it->second.error.empty()) info.notes.push_back(it->second.error);
+    }
+  }
+  return info;
+}
+
+Result<std::vector<Recommendation>> DaemonAdminBackend::History(const std::string& target,
+                                                                uint32_t limit) {
+  if (!history_) return AdminBackend::History(target, limit);
+  return history_(target, limit);
+}
+
+Result<std::pair<Recommendation, std::vector<std::string>>> DaemonAdminBackend::Explain(
+    uint64_t id) {
+  if (!explain_) return AdminBackend::Explain(id);
+  return explain_(id);
+}
+
+Result<std::string> DaemonAdminBackend::Reload() {
+  Status s = daemon_.Reload();
+  if (!s.ok()) return s;
+  return std::string("policy reloaded from " + daemon_.config_path());
+}
+
+AttachedControl AttachControlServer(Daemon& daemon) {
+  auto backend = std::make_unique<DaemonAdminBackend>(daemon);
+  auto server =
+      std::make_unique<ControlServer>(daemon.loop(), daemon.clock(), &daemon.registry());
+  server->SetPolicy(daemon.shared_policy());
+  AttachedControl out{server.get(), backend.get()};
+  server->AdoptBackend(std::move(backend));
+  daemon.SetAppReportSource(&server->api());
+  daemon.AddPublisher(&server->api());
+  daemon.AddComponent(std::move(server));
+  return out;
+}
+
+}  // namespace knob
