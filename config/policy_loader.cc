@@ -442,7 +442,9 @@ class Loader {
     std::optional<nanoseconds> d = ParseDuration(s);
     if (!d) {
       std::string hint = kDurationForms;
-      if (IsPlainNumber(s)) hint = "a duration needs a unit, e.g. '" + s + "s'; " + hint;
+      if (IsPlainNumber(s)) {
+        hint = "a duration needs a unit, e.g. '" + s + "ms' or '" + s + "s'; " + hint;
+      }
       Error(MarkOf(e), what + ": '" + s + "' is not a duration", hint);
       return std::nullopt;
     }

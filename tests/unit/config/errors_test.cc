@@ -154,7 +154,7 @@ TEST(DuplicateKeys, AreReportedWithTheFirstLine) {
 
 TEST(Durations, BadDurationsListTheAcceptedForms) {
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 10\n", 2, 18, "'10' is not a duration",
-                      "a duration needs a unit, e.g. '10s'"));
+                      "a duration needs a unit, e.g. '10ms' or '10s'"));
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1.5.0s\n", 2, 18, "'1.5.0s' is not a duration",
                       "250ms, 1s, 1.5s, 5m, 1h; units ns us ms s m h"));
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1 s\n", 2, 18, "'1 s' is not a duration"));
