@@ -1,0 +1,344 @@
+#include "daemon/control/api.h"
+
+#include <gtest/gtest.h>
+
+#include <prometheus/registry.h>
+
+#include "config/policy_loader.h"
+#include "core/protocol/codec.h"
+#include "tests/support/fake_clock.h"
+
+namespace knob {
+namespace {
+
+using protocol::ErrorCode;
+
+class RecordingTransport : public Transport {
+ public:
+  void Send(SessionId s, std::string encoded) override { sent[s].push_back(std::move(encoded)); }
+  void Close(SessionId s) override { closed.push_back(s); }
+  // Decoded messages sent to `s`, consumed.
+  std::vector<protocol::Message> Take(SessionId s) {
+    std::vector<protocol::Message> out;
+    for (const auto& line : sent[s]) {
+      auto m = protocol::Decode(line);
+      EXPECT_TRUE(m.ok()) << line;
+      if (m.ok()) out.push_back(*m);
+    }
+    sent[s].clear();
+    return out;
+  }
+  std::map<SessionId, std::vector<std::string>> sent;
+  std::vector<SessionId> closed;
+};
+
+std::shared_ptr<const Policy> TestPolicy(double rate = 100) {
+  Policy p;
+  p.source = "<test>";
+  p.global.mode = Mode::kRecommend;
+  p.global.tick_interval = std::chrono::milliseconds(500);
+  p.global.control.max_messages_per_second = rate;
+  p.global.control.idle_timeout = std::chrono::seconds(10);
+  p.global.control.admin_group = "knobadm";
+  TargetPolicy t;
+  t.name = "svc";
+  t.selector.registered = "example-service";
+  t.mode = Mode::kApply;
+  p.targets.push_back(t);
+  TargetPolicy t2;
+  t2.name = "other";
+  t2.mode = Mode::kRecommend;
+  p.targets.push_back(t2);
+  return std::make_shared<const Policy>(std::move(p));
+}
+
+std::string HelloLine(const std::string& name, pid_t pid) {
+  protocol::Hello h;
+  h.name = name;
+  h.pid = pid;
+  h.knobs.push_back({"worker_threads", 4, 1, 64, "threads"});
+  return protocol::Encode(h);
+}
+
+// A copy, so callers may pass a temporary.
+template <typename T>
+std::optional<T> Last(const std::vector<protocol::Message>& msgs) {
+  for (auto it = msgs.rbegin(); it != msgs.rend(); ++it)
+    if (auto* m = std::get_if<T>(&*it)) return *m;
+  return std::nullopt;
+}
+
+class ControlApiTest : public ::testing::Test {
+ protected:
+  ControlApiTest() : api_(clock_, transport_, nullptr, &registry_) {
+    api_.SetPolicy(TestPolicy());
+    api_.SetOutcomeSink([this](uint64_t id, Outcome o, const std::string& r) {
+      outcomes_.push_back({id, o, r});
+    });
+  }
+  void Connect(SessionId s, pid_t pid, bool admin = false) {
+    api_.OnConnect(s, PeerIdentity{pid, admin ? 0u : 1000u, 1000, admin});
+  }
+  void Register(SessionId s, pid_t pid, const std::string& name = "example-service") {
+    Connect(s, pid);
+    api_.OnLine(s, HelloLine(name, pid));
+  }
+  struct Out {
+    uint64_t id;
+    Outcome outcome;
+    std::string reason;
+  };
+  testing::FakeClock clock_;
+  RecordingTransport transport_;
+  prometheus::Registry registry_;
+  ControlApi api_;
+  std::vector<Out> outcomes_;
+};
+
+TEST_F(ControlApiTest, HelloGetsWelcomeWithTargetModeAndTick) {
+  Register(1, 100);
+  auto msgs = transport_.Take(1);
+  const auto w = Last<protocol::Welcome>(msgs);
+  ASSERT_NE(w, std::nullopt);
+  EXPECT_EQ(w->target, "svc");
+  EXPECT_EQ(w->mode, "apply");
+  EXPECT_EQ(w->tick_interval_seconds, 0.5);
+  EXPECT_EQ(api_.RegisteredPids().at("example-service"), 100);
+}
+
+TEST_F(ControlApiTest, SpoofedPidIsRefusedAndClosed) {
+  Connect(1, 100);
+  api_.OnLine(1, HelloLine("example-service", 1));
+  auto msgs = transport_.Take(1);
+  const auto e = Last<protocol::Error>(msgs);
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kPidMismatch);
+  EXPECT_EQ(transport_.closed, std::vector<SessionId>{1});
+  EXPECT_TRUE(api_.RegisteredPids().empty());
+}
+
+TEST_F(ControlApiTest, GarbageGetsErrorAndConnectionStays) {
+  Connect(1, 100);
+  api_.OnLine(1, "not json");
+  api_.OnLine(1, "{\"v\":1,\"type\":\"launch\"}");
+  api_.OnLine(1, "{\"v\":9,\"type\":\"bye\"}");
+  auto msgs = transport_.Take(1);
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(std::get<protocol::Error>(msgs[0]).code, ErrorCode::kBadJson);
+  EXPECT_EQ(std::get<protocol::Error>(msgs[1]).code, ErrorCode::kUnknownType);
+  EXPECT_EQ(std::get<protocol::Error>(msgs[2]).code, ErrorCode::kVersionMismatch);
+  EXPECT_TRUE(transport_.closed.empty());
+}
+
+TEST_F(ControlApiTest, ReportBeforeHelloIsNotRegistered) {
+  Connect(1, 100);
+  api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0}");
+  const auto e = Last<protocol::Error>(transport_.Take(1));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kNotRegistered);
+}
+
+TEST_F(ControlApiTest, ReportIsMergedIntoTheTargetSnapshot) {
+  Register(1, 100);
+  api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"seq\":1,\"requests_total\":50,\"errors_total\":2,"
+                 "\"pools\":{\"workers\":{\"size\":4,\"busy\":3}}}");
+  Snapshot snap;
+  snap.targets["svc"].name = "svc";
+  snap.targets["other"].name = "other";
+  api_.MergeReports(Policy{}, snap);
+  ASSERT_TRUE(snap.targets["svc"].app);
+  EXPECT_EQ(snap.targets["svc"].app->requests_total, 50);
+  EXPECT_EQ(snap.targets["svc"].app->pools.at("workers").busy, 3);
+  EXPECT_EQ(snap.targets["svc"].app->received, clock_.WallNow());
+  EXPECT_EQ(snap.targets["svc"].state, TargetState::kActive);
+  EXPECT_FALSE(snap.targets["other"].app);
+}
+
+TEST_F(ControlApiTest, DisconnectKeepsGoneAndReconnectResumes) {
+  Register(1, 100);
+  api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"requests_total\":5,\"errors_total\":0}");
+  api_.OnDisconnect(1);
+  EXPECT_TRUE(api_.RegisteredPids().empty());
+  Snapshot snap;
+  snap.targets["svc"].name = "svc";
+  api_.MergeReports(Policy{}, snap);
+  EXPECT_EQ(snap.targets["svc"].state, TargetState::kGone);
+  ASSERT_TRUE(snap.targets["svc"].app);  // history stays
+  Register(2, 101);
+  EXPECT_NE(Last<protocol::Welcome>(transport_.Take(2)), std::nullopt);
+  EXPECT_EQ(api_.RegisteredPids().at("example-service"), 101);
+}
+
+TEST_F(ControlApiTest, SecondLiveClientWithSameNameIsRefused) {
+  Register(1, 100);
+  Register(2, 200);
+  const auto e = Last<protocol::Error>(transport_.Take(2));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kAlreadyRegistered);
+  EXPECT_EQ(api_.RegisteredPids().at("example-service"), 100);
+}
+
+TEST_F(ControlApiTest, PublishSendsSetAndAckReachesTheDecider) {
+  Register(1, 100);
+  transport_.Take(1);
+  Recommendation rec;
+  rec.id = 9;
+  rec.target = "svc";
+  rec.knob = "worker_threads";
+  rec.old_value = 4;
+  rec.new_value = 6;
+  rec.reason = "queue grows";
+  api_.Publish(rec);
+  const auto set = Last<protocol::Set>(transport_.Take(1));
+  ASSERT_NE(set, std::nullopt);
+  EXPECT_EQ(set->id, 9u);
+  EXPECT_EQ(set->value, 6);
+  EXPECT_FALSE(set->advisory);  // svc is in apply mode
+  api_.OnLine(1, "{\"v\":1,\"type\":\"ack\",\"id\":9,\"knob\":\"worker_threads\","
+                 "\"result\":\"rejected\",\"reason\":\"too many\"}");
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_EQ(outcomes_[0].id, 9u);
+  EXPECT_EQ(outcomes_[0].outcome, Outcome::kRejected);
+  EXPECT_EQ(outcomes_[0].reason, "too many");
+  // A second ack for the same id is unknown.
+  api_.OnLine(1, "{\"v\":1,\"type\":\"ack\",\"id\":9,\"result\":\"applied\"}");
+  const auto e = Last<protocol::Error>(transport_.Take(1));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kUnknownRecommendation);
+}
+
+TEST_F(ControlApiTest, UnackedSetExpires) {
+  Register(1, 100);
+  Recommendation rec;
+  rec.id = 3;
+  rec.target = "svc";
+  rec.expires = clock_.WallNow() + std::chrono::seconds(5);
+  api_.Publish(rec);
+  api_.Sweep();
+  EXPECT_TRUE(outcomes_.empty());
+  clock_.Advance(std::chrono::seconds(6));
+  api_.OnLine(1, "{\"v\":1,\"type\":\"bye\"}");  // keep it from idling out
+  api_.Sweep();
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_EQ(outcomes_[0].outcome, Outcome::kExpired);
+}
+
+TEST_F(ControlApiTest, PauseAndObserveModeStopDelivery) {
+  Register(1, 100);
+  Connect(9, 1, /*admin=*/true);
+  api_.OnLine(9, "{\"v\":1,\"type\":\"pause\",\"id\":1,\"target\":\"svc\"}");
+  const auto r = Last<protocol::AdminReply>(transport_.Take(9));
+  ASSERT_NE(r, std::nullopt);
+  EXPECT_NE(r->message.find("paused svc"), std::string::npos);
+  Recommendation rec;
+  rec.id = 4;
+  rec.target = "svc";
+  transport_.Take(1);
+  api_.Publish(rec);
+  EXPECT_EQ(Last<protocol::Set>(transport_.Take(1)), std::nullopt);
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_EQ(outcomes_[0].outcome, Outcome::kVetoed);
+  Snapshot snap;
+  snap.targets["svc"].name = "svc";
+  api_.MergeReports(Policy{}, snap);
+  EXPECT_EQ(snap.targets["svc"].state, TargetState::kPaused);
+
+  api_.OnLine(9, "{\"v\":1,\"type\":\"resume\",\"id\":2,\"target\":\"svc\"}");
+  api_.OnLine(9, "{\"v\":1,\"type\":\"mode\",\"id\":3,\"target\":\"svc\",\"mode\":\"recommend\"}");
+  EXPECT_EQ(api_.ModeOverride("svc"), Mode::kRecommend);
+  rec.id = 5;
+  api_.Publish(rec);
+  const auto set = Last<protocol::Set>(transport_.Take(1));
+  ASSERT_NE(set, std::nullopt);
+  EXPECT_TRUE(set->advisory);
+
+  api_.OnLine(9, "{\"v\":1,\"type\":\"mode\",\"id\":4,\"target\":\"svc\",\"mode\":\"fast\"}");
+  const auto e = Last<protocol::Error>(transport_.Take(9));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(e->id, 4u);
+}
+
+TEST_F(ControlApiTest, AdminOpsNeedAdmin) {
+  Connect(1, 100, /*admin=*/false);
+  api_.OnLine(1, "{\"v\":1,\"type\":\"status\",\"id\":1}");
+  const auto e = Last<protocol::Error>(transport_.Take(1));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(e->message.find("knobadm"), std::string::npos);
+}
+
+TEST_F(ControlApiTest, StatusAndTargetsWithoutBackend) {
+  Register(1, 100);
+  api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"requests_total\":5,\"errors_total\":0}");
+  Connect(9, 1, true);
+  api_.OnLine(9, "{\"v\":1,\"type\":\"status\",\"id\":1}");
+  api_.OnLine(9, "{\"v\":1,\"type\":\"targets\",\"id\":2}");
+  api_.OnLine(9, "{\"v\":1,\"type\":\"show\",\"id\":3,\"target\":\"svc\"}");
+  api_.OnLine(9, "{\"v\":1,\"type\":\"show\",\"id\":4,\"target\":\"nope\"}");
+  api_.OnLine(9, "{\"v\":1,\"type\":\"history\",\"id\":5,\"target\":\"svc\"}");
+  auto msgs = transport_.Take(9);
+  ASSERT_EQ(msgs.size(), 5u);
+  const auto& st = std::get<protocol::AdminReply>(msgs[0]);
+  ASSERT_TRUE(st.status);
+  EXPECT_EQ(st.status->targets, 2u);
+  EXPECT_EQ(st.status->clients, 1u);
+  const auto& tg = std::get<protocol::AdminReply>(msgs[1]);
+  ASSERT_TRUE(tg.targets);
+  ASSERT_EQ(tg.targets->size(), 2u);
+  EXPECT_EQ((*tg.targets)[0].name, "svc");
+  EXPECT_TRUE((*tg.targets)[0].connected);
+  EXPECT_EQ((*tg.targets)[0].reports, 1u);
+  EXPECT_EQ((*tg.targets)[0].state, "active");
+  const auto& sh = std::get<protocol::AdminReply>(msgs[2]);
+  ASSERT_TRUE(sh.show && sh.show->app);
+  EXPECT_EQ(sh.show->app->requests_total, 5);
+  ASSERT_EQ(sh.show->knobs.size(), 1u);
+  EXPECT_EQ(std::get<protocol::Error>(msgs[3]).code, ErrorCode::kUnknownTarget);
+  EXPECT_EQ(std::get<protocol::Error>(msgs[4]).code, ErrorCode::kUnavailable);
+}
+
+TEST_F(ControlApiTest, RateLimitDropsAndAnswersOncePerSecond) {
+  api_.SetPolicy(TestPolicy(/*rate=*/5));
+  Register(1, 100);
+  transport_.Take(1);
+  for (int i = 0; i < 30; ++i)
+    api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0}");
+  auto msgs = transport_.Take(1);
+  ASSERT_EQ(msgs.size(), 1u);  // burst 10 accepted (hello took one), one rate error
+  EXPECT_EQ(std::get<protocol::Error>(msgs[0]).code, ErrorCode::kRateLimited);
+  clock_.Advance(std::chrono::seconds(1));
+  api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0}");
+  EXPECT_TRUE(transport_.Take(1).empty());  // refilled
+}
+
+TEST_F(ControlApiTest, IdleSessionsAreClosed) {
+  Connect(1, 100);
+  clock_.Advance(std::chrono::seconds(5));
+  api_.Sweep();
+  EXPECT_TRUE(transport_.closed.empty());
+  clock_.Advance(std::chrono::seconds(6));
+  api_.Sweep();
+  EXPECT_EQ(transport_.closed, std::vector<SessionId>{1});
+  const auto e = Last<protocol::Error>(transport_.Take(1));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kIdleTimeout);
+}
+
+TEST_F(ControlApiTest, MetricsCountMessagesErrorsAndRejections) {
+  Connect(1, 100);
+  api_.OnLine(1, "garbage");
+  api_.OnLine(1, HelloLine("example-service", 7));
+  bool saw_error = false, saw_rejected = false, saw_clients = false;
+  for (const auto& fam : registry_.Collect()) {
+    if (fam.name == "knobd_control_errors_total") saw_error = !fam.metric.empty();
+    if (fam.name == "knobd_control_rejected_total") saw_rejected = !fam.metric.empty();
+    if (fam.name == "knobd_control_clients") saw_clients = fam.metric.at(0).gauge.value == 1;
+  }
+  EXPECT_TRUE(saw_error);
+  EXPECT_TRUE(saw_rejected);
+  EXPECT_TRUE(saw_clients);
+}
+
+}  // namespace
+}  // namespace knob
