@@ -1,0 +1,40 @@
+#pragma once
+// The one list of collectors. The daemon builds them once with MakeCollectors() and, each tick,
+// calls Collect() on each in order on its collection worker thread. Discovery is element 0: it
+// resolves selectors into TargetSnapshot::processes/state, which every later collector reads.
+// Order after it: cpu, load, allocator, socket, cache.
+//
+// Integration contract for the daemon:
+//  - Before the first Collect of a tick, put the latest AppReport into out.targets[name].app
+//    (the cache and allocator collectors export app-reported values from it); discovery creates
+//    missing TargetSnapshots itself.
+//  - Pass CollectContext{policy, now, registered_pids}.
+//  - A policy reload may keep the same collectors (they read cadences and targets from the
+//    policy each tick) unless proc_root/sys_root changed, which needs a new Env.
+// Thread rule: the returned collectors are used from one thread at a time.
+
+#include <memory>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "core/env.h"
+
+namespace knob {
+
+std::vector<std::unique_ptr<Collector>> MakeCollectors(Env& env, prometheus::Registry& registry,
+                                                       const Policy& policy);
+
+// An Env over the real host, owning its parts. proc/sys roots from policy.global.collection.
+class RealEnv {
+ public:
+  explicit RealEnv(const Policy& policy);
+  Env& env() { return env_; }
+
+ private:
+  RealProcFs procfs_;
+  RealSockDiag sock_diag_;
+  RealPerfEvents perf_;
+  Env env_;
+};
+
+}  // namespace knob

@@ -1,0 +1,316 @@
+#include "collectors/discovery.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "collectors/parse/cgroup.h"
+#include "collectors/parse/pid_stat.h"
+#include "collectors/parse/text.h"
+
+namespace knob {
+namespace {
+
+bool NeedsScan(const Selector& s) {
+  if (s.host || s.pid || s.registered) return false;
+  return s.comm || s.exe || s.cmdline_regex || s.cgroup || s.systemd_unit;
+}
+
+bool IsPidName(const std::string& n) {
+  return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool CgroupUnder(const std::string& path, const std::string& want) {
+  if (want == "/" || want.empty()) return true;
+  std::string w = want;
+  while (w.size() > 1 && w.back() == '/') w.pop_back();
+  if (path.compare(0, w.size(), w) != 0) return false;
+  return path.size() == w.size() || path[w.size()] == '/';
+}
+
+bool HasComponent(const std::string& path, const std::string& comp) {
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    if (path.compare(pos, next - pos, comp) == 0 && next - pos == comp.size()) return true;
+    pos = next + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+Discovery::Discovery(Env& env, prometheus::Registry& registry)
+    : env_(env),
+      processes_gauge_(registry, "knobd_target_processes",
+                       "Live processes matched by the target's selector"),
+      up_gauge_(registry, "knobd_target_up",
+                "1 when the target is active (processes found or host target), else 0"),
+      scans_(registry, "knobd_discovery_scans_total", "Full /proc scans done by discovery") {}
+
+Status Discovery::Refresh(pid_t pid, Proc*& out) {
+  out = nullptr;
+  std::string path = std::to_string(pid) + "/stat";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Status s = env_.procfs.ReadKept(FsRoot::kProc, path, buf_);
+    if (s.code() == StatusCode::kNotFound) {
+      // The kept fd may name a dead task whose pid was reused: drop it and look once more.
+      bool had = procs_.erase(pid) > 0;
+      env_.procfs.Forget(FsRoot::kProc, std::to_string(pid) + "/");
+      if (had) continue;
+      return s;
+    }
+    if (!s.ok()) return s;
+    auto st = parse::ParsePidStat(buf_);
+    if (!st.ok()) return st.status().WithContext(path);
+    ProcessKey key{pid, st->starttime_ticks};
+    auto it = procs_.find(pid);
+    if (it != procs_.end() && it->second.key != key) {
+      procs_.erase(it);
+      it = procs_.end();
+    }
+    if (it == procs_.end()) {
+      it = procs_.emplace(pid, Proc{}).first;
+      it->second.key = key;
+    }
+    Proc& p = it->second;
+    if (p.comm != st->comm) {
+      // A new comm usually means an exec: exe and cmdline changed with it.
+      p.exe.reset();
+      p.cmdline.reset();
+      p.exe_status = OkStatus();
+      p.cmdline_status = OkStatus();
+      p.comm = std::move(st->comm);
+    }
+    p.seen_scan = scan_;
+    out = &p;
+    return OkStatus();
+  }
+  return NotFoundError(path + ": gone");
+}
+
+void Discovery::Scan() {
+  ++scan_;
+  Status s = env_.procfs.ListDir(FsRoot::kProc, "", names_);
+  if (!s.ok()) {
+    spdlog::error("discovery: cannot list {}: {}", env_.procfs.RootPath(FsRoot::kProc),
+                  s.ToString());
+    return;
+  }
+  scans_.Observe({}, static_cast<double>(scan_));
+  for (const std::string& n : names_) {
+    uint64_t pid = 0;
+    if (!IsPidName(n) || !parse::ToU64(n, pid) || pid > 0x7fffffff) continue;
+    Proc* p = nullptr;
+    Refresh(static_cast<pid_t>(pid), p).IgnoreError();  // vanished or unreadable: skip
+  }
+  for (auto it = procs_.begin(); it != procs_.end();) {
+    if (it->second.seen_scan != scan_) {
+      env_.procfs.Forget(FsRoot::kProc, std::to_string(it->first) + "/");
+      it = procs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Discovery::LoadCgroup(Proc& p) {
+  if (p.cgroup_loaded) return;
+  p.cgroup_loaded = true;
+  std::string path = std::to_string(p.key.pid) + "/cgroup";
+  p.cgroup_status = env_.procfs.Read(FsRoot::kProc, path, buf_);
+  if (!p.cgroup_status.ok()) return;
+  auto cg = parse::ParsePidCgroup(buf_);
+  if (!cg.ok()) {
+    p.cgroup_status = cg.status().WithContext(path);
+    return;
+  }
+  p.cgroup_v2 = cg->unified;
+  auto sd = cg->v1.find("name=systemd");
+  if (sd != cg->v1.end()) p.cgroup_systemd = sd->second;
+}
+
+bool Discovery::Matches(const Selector& sel, const TargetMemo& memo, Proc& p,
+                        const CollectContext& ctx, std::string& why_not) {
+  if (sel.pid && p.key.pid != *sel.pid) return false;
+  if (sel.registered) {
+    auto it = ctx.registered_pids.find(*sel.registered);
+    if (it == ctx.registered_pids.end() || it->second != p.key.pid) return false;
+  }
+  if (sel.comm && p.comm != *sel.comm) return false;
+  const std::string pid = std::to_string(p.key.pid);
+  if (sel.exe) {
+    if (!p.exe && p.exe_status.ok()) {
+      std::string link;
+      p.exe_status = env_.procfs.ReadLink(FsRoot::kProc, pid + "/exe", link);
+      if (p.exe_status.ok()) {
+        constexpr std::string_view kDeleted = " (deleted)";
+        if (link.size() > kDeleted.size() &&
+            link.compare(link.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+          link.resize(link.size() - kDeleted.size());
+        }
+        p.exe = std::move(link);
+      }
+    }
+    if (!p.exe) {
+      if (p.exe_status.code() == StatusCode::kPermissionDenied) why_not = p.exe_status.ToString();
+      return false;
+    }
+    const std::string& want = *sel.exe;
+    if (want.find('/') != std::string::npos) {
+      if (*p.exe != want) return false;
+    } else {
+      size_t slash = p.exe->rfind('/');
+      if (p.exe->substr(slash == std::string::npos ? 0 : slash + 1) != want) return false;
+    }
+  }
+  if (sel.cmdline_regex) {
+    if (!memo.regex) {
+      why_not = memo.regex_status.ToString();
+      return false;
+    }
+    if (!p.cmdline && p.cmdline_status.ok()) {
+      p.cmdline_status = env_.procfs.Read(FsRoot::kProc, pid + "/cmdline", buf_);
+      if (p.cmdline_status.ok()) {
+        std::replace(buf_.begin(), buf_.end(), '\0', ' ');
+        p.cmdline = std::string(parse::Trim(buf_));
+      }
+    }
+    if (!p.cmdline) {
+      if (p.cmdline_status.code() == StatusCode::kPermissionDenied) {
+        why_not = p.cmdline_status.ToString();
+      }
+      return false;
+    }
+    try {
+      if (!std::regex_search(*p.cmdline, *memo.regex)) return false;
+    } catch (const std::exception& e) {
+      why_not = std::string("cmdline_regex: ") + e.what();
+      return false;
+    }
+  }
+  if (sel.cgroup || sel.systemd_unit) {
+    LoadCgroup(p);
+    if (p.cgroup_status.code() == StatusCode::kPermissionDenied) {
+      why_not = p.cgroup_status.ToString();
+      return false;
+    }
+    if (sel.cgroup && !(p.cgroup_v2 && CgroupUnder(*p.cgroup_v2, *sel.cgroup))) return false;
+    if (sel.systemd_unit) {
+      bool in_unit = (p.cgroup_v2 && HasComponent(*p.cgroup_v2, *sel.systemd_unit)) ||
+                     (p.cgroup_systemd && HasComponent(*p.cgroup_systemd, *sel.systemd_unit));
+      if (!in_unit) return false;
+    }
+  }
+  return true;
+}
+
+Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
+  const auto& settings = ctx.policy.global.collection;
+  bool need_scan = false;
+  for (const TargetPolicy& t : ctx.policy.targets) need_scan |= NeedsScan(t.selector);
+  if (need_scan && (!last_scan_ || ctx.now - *last_scan_ >= settings.discovery_interval)) {
+    Scan();
+    last_scan_ = ctx.now;
+  }
+
+  for (const TargetPolicy& t : ctx.policy.targets) {
+    TargetSnapshot& ts = out.targets[t.name];
+    ts.name = t.name;
+    ts.processes.clear();
+    ts.error.clear();
+    TargetMemo& memo = memo_[t.name];
+    if (t.selector.cmdline_regex && memo.regex_src != *t.selector.cmdline_regex) {
+      memo.regex_src = *t.selector.cmdline_regex;
+      memo.regex.reset();
+      try {
+        memo.regex.emplace(memo.regex_src, std::regex::ECMAScript | std::regex::optimize);
+        memo.regex_status = OkStatus();
+      } catch (const std::exception& e) {
+        memo.regex_status = InvalidArgumentError("cmdline_regex '" + memo.regex_src + "': " + e.what());
+      }
+    }
+    if (t.selector.host) {
+      ts.state = TargetState::kActive;
+      memo.ever_active = true;
+      up_gauge_.Set({{"target", t.name}}, 1);
+      processes_gauge_.Set({{"target", t.name}}, 0);
+      continue;
+    }
+
+    std::string reason;
+    size_t unreadable = 0;
+    auto consider = [&](Proc& p) {
+      std::string why;
+      if (Matches(t.selector, memo, p, ctx, why)) {
+        ts.processes.push_back(p.key);
+      } else if (!why.empty()) {
+        ++unreadable;
+        if (reason.empty()) reason = why;
+      }
+    };
+    std::optional<pid_t> direct = t.selector.pid;
+    bool direct_only = direct.has_value() || t.selector.registered.has_value();
+    if (!direct && t.selector.registered) {
+      auto it = ctx.registered_pids.find(*t.selector.registered);
+      if (it != ctx.registered_pids.end()) direct = it->second;
+    }
+    if (direct_only) {
+      if (direct) {
+        Proc* p = nullptr;
+        Status s = Refresh(*direct, p);
+        if (p != nullptr) {
+          consider(*p);
+        } else if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kInvalidArgument) {
+          ++unreadable;
+          reason = s.ToString();
+        }
+      }
+    } else {
+      for (auto& [pid, p] : procs_) consider(p);
+    }
+    std::sort(ts.processes.begin(), ts.processes.end());
+
+    if (!ts.processes.empty()) {
+      ts.state = TargetState::kActive;
+      memo.ever_active = true;
+      auto it = procs_.find(ts.processes.front().pid);
+      if (it != procs_.end()) {
+        LoadCgroup(it->second);
+        if (it->second.cgroup_v2) ts.cgroup = it->second.cgroup_v2;
+      }
+      if (unreadable > 0) {
+        ts.error = std::to_string(unreadable) + " candidate process(es) not inspectable: " + reason;
+      }
+    } else if (unreadable > 0) {
+      ts.state = TargetState::kError;
+      ts.error = reason;
+      if (reason.find("ermission") != std::string::npos) {
+        ts.error += " (knobd needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH to inspect other users' "
+                    "processes)";
+      }
+    } else {
+      ts.state = memo.ever_active ? TargetState::kGone : TargetState::kPending;
+      ts.cgroup.reset();
+    }
+    up_gauge_.Set({{"target", t.name}}, ts.state == TargetState::kActive ? 1 : 0);
+    processes_gauge_.Set({{"target", t.name}}, static_cast<double>(ts.processes.size()));
+  }
+
+  for (auto it = memo_.begin(); it != memo_.end();) {
+    bool configured = std::any_of(ctx.policy.targets.begin(), ctx.policy.targets.end(),
+                                  [&](const TargetPolicy& t) { return t.name == it->first; });
+    if (!configured) {
+      up_gauge_.ForgetTarget(it->first);
+      processes_gauge_.ForgetTarget(it->first);
+      it = memo_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace knob

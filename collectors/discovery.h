@@ -1,0 +1,94 @@
+#pragma once
+// Discovery: turns each policy target's Selector into the set of live processes it names, and
+// fills TargetSnapshot::{name, state, processes, cgroup, error}. It is a Collector so the daemon
+// runs it like the others; MakeCollectors() always puts it first, and every other collector
+// only reads the process list it wrote.
+//
+// How a selector resolves (all set fields must match, logical AND):
+//   pid          that pid, if alive
+//   registered   the pid a control-socket client registered under that name (ctx.registered_pids)
+//   comm         exact /proc/PID/comm (the name inside stat's parentheses)
+//   exe          /proc/PID/exe: full path, or basename when the selector has no '/'
+//   cmdline_regex ECMAScript regex searched in the NUL->space joined /proc/PID/cmdline
+//   cgroup       the process's v2 path ("0::" line) equals it or lies below it
+//   systemd_unit a path component of the v2 path, or of the v1 name=systemd path, equals it
+//   host         no processes; the target is always active (host metrics only)
+// A process is a ProcessKey (pid, start time). Reused pids are detected because /proc/PID/stat
+// is read through a kept fd, which fails with ESRCH once its task is gone, and because the start
+// time is compared; a new key starts a new history.
+//
+// Cost: a full scan (one getdents of /proc plus one pread of each PID/stat on a kept fd) happens
+// every CollectionSettings::discovery_interval, and only when some target needs scanning (pid,
+// registered and host targets never scan). exe, cmdline and cgroup are read once per process
+// (again when its comm changes, i.e. after an exec) and only when a selector needs them.
+//
+// States: pending (nothing matched yet), active, gone (matched before, nothing now), error
+// (nothing matched and some candidate could not be inspected: permission denied, or a bad
+// regex), with the reason in TargetSnapshot::error. A matched target with unreadable
+// candidates stays active and carries the warning in `error`.
+//
+// Thread rule: collection thread only.
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/metrics.h"
+#include "core/env.h"
+
+namespace knob {
+
+class Discovery final : public Collector {
+ public:
+  Discovery(Env& env, prometheus::Registry& registry);
+  std::string_view Name() const override { return "discovery"; }
+  Status Collect(const CollectContext& ctx, Snapshot& out) override;
+
+  // Number of processes in the scan cache (tests, benchmark).
+  size_t cached_processes() const { return procs_.size(); }
+
+ private:
+  struct Proc {
+    ProcessKey key;
+    std::string comm;
+    // Lazily loaded; `*_status` remembers a failure (permission denied) for this process.
+    std::optional<std::string> exe, cmdline;
+    Status exe_status, cmdline_status, cgroup_status;
+    bool cgroup_loaded = false;
+    std::optional<std::string> cgroup_v2, cgroup_systemd;
+    uint64_t seen_scan = 0;
+  };
+  struct TargetMemo {
+    bool ever_active = false;
+    std::string regex_src;
+    std::optional<std::regex> regex;
+    Status regex_status;
+  };
+
+  // Reads PID/stat (kept fd) into a fresh or refreshed Proc; NotFound when gone.
+  Status Refresh(pid_t pid, Proc*& out);
+  void Scan();
+  // Whether `p` matches; a Status other than OK means "could not tell" (reason kept).
+  bool Matches(const Selector& sel, const TargetMemo& memo, Proc& p, const CollectContext& ctx,
+               std::string& why_not);
+  void LoadCgroup(Proc& p);
+
+  Env& env_;
+  std::map<pid_t, Proc> procs_;
+  std::map<std::string, TargetMemo> memo_;
+  uint64_t scan_ = 0;
+  std::optional<MonoTime> last_scan_;
+  std::string buf_;
+  std::vector<std::string> names_;
+  GaugeVec processes_gauge_;
+  GaugeVec up_gauge_;
+  CounterVec scans_;
+};
+
+}  // namespace knob

@@ -1,0 +1,108 @@
+#pragma once
+// Small helpers every collector uses to expose what it saw on the Prometheus registry it was
+// given, without throwing (prometheus-cpp throws on a conflicting registration; we log and fall
+// back to an unscraped registry so a naming bug costs one metric, not the daemon).
+//
+//  - GaugeFamily / CounterFamily: register a family (name, help) safely.
+//  - CounterFeed: turns a raw cumulative kernel counter into Prometheus increments that never go
+//    backwards; a drop (the process restarted, a new history) counts the new value from zero.
+//  - SupportTracker: the degraded-mode rule. The first time a source is unsupported it sets
+//    knobd_collector_supported{collector,source} to 0 and logs one warning with the reason;
+//    when it comes back it sets 1 and logs one info line.
+//
+// Thread rule: used from the collection thread only (prometheus-cpp metrics themselves are
+// safe to scrape concurrently).
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace knob {
+
+prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& reg,
+                                                   const std::string& name,
+                                                   const std::string& help);
+prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& reg,
+                                                       const std::string& name,
+                                                       const std::string& help);
+
+class CounterFeed {
+ public:
+  void Observe(prometheus::Counter& c, double raw) {
+    if (!has_ || raw < last_) {
+      if (raw > 0) c.Increment(raw);
+    } else if (raw > last_) {
+      c.Increment(raw - last_);
+    }
+    has_ = true;
+    last_ = raw;
+  }
+
+ private:
+  bool has_ = false;
+  double last_ = 0;
+};
+
+// Per-label-set counters fed from raw cumulative values.
+class CounterVec {
+ public:
+  CounterVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
+      : family_(&CounterFamily(reg, name, help)) {}
+  void Observe(const prometheus::Labels& labels, double raw);
+  // For events knobd counts itself (not a kernel cumulative value).
+  void Increment(const prometheus::Labels& labels, double delta = 1);
+  // Drops series whose labels contain target=`target` (target left the policy or went away).
+  void ForgetTarget(const std::string& target);
+
+ private:
+  struct Series {
+    prometheus::Counter* counter;
+    CounterFeed feed;
+  };
+  prometheus::Family<prometheus::Counter>* family_;
+  std::map<prometheus::Labels, Series> series_;
+};
+
+class GaugeVec {
+ public:
+  GaugeVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
+      : family_(&GaugeFamily(reg, name, help)) {}
+  void Set(const prometheus::Labels& labels, double v);
+  void ForgetTarget(const std::string& target);
+  // Removes series with target=`target` that were not Set() since the last call to
+  // BeginTarget(target): used for label sets that come and go (listen ports).
+  void BeginTarget(const std::string& target);
+  void EndTarget(const std::string& target);
+
+ private:
+  struct Series {
+    prometheus::Gauge* gauge;
+    bool touched = true;
+  };
+  prometheus::Family<prometheus::Gauge>* family_;
+  std::map<prometheus::Labels, Series> series_;
+};
+
+class SupportTracker {
+ public:
+  SupportTracker(prometheus::Registry& reg, std::string collector);
+  // Records the outcome of using `source`. NotFound / Unavailable / PermissionDenied mark it
+  // unsupported (logged once with `status`'s reason); OK marks it supported. Returns whether the
+  // source is usable now. Other errors are transient and leave the state alone.
+  bool Report(std::string_view source, const Status& status);
+  bool Supported(std::string_view source) const;
+
+ private:
+  std::string collector_;
+  prometheus::Family<prometheus::Gauge>* family_;
+  std::map<std::string, int, std::less<>> state_;  // -1 unknown, 0 unsupported, 1 supported
+};
+
+}  // namespace knob
