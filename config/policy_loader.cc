@@ -240,6 +240,22 @@ class Loader {
   explicit Loader(std::string file) : file_(std::move(file)) {}
 
   PolicyLoad Load(std::string_view text) {
+    // yaml-cpp stops at a NUL as if the file ended there, which would make a corrupt or binary
+    // file look like a valid (empty) policy.
+    if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+      std::string_view before = text.substr(0, nul);
+      int line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+      size_t line_start = before.rfind('\n');
+      int column = static_cast<int>(line_start == std::string_view::npos ? nul
+                                                                          : nul - line_start - 1);
+      YAML::Mark mark;
+      mark.pos = static_cast<int>(nul);
+      mark.line = line;
+      mark.column = column;
+      Error(mark, "the file contains a NUL byte",
+            "a policy is a UTF-8 text file; is this the right file?");
+      return Finish();
+    }
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(std::string(text));

@@ -76,6 +76,11 @@ TEST(SyntaxErrors, YamlParserErrorsArePositioned) {
   EXPECT_TRUE(FailsAt("targets: [1, 2\n", 2, 1, "YAML syntax"));
 }
 
+TEST(SyntaxErrors, NulByteIsNotTheEndOfTheFile) {
+  EXPECT_TRUE(FailsAt(std::string("global:\n  mode: ap\0ply\n", 22), 2, 11,
+                      "the file contains a NUL byte"));
+}
+
 TEST(SyntaxErrors, MoreThanOneDocument) {
   EXPECT_TRUE(FailsAt("global: {}\n---\nglobal: {}\n", 3, 1, "more than one YAML document"));
 }
