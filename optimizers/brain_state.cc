@@ -1,0 +1,239 @@
+#include "optimizers/brain_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+namespace knob {
+namespace {
+
+using nlohmann::json;
+
+int64_t WallNanos(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+WallTime FromNanos(int64_t n) {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(n)));
+}
+
+void PutOpt(json& j, const char* k, const std::optional<double>& v) {
+  if (v && std::isfinite(*v)) j[k] = *v;
+}
+
+// JSON has no inf/NaN (nlohmann writes null, which would not read back as a number).
+std::map<std::string, double> Finite(const std::map<std::string, double>& m) {
+  std::map<std::string, double> out;
+  for (const auto& [k, v] : m)
+    if (std::isfinite(v)) out[k] = v;
+  return out;
+}
+
+double Fin(double v) { return std::isfinite(v) ? v : 0; }
+template <typename T>
+void GetOpt(const json& j, const char* k, std::optional<T>& v) {
+  if (j.contains(k) && !j[k].is_null()) v = j[k].get<T>();
+}
+
+json ObsToJson(const BrainStateData::StoredObservation& s) {
+  const Observation& o = s.obs;
+  json j = {{"age", Fin(s.age_seconds)}, {"dt", Fin(o.interval_seconds)}, {"x", Fin(o.throughput)},
+            {"err", Fin(o.error_rate)}, {"n", Fin(o.concurrency)}, {"knobs", Finite(o.knobs)}};
+  PutOpt(j, "p99", o.p99_seconds);
+  PutOpt(j, "mean", o.mean_latency_seconds);
+  PutOpt(j, "cpu", o.cpu_cores);
+  PutOpt(j, "cpu_req", o.cpu_per_request_seconds);
+  PutOpt(j, "mem", o.memory_bytes);
+  PutOpt(j, "psi_cpu", o.cpu_pressure);
+  PutOpt(j, "psi_mem", o.memory_pressure);
+  PutOpt(j, "psi_io", o.io_pressure);
+  PutOpt(j, "rq", o.runqueue_fraction);
+  PutOpt(j, "rq_slice", o.runqueue_delay_per_slice_seconds);
+  PutOpt(j, "thr", o.throttled_fraction);
+  json pools = json::object();
+  for (const auto& [name, p] : o.pools) pools[name] = {Fin(p.size), Fin(p.busy), Fin(p.waiters)};
+  j["pools"] = pools;
+  return j;
+}
+
+BrainStateData::StoredObservation ObsFromJson(const json& j) {
+  BrainStateData::StoredObservation s;
+  Observation& o = s.obs;
+  s.age_seconds = j.value("age", 0.0);
+  o.interval_seconds = j.value("dt", 0.0);
+  o.throughput = j.value("x", 0.0);
+  o.error_rate = j.value("err", 0.0);
+  o.concurrency = j.value("n", 0.0);
+  if (j.contains("knobs")) o.knobs = j["knobs"].get<std::map<std::string, double>>();
+  GetOpt(j, "p99", o.p99_seconds);
+  GetOpt(j, "mean", o.mean_latency_seconds);
+  GetOpt(j, "cpu", o.cpu_cores);
+  GetOpt(j, "cpu_req", o.cpu_per_request_seconds);
+  GetOpt(j, "mem", o.memory_bytes);
+  GetOpt(j, "psi_cpu", o.cpu_pressure);
+  GetOpt(j, "psi_mem", o.memory_pressure);
+  GetOpt(j, "psi_io", o.io_pressure);
+  GetOpt(j, "rq", o.runqueue_fraction);
+  GetOpt(j, "rq_slice", o.runqueue_delay_per_slice_seconds);
+  GetOpt(j, "thr", o.throttled_fraction);
+  if (j.contains("pools")) {
+    for (const auto& [name, v] : j["pools"].items()) {
+      o.pools[name] = {v.at(0).get<double>(), v.at(1).get<double>(), v.at(2).get<double>()};
+    }
+  }
+  return s;
+}
+
+Outcome OutcomeFromName(const std::string& s) {
+  for (Outcome o : {Outcome::kProposed, Outcome::kAdvisory, Outcome::kPending, Outcome::kApplied,
+                    Outcome::kRejected, Outcome::kVerified, Outcome::kRolledBack, Outcome::kVetoed,
+                    Outcome::kExpired}) {
+    if (OutcomeName(o) == s) return o;
+  }
+  return Outcome::kProposed;
+}
+
+json RecToJson(const Recommendation& r) {
+  json verdicts = json::array();
+  for (const auto& v : r.verdicts) verdicts.push_back({{"guard", v.guard}, {"verdict", v.verdict}, {"reason", v.reason}});
+  return {{"id", r.id}, {"target", r.target}, {"knob", r.knob}, {"old_value", Fin(r.old_value)},
+          {"new_value", Fin(r.new_value)}, {"optimizer", r.optimizer}, {"scenario", r.scenario},
+          {"reason", r.reason}, {"triggers", Finite(r.triggers)}, {"predicted", Finite(r.predicted)},
+          {"realized", Finite(r.realized)}, {"binding_constraint", r.binding_constraint},
+          {"confidence", Fin(r.confidence)}, {"trade_offs", r.trade_offs}, {"verdicts", verdicts},
+          {"advisory", r.advisory}, {"outcome", std::string(OutcomeName(r.outcome))},
+          {"outcome_reason", r.outcome_reason}, {"created_ns", WallNanos(r.created)},
+          {"expires_ns", WallNanos(r.expires)}};
+}
+
+Recommendation RecFromJson(const json& j) {
+  Recommendation r;
+  r.id = j.value("id", uint64_t{0});
+  r.target = j.value("target", "");
+  r.knob = j.value("knob", "");
+  r.old_value = j.value("old_value", 0.0);
+  r.new_value = j.value("new_value", 0.0);
+  r.optimizer = j.value("optimizer", "");
+  r.scenario = j.value("scenario", "");
+  r.reason = j.value("reason", "");
+  if (j.contains("triggers")) r.triggers = j["triggers"].get<std::map<std::string, double>>();
+  if (j.contains("predicted")) r.predicted = j["predicted"].get<std::map<std::string, double>>();
+  if (j.contains("realized")) r.realized = j["realized"].get<std::map<std::string, double>>();
+  r.binding_constraint = j.value("binding_constraint", "");
+  r.confidence = j.value("confidence", 0.0);
+  if (j.contains("trade_offs")) r.trade_offs = j["trade_offs"].get<std::vector<std::string>>();
+  if (j.contains("verdicts")) {
+    for (const auto& v : j["verdicts"])
+      r.verdicts.push_back({v.value("guard", ""), v.value("verdict", ""), v.value("reason", "")});
+  }
+  r.advisory = j.value("advisory", true);
+  r.outcome = OutcomeFromName(j.value("outcome", "proposed"));
+  r.outcome_reason = j.value("outcome_reason", "");
+  r.created = FromNanos(j.value("created_ns", int64_t{0}));
+  r.expires = FromNanos(j.value("expires_ns", int64_t{0}));
+  return r;
+}
+
+}  // namespace
+
+std::string EncodeBrainState(const BrainStateData& d) {
+  json j;
+  j["version"] = d.version;
+  j["next_id"] = d.next_id;
+  json targets = json::array();
+  for (const auto& t : d.targets) {
+    json jt;
+    jt["name"] = t.name;
+    json obs = json::array();
+    for (const auto& o : t.observations) obs.push_back(ObsToJson(o));
+    jt["observations"] = obs;
+    json pens = json::array();
+    for (const auto& p : t.penalties)
+      pens.push_back({{"knob", p.knob}, {"value", p.value}, {"direction", p.direction},
+                      {"remaining_seconds", p.remaining_seconds}, {"reason", p.reason}});
+    jt["penalties"] = pens;
+    json knobs = json::array();
+    for (const auto& k : t.knobs)
+      knobs.push_back({{"knob", k.knob}, {"last_change_age_seconds", k.last_change_age_seconds},
+                       {"values", k.values}});
+    jt["knobs"] = knobs;
+    jt["history"] = t.history;
+    targets.push_back(jt);
+  }
+  j["targets"] = targets;
+  json recs = json::array();
+  for (const auto& r : d.records) recs.push_back(RecToJson(r));
+  j["records"] = recs;
+  return j.dump(1);
+}
+
+Result<BrainStateData> DecodeBrainState(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    BrainStateData d;
+    d.version = j.value("version", 1);
+    if (d.version != 1) return InvalidArgumentError("unsupported brain state version " + std::to_string(d.version));
+    d.next_id = j.value("next_id", uint64_t{1});
+    for (const auto& jt : j.value("targets", json::array())) {
+      BrainStateData::Target t;
+      t.name = jt.value("name", "");
+      for (const auto& o : jt.value("observations", json::array())) t.observations.push_back(ObsFromJson(o));
+      for (const auto& p : jt.value("penalties", json::array()))
+        t.penalties.push_back({p.value("knob", ""), p.value("value", 0.0), p.value("direction", 0),
+                               p.value("remaining_seconds", 0.0), p.value("reason", "")});
+      for (const auto& k : jt.value("knobs", json::array()))
+        t.knobs.push_back({k.value("knob", ""), k.value("last_change_age_seconds", -1.0),
+                           k.value("values", std::vector<double>{})});
+      t.history = jt.value("history", std::vector<uint64_t>{});
+      d.targets.push_back(std::move(t));
+    }
+    for (const auto& r : j.value("records", json::array())) d.records.push_back(RecFromJson(r));
+    return d;
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("brain state: ") + e.what());
+  }
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return ErrnoToStatus(errno, "open " + tmp);
+  size_t off = 0;
+  while (off < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return ErrnoToStatus(e, "write " + tmp);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return ErrnoToStatus(e, "fsync " + tmp);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoToStatus(e, "rename " + tmp);
+  }
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  if (dir.empty()) dir = ".";
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // best effort: the rename is already atomic
+    ::close(dfd);
+  }
+  return OkStatus();
+}
+
+}  // namespace knob

@@ -1,0 +1,54 @@
+#pragma once
+// The brain's persistent state as plain values, and its JSON encoding (the only nlohmann_json
+// user in optimizers/). Times are stored as ages in seconds relative to the save, because
+// monotonic time does not survive a restart; wall times of records are stored as Unix
+// nanoseconds. Unknown fields are ignored and missing ones default, so the format can grow.
+// Thread rule: pure functions, any thread.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/recommendation.h"
+#include "core/status.h"
+#include "optimizers/target_model.h"
+
+namespace knob {
+
+struct BrainStateData {
+  struct StoredObservation {
+    double age_seconds = 0;
+    Observation obs;  // time unused
+  };
+  struct StoredPenalty {
+    std::string knob;
+    double value = 0;
+    int direction = 0;
+    double remaining_seconds = 0;
+    std::string reason;
+  };
+  struct StoredKnob {
+    std::string knob;
+    double last_change_age_seconds = -1;  // < 0: never changed
+    std::vector<double> values;
+  };
+  struct Target {
+    std::string name;
+    std::vector<StoredObservation> observations;
+    std::vector<StoredPenalty> penalties;
+    std::vector<StoredKnob> knobs;
+    std::vector<uint64_t> history;
+  };
+  int version = 1;
+  uint64_t next_id = 1;
+  std::vector<Target> targets;
+  std::vector<Recommendation> records;
+};
+
+std::string EncodeBrainState(const BrainStateData& data);
+Result<BrainStateData> DecodeBrainState(const std::string& text);
+// Writes path atomically: path.tmp, fsync, rename, fsync of the directory.
+Status WriteFileAtomically(const std::string& path, const std::string& contents);
+
+}  // namespace knob

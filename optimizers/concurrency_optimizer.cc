@@ -1,0 +1,209 @@
+#include "optimizers/concurrency_optimizer.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace knob {
+namespace {
+
+constexpr std::array<Scenario, 7> kScenarios = {{
+    {"grow_below_peak", "throughput still grows with concurrency (below the USL peak) and the "
+                        "predicted p99 stays under the SLO: raise the limit toward the "
+                        "lower-confidence-bound optimum"},
+    {"shrink_past_peak", "the limit is beyond the USL peak: coherency costs make more "
+                         "concurrency lower throughput, so lower it to the peak"},
+    {"shrink_latency", "observed p99 is above the SLO: lower the limit to the largest value "
+                       "whose predicted p99 meets it"},
+    {"shrink_errors", "the error rate is above its limit: shed concurrency"},
+    {"shrink_same_throughput", "objective is latency or CPU per request: a smaller limit still "
+                               "carries the observed throughput with less queueing"},
+    {"explore_up", "too few concurrency levels to fit the USL: one small step up while p99 and "
+                   "errors have room, to learn the curve"},
+    {"explore_down", "too few concurrency levels to fit the USL and stepping up is penalized or "
+                     "the objective favours less concurrency: one small step down"},
+}};
+
+constexpr double kMinConfidence = 0.3;
+
+std::string Ms(double seconds) { return fmt::format("{:.0f} ms", seconds * 1000); }
+
+}  // namespace
+
+bool ConcurrencyOptimizer::Handles(std::string_view knob) const {
+  return knob == "concurrency_limit" || knob == "max_in_flight" || knob == "max_concurrency";
+}
+
+std::span<const Scenario> ConcurrencyOptimizer::Scenarios() const { return kScenarios; }
+
+std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) const {
+  const TargetModel& m = in.model;
+  if (!m.latest() || m.observations().size() < 3) return std::nullopt;
+  const double cur = in.current;
+  const double lo = std::max(1.0, KnobMin(in.knob_policy, 1));
+  const double hi = KnobMax(in.knob_policy, std::max(cur * 4, 1024.0));
+  const auto slo = P99LimitSeconds(in.policy.constraints);
+  const double factor = m.latency_factor();
+
+  // Recent behaviour (last 5 observations) for violation checks.
+  WindowStats recent;
+  {
+    int n = 0;
+    for (auto it = m.observations().rbegin(); it != m.observations().rend() && n < 5; ++it, ++n)
+      recent.Add(*it);
+  }
+  const double x_obs = recent.throughput.mean;
+  const double n_obs = recent.concurrency.mean;
+  const bool has_p99 = recent.p99_seconds.n > 0;
+  const double p99_obs = recent.p99_seconds.mean;
+
+  Proposal p;
+  p.knob = in.knob;
+  p.current = cur;
+  p.optimizer = std::string(Name());
+  p.triggers["throughput"] = x_obs;
+  p.triggers["concurrency"] = n_obs;
+  if (has_p99) p.triggers["p99_seconds"] = p99_obs;
+
+  const std::optional<UslFit>& fit = m.usl();
+  const bool confident = fit && fit->Confidence() >= kMinConfidence;
+  auto predict = [&](double n) {
+    if (!fit) return;
+    p.predicted["throughput"] = fit->Throughput(n);
+    p.predicted["p99_seconds"] = fit->Latency(n) * factor;
+    if (m.latest()->cpu_per_request_seconds)
+      p.predicted["cpu_cores"] = *m.latest()->cpu_per_request_seconds * fit->Throughput(n);
+  };
+
+  // 1. A constraint is violated now: shed concurrency.
+  if (slo && has_p99 && p99_obs > *slo) {
+    double target = OneStep(cur, -1, in.knob_policy, in.guard);
+    if (confident) {
+      if (auto l = LargestConcurrencyUnderLatency(*fit, *slo, factor, lo, cur)) {
+        target = std::min(target, std::floor(*l));
+      } else {
+        target = lo;
+      }
+    }
+    if (target >= cur) return std::nullopt;
+    p.value = target;
+    p.scenario = "shrink_latency";
+    p.binding_constraint = "p99_latency";
+    p.fixes_violation = true;
+    p.confidence = confident ? fit->Confidence() : 0.5;
+    p.reason = fmt::format("observed p99 {} is above the SLO {}", Ms(p99_obs), Ms(*slo));
+    predict(target);
+    p.trade_offs.push_back("lower throughput ceiling for a p99 within the SLO");
+    p.expected_gain = (p99_obs - *slo) / *slo;
+    return p;
+  }
+  if (in.policy.constraints.error_rate && recent.error_rate.mean > *in.policy.constraints.error_rate) {
+    double target = OneStep(cur, -1, in.knob_policy, in.guard);
+    if (target >= cur) return std::nullopt;
+    p.value = target;
+    p.scenario = "shrink_errors";
+    p.binding_constraint = "error_rate";
+    p.fixes_violation = true;
+    p.confidence = 0.5;
+    p.reason = fmt::format("error rate {:.2f}% is above the limit {:.2f}%",
+                           100 * recent.error_rate.mean, 100 * *in.policy.constraints.error_rate);
+    predict(target);
+    p.expected_gain = 0.01;
+    return p;
+  }
+
+  const bool saturated = n_obs >= 0.8 * cur;  // the limit, not the demand, bounds concurrency
+
+  if (confident) {
+    p.confidence = fit->Confidence();
+    auto peak = fit->Peak();
+    std::string peak_text = peak ? fmt::format("USL peak at {:.0f}", *peak) : "no USL peak";
+    if (in.policy.objective == Objective::kMaximizeThroughput) {
+      auto choice = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo, factor);
+      if (!choice) return std::nullopt;
+      double target = choice->n;
+      if (target == cur) return std::nullopt;
+      if (target > cur && !saturated) return std::nullopt;  // demand-limited: raising is moot
+      p.value = target;
+      predict(target);
+      double x_cur = fit->Throughput(cur);
+      p.expected_gain = x_cur > 0 ? (fit->Throughput(target) - x_cur) / x_cur : 0;
+      if (choice->latency_bound) p.binding_constraint = "p99_latency";
+      std::string slo_text =
+          slo ? fmt::format("; predicted p99 {} <= SLO {}", Ms(fit->Latency(target) * factor), Ms(*slo))
+              : "";
+      if (target > cur) {
+        p.scenario = "grow_below_peak";
+        p.reason = fmt::format("throughput still grows with concurrency ({}){}", peak_text, slo_text);
+        p.trade_offs.push_back(fmt::format("p99 rises from {} to {}", Ms(fit->Latency(cur) * factor),
+                                           Ms(fit->Latency(target) * factor)));
+      } else {
+        p.scenario = peak && cur > *peak ? "shrink_past_peak" : "shrink_latency";
+        p.reason = peak && cur > *peak
+                       ? fmt::format("the limit is past the {}: more concurrency lowers throughput", peak_text)
+                       : fmt::format("the predicted p99 at {} would exceed the SLO{}", cur, slo_text);
+        if (p.scenario == "shrink_latency") p.binding_constraint = "p99_latency";
+      }
+      p.triggers["usl_alpha"] = fit->alpha;
+      p.triggers["usl_beta"] = fit->beta;
+      if (peak) p.triggers["usl_peak"] = *peak;
+      return p;
+    }
+    // Latency or CPU per request: the smallest N that still carries the observed throughput.
+    double target = cur;
+    for (double n = lo; n < cur; n += 1) {
+      double lcb = fit->Throughput(n) - fit->ThroughputSe(n);
+      if (lcb >= 0.98 * x_obs) {
+        target = n;
+        break;
+      }
+    }
+    if (target >= cur) return std::nullopt;
+    p.value = target;
+    p.scenario = "shrink_same_throughput";
+    predict(target);
+    double r_cur = fit->Latency(cur), r_new = fit->Latency(target);
+    p.expected_gain = r_cur > 0 ? (r_cur - r_new) / r_cur : 0;
+    p.reason = fmt::format("{:.0f} in flight still carry the observed {:.0f}/s ({}); predicted p99 "
+                           "falls from {} to {}",
+                           target, x_obs, peak_text, Ms(r_cur * factor), Ms(r_new * factor));
+    p.trade_offs.push_back("less headroom for bursts above the observed throughput");
+    return p;
+  }
+
+  // 3. Too little data to fit: explore one small step.
+  p.exploratory = true;
+  p.confidence = 0.2;
+  const std::string why = m.usl_error().empty()
+                              ? "the USL fit is not yet confident"
+                              : fmt::format("no USL fit yet ({})", m.usl_error());
+  double up = OneStep(cur, +1, in.knob_policy, in.guard);
+  double down = OneStep(cur, -1, in.knob_policy, in.guard);
+  bool up_ok = up > cur && saturated && !m.PenaltyFor(in.knob, up, m.latest()->time);
+  if (slo && has_p99) up_ok = up_ok && p99_obs * (up / cur) <= 0.9 * *slo;  // no predicted crossing
+  if (fit && slo) up_ok = up_ok && fit->Latency(up) * factor <= *slo;
+  bool want_up = in.policy.objective == Objective::kMaximizeThroughput;
+  if (want_up && up_ok) {
+    p.value = up;
+    p.scenario = "explore_up";
+    p.reason = slo && has_p99 ? fmt::format("{}; p99 {} leaves room under the SLO {}", why, Ms(p99_obs), Ms(*slo))
+                              : why;
+    p.expected_gain = 0.001;
+    p.predicted["throughput"] = x_obs;
+    return p;
+  }
+  if (down < cur && !m.PenaltyFor(in.knob, down, m.latest()->time) &&
+      (!want_up || m.PenaltyFor(in.knob, up, m.latest()->time))) {
+    p.value = down;
+    p.scenario = "explore_down";
+    p.reason = why;
+    p.expected_gain = 0.0005;
+    p.predicted["throughput"] = x_obs;
+    return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace knob

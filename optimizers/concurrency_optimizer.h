@@ -1,0 +1,24 @@
+#pragma once
+// Concurrency (in-flight limit) optimizer over the USL fit.
+//
+//   maximize throughput:  N_target = argmax_{integer N in bounds} LCB[X(N)]
+//                         s.t. p99(N) = f * N / X(N) <= SLO   (f = model.latency_factor())
+//   minimize p99 / cpu per request: the smallest N whose LCB[X(N)] still carries the observed
+//                         throughput (less queueing in the system, less coherency work)
+// X(N) and R = N/X from optimizers/usl.h (Gunther 2007; Little's law); LCB = X - 1 * se(X).
+// Knobs: concurrency_limit, max_in_flight, max_concurrency.
+// Thread rule: stateless.
+
+#include "optimizers/optimizer.h"
+
+namespace knob {
+
+class ConcurrencyOptimizer final : public Optimizer {
+ public:
+  std::string_view Name() const override { return "concurrency"; }
+  bool Handles(std::string_view knob) const override;
+  std::span<const Scenario> Scenarios() const override;
+  std::optional<Proposal> Propose(const OptimizerInput& in) const override;
+};
+
+}  // namespace knob

@@ -1,0 +1,203 @@
+#include "optimizers/guard.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace knob {
+namespace {
+
+std::string Num(double v) { return fmt::format("{:g}", v); }
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
+                                                                      const WindowStats& w) {
+  auto over = [](const RunningStat& s, double limit) { return s.n > 0 && s.mean > limit; };
+  if (c.p99_latency) {
+    double lim = std::chrono::duration<double>(*c.p99_latency).count();
+    if (over(w.p99_seconds, lim))
+      return std::make_pair("p99_latency", fmt::format("p99 {:.1f} ms > SLO {:.1f} ms",
+                                                       1000 * w.p99_seconds.mean, 1000 * lim));
+  }
+  if (c.error_rate && over(w.error_rate, *c.error_rate))
+    return std::make_pair("error_rate", fmt::format("error rate {:.3f}% > {:.3f}%",
+                                                    100 * w.error_rate.mean, 100 * *c.error_rate));
+  if (c.cpu_cores && over(w.cpu_cores, *c.cpu_cores))
+    return std::make_pair("cpu_cores", fmt::format("{:.2f} cores > {:.2f}", w.cpu_cores.mean, *c.cpu_cores));
+  if (c.memory_bytes && over(w.memory_bytes, static_cast<double>(*c.memory_bytes)))
+    return std::make_pair("memory_bytes", fmt::format("rss {:.0f} B > {} B", w.memory_bytes.mean, *c.memory_bytes));
+  if (c.cpu_pressure && over(w.cpu_pressure, *c.cpu_pressure))
+    return std::make_pair("cpu_pressure", fmt::format("cpu pressure {:.1f}% > {:.1f}%",
+                                                      100 * w.cpu_pressure.mean, 100 * *c.cpu_pressure));
+  if (c.memory_pressure && over(w.memory_pressure, *c.memory_pressure))
+    return std::make_pair("memory_pressure", fmt::format("memory pressure {:.1f}% > {:.1f}%",
+                                                         100 * w.memory_pressure.mean, 100 * *c.memory_pressure));
+  if (c.io_pressure && over(w.io_pressure, *c.io_pressure))
+    return std::make_pair("io_pressure", fmt::format("io pressure {:.1f}% > {:.1f}%",
+                                                     100 * w.io_pressure.mean, 100 * *c.io_pressure));
+  if (c.runqueue_delay) {
+    double lim = std::chrono::duration<double>(*c.runqueue_delay).count();
+    if (over(w.runqueue_delay_seconds, lim))
+      return std::make_pair("runqueue_delay", fmt::format("run-queue delay {:.2f} ms > {:.2f} ms",
+                                                          1000 * w.runqueue_delay_seconds.mean, 1000 * lim));
+  }
+  return std::nullopt;
+}
+
+GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const KnobHistory& history,
+                            const TargetModel& model, MonoTime now) const {
+  GuardDecision d;
+  d.value = p.value;
+  auto veto = [&](std::string guard, std::string reason, bool quiet) {
+    d.verdicts.push_back({guard, "veto", reason});
+    if (d.veto_reason.empty()) {
+      d.veto_reason = reason;
+      d.quiet = quiet;
+    }
+    d.allowed = false;
+    return d;
+  };
+  if (!knob.enabled) return veto("enabled", "the knob is frozen by the policy (enabled: false)", true);
+
+  if (knob.min && d.value < *knob.min) {
+    d.verdicts.push_back({"bounds", "clamp", fmt::format("{} raised to the minimum {}", Num(d.value), Num(*knob.min))});
+    d.value = *knob.min;
+  } else if (knob.max && d.value > *knob.max) {
+    d.verdicts.push_back({"bounds", "clamp", fmt::format("{} lowered to the maximum {}", Num(d.value), Num(*knob.max))});
+    d.value = *knob.max;
+  } else {
+    d.verdicts.push_back({"bounds", "allow", "inside the bounds"});
+  }
+
+  if (!p.categorical) {
+    double step = MaxStep(p.current, knob, settings_);
+    if (std::fabs(d.value - p.current) > step + 1e-9) {
+      double v = p.current + (d.value > p.current ? step : -step);
+      d.verdicts.push_back({"max_step", "clamp",
+                            fmt::format("step limited to {} (from {} to {})", Num(step), Num(d.value), Num(v))});
+      d.value = v;
+    } else {
+      d.verdicts.push_back({"max_step", "allow", fmt::format("step within {}", Num(step))});
+    }
+  }
+
+  if (history.last_change && now - *history.last_change < settings_.cooldown) {
+    return veto("cooldown", fmt::format("changed {:.0f} s ago, cooldown is {:.0f} s",
+                                        ToSeconds(now - *history.last_change), ToSeconds(settings_.cooldown)),
+                true);
+  }
+  d.verdicts.push_back({"cooldown", "allow", "cooldown elapsed"});
+
+  double delta = std::fabs(d.value - p.current);
+  if (delta == 0) return veto("hysteresis", "no change after clamping", true);
+  if (!p.categorical && delta < settings_.hysteresis_fraction * std::fabs(p.current) && delta < 1) {
+    return veto("hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)), true);
+  }
+  if (!p.fixes_violation && history.values.size() >= 2 && history.last_change &&
+      now - *history.last_change < 4 * settings_.cooldown &&
+      d.value == history.values[history.values.size() - 2]) {
+    return veto("hysteresis", fmt::format("returning to {} so soon would flap", Num(d.value)), false);
+  }
+  d.verdicts.push_back({"hysteresis", "allow", "outside the hysteresis band"});
+
+  if (const Penalty* pen = model.PenaltyFor(p.knob, d.value, now)) {
+    if (!p.fixes_violation || (pen->direction > 0) == (d.value > p.current)) {
+      return veto("penalty", fmt::format("{} lies in a region penalized by a rollback ({})", Num(d.value), pen->reason),
+                  false);
+    }
+  }
+  d.verdicts.push_back({"penalty", "allow", "no penalized region"});
+  d.allowed = true;
+  return d;
+}
+
+VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
+                           const WindowStats& before, const WindowStats& after,
+                           const std::map<std::string, double>& predicted,
+                           Duration since_applied) const {
+  VerifyResult r;
+  if (since_applied < settings_.verification_window) return r;
+  if (after.samples() < settings_.min_samples) {
+    if (since_applied > 5 * settings_.verification_window) {
+      r.kind = VerifyResult::Kind::kVerified;
+      r.reason = fmt::format("inconclusive: only {} samples after {:.0f} s, keeping the change",
+                             after.samples(), ToSeconds(since_applied));
+    }
+    return r;
+  }
+  r.realized["throughput"] = after.throughput.mean;
+  if (after.p99_seconds.n > 0) r.realized["p99_seconds"] = after.p99_seconds.mean;
+  if (after.cpu_cores.n > 0) r.realized["cpu_cores"] = after.cpu_cores.mean;
+  if (after.cpu_per_request.n > 0) r.realized["cpu_per_request_seconds"] = after.cpu_per_request.mean;
+  if (after.memory_bytes.n > 0) r.realized["memory_bytes"] = after.memory_bytes.mean;
+  r.realized["error_rate"] = after.error_rate.mean;
+
+  ObjectiveValue ob = EvaluateObjective(objective, before);
+  ObjectiveValue oa = EvaluateObjective(objective, after);
+  double improvement = 0, snr = 0;
+  if (ob.valid && oa.valid && ob.value != 0) {
+    double diff = ob.higher_is_better ? oa.value - ob.value : ob.value - oa.value;
+    improvement = diff / std::fabs(ob.value);
+    double se = std::hypot(ob.standard_error, oa.standard_error);
+    snr = std::isfinite(se) && se > 0 ? std::fabs(diff) / se : (diff != 0 ? 1e9 : 0);
+    r.realized["realized_improvement"] = improvement;
+    r.realized["signal_to_noise"] = snr;
+  }
+  if (before.cpu_cores.n > 0 && after.cpu_cores.n > 0 && before.cpu_cores.mean > 0) {
+    r.realized["resource_savings"] = (before.cpu_cores.mean - after.cpu_cores.mean) / before.cpu_cores.mean;
+  }
+  auto worse = [&](const char* name, const RunningStat& b, const RunningStat& a, bool higher_better) {
+    if (b.n == 0 || a.n == 0 || b.mean == 0) return;
+    double rel = (a.mean - b.mean) / std::fabs(b.mean);
+    if ((higher_better && rel < -0.05) || (!higher_better && rel > 0.05))
+      r.trade_offs.push_back(fmt::format("{} {} {:.0f}%", name, rel > 0 ? "rose" : "fell", 100 * std::fabs(rel)));
+  };
+  worse("throughput", before.throughput, after.throughput, true);
+  worse("p99", before.p99_seconds, after.p99_seconds, false);
+  worse("cpu cores", before.cpu_cores, after.cpu_cores, false);
+  worse("memory", before.memory_bytes, after.memory_bytes, false);
+  worse("error rate", before.error_rate, after.error_rate, false);
+
+  if (auto v = ViolatedConstraint(constraints, after)) {
+    auto vb = ViolatedConstraint(constraints, before);
+    // A change made to fix that very violation is only rolled back if it made it worse.
+    bool was_violated = vb && vb->first == v->first;
+    bool got_worse = true;
+    if (was_violated && v->first == "p99_latency") got_worse = after.p99_seconds.mean > before.p99_seconds.mean;
+    if (was_violated && v->first == "error_rate") got_worse = after.error_rate.mean > before.error_rate.mean;
+    if (!was_violated || got_worse) {
+      r.kind = VerifyResult::Kind::kRollBack;
+      r.reason = fmt::format("constraint {} violated after the change: {}", v->first, v->second);
+      return r;
+    }
+  }
+  if (improvement < 0 && snr >= settings_.min_signal_to_noise) {
+    r.kind = VerifyResult::Kind::kRollBack;
+    r.reason = fmt::format("the objective got worse by {:.1f}% (signal-to-noise {:.1f} >= {:.1f})",
+                           -100 * improvement, snr, settings_.min_signal_to_noise);
+    return r;
+  }
+  if (before.p99_seconds.n > 1 && after.p99_seconds.n > 1 && before.p99_seconds.mean > 0) {
+    double b = before.p99_seconds.mean;
+    double rise = (after.p99_seconds.mean - b) / b;
+    double predicted_rise = 0;
+    if (auto it = predicted.find("p99_seconds"); it != predicted.end())
+      predicted_rise = std::max(0.0, (it->second - b) / b);
+    double se = std::hypot(before.p99_seconds.standard_error(), after.p99_seconds.standard_error());
+    double p99_snr = se > 0 ? (after.p99_seconds.mean - b) / se : 1e9;
+    if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1) {
+      r.kind = VerifyResult::Kind::kRollBack;
+      r.reason = fmt::format("p99 rose {:.0f}% (predicted {:.0f}%), more than the {:.0f}% regression budget",
+                             100 * rise, 100 * predicted_rise, 100 * settings_.regression_p99_fraction);
+      return r;
+    }
+  }
+  r.kind = VerifyResult::Kind::kVerified;
+  r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), every constraint held",
+                         improvement >= 0 ? "improved" : "changed", 100 * improvement, snr);
+  return r;
+}
+
+}  // namespace knob

@@ -1,0 +1,77 @@
+#pragma once
+// The guard: what may change, by how much, and whether a change that was applied did what was
+// predicted. Review() runs on every proposal, in this order, each adding a GuardVerdict:
+//   enabled     a knob with `enabled: false` is frozen                         -> veto
+//   bounds      clamp into [min, max]                                         -> clamp
+//   max_step    clamp to current +/- MaxStep() (optimizer.h)                   -> clamp
+//   cooldown    no change within `cooldown` of the knob's last change          -> veto
+//   hysteresis  |new - current| < hysteresis_fraction x current (and < 1)     -> veto;
+//               returning to the value left by the previous change within
+//               4 cooldowns, without a violation to fix (flapping)             -> veto
+//   penalty     the value lies in a region penalized by a rollback             -> veto
+// Verify() judges an applied change once the verification window has passed and both the
+// baseline (old value) and the after-window hold >= min_samples observations:
+//   roll back if any constraint is violated after the change; or the objective got worse by
+//   more than noise: |delta| / se(delta) >= min_signal_to_noise with
+//   se(delta) = sqrt(se_before^2 + se_after^2); or p99 rose by more than
+//   regression_p99_fraction beyond the rise that was predicted and accepted (with SNR >= 1).
+// Thread rule: stateless apart from settings; any thread.
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/policy.h"
+#include "core/clock.h"
+#include "core/recommendation.h"
+#include "optimizers/optimizer.h"
+#include "optimizers/target_model.h"
+
+namespace knob {
+
+// What the guard needs to remember per (target, knob).
+struct KnobHistory {
+  std::optional<MonoTime> last_change;
+  std::deque<double> values;  // values the knob was set to, oldest first (last few)
+};
+
+struct GuardDecision {
+  bool allowed = false;
+  double value = 0;
+  std::vector<GuardVerdict> verdicts;
+  std::string veto_reason;  // first veto, one sentence
+  bool quiet = false;       // vetoed only by cooldown/hysteresis: not worth a history record
+};
+
+struct VerifyResult {
+  enum class Kind { kWait, kVerified, kRollBack };
+  Kind kind = Kind::kWait;
+  std::string reason;
+  std::map<std::string, double> realized;
+  std::vector<std::string> trade_offs;
+};
+
+class Guard {
+ public:
+  explicit Guard(GuardSettings settings) : settings_(std::move(settings)) {}
+  const GuardSettings& settings() const { return settings_; }
+
+  GuardDecision Review(const Proposal& p, const KnobPolicy& knob, const KnobHistory& history,
+                       const TargetModel& model, MonoTime now) const;
+
+  // before: observations at the old value; after: since the change was applied.
+  VerifyResult Verify(Objective objective, const Constraints& constraints,
+                      const WindowStats& before, const WindowStats& after,
+                      const std::map<std::string, double>& predicted, Duration since_applied) const;
+
+ private:
+  GuardSettings settings_;
+};
+
+// Which constraint (if any) the window violates, as "p99_latency" etc., with a sentence.
+std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
+                                                                      const WindowStats& w);
+
+}  // namespace knob

@@ -1,0 +1,83 @@
+#pragma once
+// One interface for every optimizer: given the target's policy and model and one knob's current
+// value, propose a value with the reason in words, the prediction for the objective and every
+// constrained quantity, the binding constraint, the confidence and the trade-offs.
+// Optimizers propose targets (where the knob should end up); the guard (guard.h) limits each
+// step (max_step), enforces bounds, cooldown, hysteresis and penalized regions.
+// Contract: a proposal never crosses a constraint the model can predict; when the model is too
+// thin it may explore (exploratory = true) with one small step in a direction no predicted
+// constraint forbids.
+// Thread rule: optimizers are stateless; loop thread (any thread, in fact).
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/policy.h"
+#include "core/snapshot.h"
+#include "optimizers/target_model.h"
+
+namespace knob {
+
+// Every reason an optimizer may act, in words (bpftune-style scenario table).
+struct Scenario {
+  std::string_view id;
+  std::string_view description;
+};
+
+struct OptimizerInput {
+  const TargetPolicy& policy;
+  const GuardSettings& guard;
+  const TargetModel& model;
+  const HostSnapshot& host;
+  std::string knob;
+  double current = 0;
+  KnobPolicy knob_policy;
+};
+
+struct Proposal {
+  std::string knob;
+  double current = 0;
+  double value = 0;
+  std::string optimizer;
+  std::string scenario;
+  std::string reason;  // the clause after "raised X of T from A to B: "
+  std::map<std::string, double> triggers;
+  std::map<std::string, double> predicted;  // "throughput", "p99_seconds", "cpu_cores", ...
+  std::string binding_constraint;
+  double confidence = 0;
+  std::vector<std::string> trade_offs;
+  // Predicted relative improvement of the objective (0.05 = 5% better); used to arbitrate.
+  double expected_gain = 0;
+  bool exploratory = false;
+  bool fixes_violation = false;  // acts because a constraint is violated now: goes first
+  bool categorical = false;      // a code or bitmask, not a quantity: no max_step or hysteresis
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string_view Name() const = 0;
+  virtual bool Handles(std::string_view knob) const = 0;
+  virtual std::span<const Scenario> Scenarios() const = 0;
+  virtual std::optional<Proposal> Propose(const OptimizerInput& in) const = 0;
+};
+
+// The one list of optimizers (optimizers/all.cc), in arbitration tie-break order.
+std::vector<std::unique_ptr<Optimizer>> AllOptimizers();
+
+// Helpers shared by the optimizers.
+double KnobMin(const KnobPolicy& k, double fallback);
+double KnobMax(const KnobPolicy& k, double fallback);
+// Largest change per decision: max(1, floor(|current| x fraction)) with the knob's fraction or
+// GuardSettings::default_max_step_fraction; max_step_abs alone replaces it; both: the smaller.
+double MaxStep(double current, const KnobPolicy& k, const GuardSettings& g);
+// One guard-sized step from current in direction (+1/-1), inside the bounds.
+double OneStep(double current, int direction, const KnobPolicy& k, const GuardSettings& g);
+std::optional<double> P99LimitSeconds(const Constraints& c);
+
+}  // namespace knob

@@ -1,0 +1,182 @@
+#include "optimizers/pool_size_optimizer.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "optimizers/queueing.h"
+
+namespace knob {
+namespace {
+
+constexpr std::array<Scenario, 5> kScenarios = {{
+    {"grow_pool_wait", "requests wait for a pool member: Erlang C says the smallest pool whose "
+                       "mean wait fits the budget is larger than the current one"},
+    {"shrink_pool_idle", "the pool is far larger than Erlang C needs for the wait budget: free "
+                         "threads/connections, keeping one spare"},
+    {"grow_cache_hits", "the miss-ratio curve says a larger cache (within the memory cap) gains "
+                        "at least one point of hit ratio"},
+    {"shrink_cache_unused", "the cache is larger than the size that already reaches the best "
+                            "hit ratio under the cap: free the memory"},
+    {"shrink_cache_memory", "resident memory is above the memory constraint: shrink the cache"},
+}};
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string Bytes(double b) {
+  if (b >= 1 << 30) return fmt::format("{:.1f} GiB", b / (1 << 30));
+  if (b >= 1 << 20) return fmt::format("{:.1f} MiB", b / (1 << 20));
+  return fmt::format("{:.0f} KiB", b / 1024);
+}
+
+}  // namespace
+
+std::string PoolSizeOptimizer::PoolForKnob(std::string_view knob) {
+  if (knob == "worker_threads") return "workers";
+  for (std::string_view suffix : {"_pool_size", "_pool", "_connections"}) {
+    if (EndsWith(knob, suffix) && knob.size() > suffix.size())
+      return std::string(knob.substr(0, knob.size() - suffix.size()));
+  }
+  return "";
+}
+
+bool PoolSizeOptimizer::IsCacheKnob(std::string_view knob) {
+  return knob == "cache_bytes" || EndsWith(knob, "_cache_bytes");
+}
+
+bool PoolSizeOptimizer::Handles(std::string_view knob) const {
+  return !PoolForKnob(knob).empty() || IsCacheKnob(knob);
+}
+
+std::span<const Scenario> PoolSizeOptimizer::Scenarios() const { return kScenarios; }
+
+std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) const {
+  const TargetModel& m = in.model;
+  if (!m.latest()) return std::nullopt;
+  Proposal p;
+  p.knob = in.knob;
+  p.current = in.current;
+  p.optimizer = std::string(Name());
+  const double lo = KnobMin(in.knob_policy, 1);
+  const double hi = KnobMax(in.knob_policy, std::max(in.current * 4, 256.0));
+
+  if (IsCacheKnob(in.knob)) {
+    std::string name;
+    if (in.knob != "cache_bytes") name = in.knob.substr(0, in.knob.size() - strlen("_cache_bytes"));
+    else if (!m.caches().empty()) name = m.caches().begin()->first;
+    auto mrc = m.Cache(name);
+    if (!mrc) return std::nullopt;
+    double cap = hi;
+    const auto& mem_limit = in.policy.constraints.memory_bytes;
+    std::optional<double> rss = m.latest()->memory_bytes;
+    if (mem_limit && rss) {
+      double headroom = static_cast<double>(*mem_limit) - *rss;
+      if (headroom < 0) {
+        double target = std::max(lo, in.current + headroom);  // give back the excess
+        if (target >= in.current) return std::nullopt;
+        p.value = target;
+        p.scenario = "shrink_cache_memory";
+        p.binding_constraint = "memory_bytes";
+        p.fixes_violation = true;
+        p.confidence = 0.8;
+        p.reason = fmt::format("resident memory {} is above the limit {}", Bytes(*rss),
+                               Bytes(static_cast<double>(*mem_limit)));
+        p.predicted["hit_ratio"] = mrc->HitRatio(target);
+        p.predicted["memory_bytes"] = *rss + (target - in.current);
+        p.trade_offs.push_back(fmt::format("hit ratio falls from {:.1f}% to {:.1f}%",
+                                           100 * mrc->HitRatio(in.current), 100 * mrc->HitRatio(target)));
+        p.expected_gain = 0.05;
+        return p;
+      }
+      cap = std::min(cap, in.current + 0.8 * headroom);
+    }
+    double best = mrc->BestHitRatioUnder(cap);
+    double knee = mrc->SmallestSizeForHitRatio(best * 0.995).value_or(cap);
+    knee = std::clamp(std::ceil(knee), lo, cap);
+    double h_cur = mrc->HitRatio(in.current), h_new = mrc->HitRatio(knee);
+    p.triggers["hit_ratio"] = h_cur;
+    p.predicted["hit_ratio"] = h_new;
+    if (rss) p.predicted["memory_bytes"] = *rss + (knee - in.current);
+    p.confidence = std::min(0.9, 0.3 + std::log10(1.0 + mrc->total_accesses()) / 10);
+    if (knee > in.current && h_new - h_cur >= 0.01) {
+      p.value = knee;
+      p.scenario = "grow_cache_hits";
+      if (mem_limit) p.binding_constraint = cap < hi ? "memory_bytes" : "";
+      p.reason = fmt::format("the miss-ratio curve gains {:.1f} points of hit ratio up to {}",
+                             100 * (h_new - h_cur), Bytes(knee));
+      p.trade_offs.push_back(fmt::format("{} more memory", Bytes(knee - in.current)));
+      p.expected_gain = h_new - h_cur;
+      return p;
+    }
+    if (knee < in.current * 0.8 && h_cur - h_new < 0.005) {
+      p.value = knee;
+      p.scenario = "shrink_cache_unused";
+      p.reason = fmt::format("{} already reaches a {:.1f}% hit ratio", Bytes(knee), 100 * h_new);
+      p.trade_offs.push_back(fmt::format("hit ratio {:.2f} points lower", 100 * (h_cur - h_new)));
+      p.expected_gain = 0.001;
+      return p;
+    }
+    return std::nullopt;
+  }
+
+  auto pool = m.Pool(PoolForKnob(in.knob));
+  if (!pool || pool->arrival_rate <= 0 || pool->service_seconds <= 0) return std::nullopt;
+  const auto slo = P99LimitSeconds(in.policy.constraints);
+  double budget = slo ? 0.1 * *slo : 0.05 * pool->service_seconds;
+  int c_lo = static_cast<int>(std::max(1.0, lo));
+  int c_hi = static_cast<int>(hi);
+  auto needed = SmallestServersForWait(pool->arrival_rate, pool->service_seconds, budget, c_lo, c_hi);
+  double wait_cur = MeanWaitSeconds(static_cast<int>(in.current), pool->arrival_rate, pool->service_seconds);
+  p.triggers["arrival_rate"] = pool->arrival_rate;
+  p.triggers["service_seconds"] = pool->service_seconds;
+  p.triggers["busy"] = pool->busy;
+  p.triggers["waiters"] = pool->waiters;
+  // Erlang C assumes Poisson arrivals and exponential service; confidence reflects that the
+  // inputs are measured but the model is an approximation.
+  p.confidence = std::min(0.8, 0.3 + 0.05 * static_cast<double>(m.observations().size()));
+  if (!needed) {
+    if (in.current >= hi) return std::nullopt;
+    needed = c_hi;  // even the largest pool misses the budget: go as far as allowed
+  }
+  double target = *needed;
+  auto describe = [&](double c) {
+    return fmt::format("offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {:.1f} ms at {:.0f}",
+                       pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds,
+                       1000 * MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds), c);
+  };
+  if (target > in.current) {
+    p.value = target;
+    p.scenario = "grow_pool_wait";
+    p.reason = fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
+                           pool->name, 1000 * std::min(wait_cur, 1e6), 1000 * budget, describe(target));
+    if (slo) p.binding_constraint = "p99_latency";
+    double w_new = MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);
+    p.predicted["wait_seconds"] = w_new;
+    if (m.latest()->p99_seconds && std::isfinite(wait_cur))
+      p.predicted["p99_seconds"] = std::max(0.0, *m.latest()->p99_seconds - (wait_cur - w_new));
+    p.trade_offs.push_back(fmt::format("{:.0f} more {}", target - in.current, in.knob));
+    p.expected_gain = std::isfinite(wait_cur) && m.latest()->mean_latency_seconds
+                          ? (wait_cur - w_new) / std::max(*m.latest()->mean_latency_seconds, 1e-9)
+                          : 0.05;
+    p.fixes_violation = !std::isfinite(wait_cur);
+    return p;
+  }
+  if (in.current > 1.5 * (target + 1)) {
+    p.value = std::max(lo, target + 1);
+    p.scenario = "shrink_pool_idle";
+    p.reason = fmt::format("pool {} is mostly idle; {}", pool->name, describe(p.value));
+    p.predicted["wait_seconds"] =
+        MeanWaitSeconds(static_cast<int>(p.value), pool->arrival_rate, pool->service_seconds);
+    p.trade_offs.push_back("less headroom for load spikes");
+    p.expected_gain = 0.001;
+    return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace knob

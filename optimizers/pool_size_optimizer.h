@@ -1,0 +1,34 @@
+#pragma once
+// Pool-size optimizer: worker/connection pools by Erlang C, cache size by the miss-ratio curve.
+//
+// Pools (knob -> pool): worker_threads -> "workers"; NAME_pool, NAME_pool_size,
+// NAME_connections -> "NAME"; a pool named exactly like the knob also matches.
+//   lambda = observed throughput (requests/s), S = busy / lambda (Little), a = busy (Erlangs)
+//   wait budget W = 10% of the p99 SLO (or 5% of the mean service time with no SLO)
+//   c_needed = smallest c with Erlang-C mean wait Wq(c) <= W (optimizers/queueing.h)
+//   grow when c_needed > current; shrink only when current > 1.5 x (c_needed + 1), to
+//   c_needed + 1 (one spare server of headroom), freeing threads/connections.
+// Caches (knob cache_bytes -> the only/first cache; NAME_cache_bytes -> cache "NAME"):
+//   cap = current size + 80% of (memory constraint - rss) when a memory constraint is set
+//   grow to the smallest size reaching 99.5% of the best hit ratio under the cap when that
+//   gains >= 1 point of hit ratio; shrink to it when the cache is larger than needed.
+// Sources: Kleinrock 1975 (M/M/c); Waldspurger et al. FAST 2015 (SHARDS MRC).
+// Thread rule: stateless.
+
+#include "optimizers/optimizer.h"
+
+namespace knob {
+
+class PoolSizeOptimizer final : public Optimizer {
+ public:
+  std::string_view Name() const override { return "pool_size"; }
+  bool Handles(std::string_view knob) const override;
+  std::span<const Scenario> Scenarios() const override;
+  std::optional<Proposal> Propose(const OptimizerInput& in) const override;
+
+  // The pool a knob sizes, or "" when it is not a pool knob.
+  static std::string PoolForKnob(std::string_view knob);
+  static bool IsCacheKnob(std::string_view knob);
+};
+
+}  // namespace knob

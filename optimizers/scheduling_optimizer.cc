@@ -1,0 +1,102 @@
+#include "optimizers/scheduling_optimizer.h"
+
+#include <array>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace knob {
+namespace {
+
+constexpr std::array<Scenario, 4> kScenarios = {{
+    {"threads_exceed_cores", "cpu-bound and waiting in the run queue (or throttled): more worker "
+                             "threads than runnable cores only add context switches, so lower "
+                             "them to what the cores can run"},
+    {"threads_below_cores", "cpu-bound with idle cores and little run-queue delay: raise worker "
+                            "threads to the runnable cores"},
+    {"avoid_saturated_cores", "some allowed cores are saturated by others: pin to the rest"},
+    {"strategy", "the task mix favours another scheduling strategy (work-stealing for uneven "
+                 "cpu-bound load, priority for short I/O-bound tasks under CPU pressure)"},
+}};
+
+}  // namespace
+
+double SchedulingOptimizer::StrategyCode(std::string_view s) {
+  if (s == "work_stealing") return 1;
+  if (s == "priority") return 2;
+  return 0;
+}
+
+bool SchedulingOptimizer::Handles(std::string_view knob) const {
+  return knob == "worker_threads" || knob == "cpu_affinity_mask" || knob == "scheduling_strategy";
+}
+
+std::span<const Scenario> SchedulingOptimizer::Scenarios() const { return kScenarios; }
+
+std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) const {
+  const TargetModel& m = in.model;
+  auto advice = m.scheduling();
+  if (!advice || !m.latest()) return std::nullopt;
+  Proposal p;
+  p.knob = in.knob;
+  p.current = in.current;
+  p.optimizer = std::string(Name());
+  p.triggers["runnable_cores"] = advice->runnable_cores;
+  p.triggers["runqueue_fraction"] = m.latest()->runqueue_fraction.value_or(0);
+  p.triggers["throttled_fraction"] = m.latest()->throttled_fraction.value_or(0);
+  p.confidence = 0.6;
+  const double rq = m.latest()->runqueue_fraction.value_or(0);
+
+  if (in.knob == "worker_threads") {
+    if (!advice->cpu_bound) return std::nullopt;  // pool_size (Erlang C) sizes I/O-bound pools
+    double target = std::max(KnobMin(in.knob_policy, 1), static_cast<double>(advice->worker_threads));
+    target = std::min(target, KnobMax(in.knob_policy, target));
+    if (in.current > target && (rq > 0.25 || advice->throttled)) {
+      p.value = target;
+      p.scenario = "threads_exceed_cores";
+      p.reason = fmt::format("{} threads compete for {}", in.current, advice->reason);
+      p.predicted["runqueue_fraction"] = rq * target / in.current;
+      if (in.policy.constraints.runqueue_delay) p.binding_constraint = "runqueue_delay";
+      p.trade_offs.push_back("fewer requests in service at once");
+      p.expected_gain = 0.5 * rq;
+      p.fixes_violation = advice->throttled;
+      return p;
+    }
+    if (in.current < target && rq < 0.10 && !advice->throttled) {
+      p.value = target;
+      p.scenario = "threads_below_cores";
+      p.reason = fmt::format("{} threads leave cores idle: {}", in.current, advice->reason);
+      if (m.latest()->cpu_cores) p.predicted["cpu_cores"] = *m.latest()->cpu_cores * target / in.current;
+      p.trade_offs.push_back("more CPU used");
+      p.expected_gain = 0.5 * (target - in.current) / std::max(in.current, 1.0);
+      return p;
+    }
+    return std::nullopt;
+  }
+  if (in.knob == "cpu_affinity_mask") {
+    double mask = 0;
+    for (int c : advice->core_set)
+      if (c < 53) mask += std::ldexp(1.0, c);
+    if (mask == in.current || mask == 0) return std::nullopt;
+    p.value = mask;
+    p.scenario = "avoid_saturated_cores";
+    p.categorical = true;
+    p.reason = fmt::format("{} cores are not saturated ({})", advice->core_set.size(), advice->reason);
+    p.expected_gain = 0.01;
+    return p;
+  }
+  if (in.knob == "scheduling_strategy") {
+    double code = StrategyCode(advice->strategy);
+    if (code == in.current) return std::nullopt;
+    p.value = code;
+    p.scenario = "strategy";
+    p.categorical = true;
+    p.reason = fmt::format("{} suits the task mix: {}", advice->strategy, advice->reason);
+    p.expected_gain = 0.01;
+    p.confidence = 0.4;
+    return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace knob
