@@ -335,7 +335,9 @@ class Loader {
     }
     std::map<std::string, int> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // Copies: `it->` points into a temporary that dies with the expression.
+      YAML::Node k = it->first;
+      YAML::Node v = it->second;
       if (!k.IsScalar()) {
         Error(k.Mark(), "keys in " + where + " must be plain names");
         continue;
@@ -359,7 +361,7 @@ class Loader {
         Error(k.Mark(), "unknown key '" + key + "' in " + where, hint);
         continue;
       }
-      out.push_back(Entry{std::move(key), k, it->second});
+      out.push_back(Entry{std::move(key), k, v});
     }
     return out;
   }
