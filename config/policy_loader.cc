@@ -1423,9 +1423,9 @@ Status ValidateListenAddress(std::string_view addr) {
   std::string_view port = addr.substr(colon + 1);
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 ||
-      value > 65535) {
-    return InvalidArgumentError("'" + std::string(port) + "' is not a port (1-65535)");
+  // Port 0 asks the kernel for a free port (tests); the daemon logs the one it got.
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value > 65535) {
+    return InvalidArgumentError("'" + std::string(port) + "' is not a port (0-65535)");
   }
   if (host.empty()) {
     return InvalidArgumentError("'" + std::string(addr) + "' has no address before the port");

@@ -49,7 +49,7 @@ std::string FormatSize(uint64_t bytes);
 // "10%" for 0.10; the inverse of ParsePercent.
 std::string FormatPercent(double fraction);
 // Checks "ADDR:PORT" as accepted by global.metrics_listen (IPv4, [IPv6] or localhost; port
-// 1-65535), so the daemon's --metrics-listen flag accepts exactly what the policy does.
+// 0-65535, 0 = any free port), so --metrics-listen can accept exactly what the policy does.
 Status ValidateListenAddress(std::string_view addr);
 
 }  // namespace knob
