@@ -13,7 +13,7 @@
 #include <prometheus/registry.h>
 
 #include "optimizers/brain_state.h"
-#include "optimizers/pool_size_optimizer.h"
+#include "optimizers/concurrency_optimizer.h"
 
 namespace knob {
 
@@ -245,8 +245,17 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
     if (pick) {
       const KnobPolicy& kp = tp.knobs.at(*pick);
       double cur = ts.app->knobs.at(*pick);
+      // Never probe across a constraint the model can predict: an upward concurrency probe
+      // whose predicted p99 exceeds the SLO goes down instead.
+      auto crosses = [&](double v) {
+        const auto slo = P99LimitSeconds(tp.constraints);
+        const auto& fit = rt.model.usl();
+        return slo && fit && ConcurrencyOptimizer().Handles(*pick) && v > cur &&
+               fit->Latency(v) * rt.model.latency_factor() > *slo;
+      };
       double v = OneStep(cur, rt.reprobe_direction, kp, g);
-      if (v == cur) v = OneStep(cur, -rt.reprobe_direction, kp, g);
+      if (v == cur || crosses(v) || rt.model.PenaltyFor(*pick, v, now)) v = OneStep(cur, -rt.reprobe_direction, kp, g);
+      if (crosses(v) || rt.model.PenaltyFor(*pick, v, now)) v = cur;
       rt.reprobe_direction = -rt.reprobe_direction;
       if (v != cur) {
         Proposal p;
@@ -371,7 +380,15 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   Penalty pen;
   pen.value = a.new_value;
   pen.direction = a.new_value > a.old_value ? 1 : -1;
-  pen.until = now + (a.is_reprobe ? 2 * g.cooldown : 10 * g.cooldown);
+  // Each earlier rollback into the same region doubles the penalty, so a real regression is
+  // retried ever more rarely instead of every 10 cooldowns.
+  int repeats = 0;
+  if (auto it = rt.model.penalties().find(a.knob); it != rt.model.penalties().end()) {
+    for (const auto& old : it->second)
+      if (old.direction == pen.direction && (pen.direction > 0 ? old.value <= pen.value : old.value >= pen.value))
+        ++repeats;
+  }
+  pen.until = now + (a.is_reprobe ? 2 * g.cooldown : 10 * g.cooldown) * (1 << std::min(repeats, 10));
   pen.reason = fmt::format("#{} rolled back: {}", a.id, v.reason);
   rt.model.Penalize(a.knob, pen);
 

@@ -1,0 +1,253 @@
+#include "optimizers/brain.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "optimizers/brain_state.h"
+#include "tests/unit/optimizers/sim_service.h"
+
+namespace knob {
+namespace {
+
+using ::knob::testing::FakeClock;
+using ::knob::testing::SimPolicy;
+using ::knob::testing::SimService;
+
+struct Harness {
+  FakeClock clock;
+  prometheus::Registry registry;
+  Brain brain;
+  SimService sim;
+  Policy policy;
+  std::vector<Recommendation> published;
+  double max_applied_true_p99 = 0;
+
+  explicit Harness(Mode mode, BrainOptions opts = {}) : brain(clock, &registry, opts), policy(SimPolicy(mode)) {}
+
+  // One tick: the service runs for 1 s, knobd observes and decides, the service applies.
+  void Tick(bool apply = true) {
+    clock.Advance(std::chrono::seconds(1));
+    Snapshot s;
+    s.time = clock.Now();
+    s.wall_time = clock.WallNow();
+    s.targets["web"] = sim.Tick(1.0);
+    brain.Observe(policy, s);
+    for (auto& r : brain.Decide(policy, s)) {
+      published.push_back(r);
+      if (apply && !r.advisory) {
+        sim.limit = r.new_value;
+        brain.OnOutcome(r.id, Outcome::kApplied, "");
+        max_applied_true_p99 = std::max(max_applied_true_p99, sim.TrueP99(sim.limit));
+      }
+    }
+  }
+};
+
+TEST(BrainSimTest, ConvergesNearConstrainedOptimumInApplyMode) {
+  Harness h(Mode::kApply);
+  // Known optimum: the largest N with true p99 <= 50 ms (below the USL peak ~49.5).
+  int best = 1;
+  for (int n = 1; n <= 200; ++n)
+    if (h.sim.TrueP99(n) <= 0.050) best = n;
+  ASSERT_EQ(best, 31);
+  for (int i = 0; i < 1500; ++i) h.Tick();
+  EXPECT_GE(h.sim.limit, best - 3);
+  EXPECT_LE(h.sim.limit, best);
+  EXPECT_LE(h.sim.TrueP99(h.sim.limit), 0.050);
+  // Every value knobd settled on met the SLO; anything above it was rolled back at once.
+  for (const auto& r : h.brain.History("web")) {
+    if (r.outcome == Outcome::kVerified && r.scenario != "rollback") {
+      EXPECT_LE(h.sim.TrueP99(r.new_value), 0.0505) << r.reason;
+    }
+  }
+  EXPECT_GT(h.sim.Truth().Throughput(h.sim.limit), 1.8 * h.sim.Truth().Throughput(8));
+  // Each step is explained in one sentence.
+  auto log = h.brain.DecisionLog();
+  ASSERT_FALSE(log.empty());
+  EXPECT_THAT(log.front(), ::testing::StartsWith("raised concurrency_limit of web from 8 to 9: "));
+  bool saw_usl_reason = false;
+  for (const auto& l : log) saw_usl_reason |= l.find("USL peak at") != std::string::npos;
+  EXPECT_TRUE(saw_usl_reason);
+}
+
+TEST(BrainSimTest, NeverStepsMoreThanMaxStepOrDuringCooldown) {
+  Harness h(Mode::kApply);
+  for (int i = 0; i < 600; ++i) h.Tick();
+  std::optional<WallTime> last;
+  for (const auto& r : h.published) {
+    if (r.scenario == "rollback") {
+      last = r.created;
+      continue;
+    }
+    double step = std::max(1.0, std::floor(r.old_value * 0.10));
+    EXPECT_LE(std::fabs(r.new_value - r.old_value), step + 1e-9) << r.reason;
+    EXPECT_GE(r.new_value, 1);
+    EXPECT_LE(r.new_value, 200);
+    if (last) {
+      EXPECT_GE(r.created - *last, std::chrono::seconds(10)) << r.reason;
+    }
+    last = r.created;
+  }
+}
+
+TEST(BrainSimTest, RollsBackAPlantedRegressionAndPenalizesIt) {
+  Harness h(Mode::kApply);
+  h.sim.regress_at = 12;  // from 12 up throughput halves: the model cannot predict it
+  h.sim.regress_factor = 0.5;
+  for (int i = 0; i < 400; ++i) h.Tick();
+  auto hist = h.brain.History("web");
+  const Recommendation* bad = nullptr;
+  const Recommendation* rollback = nullptr;
+  for (const auto& r : hist) {
+    if (r.new_value >= 12 && r.old_value < 12 && r.outcome == Outcome::kRolledBack && !bad) bad = &r;
+    if (r.scenario == "rollback" && !rollback) rollback = &r;
+  }
+  ASSERT_NE(bad, nullptr);
+  ASSERT_NE(rollback, nullptr);
+  EXPECT_EQ(rollback->new_value, bad->old_value);
+  // Half the throughput at the same concurrency doubles latency: whichever check fires first.
+  EXPECT_THAT(bad->outcome_reason, ::testing::AnyOf(::testing::HasSubstr("objective got worse"),
+                                                    ::testing::HasSubstr("violated")));
+  EXPECT_LT(bad->realized.at("realized_improvement"), -0.3);
+  EXPECT_LT(h.sim.limit, 12);
+  auto model = h.brain.Model("web");
+  ASSERT_TRUE(model.has_value());
+  ASSERT_FALSE(model->penalties.empty());
+  EXPECT_EQ(model->penalties[0].value, 12);
+  EXPECT_EQ(model->penalties[0].direction, 1);
+  // The penalty keeps it from retrying the bad region right away, and each repeated rollback
+  // doubles the penalty (10, 20, 40 cooldowns...).
+  std::vector<WallTime> attempts;
+  for (const auto& r : hist)
+    if (r.new_value >= 12 && r.old_value < 12 && r.outcome != Outcome::kVetoed) attempts.push_back(r.created);
+  ASSERT_GE(attempts.size(), 2u);
+  EXPECT_GE(attempts[1] - attempts[0], std::chrono::seconds(100));
+  if (attempts.size() >= 3) {
+    EXPECT_GE(attempts[2] - attempts[1], std::chrono::seconds(200));
+  }
+  EXPECT_LE(attempts.size(), 3u);
+}
+
+TEST(BrainTest, ObserveModeModelsButNeverRecommends) {
+  Harness h(Mode::kObserve);
+  for (int i = 0; i < 200; ++i) h.Tick();
+  EXPECT_TRUE(h.published.empty());
+  ASSERT_NE(h.brain.FindModel("web"), nullptr);
+  EXPECT_GT(h.brain.FindModel("web")->observations().size(), 100u);
+}
+
+TEST(BrainTest, RecommendModeIsAdvisoryAndNoticesWhenTheTargetAppliesIt) {
+  Harness h(Mode::kRecommend);
+  for (int i = 0; i < 20 && h.published.empty(); ++i) h.Tick();
+  ASSERT_EQ(h.published.size(), 1u);
+  const Recommendation r = h.published[0];
+  EXPECT_TRUE(r.advisory);
+  EXPECT_EQ(r.outcome, Outcome::kAdvisory);
+  h.sim.limit = r.new_value;  // the operator applies it by hand
+  h.Tick(false);
+  EXPECT_EQ(h.brain.Find(r.id)->outcome, Outcome::kApplied);
+  for (int i = 0; i < 30; ++i) h.Tick(false);
+  EXPECT_EQ(h.brain.Find(r.id)->outcome, Outcome::kVerified);
+  EXPECT_GT(h.brain.Find(r.id)->realized.at("throughput"), 0);
+}
+
+TEST(BrainTest, UnappliedRecommendationExpires) {
+  Harness h(Mode::kApply);
+  for (int i = 0; i < 20 && h.published.empty(); ++i) h.Tick(false);
+  ASSERT_EQ(h.published.size(), 1u);
+  uint64_t id = h.published[0].id;
+  for (int i = 0; i < 40; ++i) h.Tick(false);
+  EXPECT_EQ(h.brain.Find(id)->outcome, Outcome::kExpired);
+  h.brain.OnOutcome(id, Outcome::kRejected, "late");  // a late ack does not resurrect it
+  EXPECT_EQ(h.brain.Find(id)->outcome, Outcome::kRejected);
+}
+
+TEST(BrainTest, RejectedAckFreesTheTarget) {
+  Harness h(Mode::kApply);
+  for (int i = 0; i < 20 && h.published.empty(); ++i) h.Tick(false);
+  ASSERT_EQ(h.published.size(), 1u);
+  h.brain.OnOutcome(h.published[0].id, Outcome::kRejected, "limit is managed by the operator");
+  auto r = h.brain.Find(h.published[0].id);
+  EXPECT_EQ(r->outcome, Outcome::kRejected);
+  EXPECT_EQ(r->outcome_reason, "limit is managed by the operator");
+  EXPECT_FALSE(h.brain.Model("web")->active_recommendation.has_value());
+}
+
+TEST(BrainTest, PersistenceRoundTripKeepsModelAndHistory) {
+  std::string dir = ::testing::TempDir() + "/brain_state_rt";
+  std::filesystem::create_directories(dir);
+  Harness h(Mode::kApply);
+  for (int i = 0; i < 300; ++i) h.Tick();
+  ASSERT_TRUE(h.brain.Save(dir).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/brain-state.json.tmp"));
+
+  FakeClock clock2;
+  Brain restored(clock2, nullptr);
+  ASSERT_TRUE(restored.Load(dir).ok());
+  auto before = h.brain.History("web");
+  auto after = restored.History("web");
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].id, after[i].id);
+    EXPECT_EQ(before[i].new_value, after[i].new_value);
+    EXPECT_EQ(before[i].reason, after[i].reason);
+    EXPECT_EQ(before[i].created, after[i].created);
+  }
+  auto m1 = h.brain.Model("web");
+  auto m2 = restored.Model("web");
+  ASSERT_TRUE(m1 && m2);
+  EXPECT_EQ(m1->observations, m2->observations);
+  ASSERT_TRUE(m1->usl && m2->usl);
+  EXPECT_NEAR(m1->usl->alpha, m2->usl->alpha, 1e-9);
+  EXPECT_NEAR(m1->usl->beta, m2->usl->beta, 1e-12);
+  // New ids continue after the stored ones.
+  Harness h2(Mode::kApply);
+  EXPECT_TRUE(h2.brain.Load(dir).ok());
+  EXPECT_FALSE(h2.brain.Load(dir + "/missing").ok());
+}
+
+TEST(BrainTest, CorruptStateIsAnErrorNotACrash) {
+  std::string dir = ::testing::TempDir() + "/brain_state_bad";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir + "/brain-state.json");
+    f << "{\"version\": 1, \"targets\": [{\"observations\": [{\"x\": \"oops\"}]}]";
+  }
+  FakeClock clock;
+  Brain b(clock, nullptr);
+  Status s = b.Load(dir);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(BrainTest, ExportsDocumentedMetricFamilies) {
+  Harness h(Mode::kApply);
+  for (int i = 0; i < 100; ++i) h.Tick();
+  prometheus::TextSerializer ser;
+  std::string text = ser.Serialize(h.registry.Collect());
+  for (const char* fam : {"knobd_recommendations_total", "knobd_recommended_value", "knobd_predicted_value",
+                          "knobd_realized_value", "knobd_model_fit_r_squared", "knobd_model_confidence"}) {
+    EXPECT_NE(text.find(fam), std::string::npos) << fam;
+  }
+  EXPECT_NE(text.find("outcome=\"verified\""), std::string::npos);
+}
+
+TEST(BrainTest, ScenarioTableCoversEveryOptimizer) {
+  FakeClock clock;
+  Brain b(clock, nullptr);
+  std::set<std::string> opts;
+  for (const auto& [opt, sc] : b.ScenarioTable()) {
+    opts.insert(opt);
+    EXPECT_FALSE(sc.description.empty());
+  }
+  EXPECT_EQ(opts, (std::set<std::string>{"concurrency", "pool_size", "scheduling", "guard"}));
+}
+
+}  // namespace
+}  // namespace knob
