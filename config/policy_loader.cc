@@ -102,6 +102,54 @@ std::string FormatNumber(double v) {
   return buf;
 }
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "1sec" -> "1s", "5 min" -> "5m", "2d" -> "48h": the spellings people reach for first.
+std::optional<std::string> DurationSpellingFix(std::string_view s) {
+  auto [num, unit] = SplitNumberUnit(s);
+  if (!ParseUnsignedDecimal(num)) return std::nullopt;
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  static const std::pair<const char*, const char*> kSpellings[] = {
+      {"nsec", "ns"},    {"nanoseconds", "ns"}, {"usec", "us"},    {"microseconds", "us"},
+      {"msec", "ms"},    {"milliseconds", "ms"}, {"ms", "ms"},     {"sec", "s"},
+      {"secs", "s"},     {"second", "s"},       {"seconds", "s"},  {"s", "s"},
+      {"min", "m"},      {"mins", "m"},         {"minute", "m"},   {"minutes", "m"},
+      {"m", "m"},        {"hr", "h"},           {"hrs", "h"},      {"hour", "h"},
+      {"hours", "h"},    {"h", "h"},            {"ns", "ns"},      {"us", "us"}};
+  const std::string lower = Lower(unit);
+  for (const auto& [from, to] : kSpellings) {
+    if (lower == from) return std::string(num) + to;
+  }
+  if ((lower == "d" || lower == "day" || lower == "days") && num.find('.') == std::string::npos) {
+    uint64_t days = 0;
+    std::from_chars(num.data(), num.data() + num.size(), days);
+    if (days > 0 && days < 100000) return std::to_string(days * 24) + "h";
+  }
+  return std::nullopt;
+}
+
+// "64kb" -> "64KB (1000) or 64KiB (1024)": units are case-sensitive on purpose.
+std::optional<std::string> SizeSpellingFix(std::string_view s) {
+  auto [num, unit] = SplitNumberUnit(s);
+  if (!ParseUnsignedDecimal(num)) return std::nullopt;
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  const std::string lower = Lower(unit);
+  const std::string n(num);
+  if (lower == "b" || lower == "bytes" || lower == "byte") return "did you mean '" + n + "B'?";
+  static const char* const kPrefixes[] = {"K", "M", "G", "T"};
+  for (const char* p : kPrefixes) {
+    const std::string lp = Lower(p);
+    if (lower == lp || lower == lp + "b" || lower == lp + "ib") {
+      return "did you mean '" + n + p + "iB' (x1024) or '" + n + p + "B' (x1000)?";
+    }
+  }
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Did-you-mean.
 
@@ -462,6 +510,8 @@ class Loader {
       std::string hint = kDurationForms;
       if (IsPlainNumber(s)) {
         hint = "a duration needs a unit, e.g. '" + s + "ms' or '" + s + "s'; " + hint;
+      } else if (std::optional<std::string> fix = DurationSpellingFix(s)) {
+        hint = "did you mean '" + *fix + "'? " + hint;
       }
       Error(MarkOf(e), what + ": '" + s + "' is not a duration", hint);
       return std::nullopt;
@@ -480,7 +530,9 @@ class Loader {
     if (!ScalarOf(e, what, &s)) return std::nullopt;
     std::optional<uint64_t> v = ParseSize(s);
     if (!v) {
-      Error(MarkOf(e), what + ": '" + s + "' is not a size", kSizeForms);
+      std::string hint = kSizeForms;
+      if (std::optional<std::string> fix = SizeSpellingFix(s)) hint = *fix + "; " + hint;
+      Error(MarkOf(e), what + ": '" + s + "' is not a size", hint);
       return std::nullopt;
     }
     if (*v < min || *v > max) {

@@ -167,6 +167,26 @@ TEST(Durations, BadDurationsListTheAcceptedForms) {
   EXPECT_TRUE(FailsAt("global:\n  guard: {cooldown: 1sec}\n", 2, 21, "global.guard.cooldown"));
 }
 
+TEST(Durations, CommonMisspellingsGetAConcreteFix) {
+  EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1sec\n", 2, 18, "'1sec' is not a duration",
+                      "did you mean '1s'?"));
+  EXPECT_TRUE(FailsAt("global:\n  tick_interval: 5 min\n", 2, 18, "is not a duration",
+                      "did you mean '5m'?"));
+  EXPECT_TRUE(FailsAt("global:\n  guard: {cooldown: 2d}\n", 2, 21, "is not a duration",
+                      "did you mean '48h'?"));
+  EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1S\n", 2, 18, "is not a duration",
+                      "did you mean '1s'?"));
+}
+
+TEST(Sizes, CommonMisspellingsGetAConcreteFix) {
+  EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 64kb}\n", 2, 31,
+                      "'64kb' is not a size", "did you mean '64KiB' (x1024) or '64KB' (x1000)?"));
+  EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 2g}\n", 2, 31,
+                      "is not a size", "did you mean '2GiB' (x1024) or '2GB' (x1000)?"));
+  EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 4096 bytes}\n", 2, 31,
+                      "is not a size", "did you mean '4096B'?"));
+}
+
 TEST(Durations, TickMustBePositiveAndSane) {
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 0s\n", 2, 18, "out of range",
                       "between 10ms and 1h"));
