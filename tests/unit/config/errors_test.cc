@@ -358,6 +358,53 @@ TEST(Profiles, ExtendsErrors) {
   EXPECT_EQ(cycle.errors[0].line, 2);
 }
 
+TEST(Structure, OddKeysAndNames) {
+  EXPECT_TRUE(FailsAt("global:\n  [a, b]: 1\n", 2, 3, "keys in global must be plain names"));
+  EXPECT_TRUE(FailsAt("profiles:\n  'my profile': {}\n", 2, 3,
+                      "profile name 'my profile' is not a valid name"));
+  EXPECT_TRUE(FailsAt("profiles:\n  p:\n    description: [a]\n", 3, 18,
+                      "profile 'p' description must be a single value"));
+  EXPECT_TRUE(FailsAt("profiles: [a]\n", 1, 11, "profiles must be a mapping"));
+  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+                      "    knobs:\n      'bad knob!': {max: 1}\n",
+                      5, 7, "knob name 'bad knob!' is not a valid name"));
+  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+                      "    knobs: {worker_threads: 5}\n",
+                      4, 29, "knobs worker_threads must be a mapping"));
+}
+
+TEST(Knobs, MaxStepListShapes) {
+  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+                      "    knobs: {worker_threads: {max_step: [1, 2]}}\n",
+                      4, 44, "has two absolute steps"));
+  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+                      "    knobs: {worker_threads: {max_step: []}}\n",
+                      4, 40, "takes one percent and/or one number"));
+}
+
+TEST(Enums, ObjectiveWithTwoKeys) {
+  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+                      "    objective: {maximize: throughput, minimize: p99_latency}\n",
+                      4, 16, "objective must be one of maximize: or minimize:"));
+}
+
+TEST(Global, ControlPathsMustBeAbsolute) {
+  EXPECT_TRUE(FailsAt("global:\n  control: {socket: knobd.sock}\n", 2, 21,
+                      "'knobd.sock' is not an absolute path", "start it with '/'"));
+  EXPECT_TRUE(FailsAt("global:\n  collection: {proc_root: proc}\n", 2, 27,
+                      "not an absolute path"));
+  EXPECT_TRUE(FailsAt("global:\n  control: {group: ''}\n", 2, 20, "must not be empty"));
+}
+
+TEST(Profiles, CycleIsReportedAtTheExtendsValue) {
+  PolicyLoad load = LoadPolicyString("profiles:\n  a: {extends: a2}\n  a2: {extends: a}\n");
+  ASSERT_FALSE(load.ok());
+  ASSERT_GE(load.errors.size(), 1u);
+  EXPECT_EQ(load.errors[0].line, 2) << AllErrors(load);
+  EXPECT_EQ(load.errors[0].column, 16) << AllErrors(load);
+  EXPECT_NE(load.errors[0].message.find("a -> a2 -> a"), std::string::npos) << AllErrors(load);
+}
+
 TEST(AllProblems, AreReportedTogetherInFileOrder) {
   PolicyLoad load = LoadPolicyString(R"(global:
   tick_interval: 10
