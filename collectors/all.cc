@@ -1,9 +1,11 @@
 #include "collectors/all.h"
 
 #include "collectors/allocator.h"
+#include "collectors/cache.h"
 #include "collectors/cpu.h"
 #include "collectors/discovery.h"
 #include "collectors/load.h"
+#include "collectors/socket.h"
 
 namespace knob {
 
@@ -14,6 +16,8 @@ std::vector<std::unique_ptr<Collector>> MakeCollectors(Env& env, prometheus::Reg
   out.push_back(std::make_unique<CpuCollector>(env, registry));
   out.push_back(std::make_unique<LoadCollector>(env, registry));
   out.push_back(std::make_unique<AllocatorCollector>(env, registry));
+  out.push_back(std::make_unique<SocketCollector>(env, registry));
+  out.push_back(std::make_unique<CacheCollector>(env, registry));
   return out;
 }
 

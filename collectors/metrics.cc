@@ -34,6 +34,9 @@ bool HasTarget(const prometheus::Labels& l, const std::string& target) {
 
 }  // namespace
 
+// Several collectors share families (knobd_collector_supported, sample ages): prometheus-cpp's
+// default InsertBehavior::Merge returns the existing family for the same name. A registry built
+// with InsertBehavior::Throw would make the second one land in the orphan registry (logged).
 prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& reg,
                                                    const std::string& name,
                                                    const std::string& help) {

@@ -61,8 +61,15 @@ Result<int> RealPerfEvents::Open(pid_t tid, PerfCounter counter) {
   attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   long fd = ::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) {
-    return ErrnoToStatus(errno, std::string("perf_event_open ") +
-                                    std::string(PerfCounterName(counter)));
+    int err = errno;
+    std::string what = "perf_event_open " + std::string(PerfCounterName(counter)) + " tid " +
+                       std::to_string(tid);
+    // ENOENT means "no such event on this PMU", not "no such task" (that is ESRCH), so it must
+    // not be read as a vanished process.
+    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV) {
+      return UnavailableError(what + ": " + std::strerror(err) + " (no hardware PMU or event)");
+    }
+    return ErrnoToStatus(err, what);
   }
   return static_cast<int>(fd);
 }
