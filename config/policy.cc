@@ -4,18 +4,24 @@ namespace knob {
 
 std::string_view ModeName(Mode m) {
   switch (m) {
-    case Mode::kObserve: return "observe";
-    case Mode::kRecommend: return "recommend";
-    case Mode::kApply: return "apply";
+    case Mode::kObserve:
+      return "observe";
+    case Mode::kRecommend:
+      return "recommend";
+    case Mode::kApply:
+      return "apply";
   }
   return "unknown";
 }
 
 std::string_view ObjectiveName(Objective o) {
   switch (o) {
-    case Objective::kMaximizeThroughput: return "maximize: throughput";
-    case Objective::kMinimizeP99Latency: return "minimize: p99_latency";
-    case Objective::kMinimizeCpuPerRequest: return "minimize: cpu_per_request";
+    case Objective::kMaximizeThroughput:
+      return "maximize: throughput";
+    case Objective::kMinimizeP99Latency:
+      return "minimize: p99_latency";
+    case Objective::kMinimizeCpuPerRequest:
+      return "minimize: cpu_per_request";
   }
   return "unknown";
 }

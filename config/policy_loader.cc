@@ -114,12 +114,18 @@ std::optional<std::string> DurationSpellingFix(std::string_view s) {
   if (!ParseUnsignedDecimal(num)) return std::nullopt;
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
   static const std::pair<const char*, const char*> kSpellings[] = {
-      {"nsec", "ns"},    {"nanoseconds", "ns"}, {"usec", "us"},    {"microseconds", "us"},
-      {"msec", "ms"},    {"milliseconds", "ms"}, {"ms", "ms"},     {"sec", "s"},
-      {"secs", "s"},     {"second", "s"},       {"seconds", "s"},  {"s", "s"},
-      {"min", "m"},      {"mins", "m"},         {"minute", "m"},   {"minutes", "m"},
-      {"m", "m"},        {"hr", "h"},           {"hrs", "h"},      {"hour", "h"},
-      {"hours", "h"},    {"h", "h"},            {"ns", "ns"},      {"us", "us"}};
+      {"nsec", "ns"},   {"nanoseconds", "ns"},
+      {"usec", "us"},   {"microseconds", "us"},
+      {"msec", "ms"},   {"milliseconds", "ms"},
+      {"ms", "ms"},     {"sec", "s"},
+      {"secs", "s"},    {"second", "s"},
+      {"seconds", "s"}, {"s", "s"},
+      {"min", "m"},     {"mins", "m"},
+      {"minute", "m"},  {"minutes", "m"},
+      {"m", "m"},       {"hr", "h"},
+      {"hrs", "h"},     {"hour", "h"},
+      {"hours", "h"},   {"h", "h"},
+      {"ns", "ns"},     {"us", "us"}};
   const std::string lower = Lower(unit);
   for (const auto& [from, to] : kSpellings) {
     if (lower == from) return std::string(num) + to;
@@ -294,8 +300,8 @@ class Loader {
       std::string_view before = text.substr(0, nul);
       int line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
       size_t line_start = before.rfind('\n');
-      int column = static_cast<int>(line_start == std::string_view::npos ? nul
-                                                                          : nul - line_start - 1);
+      int column =
+          static_cast<int>(line_start == std::string_view::npos ? nul : nul - line_start - 1);
       YAML::Mark mark;
       mark.pos = static_cast<int>(nul);
       mark.line = line;
@@ -392,13 +398,13 @@ class Loader {
       }
       std::string key = k.Scalar();
       if (auto [pos, inserted] = seen.emplace(key, k.Mark().line + 1); !inserted) {
-        Error(k.Mark(), "duplicate key '" + key + "' in " + where + " (first at line " +
-                            std::to_string(pos->second) + ")",
+        Error(k.Mark(),
+              "duplicate key '" + key + "' in " + where + " (first at line " +
+                  std::to_string(pos->second) + ")",
               "remove one of them");
         continue;
       }
-      if (valid != nullptr &&
-          std::find(valid->begin(), valid->end(), key) == valid->end()) {
+      if (valid != nullptr && std::find(valid->begin(), valid->end(), key) == valid->end()) {
         std::string hint;
         if (key == "<<") {
           hint = "YAML merge keys are not supported; share settings with a profile instead";
@@ -501,8 +507,8 @@ class Loader {
     return v;
   }
 
-  std::optional<nanoseconds> DurationField(const Entry& e, const std::string& what,
-                                           nanoseconds min, nanoseconds max) {
+  std::optional<nanoseconds> DurationField(const Entry& e, const std::string& what, nanoseconds min,
+                                           nanoseconds max) {
     std::string s;
     if (!ScalarOf(e, what, &s)) return std::nullopt;
     std::optional<nanoseconds> d = ParseDuration(s);
@@ -601,8 +607,7 @@ class Loader {
     if (metric == "p99_latency") return Objective::kMinimizeP99Latency;
     if (metric == "cpu_per_request") return Objective::kMinimizeCpuPerRequest;
     if (metric == "throughput") {
-      Error(MarkOf(f), what + ": throughput can only be maximized",
-            "write {maximize: throughput}");
+      Error(MarkOf(f), what + ": throughput can only be maximized", "write {maximize: throughput}");
       return std::nullopt;
     }
     Error(MarkOf(f), what + ": cannot minimize '" + metric + "'",
@@ -632,9 +637,9 @@ class Loader {
   }
 
   static const std::vector<std::string>& GlobalKeys() {
-    static const std::vector<std::string> k = {
-        "tick_interval", "metrics_listen", "log_level", "mode",
-        "state_dir",     "control",        "collection", "guard"};
+    static const std::vector<std::string> k = {"tick_interval", "metrics_listen", "log_level",
+                                               "mode",          "state_dir",      "control",
+                                               "collection",    "guard"};
     return k;
   }
 
@@ -656,8 +661,7 @@ class Loader {
           g.metrics_listen = s;
         }
       } else if (e.key == "log_level") {
-        static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
-                                                         "error"};
+        static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
         std::string s;
         if (!ScalarOf(e, what, &s)) continue;
         if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end()) {
@@ -681,9 +685,10 @@ class Loader {
   }
 
   void Control(const YAML::Node& node) {
-    static const std::vector<std::string> kKeys = {
-        "socket",      "group",                   "admin_group", "max_message_size",
-        "max_clients", "max_messages_per_second", "idle_timeout"};
+    static const std::vector<std::string> kKeys = {"socket",      "group",
+                                                   "admin_group", "max_message_size",
+                                                   "max_clients", "max_messages_per_second",
+                                                   "idle_timeout"};
     ControlSettings& c = policy_.global.control;
     const std::string where = "global.control";
     for (const Entry& e : Fields(node, where, &kKeys)) {
@@ -716,7 +721,7 @@ class Loader {
 
   void Collection(const YAML::Node& node) {
     static const std::vector<std::string> kKeys = {
-        "proc_root",           "sys_root",          "thread_interval",   "socket_dump_interval",
+        "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
         "fd_rescan_interval", "discovery_interval", "per_thread_metrics"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
@@ -744,7 +749,7 @@ class Loader {
 
   void Guard(const YAML::Node& node) {
     static const std::vector<std::string> kKeys = {
-        "cooldown",      "verification_window", "min_samples", "default_max_step",
+        "cooldown",       "verification_window", "min_samples", "default_max_step",
         "regression_p99", "min_signal_to_noise", "hysteresis"};
     GuardSettings& g = policy_.global.guard;
     const std::string where = "global.guard";
@@ -928,19 +933,20 @@ class Loader {
           k.max_step_set = true;
           if (e.value.IsSequence()) {
             if (e.value.size() == 0 || e.value.size() > 2) {
-              Error(e.value.Mark(), what + " takes one percent and/or one number",
-                    "e.g. [25%, 4]");
+              Error(e.value.Mark(), what + " takes one percent and/or one number", "e.g. [25%, 4]");
               continue;
             }
-            for (const YAML::Node& item : e.value) MaxStepItem(Entry{e.key, e.key_node, item}, what, k);
+            for (const YAML::Node& item : e.value)
+              MaxStepItem(Entry{e.key, e.key_node, item}, what, k);
           } else {
             MaxStepItem(e, what, k);
           }
         }
       }
       if (k.min && k.max && *k.min > *k.max) {
-        Error(k.mark, kwhere + ": min " + FormatNumber(*k.min) + " is greater than max " +
-                          FormatNumber(*k.max),
+        Error(k.mark,
+              kwhere + ": min " + FormatNumber(*k.min) + " is greater than max " +
+                  FormatNumber(*k.max),
               "swap them or widen the range");
       }
       out.emplace(kn.key, std::move(k));
@@ -950,7 +956,7 @@ class Loader {
   // ----- targets
 
   static const std::vector<std::string>& SelectorKeys() {
-    static const std::vector<std::string> k = {"pid",  "comm",       "exe", "cmdline",
+    static const std::vector<std::string> k = {"pid",    "comm", "exe",        "cmdline",
                                                "cgroup", "unit", "registered", "host"};
     return k;
   }
@@ -971,12 +977,11 @@ class Loader {
   }
 
   void Target(const YAML::Node& item, int index, std::map<std::string, int>& names) {
-    static const std::vector<std::string> kKeys = {"name",        "select", "profile",
-                                                   "objective",   "constraints", "knobs",
-                                                   "mode",        "perf_counters"};
+    static const std::vector<std::string> kKeys = {
+        "name", "select", "profile", "objective", "constraints", "knobs", "mode", "perf_counters"};
     if (!item.IsMap()) {
-      Error(item.Mark(), "target #" + std::to_string(index) + " must be a mapping, not " +
-                             KindName(item),
+      Error(item.Mark(),
+            "target #" + std::to_string(index) + " must be a mapping, not " + KindName(item),
             "each target looks like '- name: web' followed by select:, profile: ...");
       return;
     }
@@ -991,8 +996,9 @@ class Loader {
             Error(MarkOf(e), "target name '" + *v + "' is not a valid name",
                   "use letters, digits, '-', '_' or '.', starting with a letter or digit");
           } else if (auto [pos, inserted] = names.emplace(*v, MarkOf(e).line + 1); !inserted) {
-            Error(MarkOf(e), "duplicate target name '" + *v + "' (first at line " +
-                                 std::to_string(pos->second) + ")",
+            Error(MarkOf(e),
+                  "duplicate target name '" + *v + "' (first at line " +
+                      std::to_string(pos->second) + ")",
                   "target names must be unique");
           } else {
             t.name = *v;
@@ -1009,8 +1015,8 @@ class Loader {
            for (const std::string& s : SelectorKeys()) {
              if (s == key) return "'" + key + "' belongs under 'select:'";
            }
-           for (const std::string& s : {std::string("min"), std::string("max"),
-                                        std::string("max_step")}) {
+           for (const std::string& s :
+                {std::string("min"), std::string("max"), std::string("max_step")}) {
              if (s == key) return "'" + key + "' belongs under 'knobs: {KNOB: {...}}'";
            }
            return std::string();
@@ -1084,8 +1090,8 @@ class Loader {
             s.cmdline_regex = *v;
             any = true;
           } catch (const std::regex_error& ex) {
-            Error(MarkOf(e), what + ": '" + *v + "' is not a valid regular expression (" +
-                                 ex.what() + ")",
+            Error(MarkOf(e),
+                  what + ": '" + *v + "' is not a valid regular expression (" + ex.what() + ")",
                   "ECMAScript syntax; quote the value in single quotes to keep backslashes");
           }
         }
@@ -1205,10 +1211,10 @@ class Loader {
   void CheckBounds(const KnobPolicy& merged, const PartialKnob& own, const std::string& what) {
     if (!merged.min || !merged.max || *merged.min <= *merged.max) return;
     if (own.min && own.max) return;  // both written here: already reported while parsing
-    Error(own.mark, what + ": min " + FormatNumber(*merged.min) + " is greater than max " +
-                        FormatNumber(*merged.max) +
-                        (own.min ? " (max inherited from the profile)"
-                                 : " (min inherited from the profile)"),
+    Error(own.mark,
+          what + ": min " + FormatNumber(*merged.min) + " is greater than max " +
+              FormatNumber(*merged.max) +
+              (own.min ? " (max inherited from the profile)" : " (min inherited from the profile)"),
           own.min ? "lower min or also set max" : "raise max or also set min");
   }
 
@@ -1384,8 +1390,8 @@ PolicyLoad LoadPolicyFile(const std::string& path) {
     Diagnostic d;
     d.file = path;
     int err = errno;
-    d.message = std::string("cannot read policy file: ") +
-                (err != 0 ? std::strerror(err) : "read failed");
+    d.message =
+        std::string("cannot read policy file: ") + (err != 0 ? std::strerror(err) : "read failed");
     d.hint = "check the path and that knobd may read it";
     load.errors.push_back(std::move(d));
     return load;
@@ -1398,13 +1404,20 @@ std::optional<nanoseconds> ParseDuration(std::string_view s) {
   std::optional<long double> v = ParseUnsignedDecimal(num);
   if (!v) return std::nullopt;
   long double scale = 0;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us" || unit == "\u00b5s") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else if (unit == "m") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else return std::nullopt;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us" || unit == "\u00b5s")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else
+    return std::nullopt;
   long double ns = std::round(*v * scale);
   if (ns > static_cast<long double>(std::numeric_limits<int64_t>::max() / 2)) return std::nullopt;
   return nanoseconds(static_cast<int64_t>(ns));
@@ -1414,11 +1427,17 @@ std::optional<uint64_t> ParseSize(std::string_view s) {
   auto [num, unit] = SplitNumberUnit(s);
   std::optional<long double> v = ParseUnsignedDecimal(num);
   if (!v) return std::nullopt;
-  static const std::pair<std::string_view, long double> kUnits[] = {
-      {"", 1},           {"B", 1},
-      {"KiB", 1024.0L},  {"MiB", 1048576.0L},   {"GiB", 1073741824.0L}, {"TiB", 1099511627776.0L},
-      {"KB", 1e3L},      {"kB", 1e3L},          {"MB", 1e6L},           {"GB", 1e9L},
-      {"TB", 1e12L}};
+  static const std::pair<std::string_view, long double> kUnits[] = {{"", 1},
+                                                                    {"B", 1},
+                                                                    {"KiB", 1024.0L},
+                                                                    {"MiB", 1048576.0L},
+                                                                    {"GiB", 1073741824.0L},
+                                                                    {"TiB", 1099511627776.0L},
+                                                                    {"KB", 1e3L},
+                                                                    {"kB", 1e3L},
+                                                                    {"MB", 1e6L},
+                                                                    {"GB", 1e9L},
+                                                                    {"TB", 1e12L}};
   for (const auto& [name, scale] : kUnits) {
     if (unit != name) continue;
     long double bytes = *v * scale;
@@ -1451,9 +1470,10 @@ std::string FormatDuration(nanoseconds d) {
 
 std::string FormatSize(uint64_t bytes) {
   if (bytes == 0) return "0B";
-  static const std::pair<uint64_t, const char*> kUnits[] = {
-      {uint64_t{1} << 40, "TiB"}, {uint64_t{1} << 30, "GiB"}, {uint64_t{1} << 20, "MiB"},
-      {uint64_t{1} << 10, "KiB"}};
+  static const std::pair<uint64_t, const char*> kUnits[] = {{uint64_t{1} << 40, "TiB"},
+                                                            {uint64_t{1} << 30, "GiB"},
+                                                            {uint64_t{1} << 20, "MiB"},
+                                                            {uint64_t{1} << 10, "KiB"}};
   for (const auto& [scale, name] : kUnits) {
     if (bytes % scale == 0) return std::to_string(bytes / scale) + name;
   }

@@ -89,16 +89,18 @@ targets:
       "target web knob batch_size added (min 1, max 9, max_step default)",
       "target new added (recommend, select {host})",
   };
-  for (const char* w : want) EXPECT_TRUE(Has(lines, w)) << "missing '" << w << "' in:\n"
-                                                         << Join(lines);
+  for (const char* w : want)
+    EXPECT_TRUE(Has(lines, w)) << "missing '" << w << "' in:\n" << Join(lines);
   EXPECT_EQ(lines.size(), std::size(want)) << Join(lines);
 }
 
 TEST(DescribePolicyChanges, ProfileEditShowsInTargetsThatUseIt) {
-  Policy a = MustLoad("profiles: {p: {knobs: {worker_threads: {min: 1, max: 4}}}}\n"
-                      "targets: [{name: t, select: {pid: 1}, profile: p}]\n");
-  Policy b = MustLoad("profiles: {p: {knobs: {worker_threads: {min: 1, max: 8}}}}\n"
-                      "targets: [{name: t, select: {pid: 1}, profile: p}]\n");
+  Policy a = MustLoad(
+      "profiles: {p: {knobs: {worker_threads: {min: 1, max: 4}}}}\n"
+      "targets: [{name: t, select: {pid: 1}, profile: p}]\n");
+  Policy b = MustLoad(
+      "profiles: {p: {knobs: {worker_threads: {min: 1, max: 8}}}}\n"
+      "targets: [{name: t, select: {pid: 1}, profile: p}]\n");
   std::vector<std::string> lines = DescribePolicyChanges(a, b);
   EXPECT_TRUE(Has(lines, "profile p changed")) << Join(lines);
   EXPECT_TRUE(Has(lines, "target t knob worker_threads max: 4 -> 8")) << Join(lines);

@@ -116,10 +116,10 @@ TEST(UnknownKeys, DidYouMean) {
   EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n    constraints: {p99: 1s}\n",
                       4, 19, "unknown key 'p99' in target 'w' constraints",
                       "did you mean 'p99_latency'?"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {mx: 4}}\n",
-                      4, 30, "unknown key 'mx' in target 'w' knobs worker_threads",
-                      "did you mean 'max'?"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {mx: 4}}\n",
+              4, 30, "unknown key 'mx' in target 'w' knobs worker_threads", "did you mean 'max'?"));
   EXPECT_TRUE(FailsAt("profiles:\n  p:\n    objectiv: {maximize: throughput}\n", 3, 5,
                       "unknown key 'objectiv' in profile 'p'", "did you mean 'objective'?"));
 }
@@ -140,13 +140,15 @@ TEST(UnknownKeys, MisplacedKeysSayWhereTheyBelong) {
 }
 
 TEST(UnknownKeys, UnknownKnobCloseToAKnownOne) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs:\n      worker_thread: {max: 4}\n",
-                      5, 7, "unknown knob 'worker_thread'", "did you mean 'worker_threads'?"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs:\n      worker_thread: {max: 4}\n",
+              5, 7, "unknown knob 'worker_thread'", "did you mean 'worker_threads'?"));
   // A name far from every known knob is a client-defined knob and is accepted.
-  Policy p = testing::MustLoad("targets:\n  - name: w\n    select: {pid: 1}\n"
-                               "    knobs:\n      gc_pause_target: {max: 4}\n"
-                               "      worker_threads_io: {max: 2}\n");
+  Policy p = testing::MustLoad(
+      "targets:\n  - name: w\n    select: {pid: 1}\n"
+      "    knobs:\n      gc_pause_target: {max: 4}\n"
+      "      worker_threads_io: {max: 2}\n");
   ASSERT_EQ(p.targets.size(), 1u);
   EXPECT_EQ(p.targets[0].knobs.count("gc_pause_target"), 1u);
   EXPECT_EQ(p.targets[0].knobs.count("worker_threads_io"), 1u);
@@ -174,22 +176,22 @@ TEST(Durations, CommonMisspellingsGetAConcreteFix) {
                       "did you mean '5m'?"));
   EXPECT_TRUE(FailsAt("global:\n  guard: {cooldown: 2d}\n", 2, 21, "is not a duration",
                       "did you mean '48h'?"));
-  EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1S\n", 2, 18, "is not a duration",
-                      "did you mean '1s'?"));
+  EXPECT_TRUE(
+      FailsAt("global:\n  tick_interval: 1S\n", 2, 18, "is not a duration", "did you mean '1s'?"));
 }
 
 TEST(Sizes, CommonMisspellingsGetAConcreteFix) {
   EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 64kb}\n", 2, 31,
                       "'64kb' is not a size", "did you mean '64KiB' (x1024) or '64KB' (x1000)?"));
-  EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 2g}\n", 2, 31,
-                      "is not a size", "did you mean '2GiB' (x1024) or '2GB' (x1000)?"));
+  EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 2g}\n", 2, 31, "is not a size",
+                      "did you mean '2GiB' (x1024) or '2GB' (x1000)?"));
   EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 4096 bytes}\n", 2, 31,
                       "is not a size", "did you mean '4096B'?"));
 }
 
 TEST(Durations, TickMustBePositiveAndSane) {
-  EXPECT_TRUE(FailsAt("global:\n  tick_interval: 0s\n", 2, 18, "out of range",
-                      "between 10ms and 1h"));
+  EXPECT_TRUE(
+      FailsAt("global:\n  tick_interval: 0s\n", 2, 18, "out of range", "between 10ms and 1h"));
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 2h\n", 2, 18, "out of range"));
   EXPECT_TRUE(FailsAt("global:\n  control: {idle_timeout: 0s}\n", 2, 27, "out of range"));
 }
@@ -197,44 +199,51 @@ TEST(Durations, TickMustBePositiveAndSane) {
 TEST(Sizes, BadSizesListTheAcceptedForms) {
   EXPECT_TRUE(FailsAt("global:\n  control:\n    max_message_size: 64kib\n", 3, 23,
                       "'64kib' is not a size", "512B, 64KiB, 2GiB, 1MB (KiB=1024, KB=1000"));
-  EXPECT_TRUE(FailsAt("global:\n  control:\n    max_message_size: 1TiB\n", 3, 23,
-                      "out of range", "between 1KiB and 64MiB"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {memory: -2GiB}\n",
-                      4, 27, "'-2GiB' is not a size"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {memory: 99999999999999999999GiB}\n",
-                      4, 27, "is not a size"));
+  EXPECT_TRUE(FailsAt("global:\n  control:\n    max_message_size: 1TiB\n", 3, 23, "out of range",
+                      "between 1KiB and 64MiB"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {memory: -2GiB}\n",
+              4, 27, "'-2GiB' is not a size"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {memory: 99999999999999999999GiB}\n",
+              4, 27, "is not a size"));
 }
 
 TEST(Percents, BadPercentsListTheAcceptedForms) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {error_rate: 0.1}\n",
-                      4, 31, "'0.1' is not a percent", "a percent needs '%', e.g. '0.1%'"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {cpu_pressure: 150%}\n",
-                      4, 33, "out of range", "<= 100%"));
-  EXPECT_TRUE(FailsAt("global:\n  guard: {hysteresis: ten%}\n", 2, 23, "not a percent",
-                      "10%, 0.5%"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {io_pressure: 0%}\n",
-                      4, 32, "out of range", "> 0%"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {error_rate: 0.1}\n",
+              4, 31, "'0.1' is not a percent", "a percent needs '%', e.g. '0.1%'"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {cpu_pressure: 150%}\n",
+              4, 33, "out of range", "<= 100%"));
+  EXPECT_TRUE(
+      FailsAt("global:\n  guard: {hysteresis: ten%}\n", 2, 23, "not a percent", "10%, 0.5%"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {io_pressure: 0%}\n",
+              4, 32, "out of range", "> 0%"));
 }
 
 TEST(Numbers, BadNumbers) {
-  EXPECT_TRUE(FailsAt("global:\n  control: {max_clients: many}\n", 2, 26,
-                      "'many' is not a whole number"));
+  EXPECT_TRUE(
+      FailsAt("global:\n  control: {max_clients: many}\n", 2, 26, "'many' is not a whole number"));
   EXPECT_TRUE(FailsAt("global:\n  control: {max_clients: 0}\n", 2, 26, "out of range",
                       "between 1 and 65536"));
   EXPECT_TRUE(FailsAt("global:\n  control: {max_clients: 99999999999999999999999}\n", 2, 26,
                       "out of range"));
   EXPECT_TRUE(FailsAt("global:\n  guard: {min_samples: -3}\n", 2, 24, "not a whole number"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {cpu_cores: 0}\n",
-                      4, 30, "out of range", "> 0"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    constraints: {cpu_cores: 50%}\n",
-                      4, 30, "'50%' is not a number", "plain number, not a percent"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {cpu_cores: 0}\n",
+              4, 30, "out of range", "> 0"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    constraints: {cpu_cores: 50%}\n",
+              4, 30, "'50%' is not a number", "plain number, not a percent"));
   EXPECT_TRUE(FailsAt("global:\n  collection: {per_thread_metrics: yes}\n", 2, 36,
                       "'yes' is not true or false", "true, false"));
 }
@@ -248,64 +257,78 @@ TEST(Enums, UnknownModeObjectiveLevelProfile) {
                       "did you mean 'warn'?"));
   EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n    profile: web-sever\n", 4,
                       14, "unknown profile 'web-sever'", "did you mean 'web-server'?"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    objective: {minimize: throughput}\n",
-                      4, 27, "throughput can only be maximized", "{maximize: throughput}"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    objective: {maximize: p99_latency}\n",
-                      4, 27, "p99_latency can only be minimized"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    objective: {minimize: p99_latncy}\n",
-                      4, 27, "cannot minimize 'p99_latncy'", "did you mean 'p99_latency'?"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    objective: throughput\n",
-                      4, 16, "objective must be one of maximize: or minimize:",
-                      "{maximize: throughput}"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    objective: {maximise: throughput}\n",
-                      4, 17, "unknown key 'maximise'", "did you mean 'maximize'?"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    objective: {minimize: throughput}\n",
+              4, 27, "throughput can only be maximized", "{maximize: throughput}"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    objective: {maximize: p99_latency}\n",
+              4, 27, "p99_latency can only be minimized"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    objective: {minimize: p99_latncy}\n",
+              4, 27, "cannot minimize 'p99_latncy'", "did you mean 'p99_latency'?"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    objective: throughput\n",
+              4, 16, "objective must be one of maximize: or minimize:", "{maximize: throughput}"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    objective: {maximise: throughput}\n",
+              4, 17, "unknown key 'maximise'", "did you mean 'maximize'?"));
 }
 
 TEST(Knobs, MinGreaterThanMax) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs:\n      worker_threads: {min: 10, max: 2}\n",
-                      5, 7, "min 10 is greater than max 2"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs:\n      worker_threads: {min: 10, max: 2}\n",
+              5, 7, "min 10 is greater than max 2"));
   // The conflict may come from the profile: max 256 is inherited from web-server.
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n    profile: web-server\n"
-                      "    knobs:\n      worker_threads: {min: 300}\n",
-                      6, 7, "min 300 is greater than max 256 (max inherited from the profile)"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n    profile: web-server\n"
+              "    knobs:\n      worker_threads: {min: 300}\n",
+              6, 7, "min 300 is greater than max 256 (max inherited from the profile)"));
   EXPECT_TRUE(FailsAt("profiles:\n  p:\n    knobs:\n      batch_size: {min: 5, max: 1}\n", 4, 7,
                       "profile 'p' knobs batch_size: min 5 is greater than max 1"));
 }
 
 TEST(Knobs, BadValues) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {min: -1}}\n",
-                      4, 35, "is negative"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max: lots}}\n",
-                      4, 35, "'lots' is not a number or a size"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max_step: 0%}}\n",
-                      4, 40, "'0%' is not a positive percent", "[25%, 4]"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max_step: -2}}\n",
-                      4, 40, "'-2' is not a positive number or percent"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max_step: [10%, 20%]}}\n",
-                      4, 46, "has two percents"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max_step: [1, 2, 3]}}\n",
-                      4, 40, "takes one percent and/or one number"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {enabled: off}}\n",
-                      4, 39, "'off' is not true or false"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {min: -1}}\n",
+              4, 35, "is negative"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max: lots}}\n",
+              4, 35, "'lots' is not a number or a size"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max_step: 0%}}\n",
+              4, 40, "'0%' is not a positive percent", "[25%, 4]"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max_step: -2}}\n",
+              4, 40, "'-2' is not a positive number or percent"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max_step: [10%, 20%]}}\n",
+              4, 46, "has two percents"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max_step: [1, 2, 3]}}\n",
+              4, 40, "takes one percent and/or one number"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {enabled: off}}\n",
+              4, 39, "'off' is not true or false"));
 }
 
 TEST(Targets, NamesMustBeUniqueAndPresent) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: web\n    select: {pid: 1}\n"
-                      "  - name: web\n    select: {pid: 2}\n",
-                      4, 11, "duplicate target name 'web' (first at line 2)"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: web\n    select: {pid: 1}\n"
+              "  - name: web\n    select: {pid: 2}\n",
+              4, 11, "duplicate target name 'web' (first at line 2)"));
   EXPECT_TRUE(FailsAt("targets:\n  - select: {pid: 1}\n", 2, 5, "target #1 has no name"));
   EXPECT_TRUE(FailsAt("targets:\n  - name: 'bad name'\n    select: {pid: 1}\n", 2, 11,
                       "target name 'bad name' is not a valid name"));
@@ -334,18 +357,18 @@ TEST(Targets, SelectorIsRequiredAndChecked) {
                       "'nginx' is not a systemd unit name", "nginx.service"));
   EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {registered: 'a b'}\n", 3, 26,
                       "is not a valid client name"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {exe: ''}\n", 3, 19,
-                      "must not be empty"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {exe: ''}\n", 3, 19, "must not be empty"));
 }
 
 TEST(Global, ListenAddressPathsAndSocket) {
-  EXPECT_TRUE(FailsAt("global:\n  metrics_listen: 9464\n", 2, 19, "has no port",
-                      "write ADDR:PORT"));
+  EXPECT_TRUE(
+      FailsAt("global:\n  metrics_listen: 9464\n", 2, 19, "has no port", "write ADDR:PORT"));
   EXPECT_TRUE(FailsAt("global:\n  metrics_listen: 127.0.0.1:99999\n", 2, 19, "not a port"));
   EXPECT_TRUE(FailsAt("global:\n  state_dir: var/lib/knobd\n", 2, 14, "not an absolute path"));
   std::string long_path = "/" + std::string(120, 'x');
-  EXPECT_TRUE(FailsAt("global:\n  control: {socket: " + long_path + "}\n", 2, 21,
-                      "bytes long", "at most 107 bytes"));
+  EXPECT_TRUE(FailsAt("global:\n  control: {socket: " + long_path + "}\n", 2, 21, "bytes long",
+                      "at most 107 bytes"));
 }
 
 TEST(Profiles, ExtendsErrors) {
@@ -353,8 +376,7 @@ TEST(Profiles, ExtendsErrors) {
                       "extends unknown profile 'web-sevrer'", "did you mean 'web-server'?"));
   PolicyLoad cycle = LoadPolicyString("profiles:\n  a: {extends: b}\n  b: {extends: a}\n");
   ASSERT_FALSE(cycle.ok());
-  EXPECT_NE(cycle.errors[0].message.find("extends itself"), std::string::npos)
-      << AllErrors(cycle);
+  EXPECT_NE(cycle.errors[0].message.find("extends itself"), std::string::npos) << AllErrors(cycle);
   EXPECT_EQ(cycle.errors[0].line, 2);
 }
 
@@ -365,34 +387,38 @@ TEST(Structure, OddKeysAndNames) {
   EXPECT_TRUE(FailsAt("profiles:\n  p:\n    description: [a]\n", 3, 18,
                       "profile 'p' description must be a single value"));
   EXPECT_TRUE(FailsAt("profiles: [a]\n", 1, 11, "profiles must be a mapping"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs:\n      'bad knob!': {max: 1}\n",
-                      5, 7, "knob name 'bad knob!' is not a valid name"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: 5}\n",
-                      4, 29, "knobs worker_threads must be a mapping"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs:\n      'bad knob!': {max: 1}\n",
+              5, 7, "knob name 'bad knob!' is not a valid name"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: 5}\n",
+              4, 29, "knobs worker_threads must be a mapping"));
 }
 
 TEST(Knobs, MaxStepListShapes) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max_step: [1, 2]}}\n",
-                      4, 44, "has two absolute steps"));
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs: {worker_threads: {max_step: []}}\n",
-                      4, 40, "takes one percent and/or one number"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max_step: [1, 2]}}\n",
+              4, 44, "has two absolute steps"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs: {worker_threads: {max_step: []}}\n",
+              4, 40, "takes one percent and/or one number"));
 }
 
 TEST(Enums, ObjectiveWithTwoKeys) {
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    objective: {maximize: throughput, minimize: p99_latency}\n",
-                      4, 16, "objective must be one of maximize: or minimize:"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    objective: {maximize: throughput, minimize: p99_latency}\n",
+              4, 16, "objective must be one of maximize: or minimize:"));
 }
 
 TEST(Global, ControlPathsMustBeAbsolute) {
   EXPECT_TRUE(FailsAt("global:\n  control: {socket: knobd.sock}\n", 2, 21,
                       "'knobd.sock' is not an absolute path", "start it with '/'"));
-  EXPECT_TRUE(FailsAt("global:\n  collection: {proc_root: proc}\n", 2, 27,
-                      "not an absolute path"));
+  EXPECT_TRUE(FailsAt("global:\n  collection: {proc_root: proc}\n", 2, 27, "not an absolute path"));
   EXPECT_TRUE(FailsAt("global:\n  control: {group: ''}\n", 2, 20, "must not be empty"));
 }
 

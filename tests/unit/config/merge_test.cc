@@ -115,11 +115,11 @@ targets:
   EXPECT_EQ(fast.constraints.p99_latency, milliseconds(30));
   const TargetPolicy& t = p.targets[0];
   EXPECT_EQ(t.profile, "fast-web");
-  EXPECT_EQ(t.constraints.p99_latency, milliseconds(30));   // user profile
+  EXPECT_EQ(t.constraints.p99_latency, milliseconds(30));      // user profile
   EXPECT_EQ(t.constraints.memory_bytes, uint64_t{512} << 20);  // target
   EXPECT_EQ(t.constraints.error_rate, BuiltinProfiles().at("web-server").constraints.error_rate);
-  EXPECT_EQ(t.knobs.at("worker_threads").min, 4);   // target
-  EXPECT_EQ(t.knobs.at("worker_threads").max, 16);  // user profile
+  EXPECT_EQ(t.knobs.at("worker_threads").min, 4);                   // target
+  EXPECT_EQ(t.knobs.at("worker_threads").max, 16);                  // user profile
   EXPECT_EQ(t.knobs.at("worker_threads").max_step_fraction, 0.25);  // built-in
 }
 

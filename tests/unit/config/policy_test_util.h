@@ -28,8 +28,7 @@ inline Policy MustLoad(std::string_view yaml) {
 // Loads YAML that must fail with exactly one error at LINE:COL whose message contains
 // `message` and whose hint contains `hint`.
 inline ::testing::AssertionResult FailsAt(std::string_view yaml, int line, int column,
-                                          std::string_view message,
-                                          std::string_view hint = "") {
+                                          std::string_view message, std::string_view hint = "") {
   PolicyLoad load = LoadPolicyString(yaml, "t.yaml");
   if (load.ok()) return ::testing::AssertionFailure() << "policy loaded without errors";
   if (load.errors.size() != 1) {
@@ -39,9 +38,8 @@ inline ::testing::AssertionResult FailsAt(std::string_view yaml, int line, int c
   const Diagnostic& d = load.errors[0];
   if (d.line != line || d.column != column || d.message.find(message) == std::string::npos ||
       d.hint.find(hint) == std::string::npos) {
-    return ::testing::AssertionFailure()
-           << "want " << line << ":" << column << " '" << message << "' hint '" << hint
-           << "', got: " << d.ToString();
+    return ::testing::AssertionFailure() << "want " << line << ":" << column << " '" << message
+                                         << "' hint '" << hint << "', got: " << d.ToString();
   }
   return ::testing::AssertionSuccess();
 }

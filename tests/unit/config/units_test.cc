@@ -24,12 +24,18 @@ TEST(ParseDuration, AcceptsEveryUnit) {
     const char* text;
     nanoseconds want;
   } cases[] = {
-      {"7ns", nanoseconds(7)},          {"10us", microseconds(10)},
-      {"10\u00b5s", microseconds(10)},  {"250ms", milliseconds(250)},
-      {"1s", seconds(1)},               {"1.5s", milliseconds(1500)},
-      {"5m", minutes(5)},               {"1h", hours(1)},
-      {"0s", nanoseconds(0)},           {"0.25ms", microseconds(250)},
-      {"0001s", seconds(1)},            {"1000000h", hours(1000000)},
+      {"7ns", nanoseconds(7)},
+      {"10us", microseconds(10)},
+      {"10\u00b5s", microseconds(10)},
+      {"250ms", milliseconds(250)},
+      {"1s", seconds(1)},
+      {"1.5s", milliseconds(1500)},
+      {"5m", minutes(5)},
+      {"1h", hours(1)},
+      {"0s", nanoseconds(0)},
+      {"0.25ms", microseconds(250)},
+      {"0001s", seconds(1)},
+      {"1000000h", hours(1000000)},
   };
   for (const Case& c : cases) {
     std::optional<nanoseconds> got = ParseDuration(c.text);
@@ -39,9 +45,17 @@ TEST(ParseDuration, AcceptsEveryUnit) {
 }
 
 TEST(ParseDuration, RejectsLooseForms) {
-  for (const char* text : {"", "10", "s", "1 s", " 1s", "1s ", "1.5.0s", "-1s", "+1s", "1e3ms",
-                           "1S", "1sec", "1d", "1m30s", ".5s", "1.s", "ms", "1,5s", "0x10s",
-                           "2000000h", "100000000h", "99999999999999999999999ns"}) {
+  for (const char* text : {"",           "10",
+                           "s",          "1 s",
+                           " 1s",        "1s ",
+                           "1.5.0s",     "-1s",
+                           "+1s",        "1e3ms",
+                           "1S",         "1sec",
+                           "1d",         "1m30s",
+                           ".5s",        "1.s",
+                           "ms",         "1,5s",
+                           "0x10s",      "2000000h",
+                           "100000000h", "99999999999999999999999ns"}) {
     EXPECT_FALSE(ParseDuration(text).has_value()) << "'" << text << "'";
   }
 }
@@ -76,9 +90,9 @@ TEST(ParseSize, AcceptsBinaryAndDecimalUnits) {
 }
 
 TEST(ParseSize, RejectsLooseForms) {
-  for (const char* text : {"", "B", "1 KiB", "1kib", "1Kb", "1K", "1G", "-1", "-1KiB", "1.5B",
-                           "0.1KiB", "1.2.3MiB", "18446744073709551616", "16777216TiB", "1e6",
-                           "1PiB", "12 ", "0x100"}) {
+  for (const char* text :
+       {"", "B", "1 KiB", "1kib", "1Kb", "1K", "1G", "-1", "-1KiB", "1.5B", "0.1KiB", "1.2.3MiB",
+        "18446744073709551616", "16777216TiB", "1e6", "1PiB", "12 ", "0x100"}) {
     EXPECT_FALSE(ParseSize(text).has_value()) << "'" << text << "'";
   }
 }
@@ -89,8 +103,8 @@ TEST(ParsePercent, Table) {
   EXPECT_DOUBLE_EQ(*ParsePercent("0%"), 0.0);
   EXPECT_DOUBLE_EQ(*ParsePercent("100%"), 1.0);
   EXPECT_DOUBLE_EQ(*ParsePercent("250%"), 2.5);
-  for (const char* text : {"", "%", "10", "0.1", "10 %", "-5%", "10%%", "1e2%", "ten%", "5.%",
-                           "99999999999%"}) {
+  for (const char* text :
+       {"", "%", "10", "0.1", "10 %", "-5%", "10%%", "1e2%", "ten%", "5.%", "99999999999%"}) {
     EXPECT_FALSE(ParsePercent(text).has_value()) << "'" << text << "'";
   }
 }
@@ -141,8 +155,8 @@ TEST(ValidateListenAddress, Table) {
     EXPECT_TRUE(ValidateListenAddress(ok).ok()) << ok;
   }
   for (const char* bad : {"", "9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:-1",
-                          "127.0.0.1:65536", "127.0.0.1:http", "::1:9464", "[::1:9464",
-                          "[nope]:1", "256.1.1.1:80", "example.com:80", "1.2.3.4:80x"}) {
+                          "127.0.0.1:65536", "127.0.0.1:http", "::1:9464", "[::1:9464", "[nope]:1",
+                          "256.1.1.1:80", "example.com:80", "1.2.3.4:80x"}) {
     EXPECT_FALSE(ValidateListenAddress(bad).ok()) << bad;
   }
 }
