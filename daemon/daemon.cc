@@ -47,6 +47,11 @@ void PinRestartOnly(const Policy& running, Policy& next) {
   pin("global.state_dir", running.global.state_dir, next.global.state_dir);
   pin("global.control.socket_path", running.global.control.socket_path,
       next.global.control.socket_path);
+  // The collectors' Env is built over these roots at startup.
+  pin("global.collection.proc_root", running.global.collection.proc_root,
+      next.global.collection.proc_root);
+  pin("global.collection.sys_root", running.global.collection.sys_root,
+      next.global.collection.sys_root);
 }
 
 }  // namespace
@@ -92,7 +97,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(DaemonOptions options) {
   auto metrics = SelfMetrics::Create(*d->registry_, d->clock().WallNow());
   if (!metrics.ok()) return metrics.status();
   d->self_metrics_ = std::move(*metrics);
-  d->self_metrics_->RecordReload(true, d->clock().WallNow());
+  d->self_metrics_->RecordInitialLoad(d->clock().WallNow());
 
   auto exporter = MetricsExporter::Start(p.global.metrics_listen, d->registry_);
   if (!exporter.ok()) return exporter.status();

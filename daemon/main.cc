@@ -91,7 +91,10 @@ int main(int argc, char* argv[]) {
 
   // ==== Integration point: collectors (collectors/all.h, library knob_collectors) ================
 #if defined(KNOB_HAVE_COLLECTORS)
-  for (auto& collector : knob::MakeCollectors(daemon.registry())) {
+  // The Env must outlive the collectors (the Daemon owns them): declared before Run, destroyed
+  // after the Daemon below.
+  auto env = std::make_unique<knob::RealEnv>(daemon.policy());
+  for (auto& collector : knob::MakeCollectors(env->env(), daemon.registry(), daemon.policy())) {
     daemon.AddCollector(std::move(collector));
   }
 #else
@@ -113,5 +116,8 @@ int main(int argc, char* argv[]) {
     _exit(rc);
   }
   created->reset();
+#if defined(KNOB_HAVE_COLLECTORS)
+  env.reset();
+#endif
   return rc;
 }

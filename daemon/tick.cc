@@ -12,6 +12,7 @@ TickPipeline::TickPipeline(const Clock& clock, SelfMetrics* metrics)
 TickPipeline::~TickPipeline() = default;
 
 void TickPipeline::AddCollector(std::unique_ptr<Collector> collector) {
+  if (metrics_ != nullptr) metrics_->InitCollector(std::string(collector->Name()));
   collectors_.push_back(std::move(collector));
 }
 
@@ -35,7 +36,10 @@ std::unique_ptr<CollectJob> TickPipeline::Begin(std::shared_ptr<const Policy> po
     ts.state = TargetState::kPending;
     job->snapshot.targets.emplace(t.name, std::move(ts));
   }
-  if (app_source_ != nullptr) job->registered_pids = app_source_->RegisteredPids();
+  if (app_source_ != nullptr) {
+    app_source_->MergeReports(*policy, job->snapshot);
+    job->registered_pids = app_source_->RegisteredPids();
+  }
   job->policy = std::move(policy);
   return job;
 }
@@ -68,7 +72,6 @@ TickResult TickPipeline::Finish(std::unique_ptr<CollectJob> job) {
 
   const Policy& policy = *job->policy;
   Snapshot& snap = job->snapshot;
-  if (app_source_ != nullptr) app_source_->MergeReports(policy, snap);
   if (metrics_ != nullptr) metrics_->SetTargetsByState(snap);
 
   if (decider_) {

@@ -3,12 +3,14 @@
 // decides where each half runs (collection on a thread-pool worker, the rest on the loop
 // thread), tests run all of it synchronously under a FakeClock.
 //
-//   Begin()   loop thread   seed a Snapshot with every policy target (pending), copy the
-//                           registered pids; refuses (and counts a skipped tick) while the
-//                           previous tick is unfinished: an overrun is skipped, never queued.
+//   Begin()   loop thread   seed a Snapshot with every policy target (pending), merge the
+//                           latest app reports into it (collectors export app-reported values,
+//                           collectors/all.h), copy the registered pids; refuses (and counts a
+//                           skipped tick) while the previous tick is unfinished: an overrun is
+//                           skipped, never queued.
 //   Collect() worker thread every Collector in order; an error is recorded, the rest still run.
-//   Finish()  loop thread   merge app reports, targets-by-state gauge, Decider::Observe, Decide,
-//                           hand every recommendation to every Publisher, tick metrics.
+//   Finish()  loop thread   targets-by-state gauge, Decider::Observe, Decide, hand every
+//                           recommendation to every Publisher, tick metrics.
 //
 // Thread rule: Begin/Finish/setters on the loop thread. Collect on one worker at a time; it
 // touches only the job and the collectors, which nothing else touches while a job is out.
@@ -38,8 +40,9 @@ class AppReportSource {
   virtual ~AppReportSource() = default;
   // Pids of clients that said `hello`, by registered name. Loop thread, before collection.
   virtual std::map<std::string, pid_t> RegisteredPids() const = 0;
-  // Fills snapshot.targets[name].app from each client's latest `report` (and may set the state
-  // of registered-only targets). Loop thread, after collection, before the decider.
+  // Fills snapshot.targets[name].app from each client's latest `report`. Loop thread, at the
+  // start of a tick, before collection (so collectors and the decider both see it). Discovery
+  // later sets the state of registered targets from RegisteredPids().
   virtual void MergeReports(const Policy& policy, Snapshot& snapshot) = 0;
 };
 

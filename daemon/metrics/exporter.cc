@@ -3,8 +3,15 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <charconv>
 #include <exception>
+#include <thread>
 
 namespace knob {
 
@@ -65,7 +72,54 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
   return exp;
 }
 
-MetricsExporter::~MetricsExporter() = default;
+namespace {
+
+// Opens and closes one TCP connection to the exporter's port, which wakes CivetWeb's listener
+// out of poll() so it notices the stop flag at once instead of after its poll timeout (seconds,
+// which would break knobd's 2 s shutdown budget).
+void PokeListener(const ListenAddress& addr) {
+  bool v6 = addr.host.find(':') != std::string::npos;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (v6) {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(static_cast<uint16_t>(addr.port));
+    if (addr.host == "::" || inet_pton(AF_INET6, addr.host.c_str(), &sa.sin6_addr) != 1) {
+      sa.sin6_addr = in6addr_loopback;
+    }
+    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  } else {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(addr.port));
+    if (addr.host == "0.0.0.0" || inet_pton(AF_INET, addr.host.c_str(), &sa.sin_addr) != 1) {
+      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  }
+  close(fd);
+}
+
+}  // namespace
+
+MetricsExporter::~MetricsExporter() {
+  if (!exposer_) return;
+  auto addr = ParseListenAddress(bound_);
+  std::atomic<bool> stopped{false};
+  std::thread waker;
+  if (addr.ok()) {
+    waker = std::thread([&stopped, a = *addr] {
+      for (int i = 0; i < 200 && !stopped.load(); ++i) {
+        PokeListener(a);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  exposer_.reset();
+  stopped = true;
+  if (waker.joinable()) waker.join();
+}
 
 void MetricsExporter::RegisterCollectable(
     const std::weak_ptr<prometheus::Collectable>& collectable) {

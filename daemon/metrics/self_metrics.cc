@@ -101,8 +101,17 @@ void SelfMetrics::ObserveTick(double seconds) {
 
 void SelfMetrics::CountSkippedTick() { ticks_skipped_->Increment(); }
 
+void SelfMetrics::InitCollector(const std::string& collector) {
+  collector_errors_->Add({{"collector", collector}});
+}
+
 void SelfMetrics::CountCollectorError(const std::string& collector) {
   collector_errors_->Add({{"collector", collector}}).Increment();
+}
+
+void SelfMetrics::RecordInitialLoad(WallTime when) {
+  reload_success_->Set(1);
+  reload_timestamp_->Set(std::chrono::duration<double>(when.time_since_epoch()).count());
 }
 
 void SelfMetrics::RecordReload(bool success, WallTime when) {

@@ -32,7 +32,11 @@ class SelfMetrics {
 
   void ObserveTick(double seconds);
   void CountSkippedTick();
+  // Creates the collector's error series at 0, so rate() works before the first error.
+  void InitCollector(const std::string& collector);
   void CountCollectorError(const std::string& collector);
+  // The startup load: success 1 and its timestamp; not counted as a reload.
+  void RecordInitialLoad(WallTime when);
   // Reload result: sets last_reload_success and the timestamp, counts by result.
   void RecordReload(bool success, WallTime when);
   // Sets knobd_targets{state} for every state (0 for states with no targets).
