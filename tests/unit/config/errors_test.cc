@@ -16,7 +16,7 @@ namespace {
 using testing::AllErrors;
 using testing::FailsAt;
 
-TEST(Diagnostic, ToStringFormat) {
+TEST(PolicyDiagnostic, ToStringFormat) {
   Diagnostic d{"/etc/knobd/knobd.yaml", 3, 5, "unknown key 'tick' in global",
                "did you mean 'tick_interval'?"};
   EXPECT_EQ(d.ToString(),
@@ -30,7 +30,7 @@ TEST(Diagnostic, ToStringFormat) {
             "/nope.yaml: error: cannot read policy file: No such file or directory");
 }
 
-TEST(Diagnostic, LoadedErrorCarriesFileName) {
+TEST(PolicyDiagnostic, LoadedErrorCarriesFileName) {
   PolicyLoad load = LoadPolicyString("global:\n  tick: 1s\n", "/etc/knobd/knobd.yaml");
   ASSERT_EQ(load.errors.size(), 1u);
   EXPECT_EQ(load.errors[0].ToString(),
@@ -70,27 +70,27 @@ TEST(LoadPolicyFile, ReadsAFileAndNamesIt) {
   std::remove(path.c_str());
 }
 
-TEST(SyntaxErrors, YamlParserErrorsArePositioned) {
+TEST(PolicySyntaxErrors, YamlParserErrorsArePositioned) {
   EXPECT_TRUE(FailsAt("global:\n  control: {socket: /x\n  mode: apply\n", 3, 7, "YAML syntax"));
   EXPECT_TRUE(FailsAt("a: b\n c: d\n", 2, 3, "YAML syntax"));
   EXPECT_TRUE(FailsAt("targets: [1, 2\n", 2, 1, "YAML syntax"));
 }
 
-TEST(SyntaxErrors, NulByteIsNotTheEndOfTheFile) {
+TEST(PolicySyntaxErrors, NulByteIsNotTheEndOfTheFile) {
   EXPECT_TRUE(FailsAt(std::string("global:\n  mode: ap\0ply\n", 22), 2, 11,
                       "the file contains a NUL byte"));
 }
 
-TEST(SyntaxErrors, MoreThanOneDocument) {
+TEST(PolicySyntaxErrors, MoreThanOneDocument) {
   EXPECT_TRUE(FailsAt("global: {}\n---\nglobal: {}\n", 3, 1, "more than one YAML document"));
 }
 
-TEST(Structure, TopLevelMustBeAMapping) {
+TEST(PolicyStructure, TopLevelMustBeAMapping) {
   EXPECT_TRUE(FailsAt("- a\n- b\n", 1, 1, "the policy must be a mapping"));
   EXPECT_TRUE(FailsAt("just text\n", 1, 1, "the policy must be a mapping"));
 }
 
-TEST(Structure, SectionOfTheWrongType) {
+TEST(PolicyStructure, SectionOfTheWrongType) {
   EXPECT_TRUE(FailsAt("global: [1]\n", 1, 9, "global must be a mapping"));
   EXPECT_TRUE(FailsAt("targets: {name: x}\n", 1, 10, "targets must be a list"));
   EXPECT_TRUE(FailsAt("global:\n  control: 5\n", 2, 12, "global.control must be a mapping"));
@@ -98,7 +98,7 @@ TEST(Structure, SectionOfTheWrongType) {
   EXPECT_TRUE(FailsAt("global:\n  tick_interval:\n", 2, 3, "global.tick_interval has no value"));
 }
 
-TEST(UnknownKeys, DidYouMean) {
+TEST(PolicyUnknownKeys, DidYouMean) {
   EXPECT_TRUE(FailsAt("globl:\n  mode: apply\n", 1, 1, "unknown key 'globl' in the policy",
                       "did you mean 'global'?"));
   EXPECT_TRUE(FailsAt("global:\n  tick_intervall: 1s\n", 2, 3, "unknown key 'tick_intervall'",
@@ -124,12 +124,12 @@ TEST(UnknownKeys, DidYouMean) {
                       "unknown key 'objectiv' in profile 'p'", "did you mean 'objective'?"));
 }
 
-TEST(UnknownKeys, FarFromAnythingListsTheValidKeys) {
+TEST(PolicyUnknownKeys, FarFromAnythingListsTheValidKeys) {
   EXPECT_TRUE(FailsAt("global:\n  control:\n    zzz: 1\n", 3, 5, "unknown key 'zzz'",
                       "valid keys here: socket, group, admin_group"));
 }
 
-TEST(UnknownKeys, MisplacedKeysSayWhereTheyBelong) {
+TEST(PolicyUnknownKeys, MisplacedKeysSayWhereTheyBelong) {
   EXPECT_TRUE(FailsAt("tick_interval: 1s\n", 1, 1, "unknown key 'tick_interval' in the policy",
                       "'tick_interval' belongs under 'global:'"));
   EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n    comm: nginx\n", 4, 5,
@@ -139,7 +139,7 @@ TEST(UnknownKeys, MisplacedKeysSayWhereTheyBelong) {
   EXPECT_NE(merge.errors[0].hint.find("merge keys are not supported"), std::string::npos);
 }
 
-TEST(UnknownKeys, UnknownKnobCloseToAKnownOne) {
+TEST(PolicyUnknownKeys, UnknownKnobCloseToAKnownOne) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
               "    knobs:\n      worker_thread: {max: 4}\n",
@@ -154,12 +154,12 @@ TEST(UnknownKeys, UnknownKnobCloseToAKnownOne) {
   EXPECT_EQ(p.targets[0].knobs.count("worker_threads_io"), 1u);
 }
 
-TEST(DuplicateKeys, AreReportedWithTheFirstLine) {
+TEST(PolicyDuplicateKeys, AreReportedWithTheFirstLine) {
   EXPECT_TRUE(FailsAt("global:\n  mode: apply\n  mode: observe\n", 3, 3,
                       "duplicate key 'mode' in global (first at line 2)"));
 }
 
-TEST(Durations, BadDurationsListTheAcceptedForms) {
+TEST(PolicyDurations, BadDurationsListTheAcceptedForms) {
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 10\n", 2, 18, "'10' is not a duration",
                       "a duration needs a unit, e.g. '10ms' or '10s'"));
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1.5.0s\n", 2, 18, "'1.5.0s' is not a duration",
@@ -169,7 +169,7 @@ TEST(Durations, BadDurationsListTheAcceptedForms) {
   EXPECT_TRUE(FailsAt("global:\n  guard: {cooldown: 1sec}\n", 2, 21, "global.guard.cooldown"));
 }
 
-TEST(Durations, CommonMisspellingsGetAConcreteFix) {
+TEST(PolicyDurations, CommonMisspellingsGetAConcreteFix) {
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 1sec\n", 2, 18, "'1sec' is not a duration",
                       "did you mean '1s'?"));
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 5 min\n", 2, 18, "is not a duration",
@@ -180,7 +180,7 @@ TEST(Durations, CommonMisspellingsGetAConcreteFix) {
       FailsAt("global:\n  tick_interval: 1S\n", 2, 18, "is not a duration", "did you mean '1s'?"));
 }
 
-TEST(Sizes, CommonMisspellingsGetAConcreteFix) {
+TEST(PolicySizes, CommonMisspellingsGetAConcreteFix) {
   EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 64kb}\n", 2, 31,
                       "'64kb' is not a size", "did you mean '64KiB' (x1024) or '64KB' (x1000)?"));
   EXPECT_TRUE(FailsAt("global:\n  control: {max_message_size: 2g}\n", 2, 31, "is not a size",
@@ -189,14 +189,14 @@ TEST(Sizes, CommonMisspellingsGetAConcreteFix) {
                       "is not a size", "did you mean '4096B'?"));
 }
 
-TEST(Durations, TickMustBePositiveAndSane) {
+TEST(PolicyDurations, TickMustBePositiveAndSane) {
   EXPECT_TRUE(
       FailsAt("global:\n  tick_interval: 0s\n", 2, 18, "out of range", "between 10ms and 1h"));
   EXPECT_TRUE(FailsAt("global:\n  tick_interval: 2h\n", 2, 18, "out of range"));
   EXPECT_TRUE(FailsAt("global:\n  control: {idle_timeout: 0s}\n", 2, 27, "out of range"));
 }
 
-TEST(Sizes, BadSizesListTheAcceptedForms) {
+TEST(PolicySizes, BadSizesListTheAcceptedForms) {
   EXPECT_TRUE(FailsAt("global:\n  control:\n    max_message_size: 64kib\n", 3, 23,
                       "'64kib' is not a size", "512B, 64KiB, 2GiB, 1MB (KiB=1024, KB=1000"));
   EXPECT_TRUE(FailsAt("global:\n  control:\n    max_message_size: 1TiB\n", 3, 23, "out of range",
@@ -211,7 +211,7 @@ TEST(Sizes, BadSizesListTheAcceptedForms) {
               4, 27, "is not a size"));
 }
 
-TEST(Percents, BadPercentsListTheAcceptedForms) {
+TEST(PolicyPercents, BadPercentsListTheAcceptedForms) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
               "    constraints: {error_rate: 0.1}\n",
@@ -228,7 +228,7 @@ TEST(Percents, BadPercentsListTheAcceptedForms) {
               4, 32, "out of range", "> 0%"));
 }
 
-TEST(Numbers, BadNumbers) {
+TEST(PolicyNumbers, BadNumbers) {
   EXPECT_TRUE(
       FailsAt("global:\n  control: {max_clients: many}\n", 2, 26, "'many' is not a whole number"));
   EXPECT_TRUE(FailsAt("global:\n  control: {max_clients: 0}\n", 2, 26, "out of range",
@@ -248,7 +248,7 @@ TEST(Numbers, BadNumbers) {
                       "'yes' is not true or false", "true, false"));
 }
 
-TEST(Enums, UnknownModeObjectiveLevelProfile) {
+TEST(PolicyEnums, UnknownModeObjectiveLevelProfile) {
   EXPECT_TRUE(FailsAt("global:\n  mode: recomend\n", 2, 9, "unknown mode 'recomend'",
                       "did you mean 'recommend'?"));
   EXPECT_TRUE(FailsAt("global:\n  mode: yolo\n", 2, 9, "unknown mode 'yolo'",
@@ -279,7 +279,7 @@ TEST(Enums, UnknownModeObjectiveLevelProfile) {
               4, 17, "unknown key 'maximise'", "did you mean 'maximize'?"));
 }
 
-TEST(Knobs, MinGreaterThanMax) {
+TEST(PolicyKnobs, MinGreaterThanMax) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
               "    knobs:\n      worker_threads: {min: 10, max: 2}\n",
@@ -293,7 +293,7 @@ TEST(Knobs, MinGreaterThanMax) {
                       "profile 'p' knobs batch_size: min 5 is greater than max 1"));
 }
 
-TEST(Knobs, BadValues) {
+TEST(PolicyKnobs, BadValues) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
               "    knobs: {worker_threads: {min: -1}}\n",
@@ -324,7 +324,7 @@ TEST(Knobs, BadValues) {
               4, 39, "'off' is not true or false"));
 }
 
-TEST(Targets, NamesMustBeUniqueAndPresent) {
+TEST(PolicyTargets, NamesMustBeUniqueAndPresent) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: web\n    select: {pid: 1}\n"
               "  - name: web\n    select: {pid: 2}\n",
@@ -335,7 +335,7 @@ TEST(Targets, NamesMustBeUniqueAndPresent) {
   EXPECT_TRUE(FailsAt("targets:\n  - web\n", 2, 5, "target #1 must be a mapping"));
 }
 
-TEST(Targets, SelectorIsRequiredAndChecked) {
+TEST(PolicyTargets, SelectorIsRequiredAndChecked) {
   EXPECT_TRUE(FailsAt("targets:\n  - name: web\n    profile: web-server\n", 2, 5,
                       "target 'web' has no selector", "pid, comm, exe, cmdline"));
   EXPECT_TRUE(FailsAt("targets:\n  - name: web\n    select: {}\n", 3, 13,
@@ -361,7 +361,7 @@ TEST(Targets, SelectorIsRequiredAndChecked) {
       FailsAt("targets:\n  - name: w\n    select: {exe: ''}\n", 3, 19, "must not be empty"));
 }
 
-TEST(Global, ListenAddressPathsAndSocket) {
+TEST(PolicyGlobal, ListenAddressPathsAndSocket) {
   EXPECT_TRUE(
       FailsAt("global:\n  metrics_listen: 9464\n", 2, 19, "has no port", "write ADDR:PORT"));
   EXPECT_TRUE(FailsAt("global:\n  metrics_listen: 127.0.0.1:99999\n", 2, 19, "not a port"));
@@ -371,7 +371,7 @@ TEST(Global, ListenAddressPathsAndSocket) {
                       "at most 107 bytes"));
 }
 
-TEST(Profiles, ExtendsErrors) {
+TEST(PolicyProfiles, ExtendsErrors) {
   EXPECT_TRUE(FailsAt("profiles:\n  p:\n    extends: web-sevrer\n", 3, 14,
                       "extends unknown profile 'web-sevrer'", "did you mean 'web-server'?"));
   PolicyLoad cycle = LoadPolicyString("profiles:\n  a: {extends: b}\n  b: {extends: a}\n");
@@ -380,7 +380,7 @@ TEST(Profiles, ExtendsErrors) {
   EXPECT_EQ(cycle.errors[0].line, 2);
 }
 
-TEST(Structure, OddKeysAndNames) {
+TEST(PolicyStructure, OddKeysAndNames) {
   EXPECT_TRUE(FailsAt("global:\n  [a, b]: 1\n", 2, 3, "keys in global must be plain names"));
   EXPECT_TRUE(FailsAt("profiles:\n  'my profile': {}\n", 2, 3,
                       "profile name 'my profile' is not a valid name"));
@@ -397,7 +397,7 @@ TEST(Structure, OddKeysAndNames) {
               4, 29, "knobs worker_threads must be a mapping"));
 }
 
-TEST(Knobs, MaxStepListShapes) {
+TEST(PolicyKnobs, MaxStepListShapes) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
               "    knobs: {worker_threads: {max_step: [1, 2]}}\n",
@@ -408,21 +408,21 @@ TEST(Knobs, MaxStepListShapes) {
               4, 40, "takes one percent and/or one number"));
 }
 
-TEST(Enums, ObjectiveWithTwoKeys) {
+TEST(PolicyEnums, ObjectiveWithTwoKeys) {
   EXPECT_TRUE(
       FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
               "    objective: {maximize: throughput, minimize: p99_latency}\n",
               4, 16, "objective must be one of maximize: or minimize:"));
 }
 
-TEST(Global, ControlPathsMustBeAbsolute) {
+TEST(PolicyGlobal, ControlPathsMustBeAbsolute) {
   EXPECT_TRUE(FailsAt("global:\n  control: {socket: knobd.sock}\n", 2, 21,
                       "'knobd.sock' is not an absolute path", "start it with '/'"));
   EXPECT_TRUE(FailsAt("global:\n  collection: {proc_root: proc}\n", 2, 27, "not an absolute path"));
   EXPECT_TRUE(FailsAt("global:\n  control: {group: ''}\n", 2, 20, "must not be empty"));
 }
 
-TEST(Profiles, CycleIsReportedAtTheExtendsValue) {
+TEST(PolicyProfiles, CycleIsReportedAtTheExtendsValue) {
   PolicyLoad load = LoadPolicyString("profiles:\n  a: {extends: a2}\n  a2: {extends: a}\n");
   ASSERT_FALSE(load.ok());
   ASSERT_GE(load.errors.size(), 1u);
@@ -431,7 +431,7 @@ TEST(Profiles, CycleIsReportedAtTheExtendsValue) {
   EXPECT_NE(load.errors[0].message.find("a -> a2 -> a"), std::string::npos) << AllErrors(load);
 }
 
-TEST(AllProblems, AreReportedTogetherInFileOrder) {
+TEST(PolicyAllProblems, AreReportedTogetherInFileOrder) {
   PolicyLoad load = LoadPolicyString(R"(global:
   tick_interval: 10
   mode: aply

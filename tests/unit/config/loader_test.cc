@@ -236,7 +236,7 @@ targets:
   EXPECT_EQ(no_wildcard.FindRegistered("other"), nullptr);
 }
 
-TEST(Names, ModeAndObjective) {
+TEST(PolicyNames, ModeAndObjective) {
   EXPECT_EQ(ModeName(Mode::kObserve), "observe");
   EXPECT_EQ(ModeName(Mode::kRecommend), "recommend");
   EXPECT_EQ(ModeName(Mode::kApply), "apply");

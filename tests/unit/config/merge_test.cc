@@ -43,7 +43,7 @@ TEST(BuiltinProfiles, TheFiveFamiliesExistAndAreSane) {
   EXPECT_EQ(profiles.at("data-pipeline").objective, Objective::kMaximizeThroughput);
 }
 
-TEST(Merge, TargetInheritsTheWholeProfile) {
+TEST(PolicyMerge, TargetInheritsTheWholeProfile) {
   Policy p = MustLoad("targets:\n  - {name: w, select: {pid: 1}, profile: web-server}\n");
   ASSERT_EQ(p.targets.size(), 1u);
   const Profile& web = BuiltinProfiles().at("web-server");
@@ -54,7 +54,7 @@ TEST(Merge, TargetInheritsTheWholeProfile) {
   EXPECT_EQ(t.knobs, web.knobs);
 }
 
-TEST(Merge, TargetOverridesFieldByField) {
+TEST(PolicyMerge, TargetOverridesFieldByField) {
   Policy p = MustLoad(R"(
 targets:
   - name: w
@@ -91,7 +91,7 @@ targets:
   EXPECT_EQ(t.knobs.size(), web.knobs.size() + 1);
 }
 
-TEST(Merge, UserProfileExtendsAndTargetWinsOverIt) {
+TEST(PolicyMerge, UserProfileExtendsAndTargetWinsOverIt) {
   Policy p = MustLoad(R"(
 profiles:
   fast-web:
@@ -123,7 +123,7 @@ targets:
   EXPECT_EQ(t.knobs.at("worker_threads").max_step_fraction, 0.25);  // built-in
 }
 
-TEST(Merge, UserProfileNamedLikeABuiltinExtendsIt) {
+TEST(PolicyMerge, UserProfileNamedLikeABuiltinExtendsIt) {
   Policy p = MustLoad(R"(
 profiles:
   edge:
@@ -140,7 +140,7 @@ targets:
   EXPECT_EQ(p.profiles.at("edge").constraints.memory_bytes, uint64_t{64} << 20);
 }
 
-TEST(Merge, ProfileChainsResolveInOrder) {
+TEST(PolicyMerge, ProfileChainsResolveInOrder) {
   Policy p = MustLoad(R"(
 profiles:
   c: {extends: b, knobs: {worker_threads: {max: 3}}}
@@ -157,7 +157,7 @@ targets:
   EXPECT_EQ(p.profiles.size(), BuiltinProfiles().size() + 3);
 }
 
-TEST(Merge, ModeInheritsFromGlobalUnlessOverridden) {
+TEST(PolicyMerge, ModeInheritsFromGlobalUnlessOverridden) {
   Policy p = MustLoad(R"(
 global: {mode: apply}
 targets:
