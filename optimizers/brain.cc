@@ -314,7 +314,7 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
     Log(r.reason);
     rt.active = ActiveChange{r.id, r.knob, r.old_value, r.new_value, now, std::nullopt,
                              now + std::max<Duration>(3 * g.verification_window, 2 * g.cooldown),
-                             false, reprobe};
+                             false, reprobe, p.fixes_violation};
     kh.last_change = now;
     kh.values.push_back(d.value);
     while (kh.values.size() > 8) kh.values.pop_front();
@@ -361,7 +361,8 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   Duration settle = std::max<Duration>(std::chrono::nanoseconds(1), std::chrono::seconds(1));
   WindowStats before = rt.model.Window(a.sent - std::max(g.verification_window, 2 * settle), a.sent);
   WindowStats after = rt.model.Window(*a.applied + settle, now + std::chrono::nanoseconds(1));
-  VerifyResult v = guard.Verify(tp.objective, tp.constraints, before, after, rec.predicted, now - *a.applied);
+  VerifyResult v = guard.Verify(tp.objective, tp.constraints, before, after, rec.predicted, now - *a.applied,
+                                a.fixes_violation);
   if (v.kind == VerifyResult::Kind::kWait) return std::nullopt;
   rec.realized = v.realized;
   for (auto& t : v.trade_offs) rec.trade_offs.push_back("realized: " + t);
@@ -416,7 +417,7 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   kh.last_change = now;
   kh.values.push_back(a.old_value);
   while (kh.values.size() > 8) kh.values.pop_front();
-  rt.active = ActiveChange{rb.id, a.knob, a.new_value, a.old_value, now, std::nullopt, now + life, true, false};
+  rt.active = ActiveChange{rb.id, a.knob, a.new_value, a.old_value, now, std::nullopt, now + life, true, false, false};
   if (metrics_) metrics_->recommended.Add({{"target", tp.name}, {"knob", a.knob}}).Set(a.old_value);
   return Record(std::move(rb));
 }

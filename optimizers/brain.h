@@ -127,6 +127,7 @@ class Brain final : public Decider {
     MonoTime expires{};
     bool is_rollback = false;
     bool is_reprobe = false;
+    bool fixes_violation = false;
   };
   struct TargetRuntime {
     TargetModel model;

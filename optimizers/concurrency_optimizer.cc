@@ -47,13 +47,20 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   const auto slo = P99LimitSeconds(in.policy.constraints);
   const double factor = m.latency_factor();
 
-  // Recent behaviour (last 5 observations) for violation checks.
+  // Recent behaviour for violation checks, over as many observations as the guard needs to
+  // judge a change.
   WindowStats recent;
   {
-    int n = 0;
-    for (auto it = m.observations().rbegin(); it != m.observations().rend() && n < 5; ++it, ++n)
+    size_t n = 0, want = std::max<size_t>(5, in.guard.min_samples);
+    for (auto it = m.observations().rbegin(); it != m.observations().rend() && n < want; ++it, ++n)
       recent.Add(*it);
   }
+  // Hysteresis band around the SLO: grow only to a predicted p99 <= (1 - h) x SLO, shrink only
+  // when the observed p99 is above the SLO by more than its standard error, so noise at the
+  // optimum does not flap the limit.
+  const std::optional<double> slo_grow =
+      slo ? std::optional<double>(*slo * (1 - in.guard.hysteresis_fraction)) : std::nullopt;
+  const double p99_se = std::isfinite(recent.p99_seconds.standard_error()) ? recent.p99_seconds.standard_error() : 0;
   const double x_obs = recent.throughput.mean;
   const double n_obs = recent.concurrency.mean;
   const bool has_p99 = recent.p99_seconds.n > 0;
@@ -78,7 +85,7 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   };
 
   // 1. A constraint is violated now: shed concurrency.
-  if (slo && has_p99 && p99_obs > *slo) {
+  if (slo && has_p99 && p99_obs - p99_se > *slo) {
     double target = OneStep(cur, -1, in.knob_policy, in.guard);
     if (confident) {
       if (auto l = LargestConcurrencyUnderLatency(*fit, *slo, factor, lo, cur)) {
@@ -121,7 +128,7 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     auto peak = fit->Peak();
     std::string peak_text = peak ? fmt::format("USL peak at {:.0f}", *peak) : "no USL peak";
     if (in.policy.objective == Objective::kMaximizeThroughput) {
-      auto choice = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo, factor);
+      auto choice = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo_grow, factor);
       if (!choice) return std::nullopt;
       double target = choice->n;
       if (target == cur) return std::nullopt;
@@ -182,8 +189,9 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   double up = OneStep(cur, +1, in.knob_policy, in.guard);
   double down = OneStep(cur, -1, in.knob_policy, in.guard);
   bool up_ok = up > cur && saturated && !m.PenaltyFor(in.knob, up, m.latest()->time);
-  if (slo && has_p99) up_ok = up_ok && p99_obs * (up / cur) <= 0.9 * *slo;  // no predicted crossing
-  if (fit && slo) up_ok = up_ok && fit->Latency(up) * factor <= *slo;
+  // No predicted crossing: p99 grows at most linearly in N (Little's law with X non-decreasing).
+  if (slo && has_p99) up_ok = up_ok && p99_obs * (up / cur) <= *slo_grow;
+  if (fit && slo) up_ok = up_ok && fit->Latency(up) * factor <= *slo_grow;
   bool want_up = in.policy.objective == Objective::kMaximizeThroughput;
   if (want_up && up_ok) {
     p.value = up;

@@ -2,7 +2,9 @@
 // Concurrency (in-flight limit) optimizer over the USL fit.
 //
 //   maximize throughput:  N_target = argmax_{integer N in bounds} LCB[X(N)]
-//                         s.t. p99(N) = f * N / X(N) <= SLO   (f = model.latency_factor())
+//                         s.t. p99(N) = f * N / X(N) <= (1 - h) SLO   (f = model.latency_factor(),
+//                         h = hysteresis_fraction: growth stops short of the SLO, shrinking
+//                         starts only when observed p99 - se > SLO, so noise does not flap)
 //   minimize p99 / cpu per request: the smallest N whose LCB[X(N)] still carries the observed
 //                         throughput (less queueing in the system, less coherency work)
 // X(N) and R = N/X from optimizers/usl.h (Gunther 2007; Little's law); LCB = X - 1 * se(X).

@@ -116,7 +116,7 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
 VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
                            const WindowStats& before, const WindowStats& after,
                            const std::map<std::string, double>& predicted,
-                           Duration since_applied) const {
+                           Duration since_applied, bool fixing_violation) const {
   VerifyResult r;
   if (since_applied < settings_.verification_window) return r;
   if (after.samples() < settings_.min_samples) {
@@ -173,7 +173,7 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
       return r;
     }
   }
-  if (improvement < 0 && snr >= settings_.min_signal_to_noise) {
+  if (improvement < 0 && snr >= settings_.min_signal_to_noise && !fixing_violation) {
     r.kind = VerifyResult::Kind::kRollBack;
     r.reason = fmt::format("the objective got worse by {:.1f}% (signal-to-noise {:.1f} >= {:.1f})",
                            -100 * improvement, snr, settings_.min_signal_to_noise);
@@ -187,7 +187,7 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
       predicted_rise = std::max(0.0, (it->second - b) / b);
     double se = std::hypot(before.p99_seconds.standard_error(), after.p99_seconds.standard_error());
     double p99_snr = se > 0 ? (after.p99_seconds.mean - b) / se : 1e9;
-    if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1) {
+    if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1 && !fixing_violation) {
       r.kind = VerifyResult::Kind::kRollBack;
       r.reason = fmt::format("p99 rose {:.0f}% (predicted {:.0f}%), more than the {:.0f}% regression budget",
                              100 * rise, 100 * predicted_rise, 100 * settings_.regression_p99_fraction);

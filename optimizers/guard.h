@@ -62,9 +62,12 @@ class Guard {
                        const TargetModel& model, MonoTime now) const;
 
   // before: observations at the old value; after: since the change was applied.
+  // fixing_violation: the change was made to cure a violated constraint; its objective loss
+  // is the accepted trade-off, so only a worse violation (or a new one) rolls it back.
   VerifyResult Verify(Objective objective, const Constraints& constraints,
                       const WindowStats& before, const WindowStats& after,
-                      const std::map<std::string, double>& predicted, Duration since_applied) const;
+                      const std::map<std::string, double>& predicted, Duration since_applied,
+                      bool fixing_violation = false) const;
 
  private:
   GuardSettings settings_;
