@@ -1,0 +1,294 @@
+// Collectors against real child processes, checked against /proc, `ps` and `ss`.
+// Tolerances are stated per test; every wait polls with a generous deadline.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/allocator.h"
+#include "collectors/cpu.h"
+#include "collectors/discovery.h"
+#include "collectors/load.h"
+#include "collectors/socket.h"
+#include "core/procfs.h"
+#include "core/sock_diag.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_host.h"
+
+namespace knob {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A child started with popen-like plumbing: we read its "ready" line, kill it at the end.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> args) {
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      std::vector<char*> argv;
+      std::string bin = KNOB_CHILD_PATH;
+      argv.push_back(bin.data());
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    close(p[1]);
+    FILE* f = fdopen(p[0], "r");
+    char line[128] = {0};
+    if (f != nullptr && fgets(line, sizeof(line), f) != nullptr) ready_ = line;
+    if (f != nullptr) fclose(f);
+  }
+  ~Child() { Kill(); }
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  pid_t pid() const { return pid_; }
+  const std::string& ready() const { return ready_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string ready_;
+};
+
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  pclose(f);
+  return out;
+}
+
+bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return done();
+}
+
+struct RealHost {
+  RealHost() : procfs("/proc", "/sys"), env{clock, procfs, sock_diag, perf} {
+    policy.source = "<test>";
+  }
+  TargetPolicy& AddPid(const std::string& name, pid_t pid) {
+    TargetPolicy t;
+    t.name = name;
+    t.selector.pid = pid;
+    policy.targets.push_back(t);
+    return policy.targets.back();
+  }
+  Snapshot Tick(const std::vector<Collector*>& cs) {
+    Snapshot s;
+    s.time = clock.Now();
+    CollectContext ctx{policy, clock.Now(), registered};
+    for (Collector* c : cs) last = c->Collect(ctx, s);
+    clock.Advance(1s);
+    return s;
+  }
+  testing::FakeClock clock;
+  RealProcFs procfs;
+  RealSockDiag sock_diag;
+  testing::FakePerfEvents perf;
+  Env env;
+  prometheus::Registry registry;
+  Policy policy;
+  std::map<std::string, pid_t> registered;
+  Status last;
+};
+
+TEST(CollectorsIntegrationTest, SpinningThreadCpuAgreesWithPs) {
+  Child child({"spin"});
+  ASSERT_EQ(child.ready(), "ready\n");
+  RealHost h;
+  h.AddPid("spin", child.pid());
+  Discovery d(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  Snapshot s;
+  ASSERT_TRUE(PollUntil([&] {
+    s = h.Tick({&d, &cpu});
+    const auto& t = s.targets.at("spin");
+    return t.cpu && t.cpu->user_seconds + t.cpu->system_seconds >= 1.0;
+  }));
+  // ps reports whole seconds of cumulative CPU (procps `times`); allow 1 s for its rounding and
+  // 1 s for the time between the two reads.
+  double ours = s.targets.at("spin").cpu->user_seconds + s.targets.at("spin").cpu->system_seconds;
+  double ps = std::stod(Shell("ps -o times= -p " + std::to_string(child.pid())));
+  EXPECT_NEAR(ours, ps, 2.0);
+  const CpuStats& c = *s.targets.at("spin").cpu;
+  EXPECT_EQ(c.threads, 2u);
+  int placed = 0;
+  for (int n : c.threads_per_cpu) placed += n;
+  EXPECT_EQ(placed, 2);
+  EXPECT_GE(c.allowed_cpus, 1u);
+  EXPECT_GT(c.timeslices, 0u);
+}
+
+TEST(CollectorsIntegrationTest, IdleThreadsCountedLikePs) {
+  Child child({"idle", "50"});
+  ASSERT_EQ(child.ready(), "ready\n");
+  RealHost h;
+  h.AddPid("idle", child.pid());
+  Discovery d(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  Snapshot s = h.Tick({&d, &cpu});
+  ASSERT_TRUE(s.targets.at("idle").cpu.has_value());
+  EXPECT_EQ(s.targets.at("idle").cpu->threads, 51u);
+  EXPECT_EQ(std::stoi(Shell("ps -o nlwp= -p " + std::to_string(child.pid()))), 51);
+  // Idle threads block voluntarily: at least one voluntary switch each, summed over threads.
+  EXPECT_GE(s.targets.at("idle").cpu->voluntary_ctxt_switches, 50u);
+}
+
+TEST(CollectorsIntegrationTest, ManyThreadsAreCoveredByRotation) {
+  Child child({"idle", "2000"});
+  ASSERT_EQ(child.ready(), "ready\n");
+  RealHost h;
+  h.AddPid("many", child.pid());
+  Discovery d(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  Snapshot s;
+  for (int i = 0; i < 6; ++i) s = h.Tick({&d, &cpu});
+  const TargetSnapshot& t = s.targets.at("many");
+  ASSERT_TRUE(t.cpu.has_value());
+  EXPECT_EQ(t.cpu->threads, 2001u);
+  int placed = 0;
+  for (int n : t.cpu->threads_per_cpu) placed += n;
+  EXPECT_EQ(placed, 2001);  // after one thread_interval (5 ticks) every thread was read
+  EXPECT_LE(s.time - t.refreshed.at("threads"), std::chrono::seconds(5));
+}
+
+TEST(CollectorsIntegrationTest, UnacceptedConnectionsFillTheAcceptQueueLikeSs) {
+  Child child({"listen", "8"});
+  ASSERT_EQ(child.ready().rfind("ready ", 0), 0u);
+  const int port = std::stoi(child.ready().substr(6));
+  std::vector<int> clients;
+  for (int i = 0; i < 5; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    clients.push_back(fd);
+  }
+  RealHost h;
+  h.AddPid("listener", child.pid());
+  Discovery d(h.env, h.registry);
+  SocketCollector sock(h.env, h.registry);
+  Snapshot s;
+  ASSERT_TRUE(PollUntil([&] {
+    s = h.Tick({&d, &sock});
+    const auto& st = s.targets.at("listener").sockets;
+    return st && st->listeners.size() == 1 && st->listeners[0].accept_queue == 5;
+  }));
+  EXPECT_EQ(s.targets.at("listener").sockets->listeners[0].port, port);
+  EXPECT_EQ(s.targets.at("listener").sockets->listeners[0].backlog, 8u);
+  // ss: "LISTEN 5 8 127.0.0.1:PORT ..." (Recv-Q = queue, Send-Q = backlog).
+  std::string ss = Shell("ss -Hltn 'sport = :" + std::to_string(port) + "'");
+  char state[32] = {0};
+  unsigned rq = 0, wq = 0;
+  ASSERT_EQ(std::sscanf(ss.c_str(), "%31s %u %u", state, &rq, &wq), 3) << ss;
+  EXPECT_EQ(rq, 5u);
+  EXPECT_EQ(wq, 8u);
+  // The server side of each connection lives in the queue, not in the child's fds; the client
+  // side is ours. The listener itself is the child's.
+  EXPECT_EQ(s.targets.at("listener").sockets->tcp_by_state.at("listen"), 1u);
+  for (int fd : clients) close(fd);
+}
+
+TEST(CollectorsIntegrationTest, ResidentMemoryOfAKnownAllocationAgreesWithPs) {
+  Child child({"alloc", "64"});
+  ASSERT_EQ(child.ready(), "ready\n");
+  RealHost h;
+  h.AddPid("alloc", child.pid());
+  Discovery d(h.env, h.registry);
+  AllocatorCollector alloc(h.env, h.registry);
+  Snapshot s = h.Tick({&d, &alloc});
+  ASSERT_TRUE(s.targets.at("alloc").memory.has_value());
+  const MemoryStats& m = *s.targets.at("alloc").memory;
+  EXPECT_GE(m.rss_bytes, 64u << 20);
+  EXPECT_GE(m.anon_bytes, 64u << 20);
+  ASSERT_TRUE(m.pss_bytes.has_value());
+  double ps_rss = std::stod(Shell("ps -o rss= -p " + std::to_string(child.pid()))) * 1024;
+  EXPECT_NEAR(static_cast<double>(m.rss_bytes), ps_rss, 0.05 * ps_rss);  // 5%
+  EXPECT_GE(m.minor_faults, (64u << 20) / 4096 / 2);  // touched pages fault (THP may halve it)
+}
+
+TEST(CollectorsIntegrationTest, ProcessExitingMidCollectionIsSkippedThenGone) {
+  auto child = std::make_unique<Child>(std::vector<std::string>{"idle", "3"});
+  ASSERT_EQ(child->ready(), "ready\n");
+  RealHost h;
+  h.AddPid("short", child->pid());
+  Discovery d(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  AllocatorCollector alloc(h.env, h.registry);
+  Snapshot s = h.Tick({&d, &cpu, &alloc});
+  ASSERT_EQ(s.targets.at("short").state, TargetState::kActive);
+  // Discovery has run; the process dies before the collectors read it.
+  Snapshot mid;
+  mid.targets = s.targets;
+  ASSERT_TRUE(d.Collect(CollectContext{h.policy, h.clock.Now(), h.registered}, mid).ok());
+  child->Kill();
+  mid.targets.at("short").cpu.reset();
+  mid.targets.at("short").memory.reset();
+  EXPECT_TRUE(cpu.Collect(CollectContext{h.policy, h.clock.Now(), h.registered}, mid).ok());
+  EXPECT_TRUE(alloc.Collect(CollectContext{h.policy, h.clock.Now(), h.registered}, mid).ok());
+  EXPECT_FALSE(mid.targets.at("short").cpu.has_value());
+  EXPECT_FALSE(mid.targets.at("short").memory.has_value());
+  s = h.Tick({&d, &cpu, &alloc});
+  EXPECT_EQ(s.targets.at("short").state, TargetState::kGone);
+}
+
+TEST(CollectorsIntegrationTest, CommWithSpacesAndParenthesesIsFound) {
+  Child child({"name", "a) (b c"});
+  ASSERT_EQ(child.ready(), "ready\n");
+  RealHost h;
+  TargetPolicy t;
+  t.name = "odd";
+  t.selector.comm = "a) (b c";
+  h.policy.targets.push_back(t);
+  Discovery d(h.env, h.registry);
+  Snapshot s = h.Tick({&d});
+  ASSERT_EQ(s.targets.at("odd").processes.size(), 1u);
+  EXPECT_EQ(s.targets.at("odd").processes[0].pid, child.pid());
+}
+
+TEST(CollectorsIntegrationTest, HostLoadAndPsiEitherPresentOrDeclaredUnsupported) {
+  RealHost h;
+  LoadCollector load(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  Snapshot s = h.Tick({&load, &cpu});
+  EXPECT_GT(s.host.total_tasks, 0u);
+  EXPECT_EQ(s.host.online_cpus, std::thread::hardware_concurrency());
+  auto psi = testing::MetricValue(h.registry, "knobd_collector_supported",
+                                  {{"collector", "load"}, {"source", "psi"}});
+  ASSERT_TRUE(psi.has_value());
+  EXPECT_EQ(*psi == 1, s.host.pressure.cpu.has_value());
+}
+
+}  // namespace
+}  // namespace knob
