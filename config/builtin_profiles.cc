@@ -122,8 +122,9 @@ Profile Edge() {
 
 const std::vector<std::string_view>& KnownKnobNames() {
   static const std::vector<std::string_view> kNames = {
-      kKnobWorkerThreads, kKnobConcurrencyLimit, kKnobConnectionPool, kKnobBackendPool,
-      kKnobCacheBytes,    kKnobQueueDepth,       kKnobBatchSize};
+      kKnobWorkerThreads,  kKnobConcurrencyLimit, kKnobConnectionPool,    kKnobBackendPool,
+      kKnobCacheBytes,     kKnobQueueDepth,       kKnobBatchSize,         kKnobMaxInFlight,
+      kKnobMaxConcurrency, kKnobCpuAffinityMask,  kKnobSchedulingStrategy};
   return kNames;
 }
 

@@ -22,6 +22,11 @@ inline constexpr std::string_view kKnobBackendPool = "backend_pool";
 inline constexpr std::string_view kKnobCacheBytes = "cache_bytes";
 inline constexpr std::string_view kKnobQueueDepth = "queue_depth";
 inline constexpr std::string_view kKnobBatchSize = "batch_size";
+// Also recognized by the optimizers (optimizers/*_optimizer.h), though no built-in bounds them.
+inline constexpr std::string_view kKnobMaxInFlight = "max_in_flight";
+inline constexpr std::string_view kKnobMaxConcurrency = "max_concurrency";
+inline constexpr std::string_view kKnobCpuAffinityMask = "cpu_affinity_mask";
+inline constexpr std::string_view kKnobSchedulingStrategy = "scheduling_strategy";
 
 const std::vector<std::string_view>& KnownKnobNames();
 

@@ -148,10 +148,17 @@ TEST(PolicyUnknownKeys, UnknownKnobCloseToAKnownOne) {
   Policy p = testing::MustLoad(
       "targets:\n  - name: w\n    select: {pid: 1}\n"
       "    knobs:\n      gc_pause_target: {max: 4}\n"
-      "      worker_threads_io: {max: 2}\n");
+      "      worker_threads_io: {max: 2}\n"
+      "      db_pool_size: {max: 2}\n"
+      "      http_cache_bytes: {max: 1GiB}\n");
   ASSERT_EQ(p.targets.size(), 1u);
   EXPECT_EQ(p.targets[0].knobs.count("gc_pause_target"), 1u);
   EXPECT_EQ(p.targets[0].knobs.count("worker_threads_io"), 1u);
+  EXPECT_EQ(p.targets[0].knobs.count("db_pool_size"), 1u);
+  EXPECT_EQ(p.targets[0].knobs.count("http_cache_bytes"), 1u);
+  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+                      "    knobs:\n      max_in_fligth: {max: 4}\n",
+                      5, 7, "unknown knob 'max_in_fligth'", "did you mean 'max_in_flight'?"));
 }
 
 TEST(PolicyDuplicateKeys, AreReportedWithTheFirstLine) {
