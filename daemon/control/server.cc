@@ -4,6 +4,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <spdlog/spdlog.h>
 #include <vector>
 
@@ -65,6 +67,9 @@ void ControlServer::SetPolicy(std::shared_ptr<const Policy> policy) {
 }
 
 Status ControlServer::Start() {
+  // libuv writes with write(2): a client that vanished mid-reply would raise SIGPIPE and kill
+  // knobd. EPIPE as an error value is what we want.
+  signal(SIGPIPE, SIG_IGN);
   std::optional<gid_t> group;
   if (!settings_.group.empty()) {
     group = LookupGroup(settings_.group);
