@@ -22,8 +22,11 @@
 #if defined(KNOB_HAVE_COLLECTORS)
 #include "collectors/all.h"
 #endif
+#if defined(KNOB_HAVE_BRAIN)
+#include "optimizers/brain.h"
+#endif
 #if defined(KNOB_HAVE_CONTROL)
-#include "daemon/control/server.h"
+#include "daemon/control/daemon_backend.h"
 #endif
 // ------------------------------------------------------------------------------------------------
 
@@ -100,12 +103,45 @@ int main(int argc, char* argv[]) {
 #else
   spdlog::warn("built without collectors: ticks collect nothing");
 #endif
-  // ==== Integration point: the brain (optimizers/, a knob::Decider) ===============================
-  // daemon.SetDecider(std::make_unique<knob::Brain>(daemon.clock(), daemon.registry()));
-  // ==== Integration point: control server (daemon/control/, a knob::Component that is also the
-  //      AppReportSource and the socket Publisher) =================================================
+  // ==== Integration point: the brain (optimizers/brain.h, a knob::Decider) =======================
+#if defined(KNOB_HAVE_BRAIN)
+  auto brain_owned =
+      std::make_unique<knob::Brain>(knob::SystemClock::Instance(), &daemon.registry());
+  knob::Brain* brain = brain_owned.get();  // owned by the daemon from here on
+  daemon.SetDecider(std::move(brain_owned));
+#else
+  spdlog::warn("built without the optimizers: knobd observes but never recommends");
+#endif
+  // ==== Integration point: control server (daemon/control/: component, publisher and
+  //      app-report source, wired by AttachControlServer) ==========================================
 #if defined(KNOB_HAVE_CONTROL)
-  // daemon.AddComponent(knob::control::MakeServer(daemon));
+  knob::AttachedControl control = knob::AttachControlServer(daemon);
+#if defined(KNOB_HAVE_BRAIN)
+  control.server->api().SetOutcomeSink(
+      [brain](uint64_t id, knob::Outcome outcome, const std::string& reason) {
+        brain->OnOutcome(id, outcome, reason);
+      });
+  control.backend->SetHistory([brain](const std::string& target, uint32_t limit)
+                                  -> knob::Result<std::vector<knob::Recommendation>> {
+    std::vector<knob::Recommendation> all = brain->History(target);
+    if (limit > 0 && all.size() > limit) all.erase(all.begin(), all.end() - limit);
+    return all;
+  });
+  control.backend->SetExplain(
+      [brain](uint64_t id)
+          -> knob::Result<std::pair<knob::Recommendation, std::vector<std::string>>> {
+        std::optional<knob::Recommendation> rec = brain->Find(id);
+        if (!rec) return knob::NotFoundError("no recommendation " + std::to_string(id));
+        std::vector<std::string> steps;
+        steps.push_back(rec->reason);
+        for (const auto& v : rec->verdicts) {
+          steps.push_back(v.guard + ": " + v.verdict + " (" + v.reason + ")");
+        }
+        return std::make_pair(*rec, steps);
+      });
+#endif
+#else
+  spdlog::warn("built without the control server: no control socket");
 #endif
   // =================================================================================================
 
