@@ -92,7 +92,9 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
 
   double delta = std::fabs(d.value - p.current);
   if (delta == 0) return veto("hysteresis", "no change after clamping", true);
-  if (!p.categorical && delta < settings_.hysteresis_fraction * std::fabs(p.current) && delta < 1) {
+  // One unit is the minimum step (max(1, 10%)), so it is always a real move.
+  if (!p.categorical && delta < settings_.hysteresis_fraction * std::fabs(p.current) &&
+      std::fabs(delta - 1) > 1e-9) {
     return veto("hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)), true);
   }
   if (!p.fixes_violation && history.values.size() >= 2 && history.last_change &&

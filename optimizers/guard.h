@@ -5,7 +5,8 @@
 //   bounds      clamp into [min, max]                                         -> clamp
 //   max_step    clamp to current +/- MaxStep() (optimizer.h)                   -> clamp
 //   cooldown    no change within `cooldown` of the knob's last change          -> veto
-//   hysteresis  |new - current| < hysteresis_fraction x current (and < 1)     -> veto;
+//   hysteresis  |new - current| < hysteresis_fraction x current, unless the
+//               change is exactly one unit (the minimum step)                -> veto;
 //               returning to the value left by the previous change within
 //               4 cooldowns, without a violation to fix (flapping)             -> veto
 //   penalty     the value lies in a region penalized by a rollback             -> veto

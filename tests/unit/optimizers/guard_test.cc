@@ -1,0 +1,241 @@
+#include "optimizers/guard.h"
+
+#include <cmath>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_clock.h"
+
+namespace knob {
+namespace {
+
+using ::testing::HasSubstr;
+
+Proposal Prop(double current, double value) {
+  Proposal p;
+  p.knob = "concurrency_limit";
+  p.current = current;
+  p.value = value;
+  p.optimizer = "concurrency";
+  p.scenario = "grow_below_peak";
+  return p;
+}
+
+const GuardVerdict* Find(const GuardDecision& d, const std::string& guard) {
+  for (const auto& v : d.verdicts)
+    if (v.guard == guard) return &v;
+  return nullptr;
+}
+
+class GuardTest : public ::testing::Test {
+ protected:
+  testing::FakeClock clock;
+  GuardSettings settings;
+  TargetModel model;
+};
+
+TEST_F(GuardTest, ClampsToBoundsAndMaxStep) {
+  Guard g(settings);
+  KnobPolicy k;
+  k.min = 1;
+  k.max = 100;
+  auto d = g.Review(Prop(40, 500), k, {}, model, clock.Now());
+  ASSERT_TRUE(d.allowed);
+  EXPECT_EQ(d.value, 44);  // 10% of 40
+  EXPECT_EQ(Find(d, "bounds")->verdict, "clamp");
+  EXPECT_EQ(Find(d, "max_step")->verdict, "clamp");
+  // Minimum step is 1 even when 10% rounds to 0.
+  d = g.Review(Prop(3, 10), k, {}, model, clock.Now());
+  EXPECT_EQ(d.value, 4);
+  // Knob-specific step: the smaller of fraction and absolute.
+  k.max_step_fraction = 0.5;
+  k.max_step_abs = 4;
+  d = g.Review(Prop(40, 80), k, {}, model, clock.Now());
+  EXPECT_EQ(d.value, 44);
+}
+
+TEST_F(GuardTest, FrozenKnobIsVetoed) {
+  Guard g(settings);
+  KnobPolicy k;
+  k.enabled = false;
+  auto d = g.Review(Prop(10, 11), k, {}, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(Find(d, "enabled")->verdict, "veto");
+}
+
+TEST_F(GuardTest, CooldownVetoesQuietly) {
+  Guard g(settings);
+  KnobHistory h;
+  h.last_change = clock.Now();
+  clock.Advance(std::chrono::seconds(29));
+  auto d = g.Review(Prop(10, 11), {}, h, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_TRUE(d.quiet);
+  EXPECT_THAT(d.veto_reason, HasSubstr("cooldown"));
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(g.Review(Prop(10, 11), {}, h, model, clock.Now()).allowed);
+}
+
+TEST_F(GuardTest, HysteresisAndFlapping) {
+  Guard g(settings);
+  // 1000 -> 1020 is a 2% change, inside the 5% band.
+  auto d = g.Review(Prop(1000, 1020), {}, {}, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(Find(d, "hysteresis")->verdict, "veto");
+  // Returning to the value we just left is flapping.
+  KnobHistory h;
+  h.values = {10, 11};
+  h.last_change = clock.Now();
+  clock.Advance(std::chrono::seconds(31));
+  d = g.Review(Prop(11, 10), {}, h, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.veto_reason, HasSubstr("flap"));
+  // ... unless it fixes a violated constraint.
+  Proposal fix = Prop(11, 10);
+  fix.fixes_violation = true;
+  EXPECT_TRUE(g.Review(fix, {}, h, model, clock.Now()).allowed);
+}
+
+TEST_F(GuardTest, PenalizedRegionIsVetoed) {
+  Guard g(settings);
+  model.Penalize("concurrency_limit", Penalty{12, 1, clock.Now() + std::chrono::minutes(5), "#7 rolled back"});
+  auto d = g.Review(Prop(11, 12), {}, {}, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(Find(d, "penalty")->verdict, "veto");
+  EXPECT_TRUE(g.Review(Prop(11, 10), {}, {}, model, clock.Now()).allowed);
+  clock.Advance(std::chrono::minutes(6));
+  EXPECT_TRUE(g.Review(Prop(11, 12), {}, {}, model, clock.Now()).allowed);  // expired
+}
+
+// Property: whatever the state, an allowed change stays inside the bounds, never moves by more
+// than max_step, and never happens during the cooldown.
+TEST_F(GuardTest, PropertyNeverOutsideBoundsNeverOversizedNeverInCooldown) {
+  std::mt19937_64 rng(20261124);
+  std::uniform_real_distribution<double> u(0, 1);
+  int allowed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    GuardSettings s;
+    s.default_max_step_fraction = 0.01 + 0.5 * u(rng);
+    s.cooldown = std::chrono::seconds(1 + static_cast<int>(60 * u(rng)));
+    s.hysteresis_fraction = 0.2 * u(rng);
+    Guard g(s);
+    KnobPolicy k;
+    double lo = std::floor(100 * u(rng));
+    double hi = lo + 1 + std::floor(1000 * u(rng));
+    if (u(rng) < 0.8) k.min = lo;
+    if (u(rng) < 0.8) k.max = hi;
+    if (u(rng) < 0.3) k.max_step_fraction = u(rng);
+    if (u(rng) < 0.3) k.max_step_abs = 1 + std::floor(20 * u(rng));
+    double current = std::floor(lo + (hi - lo) * u(rng));
+    double target = std::floor(-100 + 2000 * u(rng));
+    KnobHistory h;
+    MonoTime now = clock.Now() + std::chrono::hours(1);
+    if (u(rng) < 0.7) h.last_change = now - std::chrono::milliseconds(static_cast<int64_t>(120000 * u(rng)));
+    if (u(rng) < 0.5) h.values = {std::floor(2000 * u(rng)), current};
+    Proposal p = Prop(current, target);
+    p.fixes_violation = u(rng) < 0.2;
+    auto d = g.Review(p, k, h, model, now);
+    if (!d.allowed) continue;
+    ++allowed;
+    ASSERT_GE(d.value, k.min.value_or(-1e18)) << i;
+    ASSERT_LE(d.value, k.max.value_or(1e18)) << i;
+    ASSERT_LE(std::fabs(d.value - current), MaxStep(current, k, s) + 1e-9) << i;
+    ASSERT_NE(d.value, current) << i;
+    ASSERT_TRUE(!h.last_change || now - *h.last_change >= s.cooldown) << i;
+  }
+  EXPECT_GT(allowed, 1000);  // the property was exercised, not vacuously true
+}
+
+WindowStats Window(double x, double p99, int n, unsigned seed, double noise = 0.01) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> e(0, noise);
+  WindowStats w;
+  for (int i = 0; i < n; ++i) {
+    Observation o;
+    o.throughput = x * (1 + e(rng));
+    o.p99_seconds = p99 * (1 + e(rng));
+    o.cpu_cores = 1.0;
+    w.Add(o);
+  }
+  return w;
+}
+
+TEST_F(GuardTest, VerifyWaitsForWindowAndSamples) {
+  Guard g(settings);
+  auto before = Window(100, 0.02, 20, 1);
+  auto r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(110, 0.02, 20, 2), {},
+                    std::chrono::seconds(5));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kWait);
+  r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(110, 0.02, 3, 2), {},
+               std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kWait);
+  r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(110, 0.02, 20, 2), {},
+               std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+  EXPECT_NEAR(r.realized.at("realized_improvement"), 0.10, 0.02);
+}
+
+TEST_F(GuardTest, VerifyRollsBackWorseObjectiveBeyondNoiseOnly) {
+  Guard g(settings);
+  auto before = Window(100, 0.02, 20, 1);
+  auto r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(90, 0.02, 20, 3), {},
+                    std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+  EXPECT_THAT(r.reason, HasSubstr("worse"));
+  // A 0.2% dip in 1% noise is not a signal.
+  r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(99.8, 0.02, 20, 4), {},
+               std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+}
+
+TEST_F(GuardTest, VerifyRollsBackConstraintViolationAndUnpredictedP99Rise) {
+  Guard g(settings);
+  Constraints c;
+  c.p99_latency = std::chrono::milliseconds(50);
+  auto before = Window(100, 0.040, 20, 1);
+  auto r = g.Verify(Objective::kMaximizeThroughput, c, before, Window(120, 0.060, 20, 5), {},
+                    std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+  EXPECT_THAT(r.reason, HasSubstr("p99_latency"));
+  // Inside the SLO but p99 +20% where +0% was predicted: a regression.
+  before = Window(100, 0.030, 20, 1);
+  r = g.Verify(Objective::kMaximizeThroughput, c, before, Window(101, 0.036, 20, 6),
+               {{"p99_seconds", 0.030}}, std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+  EXPECT_THAT(r.reason, HasSubstr("p99 rose"));
+  // The same rise, predicted and accepted, is fine.
+  r = g.Verify(Objective::kMaximizeThroughput, c, before, Window(101, 0.036, 20, 6),
+               {{"p99_seconds", 0.035}}, std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+  EXPECT_THAT(r.trade_offs, ::testing::Contains(HasSubstr("p99 rose")));
+}
+
+TEST_F(GuardTest, ViolationFixIsJudgedOnTheViolation) {
+  Guard g(settings);
+  Constraints c;
+  c.p99_latency = std::chrono::milliseconds(50);
+  auto before = Window(100, 0.055, 20, 1);
+  auto after = Window(90, 0.048, 20, 2);  // lower throughput, SLO met: the intended trade
+  auto r = g.Verify(Objective::kMaximizeThroughput, c, before, after, {}, std::chrono::seconds(25), true);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+  after = Window(90, 0.060, 20, 2);  // and worse latency: undo
+  r = g.Verify(Objective::kMaximizeThroughput, c, before, after, {}, std::chrono::seconds(25), true);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+}
+
+TEST_F(GuardTest, MinimizeLatencyObjectiveDirection) {
+  Guard g(settings);
+  auto before = Window(100, 0.030, 20, 1);
+  auto r = g.Verify(Objective::kMinimizeP99Latency, {}, before, Window(100, 0.025, 20, 2), {},
+                    std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+  EXPECT_GT(r.realized.at("realized_improvement"), 0.1);
+  r = g.Verify(Objective::kMinimizeP99Latency, {}, before, Window(100, 0.034, 20, 2), {},
+               std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+}
+
+}  // namespace
+}  // namespace knob
