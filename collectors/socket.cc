@@ -51,8 +51,10 @@ SocketCollector::SocketCollector(Env& env, prometheus::Registry& reg)
       cwnd_(reg, "knobd_target_tcp_cwnd_segments", "Mean congestion window over the target's sockets"),
       age_(reg, "knobd_collector_sample_age_seconds",
            "Age of the oldest reading behind a slow-cadence part of a target's snapshot"),
-      host_listen_(reg, "knobd_host_listen_overflows_total",
-                   "TcpExt ListenOverflows (kind=overflows) and ListenDrops (kind=drops)") {}
+      host_overflows_(reg, "knobd_host_tcp_listen_overflows_total",
+                      "TcpExt ListenOverflows: connections dropped because an accept queue was full"),
+      host_drops_(reg, "knobd_host_tcp_listen_drops_total",
+                  "TcpExt ListenDrops: SYNs dropped at listeners for any reason") {}
 
 Status SocketCollector::ScanFds(const ProcessKey& key, FdState& fs, MonoTime now) {
   const std::string dir = std::to_string(key.pid) + "/fd";
@@ -76,8 +78,8 @@ void SocketCollector::ReadNetstat(Snapshot& out) {
   if (!c.ok()) return;
   out.host.listen_overflows = c->listen_overflows;
   out.host.listen_drops = c->listen_drops;
-  host_listen_.Observe({{"kind", "overflows"}}, static_cast<double>(c->listen_overflows));
-  host_listen_.Observe({{"kind", "drops"}}, static_cast<double>(c->listen_drops));
+  host_overflows_.Observe({}, static_cast<double>(c->listen_overflows));
+  host_drops_.Observe({}, static_cast<double>(c->listen_drops));
 }
 
 Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {

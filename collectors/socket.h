@@ -60,7 +60,7 @@ class SocketCollector final : public Collector {
   SupportTracker support_;
   GaugeVec by_state_, listen_queue_, listen_backlog_, queue_bytes_, rtt_, rttvar_, retrans_,
       cwnd_, age_;
-  CounterVec host_listen_;
+  CounterVec host_overflows_, host_drops_;
 };
 
 }  // namespace knob

@@ -83,7 +83,7 @@ TEST_F(SocketTest, JoinsSocketsToTheTargetThroughFdInodes) {
   EXPECT_EQ(s.host.listen_overflows, 42u);
   EXPECT_EQ(s.host.listen_drops, 43u);
   EXPECT_EQ(h.Metric("knobd_target_listen_queue", {{"target", "srv"}, {"port", "8080"}}), 7);
-  EXPECT_EQ(h.Metric("knobd_host_listen_overflows_total", {{"kind", "drops"}}), 43);
+  EXPECT_EQ(h.Metric("knobd_host_tcp_listen_drops_total", {}), 43);
 }
 
 TEST_F(SocketTest, CadencesListenEveryTickFullDumpAndFdScanLessOften) {
