@@ -46,7 +46,7 @@ constexpr CommandSpec kCommands[] = {
     {"check-config", std::nullopt, "FILE", "validate a policy file without a daemon",
      "Loads FILE as knobd would and prints every problem as FILE:LINE:COL. Exit 0 when valid.",
      1, 1},
-    {"analyze", std::nullopt, "usl FILE.csv | mrc TRACE [--sample-rate R]",
+    {"analyze", std::nullopt, "usl|mrc FILE [--sample-rate R]",
      "offline USL fit or miss-ratio curve, no daemon needed",
      "Runs knobd's models on a file: `usl` fits the Universal Scalability Law to "
      "concurrency,throughput[,latency] rows; `mrc` computes an LRU miss-ratio curve from a key "
