@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -71,7 +72,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     else if (!m.caches().empty()) name = m.caches().begin()->first;
     auto mrc = m.Cache(name);
     if (!mrc) return std::nullopt;
-    double cap = hi;
+    const double cache_hi = KnobMax(in.knob_policy, std::numeric_limits<double>::infinity());
+    double cap = cache_hi;
     const auto& mem_limit = in.policy.constraints.memory_bytes;
     std::optional<double> rss = m.latest()->memory_bytes;
     if (mem_limit && rss) {
@@ -106,7 +108,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     if (knee > in.current && h_new - h_cur >= 0.01) {
       p.value = knee;
       p.scenario = "grow_cache_hits";
-      if (mem_limit) p.binding_constraint = cap < hi ? "memory_bytes" : "";
+      // The memory cap binds when a larger cache would still gain hit ratio.
+      if (cap < cache_hi && mrc->HitRatio(cache_hi) > best + 0.005) p.binding_constraint = "memory_bytes";
       p.reason = fmt::format("the miss-ratio curve gains {:.1f} points of hit ratio up to {}",
                              100 * (h_new - h_cur), Bytes(knee));
       p.trade_offs.push_back(fmt::format("{} more memory", Bytes(knee - in.current)));
