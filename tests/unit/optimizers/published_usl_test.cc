@@ -28,9 +28,9 @@ TEST(PublishedUslTest, SchwartzMysqlBenchmarkMatchesPublishedFit) {
   auto fit = FitUsl(pts);
   ASSERT_TRUE(fit.ok());
   // Published: alpha 0.02671591, beta 7.690945e-4, gamma 995.6486, N* 35.
-  EXPECT_NEAR(fit->alpha, 0.02671591, 0.02671591 * 0.01);
-  EXPECT_NEAR(fit->beta, 7.690945e-4, 7.690945e-4 * 0.01);
-  EXPECT_NEAR(fit->gamma, 995.6486, 995.6486 * 0.001);
+  EXPECT_NEAR(fit->alpha, 0.02671591, 0.02671591 * 0.001);
+  EXPECT_NEAR(fit->beta, 7.690945e-4, 7.690945e-4 * 0.001);
+  EXPECT_NEAR(fit->gamma, 995.6486, 995.6486 * 0.0001);
   ASSERT_TRUE(fit->Peak().has_value());
   // N* = sqrt((1 - 0.02671591) / 7.690945e-4) = 35.57; the source reports floor(N*) = 35.
   EXPECT_NEAR(*fit->Peak(), 35.57, 0.2);
