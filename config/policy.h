@@ -100,6 +100,7 @@ struct CollectionSettings {
   std::chrono::nanoseconds socket_dump_interval = std::chrono::seconds(5);  // full sock_diag dump
   std::chrono::nanoseconds fd_rescan_interval = std::chrono::seconds(30);   // /proc/PID/fd rescan
   std::chrono::nanoseconds discovery_interval = std::chrono::seconds(1);    // selector re-resolve
+  std::chrono::nanoseconds smaps_interval = std::chrono::seconds(5);  // smaps_rollup (PSS) re-read
   bool per_thread_metrics = false;  // opt-in: per-thread Prometheus series
   bool operator==(const CollectionSettings&) const = default;
 };
