@@ -1,6 +1,8 @@
 #include "optimizers/brain.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <set>
 
@@ -247,6 +249,57 @@ TEST(BrainTest, ScenarioTableCoversEveryOptimizer) {
     EXPECT_FALSE(sc.description.empty());
   }
   EXPECT_EQ(opts, (std::set<std::string>{"concurrency", "pool_size", "scheduling", "guard"}));
+}
+
+}  // namespace
+}  // namespace knob
+
+namespace knob {
+namespace {
+
+// Property over random services and policies (fixed seed): whatever the brain publishes stays
+// inside the knob's bounds, never moves by more than max_step, and never changes a knob during
+// its cooldown (a rollback is immediate by design and exempt).
+TEST(BrainPropertyTest, RandomServicesNeverBreakBoundsStepOrCooldown) {
+  std::mt19937_64 rng(424242);
+  std::uniform_real_distribution<double> u(0, 1);
+  size_t decisions = 0;
+  for (int run = 0; run < 40; ++run) {
+    Harness h(Mode::kApply);
+    h.sim.alpha = 0.001 + 0.1 * u(rng);
+    h.sim.beta = 0.00001 + 0.002 * u(rng);
+    h.sim.gamma = 10 + 500 * u(rng);
+    h.sim.noise = 0.05 * u(rng);
+    if (u(rng) < 0.3) {
+      h.sim.regress_at = 5 + std::floor(40 * u(rng));
+      h.sim.regress_factor = 0.3 + 0.6 * u(rng);
+    }
+    KnobPolicy& k = h.policy.targets[0].knobs["concurrency_limit"];
+    k.min = 1 + std::floor(5 * u(rng));
+    k.max = *k.min + 5 + std::floor(100 * u(rng));
+    if (u(rng) < 0.5) k.max_step_fraction = 0.05 + 0.5 * u(rng);
+    if (u(rng) < 0.3) k.max_step_abs = 1 + std::floor(8 * u(rng));
+    h.policy.global.guard.cooldown = std::chrono::seconds(5 + static_cast<int>(20 * u(rng)));
+    h.policy.targets[0].constraints.p99_latency =
+        std::chrono::milliseconds(5 + static_cast<int>(200 * u(rng)));
+    h.sim.limit = std::clamp(std::floor(1 + 50 * u(rng)), *k.min, *k.max);
+    std::map<std::string, WallTime> last_change;
+    for (int i = 0; i < 400; ++i) h.Tick();
+    for (const auto& r : h.published) {
+      ++decisions;
+      ASSERT_GE(r.new_value, *k.min) << r.reason;
+      ASSERT_LE(r.new_value, *k.max) << r.reason;
+      if (r.scenario != "rollback") {
+        ASSERT_LE(std::fabs(r.new_value - r.old_value), MaxStep(r.old_value, k, h.policy.global.guard) + 1e-9)
+            << r.reason;
+        auto it = last_change.find(r.knob);
+        ASSERT_TRUE(it == last_change.end() || r.created - it->second >= h.policy.global.guard.cooldown)
+            << r.reason;
+      }
+      last_change[r.knob] = r.created;
+    }
+  }
+  EXPECT_GT(decisions, 200u);
 }
 
 }  // namespace
