@@ -3,6 +3,9 @@
 #include "collectors/parse/pid_stat.h"
 #include "collectors/parse/pid_status.h"
 #include "collectors/parse/smaps_rollup.h"
+#include "collectors/parse/statm.h"
+
+#include <unistd.h>
 
 namespace knob {
 
@@ -20,32 +23,25 @@ AllocatorCollector::AllocatorCollector(Env& env, prometheus::Registry& reg)
                  "stat=allocated|active|resident|mapped|retained, allocator=jemalloc|glibc"),
       fragmentation_(reg, "knobd_target_allocator_fragmentation_ratio",
                      "Allocator resident / allocated as reported by the target"),
-      faults_(reg, "knobd_target_page_faults_total", "Page faults, kind=minor|major") {}
+      age_(reg, "knobd_collector_sample_age_seconds",
+           "Age of the oldest reading behind a slow-cadence part of a target's snapshot"),
+      faults_(reg, "knobd_target_page_faults_total", "Page faults, kind=minor|major") {
+  page_size_ = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
 
-Status AllocatorCollector::CollectProcess(const ProcessKey& key, MemoryStats& mem,
-                                          bool& have_pss) {
-  const std::string base = std::to_string(key.pid);
-  KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
-  auto st = parse::ParsePidStat(buf_);
-  if (!st.ok()) return st.status();
-  if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
-  mem.minor_faults += st->minflt;
-  mem.major_faults += st->majflt;
-
+Status AllocatorCollector::ReadDetail(const std::string& base, Detail& d, MonoTime now) {
   if (support_.Supported("smaps_rollup")) {
     Status s = env_.procfs.ReadKept(FsRoot::kProc, base + "/smaps_rollup", buf_);
     if (s.ok()) {
       auto r = parse::ParseSmapsRollup(buf_);
       if (r.ok()) {
-        mem.rss_bytes += r->rss_bytes;
-        mem.pss_bytes = mem.pss_bytes.value_or(0) + r->pss_bytes;
-        mem.anon_bytes += r->anonymous_bytes;
-        mem.swap_bytes += r->swap_bytes;
-        have_pss = true;
+        d.pss_bytes = r->pss_bytes;
+        d.swap_bytes = r->swap_bytes;
+        d.read_at = now;
         support_.Report("smaps_rollup", s);
         return OkStatus();
       }
-      // An empty rollup (kernel thread, zombie): fall through to status.
+      // An empty or cut rollup (kernel thread, zombie, short read): fall through to status.
     } else if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnavailable) {
       support_.Report("smaps_rollup", s);
     }
@@ -53,30 +49,62 @@ Status AllocatorCollector::CollectProcess(const ProcessKey& key, MemoryStats& me
   KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/status", buf_));
   auto status = parse::ParsePidStatus(buf_);
   if (!status.ok()) return status.status();
-  mem.rss_bytes += status->vm_rss_bytes.value_or(0);
-  mem.anon_bytes += status->rss_anon_bytes.value_or(0);
-  mem.swap_bytes += status->vm_swap_bytes.value_or(0);
+  d.pss_bytes.reset();
+  d.swap_bytes = status->vm_swap_bytes.value_or(0);
+  d.read_at = now;
   return OkStatus();
 }
 
-Status AllocatorCollector::Collect(const CollectContext&, Snapshot& out) {
+Status AllocatorCollector::CollectProcess(const ProcessKey& key, const CollectContext& ctx,
+                                          Detail& detail, MemoryStats& mem) {
+  const std::string base = std::to_string(key.pid);
+  KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
+  auto st = parse::ParsePidStat(buf_);
+  if (!st.ok()) return st.status();
+  if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
+  KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/statm", buf_));
+  auto sm = parse::ParseStatm(buf_);
+  if (!sm.ok()) return sm.status();
+  if (!detail.read_at ||
+      ctx.now - *detail.read_at >= ctx.policy.global.collection.smaps_interval) {
+    KNOB_RETURN_IF_ERROR(ReadDetail(base, detail, ctx.now));
+  }
+  mem.minor_faults += st->minflt;
+  mem.major_faults += st->majflt;
+  mem.rss_bytes += sm->resident_pages * page_size_;
+  mem.anon_bytes += (sm->resident_pages - std::min(sm->resident_pages, sm->shared_pages)) * page_size_;
+  mem.swap_bytes += detail.swap_bytes;
+  if (detail.pss_bytes) mem.pss_bytes = mem.pss_bytes.value_or(0) + *detail.pss_bytes;
+  return OkStatus();
+}
+
+Status AllocatorCollector::Collect(const CollectContext& ctx, Snapshot& out) {
+  ++tick_;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive) continue;
     const prometheus::Labels t{{"target", name}};
     if (!ts.processes.empty()) {
       MemoryStats mem;
-      bool have_pss = false;
       size_t ok = 0;
+      std::optional<MonoTime> oldest;
       for (const ProcessKey& key : ts.processes) {
-        Status s = CollectProcess(key, mem, have_pss);
+        Detail& d = details_[key];
+        d.seen_tick = tick_;
+        Status s = CollectProcess(key, ctx, d, mem);
         if (s.ok()) {
           ++ok;
-        } else if (s.code() != StatusCode::kNotFound && ts.error.empty()) {
+          if (d.read_at && (!oldest || *d.read_at < *oldest)) oldest = d.read_at;
+        } else if (s.code() == StatusCode::kNotFound) {
+          details_.erase(key);
+        } else if (ts.error.empty()) {
           ts.error = "allocator: " + s.ToString();
         }
       }
       if (ok > 0) {
-        if (!have_pss) mem.pss_bytes.reset();
+        if (oldest) {
+          ts.refreshed["memory_detail"] = *oldest;
+          age_.Set({{"target", name}, {"part", "memory_detail"}}, ToSeconds(ctx.now - *oldest));
+        }
         rss_.Set(t, static_cast<double>(mem.rss_bytes));
         if (mem.pss_bytes) pss_.Set(t, static_cast<double>(*mem.pss_bytes));
         anon_.Set(t, static_cast<double>(mem.anon_bytes));
@@ -103,6 +131,9 @@ Status AllocatorCollector::Collect(const CollectContext&, Snapshot& out) {
         ts.memory->allocator_fragmentation_ratio = ratio;
       }
     }
+  }
+  for (auto it = details_.begin(); it != details_.end();) {
+    it = it->second.seen_tick == tick_ ? std::next(it) : details_.erase(it);
   }
   return OkStatus();
 }

@@ -1,13 +1,17 @@
 #pragma once
 // AllocatorCollector: the target's memory seen from outside and from inside.
-// Outside, per process each tick: /proc/PID/smaps_rollup (Rss, Pss, Anonymous, Swap; kernels
-// >= 4.14) on a kept fd, falling back to /proc/PID/status (VmRSS, RssAnon, VmSwap; no PSS) when
-// it is missing or unreadable; minor/major faults from /proc/PID/stat. Summed over processes
-// (RSS double-counts pages shared between them; PSS does not).
+// Outside, per process: every tick /proc/PID/statm on a kept fd (RSS; anonymous = resident -
+// shared) and /proc/PID/stat (minor/major faults); every CollectionSettings::smaps_interval
+// /proc/PID/smaps_rollup (PSS, Swap; kernels >= 4.14), which walks every VMA and so costs far
+// more, falling back to /proc/PID/status (VmSwap; no PSS) when it is missing or unreadable.
+// Summed over processes (RSS double-counts pages shared between them; PSS does not). The age of
+// the oldest smaps reading is TargetSnapshot::refreshed["memory_detail"].
 // Inside: AppReport::allocator (jemalloc/glibc stats the client library sends over the control
 // socket), exported as gauges, and fragmentation = resident / allocated when both exist.
 // Thread rule: collection thread only.
 
+#include <map>
+#include <optional>
 #include <string>
 
 #include "collectors/collector.h"
@@ -23,12 +27,23 @@ class AllocatorCollector final : public Collector {
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
 
  private:
-  Status CollectProcess(const ProcessKey& key, MemoryStats& mem, bool& have_pss);
+  struct Detail {
+    std::optional<uint64_t> pss_bytes;
+    uint64_t swap_bytes = 0;
+    std::optional<MonoTime> read_at;
+    uint64_t seen_tick = 0;
+  };
+  Status CollectProcess(const ProcessKey& key, const CollectContext& ctx, Detail& detail,
+                        MemoryStats& mem);
+  Status ReadDetail(const std::string& base, Detail& detail, MonoTime now);
 
   Env& env_;
   std::string buf_;
+  uint64_t page_size_;
+  std::map<ProcessKey, Detail> details_;
+  uint64_t tick_ = 0;
   SupportTracker support_;
-  GaugeVec rss_, pss_, anon_, swap_, app_bytes_, fragmentation_;
+  GaugeVec rss_, pss_, anon_, swap_, app_bytes_, fragmentation_, age_;
   CounterVec faults_;
 };
 

@@ -77,7 +77,8 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now) {
   }
 }
 
-Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, ThreadState& t, MonoTime now) {
+Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, ThreadState& t,
+                                MonoTime now) {
   const std::string base = std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
   auto read = [&](const char* file) {
     return kept ? env_.procfs.ReadKept(FsRoot::kProc, base + file, buf_)
@@ -86,15 +87,18 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, ThreadState& t,
   KNOB_RETURN_IF_ERROR(read("schedstat"));
   auto ss = parse::ParseSchedstat(buf_);
   if (!ss.ok()) return ss.status();
+  // Kernel counters only grow; max() keeps a torn read from moving a sum backwards.
+  t.wait_ns = std::max(t.wait_ns, ss->wait_ns);
+  t.slices = std::max(t.slices, ss->timeslices);
+  if (!detail) return OkStatus();
+  // stat and status are far costlier to generate than schedstat (status formats ~50 fields),
+  // so they are only read in rotation.
   KNOB_RETURN_IF_ERROR(read("stat"));
   auto st = parse::ParsePidStat(buf_);
   if (!st.ok()) return st.status();
   KNOB_RETURN_IF_ERROR(read("status"));
   auto status = parse::ParsePidStatus(buf_);
   if (!status.ok()) return status.status();
-  // Kernel counters only grow; max() keeps a torn read from moving a sum backwards.
-  t.wait_ns = std::max(t.wait_ns, ss->wait_ns);
-  t.slices = std::max(t.slices, ss->timeslices);
   t.vcs = std::max(t.vcs, status->voluntary_ctxt_switches.value_or(0));
   t.nvcs = std::max(t.nvcs, status->nonvoluntary_ctxt_switches.value_or(0));
   t.last_cpu = st->processor.value_or(-1);
@@ -122,23 +126,27 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
     RefreshThreadList(key.pid, ps, ctx.now);
   }
   const size_t n = ps.threads.size();
-  size_t budget = n;
+  // Small processes: schedstat of every thread every tick (kept fds, no open()), stat+status in
+  // rotation. Large ones: everything in rotation with plain reads (too many fds to keep).
   const bool whole = n <= kReadWholeThreads;
-  if (!whole) {
+  size_t budget = n;
+  {
     double tick = ToSeconds(ctx.policy.global.tick_interval);
     double interval = std::max(ToSeconds(cs.thread_interval), tick);
     budget = static_cast<size_t>(std::ceil(static_cast<double>(n) * tick / interval));
-    budget = std::clamp<size_t>(budget, 1, n);
+    budget = std::clamp<size_t>(budget, n == 0 ? 0 : 1, n);
   }
   if (n > 0) {
     std::vector<pid_t> gone;
-    auto it = ps.threads.begin();
-    std::advance(it, std::min(ps.cursor, n - 1));
-    for (size_t i = 0; i < budget; ++i) {
-      if (it == ps.threads.end()) it = ps.threads.begin();
-      Status s = ReadThread(key.pid, it->first, whole, it->second, ctx.now);
+    std::vector<bool> in_slice(n, false);
+    for (size_t i = 0; i < budget; ++i) in_slice[(ps.cursor + i) % n] = true;
+    size_t idx = 0;
+    for (auto it = ps.threads.begin(); it != ps.threads.end(); ++it, ++idx) {
+      if (!whole && !in_slice[idx]) continue;
+      // A small process's new thread gets its full read at once, so the first tick is complete.
+      const bool detail = in_slice[idx] || (whole && !it->second.read_at);
+      Status s = ReadThread(key.pid, it->first, whole, detail, it->second, ctx.now);
       if (s.code() == StatusCode::kNotFound) gone.push_back(it->first);
-      ++it;
     }
     ps.cursor = (ps.cursor + budget) % n;
     for (pid_t tid : gone) {

@@ -7,10 +7,12 @@
 // timeslices, voluntary/involuntary switches and the CPU it last ran on. /proc/PID/status and
 // /proc/PID/schedstat describe only the main thread, so these are summed over threads; when a
 // thread exits its last values move into per-process "dead" totals so sums never go backwards.
-// Rotation: a process with <= 64 threads is read whole every tick (on kept fds: no open()); a
-// larger one has ceil(threads * tick / thread_interval) threads read per tick with plain reads,
-// so each thread is refreshed once per CollectionSettings::thread_interval. The age of the
-// oldest thread reading is TargetSnapshot::refreshed["threads"].
+// Rotation: each tick ceil(threads * tick / thread_interval) threads get a full read
+// (schedstat, stat, status), so each thread is fully refreshed once per
+// CollectionSettings::thread_interval; a process with <= 64 threads also has every thread's
+// schedstat (tiny, cheap) read every tick on kept fds (no open()), so its run-queue delay is
+// current each tick. The age of the oldest full thread reading is
+// TargetSnapshot::refreshed["threads"].
 // Affinity (Cpus_allowed_list of /proc/PID/status) is re-read when the thread list is.
 // Host: /proc/stat per core, busy = user+nice+system+irq+softirq+steal (guest is inside user),
 // total = busy+idle+iowait, each clamped to never decrease (iowait can go backwards).
@@ -59,7 +61,8 @@ class CpuCollector final : public Collector {
   // Fills `cpu` with one process's contribution. NotFound when the process is gone.
   Status CollectProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
                         CpuStats& cpu, std::optional<MonoTime>& oldest_thread);
-  Status ReadThread(pid_t pid, pid_t tid, bool kept, ThreadState& t, MonoTime now);
+  // schedstat always; stat + status too when `detail`.
+  Status ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, ThreadState& t, MonoTime now);
   void RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now);
   void CollectHost(Snapshot& out);
   void CollectCgroup(const std::string& target, const std::string& cgroup, CpuStats& cpu);

@@ -203,6 +203,23 @@ TEST(AllocatorTest, SmapsRollupThenStatusFallbackAndAppFragmentation) {
   EXPECT_EQ(h.Metric("knobd_target_resident_memory_bytes", {{"target", "weird"}}), 4096.0 * 1024);
 }
 
+TEST(AllocatorTest, SmapsRollupOnItsOwnCadenceStatmEveryTick) {
+  Harness h;
+  h.AddTarget("weird", Comm("a) (b\nc"));
+  Discovery d(h.env, h.registry);
+  AllocatorCollector alloc(h.env, h.registry);
+  h.Tick({&d, &alloc});
+  h.tree.Write("proc/100/statm", "25000 2048 768 100 0 2000 0\n");
+  h.tree.Write("proc/100/smaps_rollup",
+               "0-1 ---p 00000000 00:00 0 [rollup]\nRss: 8192 kB\nPss: 9999 kB\nSwap: 0 kB\n");
+  Snapshot s = h.Tick({&d, &alloc});
+  EXPECT_EQ(s.targets.at("weird").memory->rss_bytes, 2048u * 4096);   // statm: at once
+  EXPECT_EQ(s.targets.at("weird").memory->pss_bytes, 2048u * 1024);   // smaps: not yet
+  EXPECT_EQ(s.time - s.targets.at("weird").refreshed.at("memory_detail"), std::chrono::seconds(1));
+  for (int i = 0; i < 4; ++i) s = h.Tick({&d, &alloc});
+  EXPECT_EQ(s.targets.at("weird").memory->pss_bytes, 9999u * 1024);
+}
+
 TEST(AllocatorTest, ShortReadOfSmapsRollupFallsBackToStatus) {
   Harness h;
   h.AddTarget("weird", Comm("a) (b\nc"));

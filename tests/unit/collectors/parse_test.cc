@@ -13,6 +13,7 @@
 #include "collectors/parse/proc_stat.h"
 #include "collectors/parse/schedstat.h"
 #include "collectors/parse/smaps_rollup.h"
+#include "collectors/parse/statm.h"
 
 namespace knob::parse {
 namespace {
@@ -127,6 +128,16 @@ TEST(SmapsRollupTest, ValidAndKernelThread) {
   EXPECT_EQ(r->swap_bytes, 4096u);
   EXPECT_FALSE(ParseSmapsRollup("").ok());
   EXPECT_FALSE(ParseSmapsRollup("Rss: x kB\nPss: 1 kB\n").ok());
+}
+
+TEST(StatmTest, Table) {
+  auto r = ParseStatm("1823 851 597 226 0 250 0\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->resident_pages, 851u);
+  EXPECT_EQ(r->shared_pages, 597u);
+  EXPECT_FALSE(ParseStatm("").ok());
+  EXPECT_FALSE(ParseStatm("1 2").ok());
+  EXPECT_FALSE(ParseStatm("1 2 -3").ok());
 }
 
 TEST(ProcStatTest, PerCpuAndQuirks) {
