@@ -24,6 +24,21 @@ mkdir -p "$RUN_DIR/state"
 # Start the bundled example service and its load generator here, in the background, pointed at
 # "$RUN_DIR/control.sock"; append their PIDs to EXTRA_PIDS so they stop with knobd.
 EXTRA_PIDS=()
+# KNOB_EXAMPLE=0 skips them; KNOB_EXAMPLE_PORT moves the service (default 7070). The service
+# retries the socket until knobd is up; the load generator runs until stopped and prints a
+# throughput line every 10 s into $RUN_DIR/loadgen.log.
+if [ "${KNOB_EXAMPLE:-1}" != "0" ] && [ -x "$BUILD_DIR/bench/example_service/knob-example-service" ]; then
+  EXAMPLE_PORT=${KNOB_EXAMPLE_PORT:-7070}
+  "$BUILD_DIR/bench/example_service/knob-example-service" --port "$EXAMPLE_PORT" \
+    --socket "$RUN_DIR/control.sock" 2>"$RUN_DIR/example-service.log" &
+  EXTRA_PIDS+=($!)
+  "$BUILD_DIR/bench/loadgen/knob-loadgen" --port "$EXAMPLE_PORT" --duration 0 --connections 16 \
+    --report-every 10 >"$RUN_DIR/loadgen.log" 2>&1 &
+  EXTRA_PIDS+=($!)
+  echo "knobd: example service on 127.0.0.1:$EXAMPLE_PORT (log $RUN_DIR/example-service.log)," \
+       "load generator running (log $RUN_DIR/loadgen.log); watch: $BUILD_DIR/daemon/knobctl/knobctl --socket" \
+       "$RUN_DIR/control.sock targets" >&2
+fi
 # =================================================================================================
 
 cleanup() {
