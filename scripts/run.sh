@@ -2,9 +2,10 @@
 # The run command (README): install missing Debian packages, build, and start knobd in the
 # foreground with the bundled policy. Logs go to stderr; Ctrl-C stops it cleanly (exit 0).
 #
-# Not root, or root without the system directories: the control socket and state go under
-# ./build/run/ so nothing outside the checkout is touched. Override with the usual flags:
-#   scripts/run.sh --metrics-listen 127.0.0.1:9500 --log-level debug
+# The control socket and state go under ./build/run/ (KNOBD_RUN_DIR), so nothing outside the
+# checkout is touched and no root is needed. Extra arguments go to knobd; the metrics address
+# comes from KNOBD_METRICS_LISTEN (default 127.0.0.1:9464) so the printed curl line is right:
+#   KNOBD_METRICS_LISTEN=127.0.0.1:9500 scripts/run.sh --log-level debug
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

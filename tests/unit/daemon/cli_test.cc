@@ -2,6 +2,8 @@
 
 #include "daemon/cli.h"
 
+#include "daemon/daemon.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -156,6 +158,15 @@ TEST(CliUsageTest, HelpMentionsEveryFlagAndExitCodes) {
                            "--help", "--version", "SIGHUP", "Exit status", kBundled}) {
     EXPECT_NE(u.find(flag), std::string::npos) << flag;
   }
+}
+
+TEST(ExitCodeTest, ConfigurationProblemsAreTwoInternalFailuresOne) {
+  EXPECT_EQ(ExitCodeFor(OkStatus()), kExitOk);
+  EXPECT_EQ(ExitCodeFor(InvalidArgumentError("bad policy")), kExitConfig);
+  EXPECT_EQ(ExitCodeFor(AlreadyExistsError("port in use")), kExitConfig);
+  EXPECT_EQ(ExitCodeFor(PermissionDeniedError("state dir")), kExitConfig);
+  EXPECT_EQ(ExitCodeFor(NotFoundError("no such dir")), kExitConfig);
+  EXPECT_EQ(ExitCodeFor(InternalError("loop broke")), kExitRuntime);
 }
 
 }  // namespace
