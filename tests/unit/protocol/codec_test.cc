@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 namespace knob::protocol {
@@ -264,6 +265,37 @@ TEST(CodecTest, ErrorCodeNamesRoundTrip) {
     EXPECT_EQ(ParseErrorCode(ErrorCodeName(c)), c);
   }
   EXPECT_FALSE(ParseErrorCode("nope"));
+}
+
+}  // namespace
+}  // namespace knob::protocol
+
+namespace knob::protocol {
+namespace {
+
+// Every JSON example in docs/protocol.md must decode: the page is the spec clients follow.
+TEST(CodecTest, EveryExampleInTheProtocolDocDecodes) {
+  std::ifstream in(KNOB_SOURCE_DIR "/docs/protocol.md");
+  ASSERT_TRUE(in) << "docs/protocol.md missing";
+  std::string line, object;
+  bool in_json = false;
+  int depth = 0, examples = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("```", 0) == 0) {
+      in_json = line == "```json";
+      continue;
+    }
+    if (!in_json) continue;
+    for (char c : line) depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+    object += line + " ";
+    if (depth == 0 && !object.empty()) {
+      auto m = Decode(object);
+      EXPECT_TRUE(m.ok()) << m.status().ToString() << "\n" << object;
+      ++examples;
+      object.clear();
+    }
+  }
+  EXPECT_GE(examples, 10);
 }
 
 }  // namespace
