@@ -131,6 +131,14 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
       auto choice = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo_grow, factor);
       if (!choice) return std::nullopt;
       double target = choice->n;
+      if (target < cur && !(peak && cur > *peak) && slo) {
+        // Inside the hysteresis band (predicted p99 between (1-h) SLO and the SLO) hold; above
+        // the SLO shrink only to the largest N that meets the SLO itself.
+        auto full = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo, factor);
+        if (!full) return std::nullopt;
+        if (full->n >= cur) return std::nullopt;
+        target = full->n;
+      }
       if (target == cur) return std::nullopt;
       if (target > cur && !saturated) return std::nullopt;  // demand-limited: raising is moot
       p.value = target;
