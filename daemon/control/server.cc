@@ -73,9 +73,13 @@ Status ControlServer::Start() {
   std::optional<gid_t> group;
   if (!settings_.group.empty()) {
     group = LookupGroup(settings_.group);
+    // Keeping knobd's own group is strictly narrower access, so a missing group (a dev
+    // machine without the packaged sysusers entry) degrades instead of refusing to start.
     if (!group)
-      return InvalidArgumentError("control.group '" + settings_.group +
-                                  "' does not exist (create it or leave control.group empty)");
+      spdlog::warn("control: group '{}' does not exist; the socket keeps knobd's own group, so "
+                   "only root and that group can connect (create the group or leave "
+                   "control.group empty)",
+                   settings_.group);
   }
   KNOB_RETURN_IF_ERROR(server_.Listen(settings_.socket_path, 0660, group,
                                       [this](std::unique_ptr<Stream> s) {
