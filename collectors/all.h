@@ -25,6 +25,8 @@ std::vector<std::unique_ptr<Collector>> MakeCollectors(Env& env, prometheus::Reg
                                                        const Policy& policy);
 
 // An Env over the real host, owning its parts. proc/sys roots from policy.global.collection.
+// Raises the soft RLIMIT_NOFILE to the hard limit (kept /proc fds; see all.cc). Must outlive
+// the collectors built on it (the cache collector closes perf fds through it on destruction).
 class RealEnv {
  public:
   explicit RealEnv(const Policy& policy);

@@ -145,7 +145,9 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
       if (!whole && !in_slice[idx]) continue;
       // A small process's new thread gets its full read at once, so the first tick is complete.
       const bool detail = in_slice[idx] || (whole && !it->second.read_at);
-      Status s = ReadThread(key.pid, it->first, whole, detail, it->second, ctx.now);
+      // Kept fds for every thread file while the ProcFs fd budget lasts (it falls back to
+      // open/read/close past it): a pread of a kept /proc fd costs a fraction of an open().
+      Status s = ReadThread(key.pid, it->first, /*kept=*/true, detail, it->second, ctx.now);
       if (s.code() == StatusCode::kNotFound) gone.push_back(it->first);
     }
     ps.cursor = (ps.cursor + budget) % n;
@@ -188,11 +190,17 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
 }
 
 void CpuCollector::CollectCgroup(const std::string& target, const std::string& cgroup,
-                                 CpuStats& cpu) {
+                                 MonoTime now, CpuStats& cpu) {
+  constexpr Duration kRetryMissing = std::chrono::seconds(30);
   if (!cgroup_root_) cgroup_root_ = FindCgroupV2Root(env_.procfs);
   if (!cgroup_root_->has_value()) return;
   const std::string& root = **cgroup_root_;
-  Status s = env_.procfs.ReadKept(FsRoot::kSys, CgroupFile(root, cgroup, "cpu.stat"), buf_);
+  const std::string stat_path = CgroupFile(root, cgroup, "cpu.stat");
+  const std::string max_path = CgroupFile(root, cgroup, "cpu.max");
+  Status s = missing_.ShouldTry(stat_path, now)
+                 ? env_.procfs.ReadKept(FsRoot::kSys, stat_path, buf_)
+                 : NotFoundError(stat_path);
+  missing_.Record(stat_path, s, now, kRetryMissing);
   if (s.ok()) {
     auto st = parse::ParseCgroupCpuStat(buf_);
     if (st.ok() && st->nr_throttled && st->throttled_usec) {
@@ -202,7 +210,10 @@ void CpuCollector::CollectCgroup(const std::string& target, const std::string& c
       throttled_seconds_.Observe({{"target", target}}, *cpu.cgroup_throttled_seconds);
     }
   }
-  if (env_.procfs.ReadKept(FsRoot::kSys, CgroupFile(root, cgroup, "cpu.max"), buf_).ok()) {
+  if (!missing_.ShouldTry(max_path, now)) return;
+  s = env_.procfs.ReadKept(FsRoot::kSys, max_path, buf_);
+  missing_.Record(max_path, s, now, kRetryMissing);
+  if (s.ok()) {
     auto q = parse::ParseCgroupCpuMax(buf_);
     if (q.ok() && q->has_value()) {
       cpu.cgroup_cpu_quota_cores = **q;
@@ -261,7 +272,7 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       }
     }
     if (ok == 0) continue;
-    if (ts.cgroup) CollectCgroup(name, *ts.cgroup, cpu);
+    if (ts.cgroup) CollectCgroup(name, *ts.cgroup, ctx.now, cpu);
     if (oldest) {
       ts.refreshed["threads"] = *oldest;
       age_gauge_.Set({{"target", name}, {"part", "threads"}}, ToSeconds(ctx.now - *oldest));

@@ -10,8 +10,9 @@
 // Rotation: each tick ceil(threads * tick / thread_interval) threads get a full read
 // (schedstat, stat, status), so each thread is fully refreshed once per
 // CollectionSettings::thread_interval; a process with <= 64 threads also has every thread's
-// schedstat (tiny, cheap) read every tick on kept fds (no open()), so its run-queue delay is
-// current each tick. The age of the oldest full thread reading is
+// schedstat (tiny, cheap) read every tick, so its run-queue delay is current each tick. Thread
+// files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
+// RLIMIT_NOFILE), so steady state makes no open() for known threads. The age of the oldest full thread reading is
 // TargetSnapshot::refreshed["threads"].
 // Affinity (Cpus_allowed_list of /proc/PID/status) is re-read when the thread list is.
 // Host: /proc/stat per core, busy = user+nice+system+irq+softirq+steal (guest is inside user),
@@ -29,6 +30,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
+#include "collectors/missing_files.h"
 #include "core/env.h"
 
 namespace knob {
@@ -65,7 +67,8 @@ class CpuCollector final : public Collector {
   Status ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, ThreadState& t, MonoTime now);
   void RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now);
   void CollectHost(Snapshot& out);
-  void CollectCgroup(const std::string& target, const std::string& cgroup, CpuStats& cpu);
+  void CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
+                     CpuStats& cpu);
 
   Env& env_;
   double ticks_per_second_;
@@ -75,6 +78,7 @@ class CpuCollector final : public Collector {
   std::vector<std::string> names_;
   std::vector<double> host_busy_, host_total_;
   std::optional<std::optional<std::string>> cgroup_root_;  // outer unset: not probed yet
+  MissingFiles missing_;
 
   SupportTracker support_;
   CounterVec cpu_seconds_, runqueue_, timeslices_, switches_, throttled_periods_,

@@ -35,11 +35,14 @@ LoadCollector::LoadCollector(Env& env, prometheus::Registry& reg)
 
 template <typename PathFn>
 std::optional<PressureSet> LoadCollector::ReadPressure(FsRoot root, PathFn path,
-                                                       const char* source) {
+                                                       const char* source, MonoTime now) {
   PressureSet set;
   bool any = false;
   for (int i = 0; i < 3; ++i) {
-    Status s = env_.procfs.ReadKept(root, path(kResources[i]), buf_);
+    const std::string file = path(kResources[i]);
+    Status s = missing_.ShouldTry(file, now) ? env_.procfs.ReadKept(root, file, buf_)
+                                             : NotFoundError(file);
+    missing_.Record(file, s, now, std::chrono::seconds(30));
     if (!s.ok()) {
       // cpu is the file every PSI kernel has: its absence decides support.
       if (i == 0 && !support_.Report(source, s)) return std::nullopt;
@@ -77,7 +80,7 @@ void LoadCollector::Export(const prometheus::Labels& base, const PressureSet& se
   }
 }
 
-Status LoadCollector::Collect(const CollectContext&, Snapshot& out) {
+Status LoadCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   Status s = env_.procfs.ReadKept(FsRoot::kProc, "loadavg", buf_);
   if (support_.Report("loadavg", s) && s.ok()) {
     auto l = parse::ParseLoadAvg(buf_);
@@ -96,7 +99,7 @@ Status LoadCollector::Collect(const CollectContext&, Snapshot& out) {
   }
   if (support_.Supported("psi")) {
     auto host = ReadPressure(
-        FsRoot::kProc, [](const char* r) { return std::string("pressure/") + r; }, "psi");
+        FsRoot::kProc, [](const char* r) { return std::string("pressure/") + r; }, "psi", ctx.now);
     if (host) {
       out.host.pressure = *host;
       Export({}, *host, host_ratio_, host_stalled_);
@@ -116,7 +119,7 @@ Status LoadCollector::Collect(const CollectContext&, Snapshot& out) {
           std::string file = std::string(r) + ".pressure";
           return CgroupFile(**cgroup_root_, *ts.cgroup, file.c_str());
         },
-        "psi_cgroup");
+        "psi_cgroup", ctx.now);
     if (set) {
       ts.cgroup_pressure = *set;
       Export({{"target", name}}, *set, target_ratio_, target_stalled_);

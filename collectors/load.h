@@ -13,6 +13,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
+#include "collectors/missing_files.h"
 #include "core/env.h"
 
 namespace knob {
@@ -26,13 +27,15 @@ class LoadCollector final : public Collector {
  private:
   // Reads three PSI files named by `path(resource)`; unset when the source is unsupported.
   template <typename PathFn>
-  std::optional<PressureSet> ReadPressure(FsRoot root, PathFn path, const char* source);
+  std::optional<PressureSet> ReadPressure(FsRoot root, PathFn path, const char* source,
+                                         MonoTime now);
   void Export(const prometheus::Labels& base, const PressureSet& set, GaugeVec& ratio,
               CounterVec& stalled);
 
   Env& env_;
   std::string buf_;
   std::optional<std::optional<std::string>> cgroup_root_;
+  MissingFiles missing_;
   SupportTracker support_;
   GaugeVec load_, tasks_, host_ratio_, target_ratio_;
   CounterVec host_stalled_, target_stalled_;

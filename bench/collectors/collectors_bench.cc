@@ -64,7 +64,7 @@ void* Block(void*) {
 }
 
 [[noreturn]] void ChildMain(int idx, int targets, int threads, int pairs, int ready_fd) {
-  std::string name = "kb-w" + std::to_string(idx % targets);
+  std::string name = std::string("kb-w").append(std::to_string(idx % targets));
   prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -128,10 +128,13 @@ int main(int argc, char** argv) {
     else if (k == "--thread-interval") o.thread_interval = v;
     else if (k == "--socket-interval") o.socket_interval = v;
   }
-  rlimit nofile{};
-  getrlimit(RLIMIT_NOFILE, &nofile);
-  nofile.rlim_cur = nofile.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &nofile);
+  // Like knobd's unit (LimitNOFILE), allow enough fds to keep one per /proc file read per tick.
+  rlimit nofile{262144, 262144};  // raising the hard limit needs CAP_SYS_RESOURCE
+  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   std::fprintf(stderr, "building host: %d processes, %d threads, %d sockets...\n", o.procs,
                o.threads, o.sockets);
@@ -164,8 +167,10 @@ int main(int argc, char** argv) {
   policy.global.collection.socket_dump_interval = std::chrono::seconds(o.socket_interval);
   for (int t = 0; t < o.targets; ++t) {
     knob::TargetPolicy tp;
-    tp.name = "w" + std::to_string(t);
-    tp.selector.comm = "kb-w" + std::to_string(t);
+    // append() rather than "w" + to_string(): GCC 12 at -O2 raises a false -Wrestrict on the
+    // latter (GCC bug 105329).
+    tp.name = std::string("w").append(std::to_string(t));
+    tp.selector.comm = std::string("kb-w").append(std::to_string(t));
     policy.targets.push_back(tp);
   }
   knob::RealEnv real(policy);
@@ -177,6 +182,7 @@ int main(int argc, char** argv) {
   uint64_t opens_before = 0;
   const long rss_before_kb = StatusKb("VmRSS:");
   size_t processes_seen = 0, threads_seen = 0, sockets_seen = 0;
+  std::map<std::string, std::pair<double, uint64_t>> per_collector;
   for (int tick = -1; tick < o.ticks; ++tick) {  // tick -1 warms caches and opens fds
     knob::Snapshot snap;
     snap.time = now;
@@ -184,7 +190,15 @@ int main(int argc, char** argv) {
     double c0 = CpuSeconds();
     auto* procfs = dynamic_cast<knob::RealProcFs*>(&real.env().procfs);
     uint64_t o0 = procfs->opens();
-    for (auto& c : collectors) c->Collect(ctx, snap).IgnoreError();
+    for (auto& c : collectors) {
+      double a = CpuSeconds();
+      uint64_t oa = procfs->opens();
+      c->Collect(ctx, snap).IgnoreError();
+      if (tick >= 0) {
+        per_collector[std::string(c->Name())].first += CpuSeconds() - a;
+        per_collector[std::string(c->Name())].second += procfs->opens() - oa;
+      }
+    }
     double c1 = CpuSeconds();
     if (tick >= 0) {
       tick_cpu.push_back(c1 - c0);
@@ -228,6 +242,12 @@ int main(int argc, char** argv) {
               static_cast<double>(opens_before) / static_cast<double>(tick_cpu.size()));
   std::printf("| RSS after run (before collectors: %ld KiB) | %ld KiB (peak %ld KiB) |\n",
               rss_before_kb, rss_kb, hwm_kb);
+  std::printf("\n| collector | CPU per tick, mean | open() per tick |\n|---|---|---|\n");
+  for (const auto& [name, v] : per_collector) {
+    std::printf("| %s | %.3f ms | %.1f |\n", name.c_str(),
+                v.first * 1e3 / static_cast<double>(tick_cpu.size()),
+                static_cast<double>(v.second) / static_cast<double>(tick_cpu.size()));
+  }
   std::printf("\n| peer tool, one snapshot of the same host | CPU | knobd mean tick / peer |\n"
               "|---|---|---|\n");
   for (const auto& p : peers) {
@@ -239,6 +259,8 @@ int main(int argc, char** argv) {
                 p.cpu_seconds > 0 ? mean / p.cpu_seconds : 0.0);
   }
   std::fflush(stdout);
-  kill(0, SIGKILL);  // the whole process group: our children and us
+  signal(SIGTERM, SIG_IGN);
+  kill(0, SIGTERM);  // our process group: the children (we ignore it)
+  for (pid_t c : children) waitpid(c, nullptr, 0);
   return 0;
 }
