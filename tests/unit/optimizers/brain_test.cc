@@ -304,3 +304,49 @@ TEST(BrainPropertyTest, RandomServicesNeverBreakBoundsStepOrCooldown) {
 
 }  // namespace
 }  // namespace knob
+
+namespace knob {
+namespace {
+
+// Several tunable knobs on one target: at most one change per tick and one in flight, so every
+// effect is attributable to one knob.
+TEST(BrainTest, OneChangeAtATimePerTarget) {
+  Harness h(Mode::kApply);
+  KnobPolicy pool;
+  pool.min = 1;
+  pool.max = 64;
+  h.policy.targets[0].knobs["worker_threads"] = pool;
+  double workers = 2;
+  for (int i = 0; i < 600; ++i) {
+    h.clock.Advance(std::chrono::seconds(1));
+    Snapshot s;
+    s.time = h.clock.Now();
+    s.targets["web"] = h.sim.Tick(1.0);
+    // A starved worker pool: 2 workers, both busy, requests waiting.
+    s.targets["web"].app->knobs["worker_threads"] = workers;
+    s.targets["web"].app->pools["workers"] = {workers, std::min(workers, 3.0) * 0.98, workers < 4 ? 6.0 : 0.0};
+    h.brain.Observe(h.policy, s);
+    auto recs = h.brain.Decide(h.policy, s);
+    ASSERT_LE(recs.size(), 1u);
+    for (auto& r : recs) {
+      if (r.knob == "worker_threads") workers = r.new_value;
+      if (r.knob == "concurrency_limit") h.sim.limit = r.new_value;
+      h.brain.OnOutcome(r.id, Outcome::kApplied, "");
+      h.published.push_back(r);
+    }
+  }
+  std::set<std::string> knobs;
+  for (const auto& r : h.published) knobs.insert(r.knob);
+  EXPECT_EQ(knobs, (std::set<std::string>{"concurrency_limit", "worker_threads"}));
+  // Changes never overlap: each starts after the previous one was verified or rolled back.
+  auto hist = h.brain.History("web");
+  for (size_t i = 1; i < hist.size(); ++i) {
+    if (hist[i].outcome == Outcome::kVetoed || hist[i - 1].outcome == Outcome::kVetoed) continue;
+    EXPECT_NE(hist[i - 1].outcome, Outcome::kPending) << hist[i].reason;
+    EXPECT_NE(hist[i - 1].outcome, Outcome::kApplied) << hist[i].reason;
+  }
+  EXPECT_GT(workers, 2);
+}
+
+}  // namespace
+}  // namespace knob
