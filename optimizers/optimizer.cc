@@ -3,19 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "optimizers/concurrency_optimizer.h"
-#include "optimizers/pool_size_optimizer.h"
-#include "optimizers/scheduling_optimizer.h"
-
 namespace knob {
-
-std::vector<std::unique_ptr<Optimizer>> AllOptimizers() {
-  std::vector<std::unique_ptr<Optimizer>> all;
-  all.push_back(std::make_unique<ConcurrencyOptimizer>());
-  all.push_back(std::make_unique<SchedulingOptimizer>());
-  all.push_back(std::make_unique<PoolSizeOptimizer>());
-  return all;
-}
 
 double KnobMin(const KnobPolicy& k, double fallback) { return k.min.value_or(fallback); }
 double KnobMax(const KnobPolicy& k, double fallback) { return k.max.value_or(fallback); }
