@@ -16,6 +16,7 @@ namespace knob {
 namespace {
 
 constexpr size_t kReadWholeThreads = 64;
+constexpr uint32_t kStatusEveryPasses = 3;
 
 }  // namespace
 
@@ -77,8 +78,8 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now) {
   }
 }
 
-Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, ThreadState& t,
-                                MonoTime now) {
+Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail,
+                                uint32_t status_every, ThreadState& t, MonoTime now) {
   const std::string base = std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
   auto read = [&](const char* file) {
     return kept ? env_.procfs.ReadKept(FsRoot::kProc, base + file, buf_)
@@ -92,16 +93,19 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, Th
   t.slices = std::max(t.slices, ss->timeslices);
   if (!detail) return OkStatus();
   // stat and status are far costlier to generate than schedstat (status formats ~50 fields),
-  // so they are only read in rotation.
+  // so they are only read in rotation; status (only needed for context switches) of threads in
+  // large processes only every kStatusEveryPasses rotation passes.
   KNOB_RETURN_IF_ERROR(read("stat"));
   auto st = parse::ParsePidStat(buf_);
   if (!st.ok()) return st.status();
-  KNOB_RETURN_IF_ERROR(read("status"));
-  auto status = parse::ParsePidStatus(buf_);
-  if (!status.ok()) return status.status();
-  t.vcs = std::max(t.vcs, status->voluntary_ctxt_switches.value_or(0));
-  t.nvcs = std::max(t.nvcs, status->nonvoluntary_ctxt_switches.value_or(0));
   t.last_cpu = st->processor.value_or(-1);
+  if (t.passes++ % status_every == 0) {
+    KNOB_RETURN_IF_ERROR(read("status"));
+    auto status = parse::ParsePidStatus(buf_);
+    if (!status.ok()) return status.status();
+    t.vcs = std::max(t.vcs, status->voluntary_ctxt_switches.value_or(0));
+    t.nvcs = std::max(t.nvcs, status->nonvoluntary_ctxt_switches.value_or(0));
+  }
   t.read_at = now;
   return OkStatus();
 }
@@ -147,7 +151,8 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
       const bool detail = in_slice[idx] || (whole && !it->second.read_at);
       // Kept fds for every thread file while the ProcFs fd budget lasts (it falls back to
       // open/read/close past it): a pread of a kept /proc fd costs a fraction of an open().
-      Status s = ReadThread(key.pid, it->first, /*kept=*/true, detail, it->second, ctx.now);
+      Status s = ReadThread(key.pid, it->first, /*kept=*/true, detail,
+                            whole ? 1 : kStatusEveryPasses, it->second, ctx.now);
       if (s.code() == StatusCode::kNotFound) gone.push_back(it->first);
     }
     ps.cursor = (ps.cursor + budget) % n;

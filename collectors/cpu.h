@@ -4,7 +4,9 @@
 // Per process, every tick, from /proc/PID/stat on a kept fd: user/system time (the kernel keeps
 // exited threads' time in the process totals, so these never drop) and the thread count.
 // Per thread, in rotation, from /proc/PID/task/TID/{schedstat,stat,status}: run-queue delay,
-// timeslices, voluntary/involuntary switches and the CPU it last ran on. /proc/PID/status and
+// timeslices, voluntary/involuntary switches and the CPU it last ran on. In processes with more
+// than 64 threads, status (context switches only, and the costliest file) is read on every
+// third rotation pass, so those switch counts are up to 3 x thread_interval old. /proc/PID/status and
 // /proc/PID/schedstat describe only the main thread, so these are summed over threads; when a
 // thread exits its last values move into per-process "dead" totals so sums never go backwards.
 // Rotation: each tick ceil(threads * tick / thread_interval) threads get a full read
@@ -45,6 +47,7 @@ class CpuCollector final : public Collector {
   struct ThreadState {
     uint64_t wait_ns = 0, slices = 0, vcs = 0, nvcs = 0;
     int last_cpu = -1;
+    uint32_t passes = 0;  // detail reads so far
     std::optional<MonoTime> read_at;
   };
   struct Totals {
@@ -63,8 +66,9 @@ class CpuCollector final : public Collector {
   // Fills `cpu` with one process's contribution. NotFound when the process is gone.
   Status CollectProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
                         CpuStats& cpu, std::optional<MonoTime>& oldest_thread);
-  // schedstat always; stat + status too when `detail`.
-  Status ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, ThreadState& t, MonoTime now);
+  // schedstat always; stat too when `detail`, and status on every `status_every`-th detail read.
+  Status ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, uint32_t status_every,
+                    ThreadState& t, MonoTime now);
   void RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now);
   void CollectHost(Snapshot& out);
   void CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
