@@ -110,9 +110,11 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
           if (prev.throughput > 0 && BinConcurrency(prev.concurrency) == bin) same.Add(prev.throughput);
         }
         if (same.n >= 5 && same.mean > 0 && detector_.Update((o.throughput - same.mean) / same.mean)) {
-          // The workload changed: points from before the shift describe another system.
+          // The workload changed: points from before the shift describe another system, and so
+          // do the regions penalized by rollbacks measured on it.
           observations_.clear();
           usl_.reset();
+          penalties_.clear();
           last_shift_ = now;
         }
       }
