@@ -56,6 +56,10 @@ Status RealProcFs::ReadFd(int fd, std::string_view path, std::string& out) {
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
+    // procfs/sysfs (seq_file) fill the whole buffer when they have more to give, so a short
+    // read is the end: skipping the confirming read() halves the cost, because each pread on a
+    // seq_file regenerates the text from the start.
+    if (used < out.size()) break;
   }
   out.resize(used);
   return OkStatus();
