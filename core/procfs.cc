@@ -56,10 +56,8 @@ Status RealProcFs::ReadFd(int fd, std::string_view path, std::string& out) {
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
-    // procfs/sysfs (seq_file) fill the whole buffer when they have more to give, so a short
-    // read is the end: skipping the confirming read() halves the cost, because each pread on a
-    // seq_file regenerates the text from the start.
-    if (used < out.size()) break;
+    // A short read is not the end: multi-record seq_files (smaps, net/tcp) return one page of
+    // records at a time. Read until 0 (ProcFsTest.ReadLinkAndLargeFile pins this).
   }
   out.resize(used);
   return OkStatus();
