@@ -17,7 +17,8 @@ constexpr std::array<Scenario, 7> kScenarios = {{
                          "concurrency lower throughput, so lower it to the peak"},
     {"shrink_latency", "observed p99 is above the SLO: lower the limit to the largest value "
                        "whose predicted p99 meets it"},
-    {"shrink_errors", "the error rate is above its limit: shed concurrency"},
+    {"shrink_errors", "the error rate is above its limit while the limit is slack (so the errors "
+                      "are not its own rejections): shed concurrency"},
     {"shrink_same_throughput", "objective is latency or CPU per request: a smaller limit still "
                                "carries the observed throughput with less queueing"},
     {"explore_up", "too few concurrency levels to fit the USL: one small step up while p99 and "
@@ -106,7 +107,11 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     p.expected_gain = (p99_obs - *slo) / *slo;
     return p;
   }
-  if (in.policy.constraints.error_rate && recent.error_rate.mean > *in.policy.constraints.error_rate) {
+  // Errors while the limit binds are likely its own load shedding ("busy" rejections), which
+  // a lower limit would only worsen: shed concurrency for errors only when the limit is slack.
+  const bool limit_binds = recent.concurrency.mean >= 0.8 * cur;
+  if (in.policy.constraints.error_rate && !limit_binds &&
+      recent.error_rate.mean > *in.policy.constraints.error_rate) {
     double target = OneStep(cur, -1, in.knob_policy, in.guard);
     if (target >= cur) return std::nullopt;
     p.value = target;

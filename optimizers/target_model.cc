@@ -69,7 +69,11 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
       o.time = now;
       o.interval_seconds = dt;
       o.throughput = dreq / dt;
-      o.error_rate = dreq > 0 ? (a.errors_total - p.errors_total) / dreq : 0;
+      // The client library counts successes in requests_total and failures apart, so the
+      // error rate is failures over all attempts (a slight underestimate for a client that
+      // counts failures in requests_total too).
+      double derr = a.errors_total - p.errors_total;
+      o.error_rate = dreq + derr > 0 ? derr / (dreq + derr) : 0;
       if (dreq > 0 && a.latency_sum_seconds > 0) {
         o.mean_latency_seconds = a.latency_sum_seconds / dreq;
         o.concurrency = a.latency_sum_seconds / dt;

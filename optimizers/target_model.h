@@ -7,8 +7,8 @@
 // workload shift; the model then forgets the points from before the shift instead of averaging
 // across it. Penalized regions (values whose change was rolled back) live here too.
 //
-// Observation fields (units): throughput requests/s = d(requests_total)/dt; error_rate =
-// d(errors)/d(requests); concurrency N = latency_sum / dt (Little's law: mean requests in the
+// Observation fields (units): throughput requests/s = d(requests_total)/dt (successes, as the
+// client library counts them); error_rate = d(errors) / (d(requests) + d(errors)); concurrency N = latency_sum / dt (Little's law: mean requests in the
 // system) when the app reports latency sums, else the in_flight gauge; cpu_cores =
 // d(user+system seconds)/dt; cpu_per_request = cpu seconds / request; runqueue_fraction =
 // d(run-queue delay)/d(cpu time); throttled_fraction = d(throttled seconds)/dt; pressure =

@@ -195,6 +195,31 @@ TEST(ConcurrencyOptimizerTest, DemandLimitedTargetIsNotRaised) {
   EXPECT_TRUE(!p.has_value() || p->value < 40);
 }
 
+TEST(ConcurrencyOptimizerTest, ErrorsShedConcurrencyOnlyWhenTheLimitIsSlack) {
+  TargetPolicy tp = Policy(std::nullopt);
+  tp.constraints.error_rate = 0.01;
+  GuardSettings g;
+  ConcurrencyOptimizer opt;
+  for (bool binds : {true, false}) {
+    Feeder f;
+    for (int i = 0; i < 12; ++i) {
+      f.errors += 50;  // ~5% of attempts fail
+      f.Feed(10, 1, {{"concurrency_limit", binds ? 10.0 : 40.0}});
+    }
+    ASSERT_GT(f.model.latest()->error_rate, 0.01);
+    auto p = opt.Propose({tp, g, f.model, f.host, "concurrency_limit", binds ? 10.0 : 40.0, KnobPolicy{}});
+    if (binds) {
+      // "busy" rejections of a binding limit: lowering it would only shed more.
+      EXPECT_TRUE(!p.has_value() || p->scenario != "shrink_errors");
+    } else {
+      ASSERT_TRUE(p.has_value());
+      EXPECT_EQ(p->scenario, "shrink_errors");
+      EXPECT_EQ(p->binding_constraint, "error_rate");
+      EXPECT_LT(p->value, 40);
+    }
+  }
+}
+
 TEST(PoolSizeOptimizerTest, GrowsWaitingPoolToErlangCSize) {
   Feeder f;
   double lambda = 0;
