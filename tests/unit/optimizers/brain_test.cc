@@ -350,3 +350,40 @@ TEST(BrainTest, OneChangeAtATimePerTarget) {
 
 }  // namespace
 }  // namespace knob
+
+namespace knob {
+namespace {
+
+// After a restart the brain resumes from its saved model: no exploration from scratch.
+TEST(BrainTest, RestartResumesFromTheSavedModel) {
+  std::string dir = ::testing::TempDir() + "/brain_state_resume";
+  std::filesystem::create_directories(dir);
+  Harness h(Mode::kApply);
+  // Run until the model drives the steps (the first USL-based step), let it verify, then stop.
+  for (int i = 0; i < 1000; ++i) {
+    h.Tick();
+    if (!h.published.empty() && h.published.back().scenario == "grow_below_peak") break;
+  }
+  ASSERT_EQ(h.published.back().scenario, "grow_below_peak");
+  for (int i = 0; i < 30; ++i) h.Tick();
+  ASSERT_TRUE(h.brain.Save(dir).ok());
+  double limit = h.sim.limit;
+
+  Harness h2(Mode::kApply);
+  h2.clock.Advance(std::chrono::hours(2));  // a restart: monotonic time starts elsewhere
+  ASSERT_TRUE(h2.brain.Load(dir).ok());
+  ASSERT_TRUE(h2.brain.Model("web")->usl.has_value());
+  h2.sim.limit = limit;
+  h2.sim.requests = h.sim.requests;
+  for (int i = 0; i < 300; ++i) h2.Tick();
+  ASSERT_FALSE(h2.published.empty());
+  for (const auto& r : h2.published) {
+    EXPECT_THAT(r.scenario, ::testing::Not(::testing::StartsWith("explore"))) << r.reason;
+  }
+  EXPECT_GT(h2.published.front().id, h.published.back().id);
+  EXPECT_GT(h2.sim.limit, limit);
+  EXPECT_LE(h2.sim.TrueP99(h2.sim.limit), 0.050);
+}
+
+}  // namespace
+}  // namespace knob
