@@ -164,6 +164,19 @@ struct BadCase {
   const char* message;  // expected substring
 };
 
+// Readable, shell-safe test names in ctest: "bad_message_field_pid_expected_integer".
+void PrintTo(const BadCase& c, std::ostream* os) {
+  std::string name(ErrorCodeName(c.code));
+  name += "_";
+  for (const char* p = c.message; *p != '\0'; ++p) {
+    char ch = *p;
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (alnum) name += ch;
+    else if (name.back() != '_') name += '_';
+  }
+  *os << name;
+}
+
 class CodecErrorTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(CodecErrorTest, NamesTheProblem) {
@@ -179,7 +192,7 @@ TEST_P(CodecErrorTest, NamesTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Table, CodecErrorTest,
     ::testing::Values(
-        BadCase{"", ErrorCode::kBadJson, "not valid JSON"},
+        BadCase{"", ErrorCode::kBadJson, "is not valid JSON"},
         BadCase{"{\"v\":1,", ErrorCode::kBadJson, "not valid JSON"},
         BadCase{"[1,2]", ErrorCode::kBadMessage, "must be a JSON object, got array"},
         BadCase{"{\"type\":\"bye\"}", ErrorCode::kBadMessage, "missing field 'v'"},
