@@ -1,13 +1,13 @@
 #include "optimizers/analyze.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <ostream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "optimizers/mrc.h"
 
@@ -19,8 +19,10 @@ constexpr std::string_view kUsage =
     "       knobctl analyze mrc TRACE [--sample-rate R]\n";
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -57,8 +59,10 @@ int AnalyzeUsl(const std::string& path, std::ostream& out, std::ostream& err) {
     err << "error: " << fit.status().message() << "\n";
     return 1;
   }
-  out << fmt::format("USL fit of {} points ({} concurrency levels), X(N) = gamma N / (1 + alpha (N-1) + beta N (N-1))\n",
-                     fit->points, fit->distinct_levels);
+  out << fmt::format(
+      "USL fit of {} points ({} concurrency levels), X(N) = gamma N / (1 + alpha (N-1) + beta N "
+      "(N-1))\n",
+      fit->points, fit->distinct_levels);
   out << fmt::format("  alpha (contention) = {:.6g} +/- {:.3g}\n", fit->alpha, fit->alpha_se);
   out << fmt::format("  beta  (coherency)  = {:.6g} +/- {:.3g}\n", fit->beta, fit->beta_se);
   out << fmt::format("  gamma (X at N=1)   = {:.6g} +/- {:.3g}\n", fit->gamma, fit->gamma_se);
@@ -141,7 +145,8 @@ Result<std::vector<UslSample>> ParseUslCsv(std::string_view text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     line = Trim(line);
@@ -150,13 +155,15 @@ Result<std::vector<UslSample>> ParseUslCsv(std::string_view text) {
     size_t start = 0;
     while (true) {
       size_t comma = line.find(',', start);
-      cols.push_back(line.substr(start, comma == std::string_view::npos ? line.size() - start : comma - start));
+      cols.push_back(line.substr(
+          start, comma == std::string_view::npos ? line.size() - start : comma - start));
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
     UslSample s;
     if (cols.size() < 2 || cols.size() > 3) {
-      return InvalidArgumentError(fmt::format("{}: expected 2 or 3 columns (concurrency,throughput[,latency])", line_no));
+      return InvalidArgumentError(
+          fmt::format("{}: expected 2 or 3 columns (concurrency,throughput[,latency])", line_no));
     }
     if (!ParseDouble(cols[0], s.concurrency)) {
       if (rows.empty()) continue;  // header line
@@ -169,7 +176,8 @@ Result<std::vector<UslSample>> ParseUslCsv(std::string_view text) {
       return InvalidArgumentError(fmt::format("{}: latency is not a number", line_no));
     }
     if (s.concurrency <= 0 || s.throughput <= 0) {
-      return InvalidArgumentError(fmt::format("{}: concurrency and throughput must be > 0", line_no));
+      return InvalidArgumentError(
+          fmt::format("{}: concurrency and throughput must be > 0", line_no));
     }
     rows.push_back(s);
   }
@@ -178,7 +186,8 @@ Result<std::vector<UslSample>> ParseUslCsv(std::string_view text) {
 }
 
 int RunAnalyze(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.size() >= 2 && args[0] == "usl" && args.size() == 2) return AnalyzeUsl(args[1], out, err);
+  if (args.size() >= 2 && args[0] == "usl" && args.size() == 2)
+    return AnalyzeUsl(args[1], out, err);
   if (args.size() >= 2 && args[0] == "mrc") {
     double rate = 1.0;
     if (args.size() == 4 && args[2] == "--sample-rate") {

@@ -1,16 +1,16 @@
 #include "optimizers/brain.h"
 
-#include <algorithm>
-#include <cmath>
-#include <fstream>
-#include <functional>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
 
 #include "optimizers/brain_state.h"
 #include "optimizers/concurrency_optimizer.h"
@@ -77,7 +77,8 @@ Duration ToDuration(double seconds) {
 
 std::string DescribeStep(const std::string& target, const std::string& knob, double old_value,
                          double new_value, const std::string& reason) {
-  const char* verb = new_value > old_value ? "raised" : (new_value < old_value ? "lowered" : "kept");
+  const char* verb =
+      new_value > old_value ? "raised" : (new_value < old_value ? "lowered" : "kept");
   return fmt::format("{} {} of {} from {} to {}: {}", verb, knob, target, Fmt(old_value),
                      Fmt(new_value), reason);
 }
@@ -110,7 +111,9 @@ Recommendation& Brain::Record(Recommendation rec) {
   Recommendation& stored = records_[id] = std::move(rec);
   if (metrics_) {
     metrics_->recommendations
-        .Add({{"target", stored.target}, {"knob", stored.knob}, {"outcome", std::string(OutcomeName(stored.outcome))}})
+        .Add({{"target", stored.target},
+              {"knob", stored.knob},
+              {"outcome", std::string(OutcomeName(stored.outcome))}})
         .Increment();
   }
   return stored;
@@ -199,8 +202,10 @@ void Brain::ScheduleReprobe(const std::string& target, MonoTime now, TargetRunti
   if (options_.reprobe_interval <= Duration::zero()) return;
   // Per-target jitter: mix the target name into the draw so targets drift apart.
   std::uniform_real_distribution<double> u(0.8, 1.2);
-  double f = u(rng_) * (0.9 + 0.2 * static_cast<double>(std::hash<std::string>{}(target) % 1000) / 1000.0);
-  rt.next_reprobe = now + ToDuration(ToSeconds(options_.reprobe_interval) * std::clamp(f, 0.8, 1.2));
+  double f =
+      u(rng_) * (0.9 + 0.2 * static_cast<double>(std::hash<std::string>{}(target) % 1000) / 1000.0);
+  rt.next_reprobe =
+      now + ToDuration(ToSeconds(options_.reprobe_interval) * std::clamp(f, 0.8, 1.2));
 }
 
 std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSettings& g,
@@ -254,7 +259,8 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
                fit->Latency(v) * rt.model.latency_factor() > *slo;
       };
       double v = OneStep(cur, rt.reprobe_direction, kp, g);
-      if (v == cur || crosses(v) || rt.model.PenaltyFor(*pick, v, now)) v = OneStep(cur, -rt.reprobe_direction, kp, g);
+      if (v == cur || crosses(v) || rt.model.PenaltyFor(*pick, v, now))
+        v = OneStep(cur, -rt.reprobe_direction, kp, g);
       if (crosses(v) || rt.model.PenaltyFor(*pick, v, now)) v = cur;
       rt.reprobe_direction = -rt.reprobe_direction;
       if (v != cur) {
@@ -264,12 +270,14 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
         p.value = v;
         p.optimizer = "guard";
         p.scenario = "reprobe";
-        p.reason = "periodic re-probe of the baseline (kept only if the verification window confirms it)";
+        p.reason =
+            "periodic re-probe of the baseline (kept only if the verification window confirms it)";
         p.exploratory = true;
         p.confidence = 0.1;
         if (rt.model.latest()) {
           p.triggers["throughput"] = rt.model.latest()->throughput;
-          if (rt.model.latest()->p99_seconds) p.predicted["p99_seconds"] = *rt.model.latest()->p99_seconds;
+          if (rt.model.latest()->p99_seconds)
+            p.predicted["p99_seconds"] = *rt.model.latest()->p99_seconds;
         }
         proposals.emplace_back(p, kp);
         reprobe = true;
@@ -312,16 +320,24 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
       r.predicted["p99_seconds"] = f.Latency(d.value) * rt.model.latency_factor();
     }
     Log(r.reason);
-    rt.active = ActiveChange{r.id, r.knob, r.old_value, r.new_value, now, std::nullopt,
+    rt.active = ActiveChange{r.id,
+                             r.knob,
+                             r.old_value,
+                             r.new_value,
+                             now,
+                             std::nullopt,
                              now + std::max<Duration>(3 * g.verification_window, 2 * g.cooldown),
-                             false, reprobe, p.fixes_violation};
+                             false,
+                             reprobe,
+                             p.fixes_violation};
     kh.last_change = now;
     kh.values.push_back(d.value);
     while (kh.values.size() > 8) kh.values.pop_front();
     if (metrics_) {
       metrics_->recommended.Add({{"target", tp.name}, {"knob", r.knob}}).Set(r.new_value);
       for (const auto& [q, v] : r.predicted)
-        if (std::isfinite(v)) metrics_->predicted.Add({{"target", tp.name}, {"knob", r.knob}, {"quantity", q}}).Set(v);
+        if (std::isfinite(v))
+          metrics_->predicted.Add({{"target", tp.name}, {"knob", r.knob}, {"quantity", q}}).Set(v);
     }
     return Record(std::move(r));
   }
@@ -329,7 +345,8 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
 }
 
 std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSettings& g,
-                                           const TargetSnapshot& ts, MonoTime now, TargetRuntime& rt) {
+                                           const TargetSnapshot& ts, MonoTime now,
+                                           TargetRuntime& rt) {
   ActiveChange& a = *rt.active;
   auto rec_it = records_.find(a.id);
   if (rec_it == records_.end()) {
@@ -344,7 +361,8 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
       SetOutcome(rec, Outcome::kApplied, "the target reports the new value");
     } else if (now >= a.expires) {
       SetOutcome(rec, Outcome::kExpired, "not applied before it expired");
-      Log(fmt::format("gave up on {} of {} = {}: not applied before it expired", a.knob, tp.name, Fmt(a.new_value)));
+      Log(fmt::format("gave up on {} of {} = {}: not applied before it expired", a.knob, tp.name,
+                      Fmt(a.new_value)));
       rt.active.reset();
       return std::nullopt;
     } else {
@@ -359,16 +377,18 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   }
   Guard guard(g);
   Duration settle = std::max<Duration>(std::chrono::nanoseconds(1), std::chrono::seconds(1));
-  WindowStats before = rt.model.Window(a.sent - std::max(g.verification_window, 2 * settle), a.sent);
+  WindowStats before =
+      rt.model.Window(a.sent - std::max(g.verification_window, 2 * settle), a.sent);
   WindowStats after = rt.model.Window(*a.applied + settle, now + std::chrono::nanoseconds(1));
-  VerifyResult v = guard.Verify(tp.objective, tp.constraints, before, after, rec.predicted, now - *a.applied,
-                                a.fixes_violation);
+  VerifyResult v = guard.Verify(tp.objective, tp.constraints, before, after, rec.predicted,
+                                now - *a.applied, a.fixes_violation);
   if (v.kind == VerifyResult::Kind::kWait) return std::nullopt;
   rec.realized = v.realized;
   for (auto& t : v.trade_offs) rec.trade_offs.push_back("realized: " + t);
   if (metrics_) {
     for (const auto& [q, val] : v.realized)
-      if (std::isfinite(val)) metrics_->realized.Add({{"target", tp.name}, {"knob", a.knob}, {"quantity", q}}).Set(val);
+      if (std::isfinite(val))
+        metrics_->realized.Add({{"target", tp.name}, {"knob", a.knob}, {"quantity", q}}).Set(val);
   }
   if (v.kind == VerifyResult::Kind::kVerified) {
     SetOutcome(rec, Outcome::kVerified, v.reason);
@@ -386,10 +406,12 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   int repeats = 0;
   if (auto it = rt.model.penalties().find(a.knob); it != rt.model.penalties().end()) {
     for (const auto& old : it->second)
-      if (old.direction == pen.direction && (pen.direction > 0 ? old.value <= pen.value : old.value >= pen.value))
+      if (old.direction == pen.direction &&
+          (pen.direction > 0 ? old.value <= pen.value : old.value >= pen.value))
         ++repeats;
   }
-  pen.until = now + (a.is_reprobe ? 2 * g.cooldown : 10 * g.cooldown) * (1 << std::min(repeats, 10));
+  pen.until =
+      now + (a.is_reprobe ? 2 * g.cooldown : 10 * g.cooldown) * (1 << std::min(repeats, 10));
   pen.reason = fmt::format("#{} rolled back: {}", a.id, v.reason);
   rt.model.Penalize(a.knob, pen);
 
@@ -417,7 +439,8 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   kh.last_change = now;
   kh.values.push_back(a.old_value);
   while (kh.values.size() > 8) kh.values.pop_front();
-  rt.active = ActiveChange{rb.id, a.knob, a.new_value, a.old_value, now, std::nullopt, now + life, true, false, false};
+  rt.active = ActiveChange{rb.id,        a.knob,     a.new_value, a.old_value, now,
+                           std::nullopt, now + life, true,        false,       false};
   if (metrics_) metrics_->recommended.Add({{"target", tp.name}, {"knob", a.knob}}).Set(a.old_value);
   return Record(std::move(rb));
 }
@@ -479,8 +502,9 @@ std::optional<ModelSummary> Brain::Model(const std::string& target) const {
   s.target = target;
   s.observations = m.observations().size();
   if (const auto& f = m.usl()) {
-    s.usl = ModelSummary::Usl{f->alpha, f->beta, f->gamma, f->alpha_se, f->beta_se, f->gamma_se,
-                              f->r_squared, f->Confidence(), f->Peak(), f->distinct_levels};
+    s.usl = ModelSummary::Usl{f->alpha,   f->beta,           f->gamma,     f->alpha_se,
+                              f->beta_se, f->gamma_se,       f->r_squared, f->Confidence(),
+                              f->Peak(),  f->distinct_levels};
   } else {
     s.usl_status = m.usl_error().empty() ? "no data" : m.usl_error();
   }
@@ -531,12 +555,14 @@ std::vector<std::pair<std::string, Scenario>> Brain::ScenarioTable() const {
   std::vector<std::pair<std::string, Scenario>> out;
   for (const auto& o : optimizers_)
     for (const auto& s : o->Scenarios()) out.emplace_back(std::string(o->Name()), s);
-  out.emplace_back("guard", Scenario{"reprobe", "converged and quiet: one step away from the "
-                                                "current value, periodically with jitter, to "
-                                                "re-measure the baseline"});
-  out.emplace_back("guard", Scenario{"rollback", "the verification window found the objective "
-                                                 "worse beyond noise, a constraint violated or "
-                                                 "p99 regressed: restore the old value"});
+  out.emplace_back("guard", Scenario{"reprobe",
+                                     "converged and quiet: one step away from the "
+                                     "current value, periodically with jitter, to "
+                                     "re-measure the baseline"});
+  out.emplace_back("guard", Scenario{"rollback",
+                                     "the verification window found the objective "
+                                     "worse beyond noise, a constraint violated or "
+                                     "p99 regressed: restore the old value"});
   return out;
 }
 
@@ -547,10 +573,12 @@ Status Brain::Save(const std::string& state_dir) const {
   for (const auto& [name, rt] : targets_) {
     BrainStateData::Target t;
     t.name = name;
-    for (const auto& o : rt.model.observations()) t.observations.push_back({ToSeconds(now - o.time), o});
+    for (const auto& o : rt.model.observations())
+      t.observations.push_back({ToSeconds(now - o.time), o});
     for (const auto& [knob, list] : rt.model.penalties())
       for (const auto& p : list)
-        if (p.until > now) t.penalties.push_back({knob, p.value, p.direction, ToSeconds(p.until - now), p.reason});
+        if (p.until > now)
+          t.penalties.push_back({knob, p.value, p.direction, ToSeconds(p.until - now), p.reason});
     for (const auto& [knob, kh] : rt.knobs) {
       BrainStateData::StoredKnob k;
       k.knob = knob;
@@ -584,7 +612,8 @@ Status Brain::Load(const std::string& state_dir) {
   next_id_ = std::max<uint64_t>(d->next_id, 1);
   for (auto& r : d->records) {
     // A change in flight when we stopped cannot be verified any more: say so.
-    if (r.outcome == Outcome::kPending || r.outcome == Outcome::kApplied || r.outcome == Outcome::kAdvisory) {
+    if (r.outcome == Outcome::kPending || r.outcome == Outcome::kApplied ||
+        r.outcome == Outcome::kAdvisory) {
       r.outcome = Outcome::kExpired;
       r.outcome_reason = "knobd restarted before it was verified";
     }
@@ -600,10 +629,12 @@ Status Brain::Load(const std::string& state_dir) {
       rt.model.Restore(o);
     }
     for (const auto& p : t.penalties)
-      rt.model.Penalize(p.knob, Penalty{p.value, p.direction, now + ToDuration(p.remaining_seconds), p.reason});
+      rt.model.Penalize(
+          p.knob, Penalty{p.value, p.direction, now + ToDuration(p.remaining_seconds), p.reason});
     for (const auto& k : t.knobs) {
       KnobHistory& kh = rt.knobs[k.knob];
-      if (k.last_change_age_seconds >= 0) kh.last_change = now - ToDuration(k.last_change_age_seconds);
+      if (k.last_change_age_seconds >= 0)
+        kh.last_change = now - ToDuration(k.last_change_age_seconds);
       kh.values.assign(k.values.begin(), k.values.end());
     }
     for (uint64_t id : t.history)

@@ -43,7 +43,8 @@
 
 namespace prometheus {
 class Registry;
-template <typename T> class Family;
+template <typename T>
+class Family;
 class Counter;
 class Gauge;
 }  // namespace prometheus

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace knob {
@@ -41,8 +40,9 @@ void GetOpt(const json& j, const char* k, std::optional<T>& v) {
 
 json ObsToJson(const BrainStateData::StoredObservation& s) {
   const Observation& o = s.obs;
-  json j = {{"age", Fin(s.age_seconds)}, {"dt", Fin(o.interval_seconds)}, {"x", Fin(o.throughput)},
-            {"err", Fin(o.error_rate)}, {"n", Fin(o.concurrency)}, {"knobs", Finite(o.knobs)}};
+  json j = {{"age", Fin(s.age_seconds)}, {"dt", Fin(o.interval_seconds)},
+            {"x", Fin(o.throughput)},    {"err", Fin(o.error_rate)},
+            {"n", Fin(o.concurrency)},   {"knobs", Finite(o.knobs)}};
   PutOpt(j, "p99", o.p99_seconds);
   PutOpt(j, "mean", o.mean_latency_seconds);
   PutOpt(j, "cpu", o.cpu_cores);
@@ -99,14 +99,27 @@ Outcome OutcomeFromName(const std::string& s) {
 
 json RecToJson(const Recommendation& r) {
   json verdicts = json::array();
-  for (const auto& v : r.verdicts) verdicts.push_back({{"guard", v.guard}, {"verdict", v.verdict}, {"reason", v.reason}});
-  return {{"id", r.id}, {"target", r.target}, {"knob", r.knob}, {"old_value", Fin(r.old_value)},
-          {"new_value", Fin(r.new_value)}, {"optimizer", r.optimizer}, {"scenario", r.scenario},
-          {"reason", r.reason}, {"triggers", Finite(r.triggers)}, {"predicted", Finite(r.predicted)},
-          {"realized", Finite(r.realized)}, {"binding_constraint", r.binding_constraint},
-          {"confidence", Fin(r.confidence)}, {"trade_offs", r.trade_offs}, {"verdicts", verdicts},
-          {"advisory", r.advisory}, {"outcome", std::string(OutcomeName(r.outcome))},
-          {"outcome_reason", r.outcome_reason}, {"created_ns", WallNanos(r.created)},
+  for (const auto& v : r.verdicts)
+    verdicts.push_back({{"guard", v.guard}, {"verdict", v.verdict}, {"reason", v.reason}});
+  return {{"id", r.id},
+          {"target", r.target},
+          {"knob", r.knob},
+          {"old_value", Fin(r.old_value)},
+          {"new_value", Fin(r.new_value)},
+          {"optimizer", r.optimizer},
+          {"scenario", r.scenario},
+          {"reason", r.reason},
+          {"triggers", Finite(r.triggers)},
+          {"predicted", Finite(r.predicted)},
+          {"realized", Finite(r.realized)},
+          {"binding_constraint", r.binding_constraint},
+          {"confidence", Fin(r.confidence)},
+          {"trade_offs", r.trade_offs},
+          {"verdicts", verdicts},
+          {"advisory", r.advisory},
+          {"outcome", std::string(OutcomeName(r.outcome))},
+          {"outcome_reason", r.outcome_reason},
+          {"created_ns", WallNanos(r.created)},
           {"expires_ns", WallNanos(r.expires)}};
 }
 
@@ -153,12 +166,16 @@ std::string EncodeBrainState(const BrainStateData& d) {
     jt["observations"] = obs;
     json pens = json::array();
     for (const auto& p : t.penalties)
-      pens.push_back({{"knob", p.knob}, {"value", p.value}, {"direction", p.direction},
-                      {"remaining_seconds", p.remaining_seconds}, {"reason", p.reason}});
+      pens.push_back({{"knob", p.knob},
+                      {"value", p.value},
+                      {"direction", p.direction},
+                      {"remaining_seconds", p.remaining_seconds},
+                      {"reason", p.reason}});
     jt["penalties"] = pens;
     json knobs = json::array();
     for (const auto& k : t.knobs)
-      knobs.push_back({{"knob", k.knob}, {"last_change_age_seconds", k.last_change_age_seconds},
+      knobs.push_back({{"knob", k.knob},
+                       {"last_change_age_seconds", k.last_change_age_seconds},
                        {"values", k.values}});
     jt["knobs"] = knobs;
     jt["history"] = t.history;
@@ -176,12 +193,14 @@ Result<BrainStateData> DecodeBrainState(const std::string& text) {
     json j = json::parse(text);
     BrainStateData d;
     d.version = j.value("version", 1);
-    if (d.version != 1) return InvalidArgumentError("unsupported brain state version " + std::to_string(d.version));
+    if (d.version != 1)
+      return InvalidArgumentError("unsupported brain state version " + std::to_string(d.version));
     d.next_id = j.value("next_id", uint64_t{1});
     for (const auto& jt : j.value("targets", json::array())) {
       BrainStateData::Target t;
       t.name = jt.value("name", "");
-      for (const auto& o : jt.value("observations", json::array())) t.observations.push_back(ObsFromJson(o));
+      for (const auto& o : jt.value("observations", json::array()))
+        t.observations.push_back(ObsFromJson(o));
       for (const auto& p : jt.value("penalties", json::array()))
         t.penalties.push_back({p.value("knob", ""), p.value("value", 0.0), p.value("direction", 0),
                                p.value("remaining_seconds", 0.0), p.value("reason", "")});
@@ -226,7 +245,8 @@ Status WriteFileAtomically(const std::string& path, const std::string& contents)
     ::unlink(tmp.c_str());
     return ErrnoToStatus(e, "rename " + tmp);
   }
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  std::string dir =
+      path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
   if (dir.empty()) dir = ".";
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

@@ -1,30 +1,37 @@
 #include "optimizers/concurrency_optimizer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace knob {
 namespace {
 
 constexpr std::array<Scenario, 7> kScenarios = {{
-    {"grow_below_peak", "throughput still grows with concurrency (below the USL peak) and the "
-                        "predicted p99 stays under the SLO: raise the limit toward the "
-                        "lower-confidence-bound optimum"},
-    {"shrink_past_peak", "the limit is beyond the USL peak: coherency costs make more "
-                         "concurrency lower throughput, so lower it to the peak"},
-    {"shrink_latency", "observed p99 is above the SLO: lower the limit to the largest value "
-                       "whose predicted p99 meets it"},
-    {"shrink_errors", "the error rate is above its limit while the limit is slack (so the errors "
-                      "are not its own rejections): shed concurrency"},
-    {"shrink_same_throughput", "objective is latency or CPU per request: a smaller limit still "
-                               "carries the observed throughput with less queueing"},
-    {"explore_up", "too few concurrency levels to fit the USL: one small step up while p99 and "
-                   "errors have room, to learn the curve"},
-    {"explore_down", "too few concurrency levels to fit the USL and stepping up is penalized or "
-                     "the objective favours less concurrency: one small step down"},
+    {"grow_below_peak",
+     "throughput still grows with concurrency (below the USL peak) and the "
+     "predicted p99 stays under the SLO: raise the limit toward the "
+     "lower-confidence-bound optimum"},
+    {"shrink_past_peak",
+     "the limit is beyond the USL peak: coherency costs make more "
+     "concurrency lower throughput, so lower it to the peak"},
+    {"shrink_latency",
+     "observed p99 is above the SLO: lower the limit to the largest value "
+     "whose predicted p99 meets it"},
+    {"shrink_errors",
+     "the error rate is above its limit while the limit is slack (so the errors "
+     "are not its own rejections): shed concurrency"},
+    {"shrink_same_throughput",
+     "objective is latency or CPU per request: a smaller limit still "
+     "carries the observed throughput with less queueing"},
+    {"explore_up",
+     "too few concurrency levels to fit the USL: one small step up while p99 and "
+     "errors have room, to learn the curve"},
+    {"explore_down",
+     "too few concurrency levels to fit the USL and stepping up is penalized or "
+     "the objective favours less concurrency: one small step down"},
 }};
 
 constexpr double kMinConfidence = 0.3;
@@ -61,7 +68,8 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   // optimum does not flap the limit.
   const std::optional<double> slo_grow =
       slo ? std::optional<double>(*slo * (1 - in.guard.hysteresis_fraction)) : std::nullopt;
-  const double p99_se = std::isfinite(recent.p99_seconds.standard_error()) ? recent.p99_seconds.standard_error() : 0;
+  const double p99_se =
+      std::isfinite(recent.p99_seconds.standard_error()) ? recent.p99_seconds.standard_error() : 0;
   const double x_obs = recent.throughput.mean;
   const double n_obs = recent.concurrency.mean;
   const bool has_p99 = recent.p99_seconds.n > 0;
@@ -133,13 +141,15 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     auto peak = fit->Peak();
     std::string peak_text = peak ? fmt::format("USL peak at {:.0f}", *peak) : "no USL peak";
     if (in.policy.objective == Objective::kMaximizeThroughput) {
-      auto choice = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo_grow, factor);
+      auto choice =
+          ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo_grow, factor);
       if (!choice) return std::nullopt;
       double target = choice->n;
       if (target < cur && !(peak && cur > *peak) && slo) {
         // Inside the hysteresis band (predicted p99 between (1-h) SLO and the SLO) hold; above
         // the SLO shrink only to the largest N that meets the SLO itself.
-        auto full = ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo, factor);
+        auto full =
+            ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo, factor);
         if (!full) return std::nullopt;
         if (full->n >= cur) return std::nullopt;
         target = full->n;
@@ -151,19 +161,23 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
       double x_cur = fit->Throughput(cur);
       p.expected_gain = x_cur > 0 ? (fit->Throughput(target) - x_cur) / x_cur : 0;
       if (choice->latency_bound) p.binding_constraint = "p99_latency";
-      std::string slo_text =
-          slo ? fmt::format("; predicted p99 {} <= SLO {}", Ms(fit->Latency(target) * factor), Ms(*slo))
-              : "";
+      std::string slo_text = slo ? fmt::format("; predicted p99 {} <= SLO {}",
+                                               Ms(fit->Latency(target) * factor), Ms(*slo))
+                                 : "";
       if (target > cur) {
         p.scenario = "grow_below_peak";
-        p.reason = fmt::format("throughput still grows with concurrency ({}){}", peak_text, slo_text);
-        p.trade_offs.push_back(fmt::format("p99 rises from {} to {}", Ms(fit->Latency(cur) * factor),
+        p.reason =
+            fmt::format("throughput still grows with concurrency ({}){}", peak_text, slo_text);
+        p.trade_offs.push_back(fmt::format("p99 rises from {} to {}",
+                                           Ms(fit->Latency(cur) * factor),
                                            Ms(fit->Latency(target) * factor)));
       } else {
         p.scenario = peak && cur > *peak ? "shrink_past_peak" : "shrink_latency";
-        p.reason = peak && cur > *peak
-                       ? fmt::format("the limit is past the {}: more concurrency lowers throughput", peak_text)
-                       : fmt::format("the predicted p99 at {} would exceed the SLO{}", cur, slo_text);
+        p.reason =
+            peak && cur > *peak
+                ? fmt::format("the limit is past the {}: more concurrency lowers throughput",
+                              peak_text)
+                : fmt::format("the predicted p99 at {} would exceed the SLO{}", cur, slo_text);
         if (p.scenario == "shrink_latency") p.binding_constraint = "p99_latency";
       }
       p.triggers["usl_alpha"] = fit->alpha;
@@ -186,9 +200,10 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     predict(target);
     double r_cur = fit->Latency(cur), r_new = fit->Latency(target);
     p.expected_gain = r_cur > 0 ? (r_cur - r_new) / r_cur : 0;
-    p.reason = fmt::format("{:.0f} in flight still carry the observed {:.0f}/s ({}); predicted p99 "
-                           "falls from {} to {}",
-                           target, x_obs, peak_text, Ms(r_cur * factor), Ms(r_new * factor));
+    p.reason = fmt::format(
+        "{:.0f} in flight still carry the observed {:.0f}/s ({}); predicted p99 "
+        "falls from {} to {}",
+        target, x_obs, peak_text, Ms(r_cur * factor), Ms(r_new * factor));
     p.trade_offs.push_back("less headroom for bursts above the observed throughput");
     return p;
   }
@@ -196,9 +211,8 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   // 3. Too little data to fit: explore one small step.
   p.exploratory = true;
   p.confidence = 0.2;
-  const std::string why = m.usl_error().empty()
-                              ? "the USL fit is not yet confident"
-                              : fmt::format("no USL fit yet ({})", m.usl_error());
+  const std::string why = m.usl_error().empty() ? "the USL fit is not yet confident"
+                                                : fmt::format("no USL fit yet ({})", m.usl_error());
   double up = OneStep(cur, +1, in.knob_policy, in.guard);
   double down = OneStep(cur, -1, in.knob_policy, in.guard);
   bool up_ok = up > cur && saturated && !m.PenaltyFor(in.knob, up, m.latest()->time);
@@ -209,7 +223,8 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   if (want_up && up_ok) {
     p.value = up;
     p.scenario = "explore_up";
-    p.reason = slo && has_p99 ? fmt::format("{}; p99 {} leaves room under the SLO {}", why, Ms(p99_obs), Ms(*slo))
+    p.reason = slo && has_p99 ? fmt::format("{}; p99 {} leaves room under the SLO {}", why,
+                                            Ms(p99_obs), Ms(*slo))
                               : why;
     p.expected_gain = 0.001;
     p.predicted["throughput"] = x_obs;

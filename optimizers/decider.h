@@ -23,7 +23,8 @@ class Decider {
   // Recommendations allowed by the guards (vetoed ones are recorded in history, not returned).
   virtual std::vector<Recommendation> Decide(const Policy& policy, const Snapshot& snapshot) = 0;
   // The target acked (applied/rejected) or the recommendation expired.
-  virtual void OnOutcome(uint64_t recommendation_id, Outcome outcome, const std::string& reason) = 0;
+  virtual void OnOutcome(uint64_t recommendation_id, Outcome outcome,
+                         const std::string& reason) = 0;
   virtual Status Save(const std::string& state_dir) const = 0;
   virtual Status Load(const std::string& state_dir) = 0;
 };

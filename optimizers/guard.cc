@@ -1,9 +1,9 @@
 #include "optimizers/guard.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace knob {
 namespace {
@@ -25,23 +25,29 @@ std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Cons
     return std::make_pair("error_rate", fmt::format("error rate {:.3f}% > {:.3f}%",
                                                     100 * w.error_rate.mean, 100 * *c.error_rate));
   if (c.cpu_cores && over(w.cpu_cores, *c.cpu_cores))
-    return std::make_pair("cpu_cores", fmt::format("{:.2f} cores > {:.2f}", w.cpu_cores.mean, *c.cpu_cores));
+    return std::make_pair("cpu_cores",
+                          fmt::format("{:.2f} cores > {:.2f}", w.cpu_cores.mean, *c.cpu_cores));
   if (c.memory_bytes && over(w.memory_bytes, static_cast<double>(*c.memory_bytes)))
-    return std::make_pair("memory_bytes", fmt::format("rss {:.0f} B > {} B", w.memory_bytes.mean, *c.memory_bytes));
+    return std::make_pair("memory_bytes",
+                          fmt::format("rss {:.0f} B > {} B", w.memory_bytes.mean, *c.memory_bytes));
   if (c.cpu_pressure && over(w.cpu_pressure, *c.cpu_pressure))
-    return std::make_pair("cpu_pressure", fmt::format("cpu pressure {:.1f}% > {:.1f}%",
-                                                      100 * w.cpu_pressure.mean, 100 * *c.cpu_pressure));
+    return std::make_pair("cpu_pressure",
+                          fmt::format("cpu pressure {:.1f}% > {:.1f}%", 100 * w.cpu_pressure.mean,
+                                      100 * *c.cpu_pressure));
   if (c.memory_pressure && over(w.memory_pressure, *c.memory_pressure))
-    return std::make_pair("memory_pressure", fmt::format("memory pressure {:.1f}% > {:.1f}%",
-                                                         100 * w.memory_pressure.mean, 100 * *c.memory_pressure));
+    return std::make_pair("memory_pressure",
+                          fmt::format("memory pressure {:.1f}% > {:.1f}%",
+                                      100 * w.memory_pressure.mean, 100 * *c.memory_pressure));
   if (c.io_pressure && over(w.io_pressure, *c.io_pressure))
-    return std::make_pair("io_pressure", fmt::format("io pressure {:.1f}% > {:.1f}%",
-                                                     100 * w.io_pressure.mean, 100 * *c.io_pressure));
+    return std::make_pair("io_pressure",
+                          fmt::format("io pressure {:.1f}% > {:.1f}%", 100 * w.io_pressure.mean,
+                                      100 * *c.io_pressure));
   if (c.runqueue_delay) {
     double lim = std::chrono::duration<double>(*c.runqueue_delay).count();
     if (over(w.runqueue_delay_seconds, lim))
-      return std::make_pair("runqueue_delay", fmt::format("run-queue delay {:.2f} ms > {:.2f} ms",
-                                                          1000 * w.runqueue_delay_seconds.mean, 1000 * lim));
+      return std::make_pair("runqueue_delay",
+                            fmt::format("run-queue delay {:.2f} ms > {:.2f} ms",
+                                        1000 * w.runqueue_delay_seconds.mean, 1000 * lim));
   }
   return std::nullopt;
 }
@@ -59,13 +65,18 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
     d.allowed = false;
     return d;
   };
-  if (!knob.enabled) return veto("enabled", "the knob is frozen by the policy (enabled: false)", true);
+  if (!knob.enabled)
+    return veto("enabled", "the knob is frozen by the policy (enabled: false)", true);
 
   if (knob.min && d.value < *knob.min) {
-    d.verdicts.push_back({"bounds", "clamp", fmt::format("{} raised to the minimum {}", Num(d.value), Num(*knob.min))});
+    d.verdicts.push_back(
+        {"bounds", "clamp",
+         fmt::format("{} raised to the minimum {}", Num(d.value), Num(*knob.min))});
     d.value = *knob.min;
   } else if (knob.max && d.value > *knob.max) {
-    d.verdicts.push_back({"bounds", "clamp", fmt::format("{} lowered to the maximum {}", Num(d.value), Num(*knob.max))});
+    d.verdicts.push_back(
+        {"bounds", "clamp",
+         fmt::format("{} lowered to the maximum {}", Num(d.value), Num(*knob.max))});
     d.value = *knob.max;
   } else {
     d.verdicts.push_back({"bounds", "allow", "inside the bounds"});
@@ -75,8 +86,9 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
     double step = MaxStep(p.current, knob, settings_);
     if (std::fabs(d.value - p.current) > step + 1e-9) {
       double v = p.current + (d.value > p.current ? step : -step);
-      d.verdicts.push_back({"max_step", "clamp",
-                            fmt::format("step limited to {} (from {} to {})", Num(step), Num(d.value), Num(v))});
+      d.verdicts.push_back(
+          {"max_step", "clamp",
+           fmt::format("step limited to {} (from {} to {})", Num(step), Num(d.value), Num(v))});
       d.value = v;
     } else {
       d.verdicts.push_back({"max_step", "allow", fmt::format("step within {}", Num(step))});
@@ -84,8 +96,9 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
   }
 
   if (history.last_change && now - *history.last_change < settings_.cooldown) {
-    return veto("cooldown", fmt::format("changed {:.0f} s ago, cooldown is {:.0f} s",
-                                        ToSeconds(now - *history.last_change), ToSeconds(settings_.cooldown)),
+    return veto("cooldown",
+                fmt::format("changed {:.0f} s ago, cooldown is {:.0f} s",
+                            ToSeconds(now - *history.last_change), ToSeconds(settings_.cooldown)),
                 true);
   }
   d.verdicts.push_back({"cooldown", "allow", "cooldown elapsed"});
@@ -95,18 +108,22 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
   // One unit is the minimum step (max(1, 10%)), so it is always a real move.
   if (!p.categorical && delta < settings_.hysteresis_fraction * std::fabs(p.current) &&
       std::fabs(delta - 1) > 1e-9) {
-    return veto("hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)), true);
+    return veto("hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)),
+                true);
   }
   if (!p.fixes_violation && history.values.size() >= 2 && history.last_change &&
       now - *history.last_change < 4 * settings_.cooldown &&
       d.value == history.values[history.values.size() - 2]) {
-    return veto("hysteresis", fmt::format("returning to {} so soon would flap", Num(d.value)), false);
+    return veto("hysteresis", fmt::format("returning to {} so soon would flap", Num(d.value)),
+                false);
   }
   d.verdicts.push_back({"hysteresis", "allow", "outside the hysteresis band"});
 
   if (const Penalty* pen = model.PenaltyFor(p.knob, d.value, now)) {
     if (!p.fixes_violation || (pen->direction > 0) == (d.value > p.current)) {
-      return veto("penalty", fmt::format("{} lies in a region penalized by a rollback ({})", Num(d.value), pen->reason),
+      return veto("penalty",
+                  fmt::format("{} lies in a region penalized by a rollback ({})", Num(d.value),
+                              pen->reason),
                   false);
     }
   }
@@ -117,8 +134,8 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
 
 VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
                            const WindowStats& before, const WindowStats& after,
-                           const std::map<std::string, double>& predicted,
-                           Duration since_applied, bool fixing_violation) const {
+                           const std::map<std::string, double>& predicted, Duration since_applied,
+                           bool fixing_violation) const {
   VerifyResult r;
   if (since_applied < settings_.verification_window) return r;
   if (after.samples() < settings_.min_samples) {
@@ -132,7 +149,8 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   r.realized["throughput"] = after.throughput.mean;
   if (after.p99_seconds.n > 0) r.realized["p99_seconds"] = after.p99_seconds.mean;
   if (after.cpu_cores.n > 0) r.realized["cpu_cores"] = after.cpu_cores.mean;
-  if (after.cpu_per_request.n > 0) r.realized["cpu_per_request_seconds"] = after.cpu_per_request.mean;
+  if (after.cpu_per_request.n > 0)
+    r.realized["cpu_per_request_seconds"] = after.cpu_per_request.mean;
   if (after.memory_bytes.n > 0) r.realized["memory_bytes"] = after.memory_bytes.mean;
   r.realized["error_rate"] = after.error_rate.mean;
 
@@ -148,13 +166,16 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     r.realized["signal_to_noise"] = snr;
   }
   if (before.cpu_cores.n > 0 && after.cpu_cores.n > 0 && before.cpu_cores.mean > 0) {
-    r.realized["resource_savings"] = (before.cpu_cores.mean - after.cpu_cores.mean) / before.cpu_cores.mean;
+    r.realized["resource_savings"] =
+        (before.cpu_cores.mean - after.cpu_cores.mean) / before.cpu_cores.mean;
   }
-  auto worse = [&](const char* name, const RunningStat& b, const RunningStat& a, bool higher_better) {
+  auto worse = [&](const char* name, const RunningStat& b, const RunningStat& a,
+                   bool higher_better) {
     if (b.n == 0 || a.n == 0 || b.mean == 0) return;
     double rel = (a.mean - b.mean) / std::fabs(b.mean);
     if ((higher_better && rel < -0.05) || (!higher_better && rel > 0.05))
-      r.trade_offs.push_back(fmt::format("{} {} {:.0f}%", name, rel > 0 ? "rose" : "fell", 100 * std::fabs(rel)));
+      r.trade_offs.push_back(
+          fmt::format("{} {} {:.0f}%", name, rel > 0 ? "rose" : "fell", 100 * std::fabs(rel)));
   };
   worse("throughput", before.throughput, after.throughput, true);
   worse("p99", before.p99_seconds, after.p99_seconds, false);
@@ -167,8 +188,10 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     // A change made to fix that very violation is only rolled back if it made it worse.
     bool was_violated = vb && vb->first == v->first;
     bool got_worse = true;
-    if (was_violated && v->first == "p99_latency") got_worse = after.p99_seconds.mean > before.p99_seconds.mean;
-    if (was_violated && v->first == "error_rate") got_worse = after.error_rate.mean > before.error_rate.mean;
+    if (was_violated && v->first == "p99_latency")
+      got_worse = after.p99_seconds.mean > before.p99_seconds.mean;
+    if (was_violated && v->first == "error_rate")
+      got_worse = after.error_rate.mean > before.error_rate.mean;
     if (!was_violated || got_worse) {
       r.kind = VerifyResult::Kind::kRollBack;
       r.reason = fmt::format("constraint {} violated after the change: {}", v->first, v->second);
@@ -189,10 +212,12 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
       predicted_rise = std::max(0.0, (it->second - b) / b);
     double se = std::hypot(before.p99_seconds.standard_error(), after.p99_seconds.standard_error());
     double p99_snr = se > 0 ? (after.p99_seconds.mean - b) / se : 1e9;
-    if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1 && !fixing_violation) {
+    if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1 &&
+        !fixing_violation) {
       r.kind = VerifyResult::Kind::kRollBack;
-      r.reason = fmt::format("p99 rose {:.0f}% (predicted {:.0f}%), more than the {:.0f}% regression budget",
-                             100 * rise, 100 * predicted_rise, 100 * settings_.regression_p99_fraction);
+      r.reason = fmt::format(
+          "p99 rose {:.0f}% (predicted {:.0f}%), more than the {:.0f}% regression budget",
+          100 * rise, 100 * predicted_rise, 100 * settings_.regression_p99_fraction);
       return r;
     }
   }

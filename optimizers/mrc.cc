@@ -32,8 +32,7 @@ Result<MissRatioCurve> MissRatioCurve::FromHistogram(const std::vector<double>& 
   return mrc;
 }
 
-MissRatioCurve MissRatioCurve::FromTrace(const std::vector<std::string>& keys,
-                                         double sample_rate) {
+MissRatioCurve MissRatioCurve::FromTrace(const std::vector<std::string>& keys, double sample_rate) {
   sample_rate = std::clamp(sample_rate, 1e-6, 1.0);
   const uint64_t kModulus = 1u << 24;
   const uint64_t threshold = static_cast<uint64_t>(sample_rate * kModulus);

@@ -1,12 +1,12 @@
 #include "optimizers/pool_size_optimizer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "optimizers/queueing.h"
 
@@ -14,14 +14,18 @@ namespace knob {
 namespace {
 
 constexpr std::array<Scenario, 5> kScenarios = {{
-    {"grow_pool_wait", "requests wait for a pool member: Erlang C says the smallest pool whose "
-                       "mean wait fits the budget is larger than the current one"},
-    {"shrink_pool_idle", "the pool is far larger than Erlang C needs for the wait budget: free "
-                         "threads/connections, keeping one spare"},
-    {"grow_cache_hits", "the miss-ratio curve says a larger cache (within the memory cap) gains "
-                        "at least one point of hit ratio"},
-    {"shrink_cache_unused", "the cache is larger than the size that already reaches the best "
-                            "hit ratio under the cap: free the memory"},
+    {"grow_pool_wait",
+     "requests wait for a pool member: Erlang C says the smallest pool whose "
+     "mean wait fits the budget is larger than the current one"},
+    {"shrink_pool_idle",
+     "the pool is far larger than Erlang C needs for the wait budget: free "
+     "threads/connections, keeping one spare"},
+    {"grow_cache_hits",
+     "the miss-ratio curve says a larger cache (within the memory cap) gains "
+     "at least one point of hit ratio"},
+    {"shrink_cache_unused",
+     "the cache is larger than the size that already reaches the best "
+     "hit ratio under the cap: free the memory"},
     {"shrink_cache_memory", "resident memory is above the memory constraint: shrink the cache"},
 }};
 
@@ -68,8 +72,10 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
 
   if (IsCacheKnob(in.knob)) {
     std::string name;
-    if (in.knob != "cache_bytes") name = in.knob.substr(0, in.knob.size() - strlen("_cache_bytes"));
-    else if (!m.caches().empty()) name = m.caches().begin()->first;
+    if (in.knob != "cache_bytes")
+      name = in.knob.substr(0, in.knob.size() - strlen("_cache_bytes"));
+    else if (!m.caches().empty())
+      name = m.caches().begin()->first;
     auto mrc = m.Cache(name);
     if (!mrc) return std::nullopt;
     const double cache_hi = KnobMax(in.knob_policy, std::numeric_limits<double>::infinity());
@@ -91,7 +97,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
         p.predicted["hit_ratio"] = mrc->HitRatio(target);
         p.predicted["memory_bytes"] = *rss + (target - in.current);
         p.trade_offs.push_back(fmt::format("hit ratio falls from {:.1f}% to {:.1f}%",
-                                           100 * mrc->HitRatio(in.current), 100 * mrc->HitRatio(target)));
+                                           100 * mrc->HitRatio(in.current),
+                                           100 * mrc->HitRatio(target)));
         p.expected_gain = 0.05;
         return p;
       }
@@ -109,7 +116,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
       p.value = knee;
       p.scenario = "grow_cache_hits";
       // The memory cap binds when a larger cache would still gain hit ratio.
-      if (cap < cache_hi && mrc->HitRatio(cache_hi) > best + 0.005) p.binding_constraint = "memory_bytes";
+      if (cap < cache_hi && mrc->HitRatio(cache_hi) > best + 0.005)
+        p.binding_constraint = "memory_bytes";
       p.reason = fmt::format("the miss-ratio curve gains {:.1f} points of hit ratio up to {}",
                              100 * (h_new - h_cur), Bytes(knee));
       p.trade_offs.push_back(fmt::format("{} more memory", Bytes(knee - in.current)));
@@ -133,8 +141,10 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   double budget = slo ? 0.1 * *slo : 0.05 * pool->service_seconds;
   int c_lo = static_cast<int>(std::max(1.0, lo));
   int c_hi = static_cast<int>(hi);
-  auto needed = SmallestServersForWait(pool->arrival_rate, pool->service_seconds, budget, c_lo, c_hi);
-  double wait_cur = MeanWaitSeconds(static_cast<int>(in.current), pool->arrival_rate, pool->service_seconds);
+  auto needed =
+      SmallestServersForWait(pool->arrival_rate, pool->service_seconds, budget, c_lo, c_hi);
+  double wait_cur =
+      MeanWaitSeconds(static_cast<int>(in.current), pool->arrival_rate, pool->service_seconds);
   p.triggers["arrival_rate"] = pool->arrival_rate;
   p.triggers["service_seconds"] = pool->service_seconds;
   p.triggers["busy"] = pool->busy;
@@ -148,17 +158,20 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   }
   double target = *needed;
   auto describe = [&](double c) {
-    return fmt::format("offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {:.1f} ms at {:.0f}",
-                       pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds,
-                       1000 * MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds), c);
+    return fmt::format(
+        "offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {:.1f} ms at {:.0f}",
+        pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds,
+        1000 * MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds), c);
   };
   if (target > in.current) {
     p.value = target;
     p.scenario = "grow_pool_wait";
-    p.reason = fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
-                           pool->name, 1000 * std::min(wait_cur, 1e6), 1000 * budget, describe(target));
+    p.reason =
+        fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
+                    pool->name, 1000 * std::min(wait_cur, 1e6), 1000 * budget, describe(target));
     if (slo) p.binding_constraint = "p99_latency";
-    double w_new = MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);
+    double w_new =
+        MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);
     p.predicted["wait_seconds"] = w_new;
     if (m.latest()->p99_seconds && std::isfinite(wait_cur))
       p.predicted["p99_seconds"] = std::max(0.0, *m.latest()->p99_seconds - (wait_cur - w_new));

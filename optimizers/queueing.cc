@@ -31,8 +31,7 @@ std::optional<int> SmallestServersForWait(double arrival_rate, double service_se
 }
 
 std::optional<int> SmallestServersForWaitProbability(double arrival_rate, double service_seconds,
-                                                     double max_wait_probability, int lo,
-                                                     int hi) {
+                                                     double max_wait_probability, int lo, int hi) {
   double a = arrival_rate * service_seconds;
   for (int c = std::max(lo, 1); c <= hi; ++c) {
     if (ErlangC(c, a) <= max_wait_probability) return c;

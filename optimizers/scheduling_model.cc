@@ -1,10 +1,10 @@
 #include "optimizers/scheduling_model.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-
-#include <fmt/format.h>
 
 namespace knob {
 

@@ -1,22 +1,25 @@
 #include "optimizers/scheduling_optimizer.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace knob {
 namespace {
 
 constexpr std::array<Scenario, 4> kScenarios = {{
-    {"threads_exceed_cores", "cpu-bound and waiting in the run queue (or throttled): more worker "
-                             "threads than runnable cores only add context switches, so lower "
-                             "them to what the cores can run"},
-    {"threads_below_cores", "cpu-bound with idle cores and little run-queue delay: raise worker "
-                            "threads to the runnable cores"},
+    {"threads_exceed_cores",
+     "cpu-bound and waiting in the run queue (or throttled): more worker "
+     "threads than runnable cores only add context switches, so lower "
+     "them to what the cores can run"},
+    {"threads_below_cores",
+     "cpu-bound with idle cores and little run-queue delay: raise worker "
+     "threads to the runnable cores"},
     {"avoid_saturated_cores", "some allowed cores are saturated by others: pin to the rest"},
-    {"strategy", "the task mix favours another scheduling strategy (work-stealing for uneven "
-                 "cpu-bound load, priority for short I/O-bound tasks under CPU pressure)"},
+    {"strategy",
+     "the task mix favours another scheduling strategy (work-stealing for uneven "
+     "cpu-bound load, priority for short I/O-bound tasks under CPU pressure)"},
 }};
 
 }  // namespace
@@ -49,7 +52,8 @@ std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) c
 
   if (in.knob == "worker_threads") {
     if (!advice->cpu_bound) return std::nullopt;  // pool_size (Erlang C) sizes I/O-bound pools
-    double target = std::max(KnobMin(in.knob_policy, 1), static_cast<double>(advice->worker_threads));
+    double target =
+        std::max(KnobMin(in.knob_policy, 1), static_cast<double>(advice->worker_threads));
     target = std::min(target, KnobMax(in.knob_policy, target));
     if (in.current > target && (rq > 0.25 || advice->throttled)) {
       p.value = target;
@@ -66,7 +70,8 @@ std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) c
       p.value = target;
       p.scenario = "threads_below_cores";
       p.reason = fmt::format("{} threads leave cores idle: {}", in.current, advice->reason);
-      if (m.latest()->cpu_cores) p.predicted["cpu_cores"] = *m.latest()->cpu_cores * target / in.current;
+      if (m.latest()->cpu_cores)
+        p.predicted["cpu_cores"] = *m.latest()->cpu_cores * target / in.current;
       p.trade_offs.push_back("more CPU used");
       p.expected_gain = 0.5 * (target - in.current) / std::max(in.current, 1.0);
       return p;
@@ -81,7 +86,8 @@ std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) c
     p.value = mask;
     p.scenario = "avoid_saturated_cores";
     p.categorical = true;
-    p.reason = fmt::format("{} cores are not saturated ({})", advice->core_set.size(), advice->reason);
+    p.reason =
+        fmt::format("{} cores are not saturated ({})", advice->core_set.size(), advice->reason);
     p.expected_gain = 0.01;
     return p;
   }

@@ -38,16 +38,26 @@ void WindowStats::Add(const Observation& o) {
   if (o.cpu_pressure) cpu_pressure.Add(*o.cpu_pressure);
   if (o.memory_pressure) memory_pressure.Add(*o.memory_pressure);
   if (o.io_pressure) io_pressure.Add(*o.io_pressure);
-  if (o.runqueue_delay_per_slice_seconds) runqueue_delay_seconds.Add(*o.runqueue_delay_per_slice_seconds);
+  if (o.runqueue_delay_per_slice_seconds)
+    runqueue_delay_seconds.Add(*o.runqueue_delay_per_slice_seconds);
 }
 
 ObjectiveValue EvaluateObjective(Objective objective, const WindowStats& w) {
   ObjectiveValue v;
   const RunningStat* s = &w.throughput;
   switch (objective) {
-    case Objective::kMaximizeThroughput: s = &w.throughput; v.higher_is_better = true; break;
-    case Objective::kMinimizeP99Latency: s = &w.p99_seconds; v.higher_is_better = false; break;
-    case Objective::kMinimizeCpuPerRequest: s = &w.cpu_per_request; v.higher_is_better = false; break;
+    case Objective::kMaximizeThroughput:
+      s = &w.throughput;
+      v.higher_is_better = true;
+      break;
+    case Objective::kMinimizeP99Latency:
+      s = &w.p99_seconds;
+      v.higher_is_better = false;
+      break;
+    case Objective::kMinimizeCpuPerRequest:
+      s = &w.cpu_per_request;
+      v.higher_is_better = false;
+      break;
   }
   v.valid = s->n >= 1;
   v.value = s->mean;
@@ -111,9 +121,11 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
         double bin = BinConcurrency(o.concurrency);
         RunningStat same;
         for (const auto& prev : observations_) {
-          if (prev.throughput > 0 && BinConcurrency(prev.concurrency) == bin) same.Add(prev.throughput);
+          if (prev.throughput > 0 && BinConcurrency(prev.concurrency) == bin)
+            same.Add(prev.throughput);
         }
-        if (same.n >= 5 && same.mean > 0 && detector_.Update((o.throughput - same.mean) / same.mean)) {
+        if (same.n >= 5 && same.mean > 0 &&
+            detector_.Update((o.throughput - same.mean) / same.mean)) {
           // The workload changed: points from before the shift describe another system, and so
           // do the regions penalized by rollbacks measured on it.
           observations_.clear();
@@ -166,7 +178,8 @@ void TargetModel::Refit() {
   std::map<double, RunningStat> bins;
   std::vector<double> factors;
   for (const auto& o : observations_) {
-    if (o.throughput > 0 && o.concurrency > 0) bins[BinConcurrency(o.concurrency)].Add(o.throughput);
+    if (o.throughput > 0 && o.concurrency > 0)
+      bins[BinConcurrency(o.concurrency)].Add(o.throughput);
     if (o.p99_seconds && o.throughput > 0 && o.concurrency > 0) {
       double mean = o.mean_latency_seconds.value_or(o.concurrency / o.throughput);
       if (mean > 0) factors.push_back(*o.p99_seconds / mean);

@@ -8,12 +8,11 @@
 // across it. Penalized regions (values whose change was rolled back) live here too.
 //
 // Observation fields (units): throughput requests/s = d(requests_total)/dt (successes, as the
-// client library counts them); error_rate = d(errors) / (d(requests) + d(errors)); concurrency N = latency_sum / dt (Little's law: mean requests in the
-// system) when the app reports latency sums, else the in_flight gauge; cpu_cores =
-// d(user+system seconds)/dt; cpu_per_request = cpu seconds / request; runqueue_fraction =
-// d(run-queue delay)/d(cpu time); throttled_fraction = d(throttled seconds)/dt; pressure =
-// PSI some avg10 / 100.
-// Thread rule: loop thread only (owned by the Brain).
+// client library counts them); error_rate = d(errors) / (d(requests) + d(errors)); concurrency N =
+// latency_sum / dt (Little's law: mean requests in the system) when the app reports latency sums,
+// else the in_flight gauge; cpu_cores = d(user+system seconds)/dt; cpu_per_request = cpu seconds /
+// request; runqueue_fraction = d(run-queue delay)/d(cpu time); throttled_fraction = d(throttled
+// seconds)/dt; pressure = PSI some avg10 / 100. Thread rule: loop thread only (owned by the Brain).
 
 #include <deque>
 #include <map>
@@ -34,8 +33,8 @@ namespace knob {
 struct Observation {
   MonoTime time{};
   double interval_seconds = 0;
-  double throughput = 0;  // requests/s
-  double error_rate = 0;  // fraction of requests
+  double throughput = 0;   // requests/s
+  double error_rate = 0;   // fraction of requests
   double concurrency = 0;  // N
   std::optional<double> p99_seconds;
   std::optional<double> mean_latency_seconds;
@@ -73,7 +72,7 @@ struct WindowStats {
 
 // The objective's value over a window (higher is better after sign), and its standard error.
 struct ObjectiveValue {
-  double value = 0;       // in the objective's own unit (requests/s, seconds, cpu s/request)
+  double value = 0;  // in the objective's own unit (requests/s, seconds, cpu s/request)
   double standard_error = 0;
   bool higher_is_better = true;
   bool valid = false;
@@ -83,9 +82,9 @@ ObjectiveValue EvaluateObjective(Objective objective, const WindowStats& w);
 struct PoolModel {
   std::string name;
   double size = 0, busy = 0, waiters = 0;
-  double arrival_rate = 0;       // requests/s offered to the pool
-  double service_seconds = 0;    // busy / arrival_rate (Little)
-  double offered_erlangs = 0;    // busy
+  double arrival_rate = 0;     // requests/s offered to the pool
+  double service_seconds = 0;  // busy / arrival_rate (Little)
+  double offered_erlangs = 0;  // busy
 };
 
 struct Penalty {

@@ -34,7 +34,7 @@ struct UslPoint {
 
 struct UslFit {
   double alpha = 0, beta = 0, gamma = 0;
-  double alpha_se = 0, beta_se = 0, gamma_se = 0;  // standard errors (infinite when dof == 0)
+  double alpha_se = 0, beta_se = 0, gamma_se = 0;     // standard errors (infinite when dof == 0)
   std::array<std::array<double, 3>, 3> covariance{};  // order: alpha, beta, gamma
   double r_squared = 0;
   double residual_sd = 0;  // sqrt(SSR / dof); 0 when dof == 0
@@ -65,10 +65,10 @@ std::optional<double> LargestConcurrencyUnderLatency(const UslFit& fit, double m
 
 struct ConcurrencyChoice {
   int n = 0;
-  double throughput = 0;        // predicted X(n)
-  double throughput_lcb = 0;    // X(n) - z * se(X(n))
-  double latency_seconds = 0;   // predicted mean latency (Little), unscaled
-  bool latency_bound = false;   // the latency constraint, not the peak, limited the choice
+  double throughput = 0;       // predicted X(n)
+  double throughput_lcb = 0;   // X(n) - z * se(X(n))
+  double latency_seconds = 0;  // predicted mean latency (Little), unscaled
+  bool latency_bound = false;  // the latency constraint, not the peak, limited the choice
 };
 
 // Integer N in [lo, hi] maximizing the lower confidence bound of throughput subject to the

@@ -1,15 +1,15 @@
 #include "optimizers/brain.h"
 
-#include <algorithm>
-#include <filesystem>
-#include <random>
-#include <fstream>
-#include <set>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
 
 #include "optimizers/brain_state.h"
 #include "tests/unit/optimizers/sim_service.h"
@@ -30,7 +30,8 @@ struct Harness {
   std::vector<Recommendation> published;
   double max_applied_true_p99 = 0;
 
-  explicit Harness(Mode mode, BrainOptions opts = {}) : brain(clock, &registry, opts), policy(SimPolicy(mode)) {}
+  explicit Harness(Mode mode, BrainOptions opts = {})
+      : brain(clock, &registry, opts), policy(SimPolicy(mode)) {}
 
   // One tick: the service runs for 1 s, knobd observes and decides, the service applies.
   void Tick(bool apply = true) {
@@ -107,7 +108,8 @@ TEST(BrainSimTest, RollsBackAPlantedRegressionAndPenalizesIt) {
   const Recommendation* bad = nullptr;
   const Recommendation* rollback = nullptr;
   for (const auto& r : hist) {
-    if (r.new_value >= 12 && r.old_value < 12 && r.outcome == Outcome::kRolledBack && !bad) bad = &r;
+    if (r.new_value >= 12 && r.old_value < 12 && r.outcome == Outcome::kRolledBack && !bad)
+      bad = &r;
     if (r.scenario == "rollback" && !rollback) rollback = &r;
   }
   ASSERT_NE(bad, nullptr);
@@ -127,7 +129,8 @@ TEST(BrainSimTest, RollsBackAPlantedRegressionAndPenalizesIt) {
   // doubles the penalty (10, 20, 40 cooldowns...).
   std::vector<WallTime> attempts;
   for (const auto& r : hist)
-    if (r.new_value >= 12 && r.old_value < 12 && r.outcome != Outcome::kVetoed) attempts.push_back(r.created);
+    if (r.new_value >= 12 && r.old_value < 12 && r.outcome != Outcome::kVetoed)
+      attempts.push_back(r.created);
   ASSERT_GE(attempts.size(), 2u);
   EXPECT_GE(attempts[1] - attempts[0], std::chrono::seconds(100));
   if (attempts.size() >= 3) {
@@ -233,8 +236,9 @@ TEST(BrainTest, ExportsDocumentedMetricFamilies) {
   for (int i = 0; i < 100; ++i) h.Tick();
   prometheus::TextSerializer ser;
   std::string text = ser.Serialize(h.registry.Collect());
-  for (const char* fam : {"knobd_recommendations_total", "knobd_recommended_value", "knobd_predicted_value",
-                          "knobd_realized_value", "knobd_model_fit_r_squared", "knobd_model_confidence"}) {
+  for (const char* fam :
+       {"knobd_recommendations_total", "knobd_recommended_value", "knobd_predicted_value",
+        "knobd_realized_value", "knobd_model_fit_r_squared", "knobd_model_confidence"}) {
     EXPECT_NE(text.find(fam), std::string::npos) << fam;
   }
   EXPECT_NE(text.find("outcome=\"verified\""), std::string::npos);
@@ -290,10 +294,12 @@ TEST(BrainPropertyTest, RandomServicesNeverBreakBoundsStepOrCooldown) {
       ASSERT_GE(r.new_value, *k.min) << r.reason;
       ASSERT_LE(r.new_value, *k.max) << r.reason;
       if (r.scenario != "rollback") {
-        ASSERT_LE(std::fabs(r.new_value - r.old_value), MaxStep(r.old_value, k, h.policy.global.guard) + 1e-9)
+        ASSERT_LE(std::fabs(r.new_value - r.old_value),
+                  MaxStep(r.old_value, k, h.policy.global.guard) + 1e-9)
             << r.reason;
         auto it = last_change.find(r.knob);
-        ASSERT_TRUE(it == last_change.end() || r.created - it->second >= h.policy.global.guard.cooldown)
+        ASSERT_TRUE(it == last_change.end() ||
+                    r.created - it->second >= h.policy.global.guard.cooldown)
             << r.reason;
       }
       last_change[r.knob] = r.created;
@@ -324,7 +330,8 @@ TEST(BrainTest, OneChangeAtATimePerTarget) {
     s.targets["web"] = h.sim.Tick(1.0);
     // A starved worker pool: 2 workers, both busy, requests waiting.
     s.targets["web"].app->knobs["worker_threads"] = workers;
-    s.targets["web"].app->pools["workers"] = {workers, std::min(workers, 3.0) * 0.98, workers < 4 ? 6.0 : 0.0};
+    s.targets["web"].app->pools["workers"] = {workers, std::min(workers, 3.0) * 0.98,
+                                              workers < 4 ? 6.0 : 0.0};
     h.brain.Observe(h.policy, s);
     auto recs = h.brain.Decide(h.policy, s);
     ASSERT_LE(recs.size(), 1u);

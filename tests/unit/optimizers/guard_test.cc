@@ -1,10 +1,10 @@
 #include "optimizers/guard.h"
 
-#include <cmath>
-#include <random>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
 
 #include "tests/support/fake_clock.h"
 
@@ -100,7 +100,8 @@ TEST_F(GuardTest, HysteresisAndFlapping) {
 
 TEST_F(GuardTest, PenalizedRegionIsVetoed) {
   Guard g(settings);
-  model.Penalize("concurrency_limit", Penalty{12, 1, clock.Now() + std::chrono::minutes(5), "#7 rolled back"});
+  model.Penalize("concurrency_limit",
+                 Penalty{12, 1, clock.Now() + std::chrono::minutes(5), "#7 rolled back"});
   auto d = g.Review(Prop(11, 12), {}, {}, model, clock.Now());
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(Find(d, "penalty")->verdict, "veto");
@@ -132,7 +133,8 @@ TEST_F(GuardTest, PropertyNeverOutsideBoundsNeverOversizedNeverInCooldown) {
     double target = std::floor(-100 + 2000 * u(rng));
     KnobHistory h;
     MonoTime now = clock.Now() + std::chrono::hours(1);
-    if (u(rng) < 0.7) h.last_change = now - std::chrono::milliseconds(static_cast<int64_t>(120000 * u(rng)));
+    if (u(rng) < 0.7)
+      h.last_change = now - std::chrono::milliseconds(static_cast<int64_t>(120000 * u(rng)));
     if (u(rng) < 0.5) h.values = {std::floor(2000 * u(rng)), current};
     Proposal p = Prop(current, target);
     p.fixes_violation = u(rng) < 0.2;
@@ -218,10 +220,12 @@ TEST_F(GuardTest, ViolationFixIsJudgedOnTheViolation) {
   c.p99_latency = std::chrono::milliseconds(50);
   auto before = Window(100, 0.055, 20, 1);
   auto after = Window(90, 0.048, 20, 2);  // lower throughput, SLO met: the intended trade
-  auto r = g.Verify(Objective::kMaximizeThroughput, c, before, after, {}, std::chrono::seconds(25), true);
+  auto r = g.Verify(Objective::kMaximizeThroughput, c, before, after, {}, std::chrono::seconds(25),
+                    true);
   EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
   after = Window(90, 0.060, 20, 2);  // and worse latency: undo
-  r = g.Verify(Objective::kMaximizeThroughput, c, before, after, {}, std::chrono::seconds(25), true);
+  r = g.Verify(Objective::kMaximizeThroughput, c, before, after, {}, std::chrono::seconds(25),
+               true);
   EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
 }
 

@@ -1,10 +1,10 @@
 #include "optimizers/mrc.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace knob {
 namespace {

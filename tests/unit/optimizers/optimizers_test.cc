@@ -1,9 +1,9 @@
 // The optimizers and the per-target model over synthetic data of known optimum.
-#include <cmath>
-#include <random>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
 
 #include "optimizers/concurrency_optimizer.h"
 #include "optimizers/pool_size_optimizer.h"
@@ -106,14 +106,16 @@ TEST(TargetModelTest, WorkloadShiftForgetsOldPoints) {
   Feeder f;
   for (double n : {4, 8, 16}) f.Feed(n, 20);
   EXPECT_EQ(f.model.shifts(), 0u);
-  f.model.Penalize("concurrency_limit", Penalty{20, 1, f.clock.Now() + std::chrono::hours(1), "old"});
+  f.model.Penalize("concurrency_limit",
+                   Penalty{20, 1, f.clock.Now() + std::chrono::hours(1), "old"});
   f.truth.gamma = 120;  // same concurrency, 40% less throughput: the workload changed
   f.Feed(16, 30);
   EXPECT_EQ(f.model.PenaltyFor("concurrency_limit", 25, f.clock.Now()), nullptr);
   EXPECT_EQ(f.model.shifts(), 1u);
   EXPECT_TRUE(f.model.last_shift().has_value());
   EXPECT_LE(f.model.observations().size(), 30u);
-  for (const auto& o : f.model.observations()) EXPECT_LT(o.throughput, 0.8 * f.truth.Throughput(16) / 0.6);
+  for (const auto& o : f.model.observations())
+    EXPECT_LT(o.throughput, 0.8 * f.truth.Throughput(16) / 0.6);
 }
 
 TEST(ConcurrencyOptimizerTest, FindsThroughputPeakWithoutSlo) {
@@ -156,7 +158,8 @@ TEST(ConcurrencyOptimizerTest, ShrinksPastPeakAndOnViolation) {
   f.Feed(80, 10, {{"concurrency_limit", 80}});
   ConcurrencyOptimizer opt;
   GuardSettings g;
-  auto p = opt.Propose({Policy(std::nullopt), g, f.model, f.host, "concurrency_limit", 80, KnobPolicy{}});
+  auto p = opt.Propose(
+      {Policy(std::nullopt), g, f.model, f.host, "concurrency_limit", 80, KnobPolicy{}});
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->scenario, "shrink_past_peak");
   EXPECT_NEAR(p->value, 44, 3);
@@ -181,7 +184,8 @@ TEST(ConcurrencyOptimizerTest, ExploresWithOneStepWhenDataIsThin) {
   // Not when the step would predictably cross the SLO.
   double p99_now = *f.model.latest()->p99_seconds;
   int tight_ms = static_cast<int>(std::floor(p99_now * 1000 * 1.05));
-  auto q = opt.Propose({Policy(tight_ms), g, f.model, f.host, "concurrency_limit", 10, KnobPolicy{}});
+  auto q =
+      opt.Propose({Policy(tight_ms), g, f.model, f.host, "concurrency_limit", 10, KnobPolicy{}});
   EXPECT_TRUE(!q.has_value() || q->value <= 10);
 }
 
@@ -191,7 +195,8 @@ TEST(ConcurrencyOptimizerTest, DemandLimitedTargetIsNotRaised) {
   f.Feed(10, 10, {{"concurrency_limit", 40}});  // only 10 in flight under a limit of 40
   ConcurrencyOptimizer opt;
   GuardSettings g;
-  auto p = opt.Propose({Policy(std::nullopt), g, f.model, f.host, "concurrency_limit", 40, KnobPolicy{}});
+  auto p = opt.Propose(
+      {Policy(std::nullopt), g, f.model, f.host, "concurrency_limit", 40, KnobPolicy{}});
   EXPECT_TRUE(!p.has_value() || p->value < 40);
 }
 
@@ -207,7 +212,8 @@ TEST(ConcurrencyOptimizerTest, ErrorsShedConcurrencyOnlyWhenTheLimitIsSlack) {
       f.Feed(10, 1, {{"concurrency_limit", binds ? 10.0 : 40.0}});
     }
     ASSERT_GT(f.model.latest()->error_rate, 0.01);
-    auto p = opt.Propose({tp, g, f.model, f.host, "concurrency_limit", binds ? 10.0 : 40.0, KnobPolicy{}});
+    auto p = opt.Propose(
+        {tp, g, f.model, f.host, "concurrency_limit", binds ? 10.0 : 40.0, KnobPolicy{}});
     if (binds) {
       // "busy" rejections of a binding limit: lowering it would only shed more.
       EXPECT_TRUE(!p.has_value() || p->scenario != "shrink_errors");
@@ -308,7 +314,8 @@ TEST(SchedulingOptimizerTest, CpuBoundThreadsAboveCoresAreLowered) {
   double rq = 0;
   for (int i = 0; i < 5; ++i) {
     f.clock.Advance(std::chrono::seconds(1));
-    f.host.cpu_busy_seconds = {f.host.cpu_busy_seconds[0] + 0.95, f.host.cpu_busy_seconds[1] + 0.95};
+    f.host.cpu_busy_seconds = {f.host.cpu_busy_seconds[0] + 0.95,
+                               f.host.cpu_busy_seconds[1] + 0.95};
     f.host.cpu_total_seconds = {f.host.cpu_total_seconds[0] + 1, f.host.cpu_total_seconds[1] + 1};
     TargetSnapshot t = f.Make(8, {{"worker_threads", 16}});
     // Fully cpu-bound: cpu per request == latency; heavy run-queue wait.
@@ -321,7 +328,8 @@ TEST(SchedulingOptimizerTest, CpuBoundThreadsAboveCoresAreLowered) {
   ASSERT_TRUE(f.model.scheduling().has_value());
   SchedulingOptimizer opt;
   GuardSettings g;
-  auto p = opt.Propose({Policy(std::nullopt), g, f.model, f.host, "worker_threads", 16, KnobPolicy{}});
+  auto p =
+      opt.Propose({Policy(std::nullopt), g, f.model, f.host, "worker_threads", 16, KnobPolicy{}});
   if (f.model.scheduling()->cpu_bound) {
     ASSERT_TRUE(p.has_value());
     EXPECT_EQ(p->scenario, "threads_exceed_cores");

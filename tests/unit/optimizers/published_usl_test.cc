@@ -1,8 +1,8 @@
 // The USL fit against published data sets with published coefficients (tests/data/usl/).
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "optimizers/analyze.h"
 #include "optimizers/usl.h"

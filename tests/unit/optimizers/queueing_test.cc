@@ -1,8 +1,8 @@
 #include "optimizers/queueing.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace knob {
 namespace {

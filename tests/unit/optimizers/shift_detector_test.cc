@@ -1,8 +1,8 @@
 #include "optimizers/shift_detector.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 namespace knob {
 namespace {

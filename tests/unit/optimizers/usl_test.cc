@@ -1,10 +1,10 @@
 #include "optimizers/usl.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace knob {
 namespace {
