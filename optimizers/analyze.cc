@@ -76,7 +76,10 @@ int AnalyzeUsl(const std::string& path, std::ostream& out, std::ostream& err) {
   } else {
     out << "  no peak: beta = 0, throughput keeps rising (bounded by 1/alpha if alpha > 0)\n";
   }
-  out << "\n       N    observed   predicted  latency_s(N/X)\n";
+  bool has_latency = false;
+  for (const auto& smp : *samples) has_latency |= smp.latency >= 0;
+  out << "\n       N    observed   predicted  latency_s(N/X)"
+      << (has_latency ? "  observed_latency_s" : "") << "\n";
   std::vector<double> ns;
   for (const auto& p : pts) ns.push_back(p.concurrency);
   int steps = 10;
@@ -85,15 +88,18 @@ int AnalyzeUsl(const std::string& path, std::ostream& out, std::ostream& err) {
   ns.erase(std::unique(ns.begin(), ns.end()), ns.end());
   for (double n : ns) {
     if (n < 1) continue;
-    std::string observed = "-";
-    for (const auto& p : pts) {
-      if (p.concurrency == n) {
-        observed = fmt::format("{:.6g}", p.throughput);
+    std::string observed = "-", observed_latency = "-";
+    for (const auto& smp : *samples) {
+      if (smp.concurrency == n) {
+        observed = fmt::format("{:.6g}", smp.throughput);
+        if (smp.latency >= 0) observed_latency = fmt::format("{:.6g}", smp.latency);
         break;
       }
     }
-    out << fmt::format("{:8g} {:>11} {:11.6g} {:14.6g}\n", n, observed, fit->Throughput(n),
+    out << fmt::format("{:8g} {:>11} {:11.6g} {:14.6g}", n, observed, fit->Throughput(n),
                        fit->Latency(n));
+    if (has_latency) out << fmt::format(" {:>19}", observed_latency);
+    out << "\n";
   }
   return 0;
 }

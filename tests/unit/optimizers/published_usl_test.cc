@@ -70,6 +70,18 @@ TEST(AnalyzeTest, UsageAndBadFiles) {
   EXPECT_DOUBLE_EQ((*ok)[1].latency, 0.11);
 }
 
+TEST(AnalyzeTest, UslWithLatencyColumnShowsObservedLatency) {
+  std::string path = ::testing::TempDir() + "/usl_latency.csv";
+  {
+    std::ofstream f(path);
+    f << "concurrency,throughput,latency\n1,100,0.010\n2,190,0.0105\n4,340,0.0118\n8,520,0.0154\n";
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunAnalyze({"usl", path}, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("observed_latency_s"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("0.0154"), std::string::npos) << out.str();
+}
+
 TEST(AnalyzeTest, MrcFromTrace) {
   std::string path = ::testing::TempDir() + "/trace.txt";
   {
