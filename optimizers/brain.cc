@@ -85,7 +85,15 @@ std::string DescribeStep(const std::string& target, const std::string& knob, dou
 
 Brain::Brain(Clock& clock, prometheus::Registry* registry, BrainOptions options)
     : clock_(clock), options_(options), optimizers_(AllOptimizers()), rng_(options.seed) {
-  if (registry) metrics_ = std::make_unique<Metrics>(*registry);
+  if (registry) {
+    // prometheus-cpp throws when a family name is taken with another type; the brain then runs
+    // without its metrics rather than taking the daemon down.
+    try {
+      metrics_ = std::make_unique<Metrics>(*registry);
+    } catch (const std::exception&) {
+      metrics_.reset();
+    }
+  }
 }
 
 Brain::~Brain() = default;
