@@ -108,12 +108,12 @@ void ControlServer::Stop() {
   server_.Close();
   std::vector<SessionId> ids;
   for (const auto& [id, c] : conns_) ids.push_back(id);
+  // Close gracefully so the bye is flushed; the loop finishes the closes (the Loop drains
+  // them even after this server is destroyed).
   for (SessionId id : ids) {
     Send(id, protocol::Encode(protocol::Bye{"knobd is shutting down"}));
-    api_.OnDisconnect(id);
+    Close(id);
   }
-  // Streams close when destroyed; the loop finishes the closes.
-  conns_.clear();
 }
 
 void ControlServer::OnConnection(std::unique_ptr<Stream> stream) {

@@ -304,6 +304,18 @@ TEST_F(ControlServerTest, AdminOpFromNonAdminUidIsRefused) {
   EXPECT_FALSE(paused);
 }
 
+TEST_F(ControlServerTest, StopSaysByeToEveryClient) {
+  auto h = std::make_unique<Harness>(Settings(dir_));
+  ASSERT_TRUE(h->start_status().ok());
+  RawConn c(dir_ + "/control.sock");
+  ASSERT_TRUE(h->WaitOnLoop([&] { return h->server().connections() == 1; }));
+  h.reset();
+  auto m = c.ReadMessage();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_TRUE(std::holds_alternative<protocol::Bye>(*m));
+  EXPECT_TRUE(c.WaitEof());
+}
+
 TEST_F(ControlServerTest, ClientReconnectsAfterServerRestartWithoutBlockingAppThreads) {
   ClientOptions o;
   o.name = "example-service";
