@@ -185,7 +185,8 @@ std::string EncodeBrainState(const BrainStateData& d) {
   json recs = json::array();
   for (const auto& r : d.records) recs.push_back(RecToJson(r));
   j["records"] = recs;
-  return j.dump(1);
+  // replace: invalid UTF-8 in a name or reason must not throw.
+  return j.dump(1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<BrainStateData> DecodeBrainState(const std::string& text) {
