@@ -90,8 +90,20 @@ void CacheCollector::ExportApp(const std::string& target, const AppReport& app) 
   }
 }
 
+void CacheCollector::Probe() {
+  probed_ = true;
+  Result<int> h = env_.perf.Open(0, PerfCounter::kInstructions);
+  if (h.ok()) {
+    env_.perf.Close(*h);
+    support_.Report("perf", OkStatus());
+  } else {
+    support_.Report("perf", h.status());
+  }
+}
+
 Status CacheCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   ++tick_;
+  if (!probed_) Probe();
   for (auto& [name, ts] : out.targets) {
     if (ts.app) ExportApp(name, *ts.app);
     if (ts.state != TargetState::kActive || ts.processes.empty()) continue;

@@ -7,6 +7,8 @@
 // cycles) is opened for every thread of each process with inherit=1, so threads created later
 // by those threads are counted too; reading the parent event sums its inherited children. At
 // most kMaxPerfHandles events are held in total; past that only main threads are opened.
+// A probe (one instructions counter on knobd's own thread, opened and closed) on the first
+// Collect sets the gauge even when no target asks for perf.
 // Degraded modes: ENOENT / EOPNOTSUPP (no PMU: CI VMs, `perf stat -e cache-misses` says "not
 // supported") and EACCES / EPERM (perf_event_paranoid, missing CAP_PERFMON) set
 // knobd_collector_supported{collector="cache",source="perf"} 0 and log one warning with the
@@ -45,11 +47,15 @@ class CacheCollector final : public Collector {
   bool OpenProcess(const ProcessKey& key, ProcEvents& pe);
   void CloseProcess(ProcEvents& pe);
   void ExportApp(const std::string& target, const AppReport& app);
+  // Opens and closes one counter on the calling thread, so knobd_collector_supported says
+  // whether perf works here even while every target has perf_counters off.
+  void Probe();
 
   Env& env_;
   std::map<ProcessKey, ProcEvents> procs_;
   size_t handles_total_ = 0;
   uint64_t tick_ = 0;
+  bool probed_ = false;
   std::vector<std::string> names_;
   SupportTracker support_;
   CounterVec perf_, app_hits_, app_misses_;

@@ -114,7 +114,10 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       FdState& f = it->second;
       f.seen_tick = tick_;
       if (inserted || new_unknown || ctx.now - f.scanned >= cs.fd_rescan_interval) {
-        if (!ScanFds(key, f, ctx.now).ok()) continue;  // gone or not permitted: no sockets
+        if (!ScanFds(key, f, ctx.now).ok()) {
+          f.scanned = ctx.now;  // gone or not permitted: no sockets; retry on the cadence
+          continue;
+        }
       }
       for (uint32_t inode : f.inodes) owner.emplace(inode, name);
       auto& o = oldest_scan[name];

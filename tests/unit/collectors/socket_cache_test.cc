@@ -224,13 +224,13 @@ class CacheTest : public ::testing::Test {
 TEST_F(CacheTest, CountsPerThreadWithInheritWhenEnabled) {
   Snapshot s = Tick();
   ASSERT_TRUE(s.targets.at("srv").perf.has_value());
-  EXPECT_EQ(h.perf.opens, 3 * 6);  // threads 100, 102, 103 x six counters
+  EXPECT_EQ(h.perf.opens, 1 + 3 * 6);  // the probe, then threads 100, 102, 103 x six counters
   EXPECT_EQ(*s.targets.at("srv").perf->cache_misses, 3u * 1000);
   EXPECT_FALSE(s.targets.at("web").perf.has_value());
   EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "cache"}, {"source", "perf"}}), 1);
   h.tree.Remove("proc/100");
   Tick();
-  EXPECT_EQ(h.perf.closes, 18);
+  EXPECT_EQ(h.perf.closes, 1 + 18);
   EXPECT_EQ(cache.open_handles(), 0u);
 }
 
@@ -253,6 +253,14 @@ TEST_P(CachePerfRefusedTest, ReportsUnsupportedAndStillExportsAppCaches) {
 
 INSTANTIATE_TEST_SUITE_P(NoPmuAndNoPermission, CachePerfRefusedTest,
                          ::testing::Values(StatusCode::kUnavailable, StatusCode::kPermissionDenied));
+
+TEST(CacheProbeTest, GaugeIsSetEvenWhenNoTargetAsksForPerf) {
+  Harness h;
+  h.perf.open_status = UnavailableError("perf_event_open: No such file or directory");
+  CacheCollector cache(h.env, h.registry);
+  h.Tick({&cache});
+  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "cache"}, {"source", "perf"}}), 0);
+}
 
 TEST(CacheRealPerfTest, RealHostEitherCountsOrSaysUnsupported) {
   Harness h;
