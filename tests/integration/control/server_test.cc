@@ -149,6 +149,7 @@ TEST_F(ControlServerTest, PythonClientRoundTrip) {
     EXPECT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
   }
   py.join();
+  unlink(script.c_str());
   ASSERT_TRUE(registered);
   ASSERT_FALSE(h.outcomes().empty());
   EXPECT_EQ(h.outcomes()[0].outcome, Outcome::kApplied);
@@ -159,6 +160,69 @@ TEST_F(ControlServerTest, PythonClientRoundTrip) {
   h.OnLoop([&] { h.server().api().MergeReports(Policy{}, snap); });
   ASSERT_TRUE(snap.targets["py"].app.has_value()) << output;
   EXPECT_EQ(snap.targets["py"].app->requests_total, 1);
+}
+
+// The C ABI through libknob.so, bound with Python ctypes: what a Rust/Go/Python binding does.
+TEST_F(ControlServerTest, CAbiSharedLibraryFromPythonCtypes) {
+  const char* lib = KNOB_BINARY_DIR "/client/libknob.so";
+  if (access(lib, R_OK) != 0) GTEST_SKIP() << "libknob.so not built";
+  Harness h(Settings(dir_));
+  ASSERT_TRUE(h.start_status().ok());
+  std::string script = dir_ + "/ctypes_client.py";
+  {
+    std::ofstream f(script);
+    f << "import ctypes, sys, time\n"
+         "lib = ctypes.CDLL(sys.argv[1])\n"
+         "lib.knob_client_new.restype = ctypes.c_void_p\n"
+         "lib.knob_client_new.argtypes = [ctypes.c_char_p, ctypes.c_char_p]\n"
+         "ON_SET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double,"
+         " ctypes.c_char_p, ctypes.c_size_t)\n"
+         "seen = []\n"
+         "def on_set(user, knob, value, reason, n):\n"
+         "    seen.append(value)\n"
+         "    return 1\n"
+         "cb = ON_SET(on_set)\n"
+         "lib.knob_client_register_knob.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double,"
+         " ctypes.c_double, ctypes.c_double, ctypes.c_char_p, ON_SET, ctypes.c_void_p]\n"
+         "lib.knob_client_record_request.argtypes = [ctypes.c_void_p, ctypes.c_uint64]\n"
+         "lib.knob_client_start.argtypes = [ctypes.c_void_p]\n"
+         "lib.knob_client_free.argtypes = [ctypes.c_void_p]\n"
+         "c = lib.knob_client_new(b'py-service', sys.argv[2].encode())\n"
+         "lib.knob_client_register_knob(c, b'workers', 4, 1, 64, b'threads', cb, None)\n"
+         "lib.knob_client_record_request(c, 2000000)\n"
+         "lib.knob_client_start(c)\n"
+         "deadline = time.time() + 20\n"
+         "while time.time() < deadline and not seen: time.sleep(0.05)\n"
+         "time.sleep(0.3)\n"
+         "lib.knob_client_free(c)\n"
+         "print('applied', seen)\n";
+  }
+  std::string output;
+  std::thread py([&] {
+    std::string cmd = "python3 " + script + " " + lib + " " + dir_ + "/control.sock";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) return;
+    char buf[256];
+    while (fgets(buf, sizeof(buf), p) != nullptr) output += buf;
+    pclose(p);
+  });
+  bool registered =
+      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("py-service") == 1; });
+  if (registered) {
+    Recommendation rec;
+    rec.id = 31;
+    rec.target = "py";
+    rec.knob = "workers";
+    rec.new_value = 9;
+    h.OnLoop([&] { h.server().api().Publish(rec); });
+    EXPECT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
+  }
+  py.join();
+  unlink(script.c_str());
+  ASSERT_TRUE(registered);
+  ASSERT_FALSE(h.outcomes().empty());
+  EXPECT_EQ(h.outcomes()[0].outcome, Outcome::kApplied);
+  EXPECT_EQ(output, "applied [9.0]\n");
 }
 
 TEST_F(ControlServerTest, TwoHundredClientsAtOnce) {
