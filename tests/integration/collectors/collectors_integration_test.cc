@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -284,6 +285,73 @@ TEST(CollectorsIntegrationTest, CommWithSpacesAndParenthesesIsFound) {
   Snapshot s = h.Tick({&d});
   ASSERT_EQ(s.targets.at("odd").processes.size(), 1u);
   EXPECT_EQ(s.targets.at("odd").processes[0].pid, child.pid());
+}
+
+int ListenOn(int family) {
+  int fd = socket(family, SOCK_STREAM, 0);
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    len = sizeof(sockaddr_in6);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 4) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+uint16_t PortOf(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  return ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+TEST(SockDiagIntegrationTest, Ipv4AndIpv6ListenersAndTimeWaitWithInodeZero) {
+  int v4 = ListenOn(AF_INET);
+  ASSERT_GE(v4, 0);
+  int v6 = ListenOn(AF_INET6);
+  if (v6 < 0) GTEST_SKIP() << "no IPv6 loopback on this host";
+  // A connection whose accepting side closes first leaves a TIME_WAIT socket on the v4 port.
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(PortOf(v4));
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  int srv = accept(v4, nullptr, nullptr);
+  ASSERT_GE(srv, 0);
+  close(srv);
+  char b;
+  ASSERT_EQ(read(c, &b, 1), 0);  // FIN seen
+  close(c);
+  struct stat st4{}, st6{};
+  fstat(v4, &st4);
+  fstat(v6, &st6);
+  RealSockDiag diag;
+  bool found4 = false, found6 = false, time_wait = false;
+  ASSERT_TRUE(PollUntil([&] {
+    std::vector<TcpSocketInfo> out;
+    if (!diag.DumpTcp(kAllTcpStates, true, out).ok()) return false;
+    for (const auto& s : out) {
+      if (s.inode == st4.st_ino && s.family == AF_INET && s.state == 10) found4 = true;
+      if (s.inode == st6.st_ino && s.family == AF_INET6 && s.state == 10) found6 = true;
+      if (s.state == 6 && s.inode == 0 && s.local_port == PortOf(v4)) time_wait = true;
+    }
+    return found4 && found6 && time_wait;
+  }, 10s));
+  close(v4);
+  close(v6);
 }
 
 TEST(CollectorsIntegrationTest, HostLoadAndPsiEitherPresentOrDeclaredUnsupported) {
