@@ -1,11 +1,11 @@
 #include "collectors/allocator.h"
 
+#include <unistd.h>
+
 #include "collectors/parse/pid_stat.h"
 #include "collectors/parse/pid_status.h"
 #include "collectors/parse/smaps_rollup.h"
 #include "collectors/parse/statm.h"
-
-#include <unistd.h>
 
 namespace knob {
 
@@ -65,14 +65,14 @@ Status AllocatorCollector::CollectProcess(const ProcessKey& key, const CollectCo
   KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/statm", buf_));
   auto sm = parse::ParseStatm(buf_);
   if (!sm.ok()) return sm.status();
-  if (!detail.read_at ||
-      ctx.now - *detail.read_at >= ctx.policy.global.collection.smaps_interval) {
+  if (!detail.read_at || ctx.now - *detail.read_at >= ctx.policy.global.collection.smaps_interval) {
     KNOB_RETURN_IF_ERROR(ReadDetail(base, detail, ctx.now));
   }
   mem.minor_faults += st->minflt;
   mem.major_faults += st->majflt;
   mem.rss_bytes += sm->resident_pages * page_size_;
-  mem.anon_bytes += (sm->resident_pages - std::min(sm->resident_pages, sm->shared_pages)) * page_size_;
+  mem.anon_bytes +=
+      (sm->resident_pages - std::min(sm->resident_pages, sm->shared_pages)) * page_size_;
   mem.swap_bytes += detail.swap_bytes;
   if (detail.pss_bytes) mem.pss_bytes = mem.pss_bytes.value_or(0) + *detail.pss_bytes;
   return OkStatus();
@@ -109,8 +109,10 @@ Status AllocatorCollector::Collect(const CollectContext& ctx, Snapshot& out) {
         if (mem.pss_bytes) pss_.Set(t, static_cast<double>(*mem.pss_bytes));
         anon_.Set(t, static_cast<double>(mem.anon_bytes));
         swap_.Set(t, static_cast<double>(mem.swap_bytes));
-        faults_.Observe({{"target", name}, {"kind", "minor"}}, static_cast<double>(mem.minor_faults));
-        faults_.Observe({{"target", name}, {"kind", "major"}}, static_cast<double>(mem.major_faults));
+        faults_.Observe({{"target", name}, {"kind", "minor"}},
+                        static_cast<double>(mem.minor_faults));
+        faults_.Observe({{"target", name}, {"kind", "major"}},
+                        static_cast<double>(mem.major_faults));
         ts.memory = mem;
       }
     }

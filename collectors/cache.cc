@@ -11,12 +11,18 @@ constexpr PerfCounter kCounters[] = {PerfCounter::kCacheReferences, PerfCounter:
 
 std::optional<uint64_t>& Field(PerfStats& p, PerfCounter c) {
   switch (c) {
-    case PerfCounter::kCacheReferences: return p.cache_references;
-    case PerfCounter::kCacheMisses: return p.cache_misses;
-    case PerfCounter::kLlcLoads: return p.llc_loads;
-    case PerfCounter::kLlcLoadMisses: return p.llc_load_misses;
-    case PerfCounter::kInstructions: return p.instructions;
-    case PerfCounter::kCycles: return p.cycles;
+    case PerfCounter::kCacheReferences:
+      return p.cache_references;
+    case PerfCounter::kCacheMisses:
+      return p.cache_misses;
+    case PerfCounter::kLlcLoads:
+      return p.llc_loads;
+    case PerfCounter::kLlcLoadMisses:
+      return p.llc_load_misses;
+    case PerfCounter::kInstructions:
+      return p.instructions;
+    case PerfCounter::kCycles:
+      return p.cycles;
   }
   return p.cycles;
 }
@@ -129,8 +135,9 @@ Status CacheCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     if (!any) continue;
     for (PerfCounter c : kCounters) {
       const auto& f = Field(stats, c);
-      if (f) perf_.Observe({{"target", name}, {"event", std::string(PerfCounterName(c))}},
-                           static_cast<double>(*f));
+      if (f)
+        perf_.Observe({{"target", name}, {"event", std::string(PerfCounterName(c))}},
+                      static_cast<double>(*f));
     }
     ts.perf = stats;
   }

@@ -78,8 +78,8 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now) {
   }
 }
 
-Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail,
-                                uint32_t status_every, ThreadState& t, MonoTime now) {
+Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, uint32_t status_every,
+                                ThreadState& t, MonoTime now) {
   const std::string base = std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
   auto read = [&](const char* file) {
     return kept ? env_.procfs.ReadKept(FsRoot::kProc, base + file, buf_)
@@ -110,9 +110,8 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail,
   return OkStatus();
 }
 
-Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext& ctx,
-                                    ProcState& ps, CpuStats& cpu,
-                                    std::optional<MonoTime>& oldest_thread) {
+Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
+                                    CpuStats& cpu, std::optional<MonoTime>& oldest_thread) {
   const std::string base = std::to_string(key.pid);
   KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
   auto st = parse::ParsePidStat(buf_);
@@ -194,8 +193,8 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
   return OkStatus();
 }
 
-void CpuCollector::CollectCgroup(const std::string& target, const std::string& cgroup,
-                                 MonoTime now, CpuStats& cpu) {
+void CpuCollector::CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
+                                 CpuStats& cpu) {
   constexpr Duration kRetryMissing = std::chrono::seconds(30);
   if (!cgroup_root_) cgroup_root_ = FindCgroupV2Root(env_.procfs);
   if (!cgroup_root_->has_value()) return;
@@ -245,8 +244,8 @@ void CpuCollector::CollectHost(Snapshot& out) {
   for (const auto& c : st->cpus) {
     const size_t i = static_cast<size_t>(c.cpu);
     host_busy_[i] = std::max(host_busy_[i], static_cast<double>(c.BusyTicks()) / ticks_per_second_);
-    host_total_[i] =
-        std::max({host_total_[i], host_busy_[i], static_cast<double>(c.TotalTicks()) / ticks_per_second_});
+    host_total_[i] = std::max(
+        {host_total_[i], host_busy_[i], static_cast<double>(c.TotalTicks()) / ticks_per_second_});
     h.cpu_busy_seconds[i] = host_busy_[i];
     h.cpu_total_seconds[i] = host_total_[i];
     const std::string cpu = std::to_string(c.cpu);

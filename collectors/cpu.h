@@ -6,21 +6,20 @@
 // Per thread, in rotation, from /proc/PID/task/TID/{schedstat,stat,status}: run-queue delay,
 // timeslices, voluntary/involuntary switches and the CPU it last ran on. In processes with more
 // than 64 threads, status (context switches only, and the costliest file) is read on every
-// third rotation pass, so those switch counts are up to 3 x thread_interval old. /proc/PID/status and
-// /proc/PID/schedstat describe only the main thread, so these are summed over threads; when a
+// third rotation pass, so those switch counts are up to 3 x thread_interval old. /proc/PID/status
+// and /proc/PID/schedstat describe only the main thread, so these are summed over threads; when a
 // thread exits its last values move into per-process "dead" totals so sums never go backwards.
 // Rotation: each tick ceil(threads * tick / thread_interval) threads get a full read
 // (schedstat, stat, status), so each thread is fully refreshed once per
 // CollectionSettings::thread_interval; a process with <= 64 threads also has every thread's
 // schedstat (tiny, cheap) read every tick, so its run-queue delay is current each tick. Thread
 // files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
-// RLIMIT_NOFILE), so steady state makes no open() for known threads. The age of the oldest full thread reading is
-// TargetSnapshot::refreshed["threads"].
-// Affinity (Cpus_allowed_list of /proc/PID/status) is re-read when the thread list is.
-// Host: /proc/stat per core, busy = user+nice+system+irq+softirq+steal (guest is inside user),
-// total = busy+idle+iowait, each clamped to never decrease (iowait can go backwards).
-// Cgroup v2: <cgroup>/cpu.stat nr_throttled, throttled_usec and cpu.max, when the target has a
-// v2 cgroup with the cpu controller enabled.
+// RLIMIT_NOFILE), so steady state makes no open() for known threads. The age of the oldest full
+// thread reading is TargetSnapshot::refreshed["threads"]. Affinity (Cpus_allowed_list of
+// /proc/PID/status) is re-read when the thread list is. Host: /proc/stat per core, busy =
+// user+nice+system+irq+softirq+steal (guest is inside user), total = busy+idle+iowait, each clamped
+// to never decrease (iowait can go backwards). Cgroup v2: <cgroup>/cpu.stat nr_throttled,
+// throttled_usec and cpu.max, when the target has a v2 cgroup with the cpu controller enabled.
 // Thread rule: collection thread only.
 
 #include <sys/types.h>
@@ -57,7 +56,7 @@ class CpuCollector final : public Collector {
     std::map<pid_t, ThreadState> threads;
     size_t cursor = 0;  // rotation position in `threads` order
     Totals dead;
-    Totals reported;    // never report less than this
+    Totals reported;  // never report less than this
     std::optional<MonoTime> last_list;
     uint32_t allowed_cpus = 0;
     uint64_t seen_tick = 0;

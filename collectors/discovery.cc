@@ -229,7 +229,8 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
         memo.regex.emplace(memo.regex_src, std::regex::ECMAScript | std::regex::optimize);
         memo.regex_status = OkStatus();
       } catch (const std::exception& e) {
-        memo.regex_status = InvalidArgumentError("cmdline_regex '" + memo.regex_src + "': " + e.what());
+        memo.regex_status =
+            InvalidArgumentError("cmdline_regex '" + memo.regex_src + "': " + e.what());
       }
     }
     if (t.selector.host) {
@@ -263,7 +264,8 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
         Status s = Refresh(*direct, p);
         if (p != nullptr) {
           consider(*p);
-        } else if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kInvalidArgument) {
+        } else if (s.code() == StatusCode::kPermissionDenied ||
+                   s.code() == StatusCode::kInvalidArgument) {
           ++unreadable;
           reason = s.ToString();
         }
@@ -288,8 +290,9 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
       ts.state = TargetState::kError;
       ts.error = reason;
       if (reason.find("ermission") != std::string::npos) {
-        ts.error += " (knobd needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH to inspect other users' "
-                    "processes)";
+        ts.error +=
+            " (knobd needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH to inspect other users' "
+            "processes)";
       }
     } else {
       ts.state = memo.ever_active ? TargetState::kGone : TargetState::kPending;

@@ -22,7 +22,8 @@ LoadCollector::LoadCollector(Env& env, prometheus::Registry& reg)
     : env_(env),
       support_(reg, "load"),
       load_(reg, "knobd_host_load", "Load average from /proc/loadavg, window=1m|5m|15m"),
-      tasks_(reg, "knobd_host_tasks", "Scheduling entities from /proc/loadavg, state=runnable|total"),
+      tasks_(reg, "knobd_host_tasks",
+             "Scheduling entities from /proc/loadavg, state=runnable|total"),
       host_ratio_(reg, "knobd_host_pressure_ratio",
                   "PSI share of time stalled (0..1), resource=cpu|memory|io, kind=some|full, "
                   "window=10s|60s|300s"),
@@ -34,8 +35,8 @@ LoadCollector::LoadCollector(Env& env, prometheus::Registry& reg)
                       "PSI total stall time of the target's cgroup, resource, kind") {}
 
 template <typename PathFn>
-std::optional<PressureSet> LoadCollector::ReadPressure(FsRoot root, PathFn path,
-                                                       const char* source, MonoTime now) {
+std::optional<PressureSet> LoadCollector::ReadPressure(FsRoot root, PathFn path, const char* source,
+                                                       MonoTime now) {
   PressureSet set;
   bool any = false;
   for (int i = 0; i < 3; ++i) {
@@ -58,8 +59,8 @@ std::optional<PressureSet> LoadCollector::ReadPressure(FsRoot root, PathFn path,
   return set;
 }
 
-void LoadCollector::Export(const prometheus::Labels& base, const PressureSet& set,
-                           GaugeVec& ratio, CounterVec& stalled) {
+void LoadCollector::Export(const prometheus::Labels& base, const PressureSet& set, GaugeVec& ratio,
+                           CounterVec& stalled) {
   for (int i = 0; i < 3; ++i) {
     const std::optional<Pressure>& p = Slot(set, i);
     if (!p) continue;

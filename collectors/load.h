@@ -28,7 +28,7 @@ class LoadCollector final : public Collector {
   // Reads three PSI files named by `path(resource)`; unset when the source is unsupported.
   template <typename PathFn>
   std::optional<PressureSet> ReadPressure(FsRoot root, PathFn path, const char* source,
-                                         MonoTime now);
+                                          MonoTime now);
   void Export(const prometheus::Labels& base, const PressureSet& set, GaugeVec& ratio,
               CounterVec& stalled);
 

@@ -27,8 +27,8 @@ bool ParseSocketLink(const std::string& link, uint32_t& inode) {
 
 std::string_view TcpStateName(uint8_t state) {
   static constexpr std::string_view kNames[] = {
-      "unknown",   "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait",
-      "close",     "close_wait",  "last_ack", "listen",   "closing",   "new_syn_recv"};
+      "unknown", "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2",   "time_wait",
+      "close",   "close_wait",  "last_ack", "listen",   "closing",   "new_syn_recv"};
   return state < std::size(kNames) ? kNames[state] : "unknown";
 }
 
@@ -48,11 +48,13 @@ SocketCollector::SocketCollector(Env& env, prometheus::Registry& reg)
       retrans_(reg, "knobd_target_tcp_retransmitted_segments",
                "Retransmitted segments summed over the target's current sockets (falls when "
                "sockets close)"),
-      cwnd_(reg, "knobd_target_tcp_cwnd_segments", "Mean congestion window over the target's sockets"),
+      cwnd_(reg, "knobd_target_tcp_cwnd_segments",
+            "Mean congestion window over the target's sockets"),
       age_(reg, "knobd_collector_sample_age_seconds",
            "Age of the oldest reading behind a slow-cadence part of a target's snapshot"),
-      host_overflows_(reg, "knobd_host_tcp_listen_overflows_total",
-                      "TcpExt ListenOverflows: connections dropped because an accept queue was full"),
+      host_overflows_(
+          reg, "knobd_host_tcp_listen_overflows_total",
+          "TcpExt ListenOverflows: connections dropped because an accept queue was full"),
       host_drops_(reg, "knobd_host_tcp_listen_drops_total",
                   "TcpExt ListenDrops: SYNs dropped at listeners for any reason") {}
 
@@ -209,8 +211,10 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     }
     listen_queue_.EndTarget(name);
     listen_backlog_.EndTarget(name);
-    queue_bytes_.Set({{"target", name}, {"direction", "send"}}, static_cast<double>(st.send_queue_bytes));
-    queue_bytes_.Set({{"target", name}, {"direction", "recv"}}, static_cast<double>(st.recv_queue_bytes));
+    queue_bytes_.Set({{"target", name}, {"direction", "send"}},
+                     static_cast<double>(st.send_queue_bytes));
+    queue_bytes_.Set({{"target", name}, {"direction", "recv"}},
+                     static_cast<double>(st.recv_queue_bytes));
     rtt_.Set(t, st.rtt_seconds_mean);
     rttvar_.Set(t, st.rttvar_seconds_mean);
     retrans_.Set(t, static_cast<double>(st.retransmits_total));

@@ -12,12 +12,18 @@ namespace knob {
 
 std::string_view PerfCounterName(PerfCounter c) {
   switch (c) {
-    case PerfCounter::kCacheReferences: return "cache_references";
-    case PerfCounter::kCacheMisses: return "cache_misses";
-    case PerfCounter::kLlcLoads: return "llc_loads";
-    case PerfCounter::kLlcLoadMisses: return "llc_load_misses";
-    case PerfCounter::kInstructions: return "instructions";
-    case PerfCounter::kCycles: return "cycles";
+    case PerfCounter::kCacheReferences:
+      return "cache_references";
+    case PerfCounter::kCacheMisses:
+      return "cache_misses";
+    case PerfCounter::kLlcLoads:
+      return "llc_loads";
+    case PerfCounter::kLlcLoadMisses:
+      return "llc_load_misses";
+    case PerfCounter::kInstructions:
+      return "instructions";
+    case PerfCounter::kCycles:
+      return "cycles";
   }
   return "unknown";
 }
@@ -62,8 +68,8 @@ Result<int> RealPerfEvents::Open(pid_t tid, PerfCounter counter) {
   long fd = ::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    std::string what = "perf_event_open " + std::string(PerfCounterName(counter)) + " tid " +
-                       std::to_string(tid);
+    std::string what =
+        "perf_event_open " + std::string(PerfCounterName(counter)) + " tid " + std::to_string(tid);
     // ENOENT means "no such event on this PMU", not "no such task" (that is ESRCH), so it must
     // not be read as a vanished process.
     if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV) {

@@ -47,8 +47,7 @@ Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,
       }
       return InternalError("sock_diag: short NLMSG_ERROR");
     }
-    if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-        h.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+    if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY && h.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
       const char* payload = data + off + NLMSG_HDRLEN;
       auto m = LoadAt<inet_diag_msg>(payload);
       TcpSocketInfo s;
@@ -70,7 +69,9 @@ Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,
             const char* info = payload + attr_off + NLA_HDRLEN;
             size_t info_len = a.nla_len - NLA_HDRLEN;
             // Read only fields the kernel actually sent: older kernels send a shorter tcp_info.
-            auto field = [&](size_t field_off, size_t size) { return field_off + size <= info_len; };
+            auto field = [&](size_t field_off, size_t size) {
+              return field_off + size <= info_len;
+            };
             if (field(offsetof(tcp_info, tcpi_rtt), 4))
               s.rtt_us = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_rtt));
             if (field(offsetof(tcp_info, tcpi_rttvar), 4))
@@ -108,8 +109,8 @@ Status RealSockDiag::DumpFamily(uint8_t family, uint32_t state_mask, bool with_i
   kernel.nl_family = AF_NETLINK;
   ssize_t sent;
   do {
-    sent = ::sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel),
-                    sizeof(kernel));
+    sent =
+        ::sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) return ErrnoToStatus(errno, "sock_diag sendto");
   for (;;) {
@@ -125,8 +126,7 @@ Status RealSockDiag::DumpFamily(uint8_t family, uint32_t state_mask, bool with_i
   }
 }
 
-Status RealSockDiag::DumpTcp(uint32_t state_mask, bool with_info,
-                             std::vector<TcpSocketInfo>& out) {
+Status RealSockDiag::DumpTcp(uint32_t state_mask, bool with_info, std::vector<TcpSocketInfo>& out) {
   if (fd_ < 0) {
     fd_ = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd_ < 0) return ErrnoToStatus(errno, "socket(NETLINK_SOCK_DIAG)");

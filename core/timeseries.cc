@@ -23,12 +23,12 @@ const Sample& SampleRing::at(size_t i) const {
 
 TimeSeriesStore::TimeSeriesStore(size_t capacity_per_series) : capacity_(capacity_per_series) {}
 
-void TimeSeriesStore::Append(std::string_view target, std::string_view name, MonoTime t,
-                             double v) {
+void TimeSeriesStore::Append(std::string_view target, std::string_view name, MonoTime t, double v) {
   auto tit = data_.find(target);
   if (tit == data_.end()) tit = data_.emplace(std::string(target), decltype(tit->second){}).first;
   auto sit = tit->second.find(name);
-  if (sit == tit->second.end()) sit = tit->second.emplace(std::string(name), SampleRing(capacity_)).first;
+  if (sit == tit->second.end())
+    sit = tit->second.emplace(std::string(name), SampleRing(capacity_)).first;
   // Out-of-order samples would make rates meaningless; the tick is monotonic, so drop them.
   if (!sit->second.empty() && t < sit->second.back().time) return;
   sit->second.Push({t, v});

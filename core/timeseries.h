@@ -28,7 +28,7 @@ namespace knob {
 
 namespace series {
 // Target series (counters are cumulative; gauges instantaneous). Units in the names.
-inline constexpr std::string_view kCpuSeconds = "cpu_seconds_total";          // user+system
+inline constexpr std::string_view kCpuSeconds = "cpu_seconds_total";  // user+system
 inline constexpr std::string_view kCpuUserSeconds = "cpu_user_seconds_total";
 inline constexpr std::string_view kCpuSystemSeconds = "cpu_system_seconds_total";
 inline constexpr std::string_view kRunqueueDelaySeconds = "runqueue_delay_seconds_total";
@@ -42,7 +42,7 @@ inline constexpr std::string_view kPssBytes = "pss_bytes";
 inline constexpr std::string_view kMajorFaults = "major_faults_total";
 inline constexpr std::string_view kMinorFaults = "minor_faults_total";
 inline constexpr std::string_view kCgroupCpuPressureSome = "cgroup_cpu_pressure_some_avg10";
-inline constexpr std::string_view kAcceptQueue = "accept_queue";     // summed over listeners
+inline constexpr std::string_view kAcceptQueue = "accept_queue";  // summed over listeners
 inline constexpr std::string_view kRetransmits = "tcp_retransmits_total";
 inline constexpr std::string_view kRttSeconds = "tcp_rtt_seconds_mean";
 inline constexpr std::string_view kCacheMisses = "perf_cache_misses_total";
@@ -91,14 +91,11 @@ class TimeSeriesStore {
   std::optional<Sample> Latest(std::string_view target, std::string_view name) const;
   // Per-second rate of a cumulative counter over the last `window` before the newest sample.
   // Unset with fewer than two samples in the window.
-  std::optional<double> Rate(std::string_view target, std::string_view name,
-                             Duration window) const;
+  std::optional<double> Rate(std::string_view target, std::string_view name, Duration window) const;
   // Mean of a gauge over the last `window` before the newest sample.
-  std::optional<double> Mean(std::string_view target, std::string_view name,
-                             Duration window) const;
+  std::optional<double> Mean(std::string_view target, std::string_view name, Duration window) const;
   // Copies of the samples in the window, oldest first.
-  std::vector<Sample> Window(std::string_view target, std::string_view name,
-                             Duration window) const;
+  std::vector<Sample> Window(std::string_view target, std::string_view name, Duration window) const;
   // How old the newest sample is at `now` (the model may refuse stale data).
   std::optional<Duration> Age(std::string_view target, std::string_view name, MonoTime now) const;
 

@@ -120,13 +120,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--procs") o.procs = v;
-    else if (k == "--threads") o.threads = v;
-    else if (k == "--sockets") o.sockets = v;
-    else if (k == "--ticks") o.ticks = v;
-    else if (k == "--targets") o.targets = v;
-    else if (k == "--thread-interval") o.thread_interval = v;
-    else if (k == "--socket-interval") o.socket_interval = v;
+    if (k == "--procs")
+      o.procs = v;
+    else if (k == "--threads")
+      o.threads = v;
+    else if (k == "--sockets")
+      o.sockets = v;
+    else if (k == "--ticks")
+      o.ticks = v;
+    else if (k == "--targets")
+      o.targets = v;
+    else if (k == "--thread-interval")
+      o.thread_interval = v;
+    else if (k == "--socket-interval")
+      o.socket_interval = v;
   }
   // Like knobd's unit (LimitNOFILE), allow enough fds to keep one per /proc file read per tick.
   rlimit nofile{262144, 262144};  // raising the hard limit needs CAP_SYS_RESOURCE
@@ -224,8 +231,8 @@ int main(int argc, char** argv) {
 
   std::vector<PeerCost> peers;
   peers.push_back(MeasurePeer("ss -tni (one dump)", "ss -tni"));
-  peers.push_back(MeasurePeer("ps -eLo pid,lwp,time,psr,nlwp (one snapshot)",
-                              "ps -eLo pid,lwp,time,psr,nlwp"));
+  peers.push_back(
+      MeasurePeer("ps -eLo pid,lwp,time,psr,nlwp (one snapshot)", "ps -eLo pid,lwp,time,psr,nlwp"));
   peers.push_back(MeasurePeer("pidstat -t -w -u 1 1 (one interval)", "pidstat -t -w -u 1 1"));
 
   std::printf("\n## knobd collectors: %d processes, %d threads, %d TCP sockets, %d targets\n\n",
@@ -248,8 +255,9 @@ int main(int argc, char** argv) {
                 v.first * 1e3 / static_cast<double>(tick_cpu.size()),
                 static_cast<double>(v.second) / static_cast<double>(tick_cpu.size()));
   }
-  std::printf("\n| peer tool, one snapshot of the same host | CPU | knobd mean tick / peer |\n"
-              "|---|---|---|\n");
+  std::printf(
+      "\n| peer tool, one snapshot of the same host | CPU | knobd mean tick / peer |\n"
+      "|---|---|---|\n");
   for (const auto& p : peers) {
     if (!p.ran) {
       std::printf("| %s | not available | - |\n", p.tool.c_str());

@@ -38,10 +38,14 @@ Result<CgroupCpuStat> ParseCgroupCpuStat(std::string_view text) {
     std::string_view key = NextToken(line);
     if (key.empty()) continue;
     std::optional<uint64_t>* dst = nullptr;
-    if (key == "usage_usec") dst = &st.usage_usec;
-    else if (key == "nr_periods") dst = &st.nr_periods;
-    else if (key == "nr_throttled") dst = &st.nr_throttled;
-    else if (key == "throttled_usec") dst = &st.throttled_usec;
+    if (key == "usage_usec")
+      dst = &st.usage_usec;
+    else if (key == "nr_periods")
+      dst = &st.nr_periods;
+    else if (key == "nr_throttled")
+      dst = &st.nr_throttled;
+    else if (key == "throttled_usec")
+      dst = &st.throttled_usec;
     if (dst == nullptr) continue;
     uint64_t v = 0;
     if (!ToU64(NextToken(line), v)) return InvalidArgumentError("cpu.stat: bad value");

@@ -22,8 +22,8 @@
 namespace knob::parse {
 
 struct PidCgroup {
-  std::optional<std::string> unified;        // v2 path from the "0::" line
-  std::map<std::string, std::string> v1;     // controller ("cpu", "name=systemd") -> path
+  std::optional<std::string> unified;     // v2 path from the "0::" line
+  std::map<std::string, std::string> v1;  // controller ("cpu", "name=systemd") -> path
 };
 Result<PidCgroup> ParsePidCgroup(std::string_view text);
 

@@ -25,7 +25,8 @@ Result<PidStat> ParsePidStat(std::string_view text) {
     f[n++] = tok;
   }
   constexpr int kNeed = 22;  // through field 24 (rss)
-  if (n < kNeed) return InvalidArgumentError("stat: truncated (" + std::to_string(n + 2) + " fields)");
+  if (n < kNeed)
+    return InvalidArgumentError("stat: truncated (" + std::to_string(n + 2) + " fields)");
   if (f[0].size() != 1) return InvalidArgumentError("stat: bad state");
   st.state = f[0][0];
   int64_t ppid = 0;

@@ -46,12 +46,18 @@ Result<PidStatus> ParsePidStatus(std::string_view text) {
       return true;
     };
     bool ok = true;
-    if (key == "Threads") ok = number(st.threads, 1);
-    else if (key == "VmRSS") ok = number(st.vm_rss_bytes, 1024);
-    else if (key == "RssAnon") ok = number(st.rss_anon_bytes, 1024);
-    else if (key == "VmSwap") ok = number(st.vm_swap_bytes, 1024);
-    else if (key == "voluntary_ctxt_switches") ok = number(st.voluntary_ctxt_switches, 1);
-    else if (key == "nonvoluntary_ctxt_switches") ok = number(st.nonvoluntary_ctxt_switches, 1);
+    if (key == "Threads")
+      ok = number(st.threads, 1);
+    else if (key == "VmRSS")
+      ok = number(st.vm_rss_bytes, 1024);
+    else if (key == "RssAnon")
+      ok = number(st.rss_anon_bytes, 1024);
+    else if (key == "VmSwap")
+      ok = number(st.vm_swap_bytes, 1024);
+    else if (key == "voluntary_ctxt_switches")
+      ok = number(st.voluntary_ctxt_switches, 1);
+    else if (key == "nonvoluntary_ctxt_switches")
+      ok = number(st.nonvoluntary_ctxt_switches, 1);
     else if (key == "Cpus_allowed_list") {
       st.cpus_allowed = CountCpuList(val);
       ok = st.cpus_allowed.has_value();

@@ -11,10 +11,14 @@ bool ParseLine(std::string_view rest, PressureLine& out) {
     size_t eq = tok.find('=');
     if (eq == std::string_view::npos) return false;
     std::string_view k = tok.substr(0, eq), v = tok.substr(eq + 1);
-    if (k == "avg10") a10 = ToDouble(v, out.avg10);
-    else if (k == "avg60") a60 = ToDouble(v, out.avg60);
-    else if (k == "avg300") a300 = ToDouble(v, out.avg300);
-    else if (k == "total") tot = ToU64(v, out.total_us);
+    if (k == "avg10")
+      a10 = ToDouble(v, out.avg10);
+    else if (k == "avg60")
+      a60 = ToDouble(v, out.avg60);
+    else if (k == "avg300")
+      a300 = ToDouble(v, out.avg300);
+    else if (k == "total")
+      tot = ToU64(v, out.total_us);
   }
   return a10 && a60 && a300 && tot;
 }
@@ -29,8 +33,10 @@ Result<Pressure> ParsePressure(std::string_view text) {
     if (kind.empty()) continue;
     PressureLine pl;
     if (!ParseLine(line, pl)) return InvalidArgumentError("pressure: malformed line");
-    if (kind == "some") p.some = pl;
-    else if (kind == "full") p.full = pl;
+    if (kind == "some")
+      p.some = pl;
+    else if (kind == "full")
+      p.full = pl;
   }
   if (!p.some) return InvalidArgumentError("pressure: no 'some' line");
   return p;

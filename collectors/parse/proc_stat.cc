@@ -17,8 +17,8 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
         if (!ToU64(key.substr(3), idx)) return InvalidArgumentError("stat: bad cpu name");
         c.cpu = static_cast<int>(idx);
       }
-      uint64_t* cols[] = {&c.user,    &c.nice,    &c.system, &c.idle,  &c.iowait,
-                          &c.irq,     &c.softirq, &c.steal,  &c.guest, &c.guest_nice};
+      uint64_t* cols[] = {&c.user, &c.nice,    &c.system, &c.idle,  &c.iowait,
+                          &c.irq,  &c.softirq, &c.steal,  &c.guest, &c.guest_nice};
       int n = 0;
       for (uint64_t* col : cols) {
         std::string_view tok = NextToken(line);

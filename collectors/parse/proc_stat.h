@@ -23,8 +23,8 @@ namespace knob::parse {
 
 struct CpuTimes {
   int cpu = -1;  // -1 for the aggregate "cpu" line
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-           steal = 0, guest = 0, guest_nice = 0;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0,
+           guest = 0, guest_nice = 0;
   // Busy excludes idle and iowait; guest is inside user already.
   uint64_t BusyTicks() const { return user + nice + system + irq + softirq + steal; }
   uint64_t TotalTicks() const { return BusyTicks() + idle + iowait; }

@@ -19,8 +19,10 @@ Result<SmapsRollup> ParseSmapsRollup(std::string_view text) {
     } else if (key == "Pss") {
       dst = &r.pss_bytes;
       pss = true;
-    } else if (key == "Anonymous") dst = &r.anonymous_bytes;
-    else if (key == "Swap") dst = &r.swap_bytes;
+    } else if (key == "Anonymous")
+      dst = &r.anonymous_bytes;
+    else if (key == "Swap")
+      dst = &r.swap_bytes;
     if (dst == nullptr) continue;
     std::string_view v = line.substr(colon + 1);
     uint64_t kb = 0;

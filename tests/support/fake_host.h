@@ -21,7 +21,8 @@ class FakeSockDiag final : public SockDiag {
   std::vector<TcpSocketInfo> sockets;
   Status status;
   int dumps = 0;
-  Status DumpTcp(uint32_t state_mask, bool /*with_info*/, std::vector<TcpSocketInfo>& out) override {
+  Status DumpTcp(uint32_t state_mask, bool /*with_info*/,
+                 std::vector<TcpSocketInfo>& out) override {
     ++dumps;
     if (!status.ok()) return status;
     for (const auto& s : sockets) {
@@ -33,8 +34,8 @@ class FakeSockDiag final : public SockDiag {
 
 class FakePerfEvents final : public PerfEvents {
  public:
-  Status open_status;          // non-OK: every Open fails with it
-  uint64_t step = 1000;        // each Read adds this much
+  Status open_status;    // non-OK: every Open fails with it
+  uint64_t step = 1000;  // each Read adds this much
   std::map<int, uint64_t> counts;
   int opens = 0, closes = 0;
   Result<int> Open(pid_t, PerfCounter) override {
@@ -69,9 +70,12 @@ inline std::optional<double> MetricValue(prometheus::Registry& reg, const std::s
       for (const auto& l : m.label) got[l.name] = l.value;
       if (got != labels) continue;
       switch (fam.type) {
-        case prometheus::MetricType::Counter: return m.counter.value;
-        case prometheus::MetricType::Gauge: return m.gauge.value;
-        default: return std::nullopt;
+        case prometheus::MetricType::Counter:
+          return m.counter.value;
+        case prometheus::MetricType::Gauge:
+          return m.gauge.value;
+        default:
+          return std::nullopt;
       }
     }
   }

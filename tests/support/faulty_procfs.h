@@ -15,8 +15,8 @@ class FaultyProcFs final : public ProcFs {
  public:
   struct Fault {
     std::string path_contains;
-    int skip_reads = 0;         // let this many matching reads succeed first
-    Status status;              // failure to return (OK: no failure, see truncate_to)
+    int skip_reads = 0;                      // let this many matching reads succeed first
+    Status status;                           // failure to return (OK: no failure, see truncate_to)
     size_t truncate_to = std::string::npos;  // short read: keep this many bytes
     int seen = 0;
   };

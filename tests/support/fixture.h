@@ -24,9 +24,9 @@ class ScratchTree {
     std::string tmpl = (std::filesystem::temp_directory_path() / "knob-fixture-XXXXXX").string();
     char* dir = ::mkdtemp(tmpl.data());
     root_ = dir != nullptr ? dir : tmpl;
-    std::filesystem::copy(FixtureRoot(case_name), root_,
-                          std::filesystem::copy_options::recursive |
-                              std::filesystem::copy_options::copy_symlinks);
+    std::filesystem::copy(
+        FixtureRoot(case_name), root_,
+        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
   }
   ~ScratchTree() {
     std::error_code ec;

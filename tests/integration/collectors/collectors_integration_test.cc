@@ -1,7 +1,7 @@
 // Collectors against real child processes, checked against /proc, `ps` and `ss`.
 // Tolerances are stated per test; every wait polls with a generous deadline.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -335,21 +335,24 @@ TEST(SockDiagIntegrationTest, Ipv4AndIpv6ListenersAndTimeWaitWithInodeZero) {
   char b;
   ASSERT_EQ(read(c, &b, 1), 0);  // FIN seen
   close(c);
-  struct stat st4{}, st6{};
+  struct stat st4 {
+  }, st6{};
   fstat(v4, &st4);
   fstat(v6, &st6);
   RealSockDiag diag;
   bool found4 = false, found6 = false, time_wait = false;
-  ASSERT_TRUE(PollUntil([&] {
-    std::vector<TcpSocketInfo> out;
-    if (!diag.DumpTcp(kAllTcpStates, true, out).ok()) return false;
-    for (const auto& s : out) {
-      if (s.inode == st4.st_ino && s.family == AF_INET && s.state == 10) found4 = true;
-      if (s.inode == st6.st_ino && s.family == AF_INET6 && s.state == 10) found6 = true;
-      if (s.state == 6 && s.inode == 0 && s.local_port == PortOf(v4)) time_wait = true;
-    }
-    return found4 && found6 && time_wait;
-  }, 10s));
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        std::vector<TcpSocketInfo> out;
+        if (!diag.DumpTcp(kAllTcpStates, true, out).ok()) return false;
+        for (const auto& s : out) {
+          if (s.inode == st4.st_ino && s.family == AF_INET && s.state == 10) found4 = true;
+          if (s.inode == st6.st_ino && s.family == AF_INET6 && s.state == 10) found6 = true;
+          if (s.state == 6 && s.inode == 0 && s.local_port == PortOf(v4)) time_wait = true;
+        }
+        return found4 && found6 && time_wait;
+      },
+      10s));
   close(v4);
   close(v6);
 }

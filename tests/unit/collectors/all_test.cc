@@ -12,8 +12,8 @@ TEST(MakeCollectorsTest, DiscoveryFirstThenTheFiveCollectors) {
   auto cs = MakeCollectors(h.env, h.registry, h.policy);
   std::vector<std::string> names;
   for (const auto& c : cs) names.emplace_back(c->Name());
-  EXPECT_EQ(names, (std::vector<std::string>{"discovery", "cpu", "load", "allocator", "socket",
-                                             "cache"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"discovery", "cpu", "load", "allocator", "socket", "cache"}));
 }
 
 TEST(MakeCollectorsTest, AllRunOverTheFixtureHost) {

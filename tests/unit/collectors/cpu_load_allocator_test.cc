@@ -58,7 +58,8 @@ TEST_F(CpuTest, SumsOverThreadsAndReadsHost) {
   EXPECT_DOUBLE_EQ(*w.cgroup_throttled_seconds, 1.5);
   EXPECT_DOUBLE_EQ(*w.cgroup_cpu_quota_cores, 0.5);
 
-  EXPECT_EQ(h.Metric("knobd_target_cpu_seconds_total", {{"target", "weird"}, {"mode", "user"}}), 3.0);
+  EXPECT_EQ(h.Metric("knobd_target_cpu_seconds_total", {{"target", "weird"}, {"mode", "user"}}),
+            3.0);
   EXPECT_EQ(h.Metric("knobd_target_threads", {{"target", "weird"}}), 3);
   EXPECT_EQ(h.Metric("knobd_target_cgroup_throttled_periods_total", {{"target", "web"}}), 25);
   EXPECT_TRUE(s.targets.at("weird").refreshed.count("threads"));
@@ -213,8 +214,8 @@ TEST(AllocatorTest, SmapsRollupOnItsOwnCadenceStatmEveryTick) {
   h.tree.Write("proc/100/smaps_rollup",
                "0-1 ---p 00000000 00:00 0 [rollup]\nRss: 8192 kB\nPss: 9999 kB\nSwap: 0 kB\n");
   Snapshot s = h.Tick({&d, &alloc});
-  EXPECT_EQ(s.targets.at("weird").memory->rss_bytes, 2048u * 4096);   // statm: at once
-  EXPECT_EQ(s.targets.at("weird").memory->pss_bytes, 2048u * 1024);   // smaps: not yet
+  EXPECT_EQ(s.targets.at("weird").memory->rss_bytes, 2048u * 4096);  // statm: at once
+  EXPECT_EQ(s.targets.at("weird").memory->pss_bytes, 2048u * 1024);  // smaps: not yet
   EXPECT_EQ(s.time - s.targets.at("weird").refreshed.at("memory_detail"), std::chrono::seconds(1));
   for (int i = 0; i < 4; ++i) s = h.Tick({&d, &alloc});
   EXPECT_EQ(s.targets.at("weird").memory->pss_bytes, 9999u * 1024);

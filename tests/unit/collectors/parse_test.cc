@@ -23,8 +23,8 @@ constexpr std::string_view kStatTail =
     "18446744073709551615 1 1 0 0 0 0 65536 3686404 1266761467 0 0 0 17 1 0 0 0 0 0\n";
 
 TEST(PidStatTest, CommWithSpacesParensAndNewline) {
-  for (const std::string comm : {"bash", "my prog", "a) (b", "x)", "(", "new\nline", ") S 1 2",
-                                 ""}) {
+  for (const std::string comm :
+       {"bash", "my prog", "a) (b", "x)", "(", "new\nline", ") S 1 2", ""}) {
     std::string text = "5410 (" + comm + ")" + std::string(kStatTail);
     auto r = ParsePidStat(text);
     ASSERT_TRUE(r.ok()) << comm << ": " << r.status().ToString();
@@ -71,7 +71,8 @@ TEST(PidStatTest, OldKernelWithoutProcessorAndHugeValues) {
 TEST(PidStatusTest, ParsesKnownKeysIgnoresOthers) {
   auto r = ParsePidStatus(
       "Name:\tbash\nUmask:\t0022\nState:\tS (sleeping)\nThreads:\t3\nVmRSS:\t    3404 kB\n"
-      "RssAnon:\t     512 kB\nVmSwap:\t       8 kB\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1,4,6-7\n"
+      "RssAnon:\t     512 kB\nVmSwap:\t       8 "
+      "kB\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1,4,6-7\n"
       "voluntary_ctxt_switches:\t33\nnonvoluntary_ctxt_switches:\t2\nNewKey:\twhatever\n");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->threads, 3u);

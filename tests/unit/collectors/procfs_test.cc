@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <string>
 
+#include "collectors/parse/cgroup.h"
 #include "collectors/parse/loadavg.h"
 #include "collectors/parse/netstat.h"
 #include "collectors/parse/pid_stat.h"
@@ -16,7 +17,6 @@
 #include "collectors/parse/proc_stat.h"
 #include "collectors/parse/schedstat.h"
 #include "collectors/parse/smaps_rollup.h"
-#include "collectors/parse/cgroup.h"
 #include "tests/support/fixture.h"
 
 namespace knob {

@@ -45,8 +45,8 @@ class SocketTest : public ::testing::Test {
     Link(5, "/dev/null");
     Link(6, "socket:[1112]");
     h.sock_diag.sockets = {Sock(kListen, 8080, 1111, 5, 128), Sock(kListen, 8080, 1112, 2, 128),
-                           Sock(kEstablished, 8080, 2222, 100, 200),
-                           Sock(kTimeWait, 8080, 0, 0, 0), Sock(kEstablished, 22, 9999, 1, 1)};
+                           Sock(kEstablished, 8080, 2222, 100, 200), Sock(kTimeWait, 8080, 0, 0, 0),
+                           Sock(kEstablished, 22, 9999, 1, 1)};
     h.sock_diag.sockets[1].family = AF_INET6;
     TcpSocketInfo& est = h.sock_diag.sockets[2];
     est.rtt_us = 1000;
@@ -121,7 +121,8 @@ TEST_F(SocketTest, SockDiagUnavailableDegradesOnce) {
   EXPECT_TRUE(h.last_status.ok());
   EXPECT_FALSE(s.targets.at("srv").sockets.has_value());
   EXPECT_EQ(s.host.listen_overflows, 42u);  // netstat still read
-  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "sock_diag"}}), 0);
+  EXPECT_EQ(
+      h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "sock_diag"}}), 0);
   Tick();
   EXPECT_EQ(h.sock_diag.dumps, 1);
 }
@@ -129,7 +130,8 @@ TEST_F(SocketTest, SockDiagUnavailableDegradesOnce) {
 // Hand-built netlink replies: two sockets in one datagram, a tcp_info shorter than the compiled
 // struct (only up to tcpi_rttvar), then NLMSG_DONE in a second datagram.
 std::vector<char> Message(uint8_t state, uint32_t inode, size_t info_len) {
-  const size_t payload = NLMSG_ALIGN(sizeof(inet_diag_msg)) + (info_len ? NLA_HDRLEN + info_len : 0);
+  const size_t payload =
+      NLMSG_ALIGN(sizeof(inet_diag_msg)) + (info_len ? NLA_HDRLEN + info_len : 0);
   std::vector<char> buf(NLMSG_ALIGN(NLMSG_LENGTH(payload)), 0);
   nlmsghdr h{};
   h.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(payload));
@@ -172,7 +174,7 @@ TEST(InetDiagParseTest, MultiPartShortTcpInfoAndDone) {
   EXPECT_EQ(out[0].inode, 77u);
   EXPECT_EQ(out[0].rtt_us, 1234u);
   EXPECT_EQ(out[0].rttvar_us, 55u);
-  EXPECT_FALSE(out[0].snd_cwnd.has_value());       // beyond what the kernel sent
+  EXPECT_FALSE(out[0].snd_cwnd.has_value());  // beyond what the kernel sent
   EXPECT_FALSE(out[0].total_retrans.has_value());
   EXPECT_EQ(out[1].inode, 0u);
   nlmsghdr done{};
@@ -234,8 +236,7 @@ TEST_F(CacheTest, CountsPerThreadWithInheritWhenEnabled) {
   EXPECT_EQ(cache.open_handles(), 0u);
 }
 
-class CachePerfRefusedTest : public CacheTest,
-                             public ::testing::WithParamInterface<StatusCode> {};
+class CachePerfRefusedTest : public CacheTest, public ::testing::WithParamInterface<StatusCode> {};
 
 TEST_P(CachePerfRefusedTest, ReportsUnsupportedAndStillExportsAppCaches) {
   h.perf.open_status = Status(GetParam(), "perf_event_open: injected");
@@ -243,16 +244,24 @@ TEST_P(CachePerfRefusedTest, ReportsUnsupportedAndStillExportsAppCaches) {
   EXPECT_TRUE(h.last_status.ok());
   EXPECT_FALSE(s.targets.at("srv").perf.has_value());
   EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "cache"}, {"source", "perf"}}), 0);
-  EXPECT_EQ(h.Metric("knobd_target_app_cache_hits_total", {{"target", "srv"}, {"cache", "sessions"}}), 90);
-  EXPECT_EQ(h.Metric("knobd_target_app_cache_misses_total", {{"target", "srv"}, {"cache", "sessions"}}), 10);
-  EXPECT_EQ(h.Metric("knobd_target_app_cache_bytes", {{"target", "srv"}, {"cache", "sessions"}}), 4096);
+  EXPECT_EQ(
+      h.Metric("knobd_target_app_cache_hits_total", {{"target", "srv"}, {"cache", "sessions"}}),
+      90);
+  EXPECT_EQ(
+      h.Metric("knobd_target_app_cache_misses_total", {{"target", "srv"}, {"cache", "sessions"}}),
+      10);
+  EXPECT_EQ(h.Metric("knobd_target_app_cache_bytes", {{"target", "srv"}, {"cache", "sessions"}}),
+            4096);
   h.apps["srv"].caches["sessions"].hits_total = 150;
   Tick();
-  EXPECT_EQ(h.Metric("knobd_target_app_cache_hits_total", {{"target", "srv"}, {"cache", "sessions"}}), 150);
+  EXPECT_EQ(
+      h.Metric("knobd_target_app_cache_hits_total", {{"target", "srv"}, {"cache", "sessions"}}),
+      150);
 }
 
 INSTANTIATE_TEST_SUITE_P(NoPmuAndNoPermission, CachePerfRefusedTest,
-                         ::testing::Values(StatusCode::kUnavailable, StatusCode::kPermissionDenied));
+                         ::testing::Values(StatusCode::kUnavailable,
+                                           StatusCode::kPermissionDenied));
 
 TEST(CacheProbeTest, GaugeIsSetEvenWhenNoTargetAsksForPerf) {
   Harness h;
@@ -275,7 +284,8 @@ TEST(CacheRealPerfTest, RealHostEitherCountsOrSaysUnsupported) {
   Discovery d(real_env, h.registry);
   CacheCollector cache(real_env, h.registry);
   Snapshot s = h.Tick({&d, &cache});
-  auto supported = h.Metric("knobd_collector_supported", {{"collector", "cache"}, {"source", "perf"}});
+  auto supported =
+      h.Metric("knobd_collector_supported", {{"collector", "cache"}, {"source", "perf"}});
   ASSERT_TRUE(supported.has_value());
   if (*supported == 1) {
     EXPECT_TRUE(s.targets.at("self").perf.has_value());
