@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace knob::example {
@@ -273,10 +274,13 @@ Backend::~Backend() {
   if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);
   if (acceptor_.joinable()) acceptor_.join();
   if (listen_fd_ >= 0) close(listen_fd_);
-  std::lock_guard<std::mutex> lock(mu_);
-  for (int fd : fds_) shutdown(fd, SHUT_RDWR);
-  for (auto& t : conns_) t.join();
-  for (int fd : fds_) close(fd);
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : fds_) shutdown(fd, SHUT_RDWR);  // each thread closes its own fd on exit
+    threads.swap(conns_);
+  }
+  for (auto& t : threads) t.join();
 }
 
 void Backend::Accept() {
@@ -297,6 +301,11 @@ void Backend::Accept() {
         std::this_thread::sleep_for(delay_);
         if (!WriteAll(fd, "VAL " + std::to_string(value_bytes_) + "\n")) break;
       }
+      // The pool closed this connection (shrink) or we are stopping: release the fd now so
+      // resizes do not leak descriptors.
+      std::lock_guard<std::mutex> l(mu_);
+      fds_.erase(std::remove(fds_.begin(), fds_.end(), fd), fds_.end());
+      close(fd);
     });
   }
 }
