@@ -228,26 +228,34 @@ TEST_F(ControlServerTest, CAbiSharedLibraryFromPythonCtypes) {
 TEST_F(ControlServerTest, TwoHundredClientsAtOnce) {
   Harness h(Settings(dir_));
   ASSERT_TRUE(h.start_status().ok());
-  std::vector<std::unique_ptr<RawConn>> conns;
-  for (int i = 0; i < 200; ++i) {
-    conns.push_back(std::make_unique<RawConn>(dir_ + "/control.sock"));
-    ASSERT_TRUE(conns.back()->ok()) << i;
+  // 200 threads connect and say hello at the same moment (more than the listen backlog).
+  constexpr int kClients = 200;
+  std::vector<std::unique_ptr<RawConn>> conns(kClients);
+  std::atomic<int> ready{0}, welcomed{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (!go) std::this_thread::yield();
+      auto c = std::make_unique<RawConn>(dir_ + "/control.sock");
+      if (!c->ok()) return;
+      protocol::Hello hello;
+      hello.name = "client-" + std::to_string(i);
+      hello.pid = getpid();
+      if (!c->SendMessage(hello)) return;
+      auto m = c->ReadMessage(std::chrono::seconds(20));
+      if (m && std::holds_alternative<protocol::Welcome>(*m)) ++welcomed;
+      conns[static_cast<size_t>(i)] = std::move(c);  // stays connected until the end
+    });
   }
-  for (int i = 0; i < 200; ++i) {
-    protocol::Hello hello;
-    hello.name = "client-" + std::to_string(i);
-    hello.pid = getpid();
-    ASSERT_TRUE(conns[static_cast<size_t>(i)]->SendMessage(hello));
-  }
-  int welcomed = 0;
-  for (auto& c : conns) {
-    auto m = c->ReadMessage();
-    if (m && std::holds_alternative<protocol::Welcome>(*m)) ++welcomed;
-  }
-  EXPECT_EQ(welcomed, 200);
+  while (ready < kClients) std::this_thread::yield();
+  go = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(welcomed.load(), kClients);
   size_t pids = 0;
   h.OnLoop([&] { pids = h.server().api().RegisteredPids().size(); });
-  EXPECT_EQ(pids, 200u);
+  EXPECT_EQ(pids, static_cast<size_t>(kClients));
 }
 
 TEST_F(ControlServerTest, ClientsBeyondTheLimitAreRefused) {
