@@ -163,7 +163,7 @@ void ControlServer::OnData(SessionId id, std::string_view bytes) {
   if (!ok) {
     api_.OnTransportError(id, protocol::ErrorCode::kTooLarge,
                           "message exceeds " + std::to_string(settings_.max_message_bytes) +
-                              " bytes (control.max_message_bytes); closing the connection");
+                              " bytes (global.control.max_message_size); closing the connection");
     Close(id);
   }
 }
