@@ -137,6 +137,16 @@ Status AllocatorCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   for (auto it = details_.begin(); it != details_.end();) {
     it = it->second.seen_tick == tick_ ? std::next(it) : details_.erase(it);
   }
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
+    rss_.ForgetTarget(t);
+    pss_.ForgetTarget(t);
+    anon_.ForgetTarget(t);
+    swap_.ForgetTarget(t);
+    app_bytes_.ForgetTarget(t);
+    fragmentation_.ForgetTarget(t);
+    age_.ForgetTarget(t);
+    faults_.ForgetTarget(t);
+  });
   return OkStatus();
 }
 

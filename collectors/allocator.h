@@ -43,6 +43,7 @@ class AllocatorCollector final : public Collector {
   std::map<ProcessKey, Detail> details_;
   uint64_t tick_ = 0;
   SupportTracker support_;
+  TargetSweeper sweeper_;
   GaugeVec rss_, pss_, anon_, swap_, app_bytes_, fragmentation_, age_;
   CounterVec faults_;
 };

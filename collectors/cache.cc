@@ -149,6 +149,13 @@ Status CacheCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       ++it;
     }
   }
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
+    perf_.ForgetTarget(t);
+    app_hits_.ForgetTarget(t);
+    app_misses_.ForgetTarget(t);
+    app_bytes_.ForgetTarget(t);
+    app_capacity_.ForgetTarget(t);
+  });
   return OkStatus();
 }
 

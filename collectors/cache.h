@@ -58,6 +58,7 @@ class CacheCollector final : public Collector {
   bool probed_ = false;
   std::vector<std::string> names_;
   SupportTracker support_;
+  TargetSweeper sweeper_;
   CounterVec perf_, app_hits_, app_misses_;
   GaugeVec app_bytes_, app_capacity_;
 };

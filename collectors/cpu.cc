@@ -300,6 +300,18 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       ++it;
     }
   }
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
+    cpu_seconds_.ForgetTarget(t);
+    runqueue_.ForgetTarget(t);
+    timeslices_.ForgetTarget(t);
+    switches_.ForgetTarget(t);
+    throttled_periods_.ForgetTarget(t);
+    throttled_seconds_.ForgetTarget(t);
+    threads_gauge_.ForgetTarget(t);
+    allowed_cpus_gauge_.ForgetTarget(t);
+    quota_gauge_.ForgetTarget(t);
+    age_gauge_.ForgetTarget(t);
+  });
   return OkStatus();
 }
 

@@ -84,6 +84,7 @@ class CpuCollector final : public Collector {
   MissingFiles missing_;
 
   SupportTracker support_;
+  TargetSweeper sweeper_;
   CounterVec cpu_seconds_, runqueue_, timeslices_, switches_, throttled_periods_,
       throttled_seconds_, host_busy_seconds_, host_total_seconds_, vanished_;
   GaugeVec threads_gauge_, allowed_cpus_gauge_, quota_gauge_, age_gauge_;

@@ -126,6 +126,10 @@ Status LoadCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       Export({{"target", name}}, *set, target_ratio_, target_stalled_);
     }
   }
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
+    target_ratio_.ForgetTarget(t);
+    target_stalled_.ForgetTarget(t);
+  });
   return OkStatus();
 }
 

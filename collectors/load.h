@@ -37,6 +37,7 @@ class LoadCollector final : public Collector {
   std::optional<std::optional<std::string>> cgroup_root_;
   MissingFiles missing_;
   SupportTracker support_;
+  TargetSweeper sweeper_;
   GaugeVec load_, tasks_, host_ratio_, target_ratio_;
   CounterVec host_stalled_, target_stalled_;
 };

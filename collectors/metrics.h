@@ -90,6 +90,24 @@ class GaugeVec {
   std::map<prometheus::Labels, Series> series_;
 };
 
+// Remembers which targets a collector exported series for, and calls `forget` for each one that
+// is no longer in the policy (a reload removed it), so its series disappear.
+class TargetSweeper {
+ public:
+  template <typename Policy, typename Forget>
+  void Sweep(const Policy& policy, Forget forget) {
+    std::map<std::string, bool> now;
+    for (const auto& t : policy.targets) now[t.name] = true;
+    for (const auto& [name, unused] : seen_) {
+      if (!now.count(name)) forget(name);
+    }
+    seen_ = std::move(now);
+  }
+
+ private:
+  std::map<std::string, bool> seen_;
+};
+
 class SupportTracker {
  public:
   SupportTracker(prometheus::Registry& reg, std::string collector);

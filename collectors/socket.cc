@@ -230,6 +230,17 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     }
     ts.sockets = std::move(st);
   }
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
+    by_state_.ForgetTarget(t);
+    listen_queue_.ForgetTarget(t);
+    listen_backlog_.ForgetTarget(t);
+    queue_bytes_.ForgetTarget(t);
+    rtt_.ForgetTarget(t);
+    rttvar_.ForgetTarget(t);
+    retrans_.ForgetTarget(t);
+    cwnd_.ForgetTarget(t);
+    age_.ForgetTarget(t);
+  });
   return OkStatus();
 }
 

@@ -58,6 +58,7 @@ class SocketCollector final : public Collector {
   uint64_t tick_ = 0;
   uint64_t fd_scans_ = 0;
   SupportTracker support_;
+  TargetSweeper sweeper_;
   GaugeVec by_state_, listen_queue_, listen_backlog_, queue_bytes_, rtt_, rttvar_, retrans_, cwnd_,
       age_;
   CounterVec host_overflows_, host_drops_;

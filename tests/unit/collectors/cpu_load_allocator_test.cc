@@ -123,6 +123,15 @@ TEST_F(CpuTest, LargeProcessesAreReadInRotation) {
   EXPECT_EQ(s.time - s.targets.at("weird").refreshed.at("threads"), std::chrono::seconds(4));
 }
 
+TEST_F(CpuTest, TargetRemovedByReloadLosesItsSeries) {
+  Tick();
+  ASSERT_TRUE(h.Metric("knobd_target_threads", {{"target", "web"}}).has_value());
+  h.policy.targets.pop_back();  // "web"
+  Tick();
+  EXPECT_FALSE(h.Metric("knobd_target_threads", {{"target", "web"}}).has_value());
+  EXPECT_TRUE(h.Metric("knobd_target_threads", {{"target", "weird"}}).has_value());
+}
+
 TEST_F(CpuTest, IowaitGoingBackwardsNeverShrinksHostTotals) {
   Snapshot s1 = Tick();
   h.tree.Write("proc/stat",
