@@ -53,7 +53,7 @@ CpuCollector::CpuCollector(Env& env, prometheus::Registry& reg)
 
 void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now) {
   const std::string base = std::to_string(pid);
-  if (!env_.procfs.ListDir(FsRoot::kProc, base + "/task", names_).ok()) return;
+  if (!env_.procfs.ListDirKept(FsRoot::kProc, base + "/task", names_).ok()) return;
   ps.last_list = now;
   std::map<pid_t, ThreadState> next;
   for (const std::string& n : names_) {

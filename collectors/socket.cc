@@ -60,7 +60,7 @@ SocketCollector::SocketCollector(Env& env, prometheus::Registry& reg)
 
 Status SocketCollector::ScanFds(const ProcessKey& key, FdState& fs, MonoTime now) {
   const std::string dir = std::to_string(key.pid) + "/fd";
-  KNOB_RETURN_IF_ERROR(env_.procfs.ListDir(FsRoot::kProc, dir, names_));
+  KNOB_RETURN_IF_ERROR(env_.procfs.ListDirKept(FsRoot::kProc, dir, names_));
   ++fd_scans_;
   fs.inodes.clear();
   for (const std::string& n : names_) {

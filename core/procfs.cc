@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,6 +132,64 @@ Status RealProcFs::ListDir(FsRoot root, std::string_view path, std::vector<std::
   ::closedir(d);
   if (err != 0) return ErrnoToStatus(err, path_buf_);
   return OkStatus();
+}
+
+int RealProcFs::KeptFd(FsRoot root, std::string_view path, bool dir, bool& temporary, Status& err) {
+  auto& m = kept_[Idx(root)];
+  std::string key(path);
+  auto it = m.find(key);
+  if (it != m.end()) {
+    temporary = false;
+    return it->second;
+  }
+  const char* full = Full(root, path);
+  int fd = ::open(full, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+  ++opens_;
+  if (fd < 0) {
+    err = ErrnoToStatus(errno, full);
+    return -1;
+  }
+  temporary = kept_fds() >= max_kept_fds_;
+  if (!temporary) m.emplace(std::move(key), fd);
+  return fd;
+}
+
+Status RealProcFs::ListDirKept(FsRoot root, std::string_view path, std::vector<std::string>& out) {
+  out.clear();
+  bool temporary = false;
+  Status err;
+  int fd = KeptFd(root, path, /*dir=*/true, temporary, err);
+  if (fd < 0) return err;
+  Status result;
+  if (::lseek(fd, 0, SEEK_SET) < 0) {
+    result = ErrnoToStatus(errno, path);
+  } else {
+    if (dents_.size() < 32768) dents_.resize(32768);
+    for (;;) {
+      long n = ::syscall(SYS_getdents64, fd, dents_.data(), dents_.size());
+      if (n < 0) {
+        result = ErrnoToStatus(errno, path);
+        break;
+      }
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        // linux_dirent64: ino (8), off (8), reclen (2), type (1), name (NUL-terminated).
+        unsigned short reclen = 0;
+        std::memcpy(&reclen, dents_.data() + off + 16, sizeof(reclen));
+        const char* name = dents_.data() + off + 19;
+        if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))) {
+          out.emplace_back(name);
+        }
+        off += reclen;
+      }
+    }
+  }
+  if (temporary) {
+    ::close(fd);
+  } else if (!result.ok()) {
+    Forget(root, path);
+  }
+  return result;
 }
 
 Status RealProcFs::ReadLink(FsRoot root, std::string_view path, std::string& out) {

@@ -46,6 +46,13 @@ class ProcFs {
   // Names in a directory, without "." and "..", unsorted. `out` is cleared first.
   virtual Status ListDir(FsRoot root, std::string_view path, std::vector<std::string>& out) = 0;
 
+  // Like ListDir, but keeps the directory fd open and re-reads it from the start (getdents64
+  // after lseek 0), for directories listed on a cadence (/proc/PID/task, /proc/PID/fd). The fd is
+  // dropped with Forget() like ReadKept's. Default: plain ListDir.
+  virtual Status ListDirKept(FsRoot root, std::string_view path, std::vector<std::string>& out) {
+    return ListDir(root, path, out);
+  }
+
   // Target of a symlink (/proc/PID/exe, /proc/PID/fd/N).
   virtual Status ReadLink(FsRoot root, std::string_view path, std::string& out) = 0;
 
@@ -66,6 +73,7 @@ class RealProcFs final : public ProcFs {
   Status ReadKept(FsRoot root, std::string_view path, std::string& out) override;
   void Forget(FsRoot root, std::string_view prefix) override;
   Status ListDir(FsRoot root, std::string_view path, std::vector<std::string>& out) override;
+  Status ListDirKept(FsRoot root, std::string_view path, std::vector<std::string>& out) override;
   Status ReadLink(FsRoot root, std::string_view path, std::string& out) override;
   const std::string& RootPath(FsRoot root) const override;
 
@@ -76,6 +84,10 @@ class RealProcFs final : public ProcFs {
  private:
   const char* Full(FsRoot root, std::string_view path);
   Status ReadFd(int fd, std::string_view path, std::string& out);
+  // Kept fd for `path` (opened on first use, O_DIRECTORY when `dir`); -1 and `err` set on
+  // failure; falls back to a temporary fd (`temporary` = true) past the budget.
+  int KeptFd(FsRoot root, std::string_view path, bool dir, bool& temporary, Status& err);
+  std::vector<char> dents_;
 
   std::string roots_[2];
   std::string path_buf_;

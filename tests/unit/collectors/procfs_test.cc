@@ -109,6 +109,23 @@ TEST(ProcFsTest, KeptFdBudgetFallsBackToPlainReads) {
   EXPECT_TRUE(parse::ParsePidStatus(buf).ok());
 }
 
+TEST(ProcFsTest, ListDirKeptSeesChangesWithoutReopening) {
+  RealProcFs fs("/proc", "/sys");
+  std::vector<std::string> names;
+  ASSERT_TRUE(fs.ListDirKept(FsRoot::kProc, "self/fd", names).ok());
+  const size_t before = names.size();
+  const uint64_t opens = fs.opens();
+  int fd = ::dup(0);
+  ASSERT_TRUE(fs.ListDirKept(FsRoot::kProc, "self/fd", names).ok());
+  EXPECT_EQ(names.size(), before + 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), std::to_string(fd)), 1);
+  EXPECT_EQ(fs.opens(), opens);
+  ::close(fd);
+  ASSERT_TRUE(fs.ListDirKept(FsRoot::kProc, "self/task", names).ok());
+  EXPECT_GE(names.size(), 1u);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "."), 0);
+}
+
 TEST(ProcFsTest, ReadLinkAndLargeFile) {
   RealProcFs fs("/proc", "/sys");
   std::string buf;
