@@ -313,3 +313,51 @@ TEST(CodecTest, EveryExampleInTheProtocolDocDecodes) {
 
 }  // namespace
 }  // namespace knob::protocol
+
+namespace knob::protocol {
+namespace {
+
+// Every truncation and single-byte corruption of valid messages decodes to a message or to an
+// error with a message: never a crash, never an empty explanation.
+TEST(CodecTest, TruncatedAndCorruptedLinesNeverCrash) {
+  Report r;
+  r.app.requests_total = 5;
+  r.app.latency_bucket_bounds_seconds = {0.1, 0.2};
+  r.app.latency_bucket_counts = {1, 2};
+  r.app.pools["w"] = {1, 2, 3};
+  r.app.caches["c"].sample_rate = 0.5;
+  r.app.caches["c"].reuse_bounds_bytes = {1024};
+  r.app.caches["c"].reuse_counts = {1};
+  std::vector<std::string> lines = {
+      Encode(Message(r)),
+      Encode(Message(Hello{"svc", 12, {{"k", 1, 0, 2, "u"}}, {"requests"}, "x"})),
+      Encode(Message(AdminRequest{AdminOp::kMode, 1, "svc", 0, "apply", 0}))};
+  const char replacements[] = {'"', '}', ']', ':', '-', '\xff'};
+  size_t decoded = 0, refused = 0;
+  for (const auto& line : lines) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      std::vector<std::string> variants = {line.substr(0, i)};
+      for (char c : replacements) {
+        std::string v = line;
+        v[i] = c;
+        variants.push_back(v);
+      }
+      for (const auto& v : variants) {
+        DecodeError err;
+        auto m = Decode(v, &err);
+        if (m.ok()) {
+          ++decoded;
+          EXPECT_FALSE(Encode(*m).empty());
+        } else {
+          ++refused;
+          EXPECT_FALSE(err.message.empty()) << v;
+        }
+      }
+    }
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_GT(decoded, 0u);
+}
+
+}  // namespace
+}  // namespace knob::protocol
