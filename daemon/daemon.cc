@@ -250,6 +250,7 @@ void Daemon::OnCollected(bool cancelled) {
     spdlog::trace("tick: {} collector error(s), {} published, {:.3f} s", r.collector_errors,
                   r.published, ToSeconds(r.duration));
     notifier_->Status(StatusLine());
+    MaybeCheckpoint();
   }
   if (stopping_) FinishShutdown();
 }
@@ -318,6 +319,22 @@ void Daemon::RequestStop() {
     return;
   }
   FinishShutdown();
+}
+
+// What was learned is also saved while running, not only at a clean stop, so a crash or a
+// SIGKILL loses at most one checkpoint interval of learning.
+void Daemon::MaybeCheckpoint() {
+  Decider* decider = pipeline_->decider();
+  if (decider == nullptr || stopping_) return;
+  MonoTime now = clock().Now();
+  if (last_checkpoint_ && now - *last_checkpoint_ < kCheckpointInterval) return;
+  if (!last_checkpoint_) {  // the first tick only starts the interval
+    last_checkpoint_ = now;
+    return;
+  }
+  last_checkpoint_ = now;
+  Status s = decider->Save(policy_->global.state_dir);
+  if (!s.ok()) spdlog::warn("checkpoint to {}: {}", policy_->global.state_dir, s.ToString());
 }
 
 void Daemon::FinishShutdown() {

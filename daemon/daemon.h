@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,7 @@ class Daemon {
   const Policy& policy() const { return *policy_; }
   std::shared_ptr<const Policy> shared_policy() const { return policy_; }
   std::shared_ptr<const Snapshot> last_snapshot() const { return pipeline_->last_snapshot(); }
+  uint64_t ticks_finished() const { return pipeline_->ticks_finished(); }
   const std::string& config_path() const { return options_.config_path; }
   const std::string& metrics_address() const;
 
@@ -111,6 +113,7 @@ class Daemon {
   void OnTick();
   void OnCollected(bool cancelled);
   void FinishShutdown();
+  void MaybeCheckpoint();
   std::string StatusLine() const;
 
   DaemonOptions options_;
@@ -118,6 +121,8 @@ class Daemon {
   std::shared_ptr<const Policy> policy_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<SelfMetrics> self_metrics_;
+  static constexpr std::chrono::seconds kCheckpointInterval{60};
+  std::optional<MonoTime> last_checkpoint_;
   std::shared_ptr<ProcessMetrics> process_metrics_;
   std::unique_ptr<MetricsExporter> exporter_;
   std::unique_ptr<TickPipeline> pipeline_;

@@ -37,6 +37,8 @@ std::unique_ptr<CollectJob> TickPipeline::Begin(std::shared_ptr<const Policy> po
     job->snapshot.targets.emplace(t.name, std::move(ts));
   }
   if (app_source_ != nullptr) {
+    auto effective = std::make_shared<Policy>(*policy);
+    if (app_source_->ApplyOverrides(*effective)) policy = std::move(effective);
     app_source_->MergeReports(*policy, job->snapshot);
     job->registered_pids = app_source_->RegisteredPids();
   }

@@ -44,6 +44,10 @@ class AppReportSource {
   // start of a tick, before collection (so collectors and the decider both see it). Discovery
   // later sets the state of registered targets from RegisteredPids().
   virtual void MergeReports(const Policy& policy, Snapshot& snapshot) = 0;
+  // Operator overrides (knobctl pause / mode) applied to this tick's copy of the policy, so the
+  // decider and the publishers agree on each target's effective mode. Returns false when there
+  // is nothing to override (the tick then shares the policy without copying it).
+  virtual bool ApplyOverrides(Policy& /*policy*/) const { return false; }
 };
 
 struct CollectorError {

@@ -158,17 +158,24 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   }
   double target = *needed;
   auto describe = [&](double c) {
+    double w = MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds);
+    std::string wait = std::isfinite(w) ? fmt::format("{:.1f} ms", 1000 * w) : "unbounded";
     return fmt::format(
-        "offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {:.1f} ms at {:.0f}",
-        pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds,
-        1000 * MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds), c);
+        "offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {} at {:.0f}",
+        pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds, wait, c);
   };
   if (target > in.current) {
     p.value = target;
     p.scenario = "grow_pool_wait";
+    // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
+    // rather than printing a clamped sentinel.
     p.reason =
-        fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
-                    pool->name, 1000 * std::min(wait_cur, 1e6), 1000 * budget, describe(target));
+        std::isfinite(wait_cur)
+            ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
+                          pool->name, 1000 * wait_cur, 1000 * budget, describe(target))
+            : fmt::format("pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "
+                          "queue grows without bound); {}",
+                          pool->name, pool->offered_erlangs, in.current, describe(target));
     if (slo) p.binding_constraint = "p99_latency";
     double w_new =
         MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);

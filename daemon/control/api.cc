@@ -397,6 +397,15 @@ std::map<std::string, pid_t> ControlApi::RegisteredPids() const {
   return out;
 }
 
+bool ControlApi::ApplyOverrides(Policy& policy) const {
+  if (paused_.empty() && mode_overrides_.empty()) return false;
+  for (TargetPolicy& t : policy.targets) {
+    if (auto o = ModeOverride(t.name)) t.mode = *o;
+    if (paused_.count(t.name) != 0) t.mode = Mode::kObserve;
+  }
+  return true;
+}
+
 void ControlApi::MergeReports(const Policy& /*policy*/, Snapshot& snapshot) {
   for (const auto& [name, c] : clients_) {
     if (c.target.empty()) continue;

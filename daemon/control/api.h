@@ -91,6 +91,8 @@ class ControlApi : public Publisher, public AppReportSource {
   // --- AppReportSource ---
   std::map<std::string, pid_t> RegisteredPids() const override;
   void MergeReports(const Policy& policy, Snapshot& snapshot) override;
+  // A paused target decides nothing (observe); a mode override wins over the policy.
+  bool ApplyOverrides(Policy& policy) const override;
 
   // --- Introspection (tests, status) ---
   size_t sessions() const { return sessions_.size(); }

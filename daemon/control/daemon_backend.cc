@@ -18,6 +18,7 @@ Result<protocol::StatusInfo> DaemonAdminBackend::GetStatus() {
   s.mode = std::string(ModeName(p.global.mode));
   s.policy_source = p.source;
   s.tick_interval_seconds = ToSeconds(p.global.tick_interval);
+  s.ticks = daemon_.ticks_finished();
   if (auto snap = daemon_.last_snapshot()) {
     for (const auto& [name, t] : snap->targets)
       if (t.state == TargetState::kError && !t.error.empty())

@@ -259,6 +259,23 @@ TEST_F(ControlApiTest, PauseAndObserveModeStopDelivery) {
   EXPECT_EQ(e->id, 4u);
 }
 
+// Regression: knobctl mode/pause changed only delivery, while the brain kept deciding with the
+// policy's mode. The tick now hands the decider a policy with the overrides applied.
+TEST_F(ControlApiTest, OverridesRewriteTheTickPolicy) {
+  Policy p = *TestPolicy();
+  EXPECT_FALSE(api_.ApplyOverrides(p));  // nothing to override: the tick shares the policy
+  Connect(9, 1, /*admin=*/true);
+  api_.OnLine(9, "{\"v\":1,\"type\":\"mode\",\"id\":1,\"target\":\"other\",\"mode\":\"apply\"}");
+  api_.OnLine(9, "{\"v\":1,\"type\":\"pause\",\"id\":2,\"target\":\"svc\"}");
+  ASSERT_TRUE(api_.ApplyOverrides(p));
+  EXPECT_EQ(p.FindTarget("other")->mode, Mode::kApply);
+  EXPECT_EQ(p.FindTarget("svc")->mode, Mode::kObserve);
+  api_.OnLine(9, "{\"v\":1,\"type\":\"resume\",\"id\":3,\"target\":\"svc\"}");
+  Policy q = *TestPolicy();
+  ASSERT_TRUE(api_.ApplyOverrides(q));
+  EXPECT_EQ(q.FindTarget("svc")->mode, Mode::kApply);
+}
+
 TEST_F(ControlApiTest, AdminOpsNeedAdmin) {
   Connect(1, 100, /*admin=*/false);
   api_.OnLine(1, "{\"v\":1,\"type\":\"status\",\"id\":1}");
