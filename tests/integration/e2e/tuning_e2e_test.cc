@@ -449,6 +449,10 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
           << "apply mode must send binding sets: " << r.dump();
     }
     if (IsRaise(r) && outcome == "verified") ++raises;
+    // Every step is explained: a sentence and every guard's verdict.
+    EXPECT_NE(Str(r, "reason").find(" of example-service from "), std::string::npos) << r.dump();
+    EXPECT_TRUE(r.contains("verdicts") && r["verdicts"].is_array() && !r["verdicts"].empty())
+        << r.dump();
     if (Str(r, "scenario") == "rollback") ++rollbacks;
   }
   EXPECT_GE(applied, 1) << "no change was applied; history:\n" << json(history).dump(1);
