@@ -722,7 +722,7 @@ class Loader {
   void Collection(const YAML::Node& node) {
     static const std::vector<std::string> kKeys = {
         "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
-        "fd_rescan_interval", "discovery_interval", "per_thread_metrics"};
+        "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);
@@ -741,6 +741,8 @@ class Loader {
         if (auto v = DurationField(e, what, lo, hi)) c.fd_rescan_interval = *v;
       } else if (e.key == "discovery_interval") {
         if (auto v = DurationField(e, what, lo, hi)) c.discovery_interval = *v;
+      } else if (e.key == "smaps_interval") {
+        if (auto v = DurationField(e, what, lo, hi)) c.smaps_interval = *v;
       } else if (e.key == "per_thread_metrics") {
         if (auto v = Bool(e, what)) c.per_thread_metrics = *v;
       }
@@ -1559,6 +1561,8 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
                          b.collection.fd_rescan_interval, dur);
   out.Field<nanoseconds>("collection.discovery_interval", a.collection.discovery_interval,
                          b.collection.discovery_interval, dur);
+  out.Field<nanoseconds>("collection.smaps_interval", a.collection.smaps_interval,
+                         b.collection.smaps_interval, dur);
   out.Field<bool>("collection.per_thread_metrics", a.collection.per_thread_metrics,
                   b.collection.per_thread_metrics, boolean);
   out.Field<nanoseconds>("guard.cooldown", a.guard.cooldown, b.guard.cooldown, dur);

@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake pkg-config
   libuv1-dev libjemalloc-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
 )
 missing=()

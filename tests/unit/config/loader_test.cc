@@ -69,6 +69,7 @@ global:
     thread_interval: 2s
     socket_dump_interval: 3s
     fd_rescan_interval: 1m
+    smaps_interval: 15s
     discovery_interval: 250ms
     per_thread_metrics: true
   guard:
@@ -98,6 +99,7 @@ global:
   EXPECT_EQ(g.collection.thread_interval, seconds(2));
   EXPECT_EQ(g.collection.socket_dump_interval, seconds(3));
   EXPECT_EQ(g.collection.fd_rescan_interval, minutes(1));
+  EXPECT_EQ(g.collection.smaps_interval, seconds(15));
   EXPECT_EQ(g.collection.discovery_interval, milliseconds(250));
   EXPECT_TRUE(g.collection.per_thread_metrics);
   EXPECT_EQ(g.guard.cooldown, seconds(0));

@@ -90,6 +90,7 @@ TEST(ShippedDocs, EveryBuiltinProfileAndKeyIsDocumented) {
                           "thread_interval",
                           "socket_dump_interval",
                           "fd_rescan_interval",
+                          "smaps_interval",
                           "discovery_interval",
                           "per_thread_metrics",
                           "cooldown",
