@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -123,8 +124,10 @@ int main(int argc, char* argv[]) {
       });
   control.backend->SetHistory([brain](const std::string& target, uint32_t limit)
                                   -> knob::Result<std::vector<knob::Recommendation>> {
+    // The brain keeps history oldest first; operators read the newest first (docs/protocol.md).
     std::vector<knob::Recommendation> all = brain->History(target);
-    if (limit > 0 && all.size() > limit) all.erase(all.begin(), all.end() - limit);
+    std::reverse(all.begin(), all.end());
+    if (limit > 0 && all.size() > limit) all.resize(limit);
     return all;
   });
   control.backend->SetExplain(
