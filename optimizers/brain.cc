@@ -73,6 +73,12 @@ Duration ToDuration(double seconds) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
 }
 
+// The before-window of a change: the verification window, at least 2 s (skipping the settle
+// second leaves something to compare).
+Duration BaselineSpan(const GuardSettings& g) {
+  return std::max<Duration>(g.verification_window, std::chrono::seconds(2));
+}
+
 }  // namespace
 
 std::string DescribeStep(const std::string& target, const std::string& knob, double old_value,
@@ -164,6 +170,7 @@ void Brain::ExportModel(const std::string& target, const TargetModel& m) {
 std::vector<Recommendation> Brain::Decide(const Policy& policy, const Snapshot& snapshot) {
   std::vector<Recommendation> out;
   const GuardSettings& g = policy.global.guard;
+  delivery_hold_ = g.cooldown;
   for (const auto& tp : policy.targets) {
     if (tp.mode == Mode::kObserve) continue;
     auto it = snapshot.targets.find(tp.name);
@@ -220,6 +227,12 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
                                           const TargetSnapshot& ts, const HostSnapshot& host,
                                           MonoTime now, TargetRuntime& rt) {
   if (!rt.next_reprobe) ScheduleReprobe(tp.name, now, rt);
+  if (rt.delivery_hold_until && now < *rt.delivery_hold_until) return std::nullopt;
+  // Without a baseline at the current settings the change could not be verified: wait for it
+  // (min_samples ticks after the last change, or after start).
+  if (rt.model.Baseline(now, ts.app->knobs, BaselineSpan(g), g.min_samples).samples() <
+      g.min_samples)
+    return std::nullopt;
   Guard guard(g);
   std::vector<std::pair<Proposal, KnobPolicy>> proposals;
   for (const auto& [knob, kp] : tp.knobs) {
@@ -228,8 +241,21 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
     if (!kp.enabled) continue;
     for (const auto& opt : optimizers_) {
       if (!opt->Handles(knob)) continue;
-      OptimizerInput in{tp, g, rt.model, host, knob, cur->second, kp};
-      if (auto p = opt->Propose(in); p && p->value != p->current) proposals.emplace_back(*p, kp);
+      OptimizerInput in{tp, g, rt.model, host, knob, cur->second, kp, LastJudgedChange(rt, knob)};
+      auto p = opt->Propose(in);
+      if (!p) continue;
+      if (p->value != p->current) {
+        proposals.emplace_back(*p, kp);
+        continue;
+      }
+      // A deliberate hold (e.g. "hold: last raise did not help") goes to the decision log once.
+      if (!p->scenario.empty() && !p->reason.empty()) {
+        std::string& logged = rt.holds[knob];
+        if (logged != p->scenario) {
+          logged = p->scenario;
+          Log(fmt::format("kept {} of {} at {}: {}", knob, tp.name, Fmt(p->current), p->reason));
+        }
+      }
     }
   }
   std::stable_sort(proposals.begin(), proposals.end(), [](const auto& a, const auto& b) {
@@ -328,6 +354,8 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
       r.predicted["p99_seconds"] = f.Latency(d.value) * rt.model.latency_factor();
     }
     Log(r.reason);
+    rt.holds.erase(r.knob);
+    KnobHistory prior = kh;
     rt.active = ActiveChange{r.id,
                              r.knob,
                              r.old_value,
@@ -337,10 +365,10 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
                              now + std::max<Duration>(3 * g.verification_window, 2 * g.cooldown),
                              false,
                              reprobe,
-                             p.fixes_violation};
-    kh.last_change = now;
-    kh.values.push_back(d.value);
-    while (kh.values.size() > 8) kh.values.pop_front();
+                             p.fixes_violation,
+                             std::move(prior),
+                             ts.app->knobs};
+    kh.Charge(p.current, d.value, now);
     if (metrics_) {
       metrics_->recommended.Add({{"target", tp.name}, {"knob", r.knob}}).Set(r.new_value);
       for (const auto& [q, v] : r.predicted)
@@ -384,9 +412,8 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
     return std::nullopt;
   }
   Guard guard(g);
-  Duration settle = std::max<Duration>(std::chrono::nanoseconds(1), std::chrono::seconds(1));
-  WindowStats before =
-      rt.model.Window(a.sent - std::max(g.verification_window, 2 * settle), a.sent);
+  Duration settle = std::chrono::seconds(1);
+  WindowStats before = rt.model.Baseline(a.sent, a.baseline_knobs, BaselineSpan(g), g.min_samples);
   WindowStats after = rt.model.Window(*a.applied + settle, now + std::chrono::nanoseconds(1));
   VerifyResult v = guard.Verify(tp.objective, tp.constraints, before, after, rec.predicted,
                                 now - *a.applied, a.fixes_violation);
@@ -444,11 +471,12 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   rb.expires = rb.created + std::chrono::duration_cast<WallTime::duration>(life);
   Log(rb.reason);
   KnobHistory& kh = rt.knobs[a.knob];
-  kh.last_change = now;
-  kh.values.push_back(a.old_value);
-  while (kh.values.size() > 8) kh.values.pop_front();
-  rt.active = ActiveChange{rb.id,        a.knob,     a.new_value, a.old_value, now,
-                           std::nullopt, now + life, true,        false,       false};
+  KnobHistory prior = kh;
+  kh.Charge(a.new_value, a.old_value, now);
+  std::map<std::string, double> knobs_now = ts.app->knobs;
+  rt.active = ActiveChange{rb.id,        a.knob,     a.new_value, a.old_value,      now,
+                           std::nullopt, now + life, true,        false,            false,
+                           std::move(prior),         std::move(knobs_now)};
   if (metrics_) metrics_->recommended.Add({{"target", tp.name}, {"knob", a.knob}}).Set(a.old_value);
   return Record(std::move(rb));
 }
@@ -474,10 +502,44 @@ void Brain::OnOutcome(uint64_t id, Outcome outcome, const std::string& reason) {
                       OutcomeName(outcome), reason));
       if (is_active) rt.active.reset();
       break;
+    case Outcome::kVetoed:
+      // Never delivered (operator pause, observe mode): nothing changed on the target, so
+      // nothing may stay charged to the knob, and nothing is left to wait for.
+      if (rec.outcome == Outcome::kVerified || rec.outcome == Outcome::kRolledBack) break;
+      SetOutcome(rec, Outcome::kVetoed, reason.empty() ? "not delivered" : reason);
+      Log(fmt::format("{} of {} = {} was not delivered: {}", rec.knob, rec.target,
+                      Fmt(rec.new_value), rec.outcome_reason));
+      if (is_active && !rt.active->applied) {
+        rt.knobs[rt.active->knob] = std::move(rt.active->prior_history);
+        rt.active.reset();
+        rt.delivery_hold_until = clock_.Now() + delivery_hold_;
+      }
+      break;
     default:
       SetOutcome(rec, outcome, reason);
       break;
   }
+}
+
+std::optional<PastChange> Brain::LastJudgedChange(const TargetRuntime& rt,
+                                                  const std::string& knob) const {
+  for (auto id = rt.history.rbegin(); id != rt.history.rend(); ++id) {
+    auto r = records_.find(*id);
+    if (r == records_.end() || r->second.knob != knob || r->second.scenario == "rollback")
+      continue;
+    const Recommendation& rec = r->second;
+    if (rec.outcome != Outcome::kVerified && rec.outcome != Outcome::kRolledBack) continue;
+    PastChange c;
+    c.old_value = rec.old_value;
+    c.new_value = rec.new_value;
+    c.verified = rec.outcome == Outcome::kVerified;
+    if (auto it = rec.realized.find("realized_improvement"); it != rec.realized.end())
+      c.improvement = it->second;
+    if (auto it = rec.realized.find("signal_to_noise"); it != rec.realized.end())
+      c.signal_to_noise = it->second;
+    return c;
+  }
+  return std::nullopt;
 }
 
 std::vector<Recommendation> Brain::History(const std::string& target) const {

@@ -11,8 +11,13 @@
 //   -> kApplied when the target acks it (OnOutcome) or reports the new value in its knobs
 //   -> kVerified or kRolledBack after the verification window (a rollback is a new
 //      Recommendation with scenario "rollback" restoring the old value)
-//   or kRejected / kExpired (OnOutcome, or no application before `expires`).
+//   or kRejected / kExpired (OnOutcome, or no application before `expires`)
+//   or kVetoed (OnOutcome: never delivered, e.g. the operator paused the target): the change
+//      is dropped at once, is not charged to the knob's cooldown / flap history, and the
+//      target starts no new change for one cooldown.
 // Vetoed proposals are recorded with kVetoed unless only cooldown/hysteresis stopped them.
+// A change starts only when its baseline (the observations before it, at the current settings;
+// TargetModel::Baseline) holds min_samples, so every verification has something to compare.
 // Modes: observe models only (Decide returns nothing); recommend and apply both publish.
 //
 // Metrics (registered on the registry given to the constructor; see docs/metrics.md):
@@ -129,6 +134,12 @@ class Brain final : public Decider {
     bool is_rollback = false;
     bool is_reprobe = false;
     bool fixes_violation = false;
+    // The knob's history before this change charged it, restored if the change is never
+    // delivered (vetoed by an operator pause / observe mode), so cooldown and the flap rule
+    // count only changes that happened.
+    KnobHistory prior_history{};
+    // The settings in force when it was decided: its baseline is measured at exactly these.
+    std::map<std::string, double> baseline_knobs{};
   };
   struct TargetRuntime {
     TargetModel model;
@@ -137,6 +148,10 @@ class Brain final : public Decider {
     std::optional<MonoTime> next_reprobe;
     int reprobe_direction = 1;
     std::deque<uint64_t> history;  // recommendation ids, oldest first
+    // After a change was vetoed on delivery (operator pause, observe mode), no new change is
+    // started before this, so a paused target is not sent (and does not record) one per tick.
+    std::optional<MonoTime> delivery_hold_until;
+    std::map<std::string, std::string> holds;  // knob -> hold reason last logged
   };
   struct Metrics;
 
@@ -152,6 +167,8 @@ class Brain final : public Decider {
   Recommendation MakeRecommendation(const TargetPolicy& tp, const GuardSettings& g,
                                     const Proposal& p, double value, MonoTime now);
   void ScheduleReprobe(const std::string& target, MonoTime now, TargetRuntime& rt);
+  std::optional<PastChange> LastJudgedChange(const TargetRuntime& rt,
+                                             const std::string& knob) const;
   void ExportModel(const std::string& target, const TargetModel& m);
 
   Clock& clock_;
@@ -162,6 +179,7 @@ class Brain final : public Decider {
   std::map<uint64_t, std::string> record_target_;
   std::deque<std::string> decision_log_;
   uint64_t next_id_ = 1;
+  Duration delivery_hold_ = std::chrono::seconds(30);  // the policy's cooldown, as last seen
   std::mt19937_64 rng_;
   std::unique_ptr<Metrics> metrics_;
 };

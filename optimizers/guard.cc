@@ -12,6 +12,13 @@ std::string Num(double v) { return fmt::format("{:g}", v); }
 
 }  // namespace
 
+void KnobHistory::Charge(double from, double to, MonoTime now) {
+  last_change = now;
+  if (values.empty() || values.back() != from) values.push_back(from);
+  values.push_back(to);
+  while (values.size() > 8) values.pop_front();
+}
+
 std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
                                                                       const WindowStats& w) {
   auto over = [](const RunningStat& s, double limit) { return s.n > 0 && s.mean > limit; };
@@ -112,10 +119,22 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
                 true);
   }
   if (!p.fixes_violation && history.values.size() >= 2 && history.last_change &&
-      now - *history.last_change < 4 * settings_.cooldown &&
       d.value == history.values[history.values.size() - 2]) {
-    return veto("hysteresis", fmt::format("returning to {} so soon would flap", Num(d.value)),
-                false);
+    // A knob that already went A->B->A and now wants B again is oscillating, not converging:
+    // hold it four times longer than a single return.
+    const size_t n = history.values.size();
+    const bool oscillated =
+        n >= 3 && history.values[n - 3] == history.values[n - 1] && history.values[n - 1] != d.value;
+    const Duration window = (oscillated ? 16 : 4) * settings_.cooldown;
+    if (now - *history.last_change < window) {
+      return veto("hysteresis",
+                  fmt::format("returning to {} so soon would flap{}", Num(d.value),
+                              oscillated ? fmt::format(" (it already went {} -> {} -> {})",
+                                                       Num(history.values[n - 3]), Num(d.value),
+                                                       Num(history.values[n - 1]))
+                                         : ""),
+                  false);
+    }
   }
   d.verdicts.push_back({"hysteresis", "allow", "outside the hysteresis band"});
 
@@ -138,6 +157,9 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
                            bool fixing_violation) const {
   VerifyResult r;
   if (since_applied < settings_.verification_window) return r;
+  // A baseline thinner than min_samples is not comparable: waiting does not help (it lies before
+  // the change), so the change is judged on its after-window alone and says so.
+  const bool has_baseline = before.samples() >= settings_.min_samples;
   if (after.samples() < settings_.min_samples) {
     if (since_applied > 5 * settings_.verification_window) {
       r.kind = VerifyResult::Kind::kVerified;
@@ -157,7 +179,8 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   ObjectiveValue ob = EvaluateObjective(objective, before);
   ObjectiveValue oa = EvaluateObjective(objective, after);
   double improvement = 0, snr = 0;
-  if (ob.valid && oa.valid && ob.value != 0) {
+  const bool comparable = has_baseline && ob.valid && oa.valid && ob.value != 0;
+  if (comparable) {
     double diff = ob.higher_is_better ? oa.value - ob.value : ob.value - oa.value;
     improvement = diff / std::fabs(ob.value);
     double se = std::hypot(ob.standard_error, oa.standard_error);
@@ -165,13 +188,14 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     r.realized["realized_improvement"] = improvement;
     r.realized["signal_to_noise"] = snr;
   }
-  if (before.cpu_cores.n > 0 && after.cpu_cores.n > 0 && before.cpu_cores.mean > 0) {
+  if (has_baseline && before.cpu_cores.n > 0 && after.cpu_cores.n > 0 &&
+      before.cpu_cores.mean > 0) {
     r.realized["resource_savings"] =
         (before.cpu_cores.mean - after.cpu_cores.mean) / before.cpu_cores.mean;
   }
   auto worse = [&](const char* name, const RunningStat& b, const RunningStat& a,
                    bool higher_better) {
-    if (b.n == 0 || a.n == 0 || b.mean == 0) return;
+    if (!has_baseline || b.n == 0 || a.n == 0 || b.mean == 0) return;
     double rel = (a.mean - b.mean) / std::fabs(b.mean);
     if ((higher_better && rel < -0.05) || (!higher_better && rel > 0.05))
       r.trade_offs.push_back(
@@ -184,7 +208,7 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   worse("error rate", before.error_rate, after.error_rate, false);
 
   if (auto v = ViolatedConstraint(constraints, after)) {
-    auto vb = ViolatedConstraint(constraints, before);
+    auto vb = has_baseline ? ViolatedConstraint(constraints, before) : std::nullopt;
     // A change made to fix that very violation is only rolled back if it made it worse.
     bool was_violated = vb && vb->first == v->first;
     bool got_worse = true;
@@ -192,7 +216,8 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
       got_worse = after.p99_seconds.mean > before.p99_seconds.mean;
     if (was_violated && v->first == "error_rate")
       got_worse = after.error_rate.mean > before.error_rate.mean;
-    if (!was_violated || got_worse) {
+    // Without a baseline a change made to cure a violation cannot be shown to have worsened it.
+    if ((!was_violated || got_worse) && (has_baseline || !fixing_violation)) {
       r.kind = VerifyResult::Kind::kRollBack;
       r.reason = fmt::format("constraint {} violated after the change: {}", v->first, v->second);
       return r;
@@ -202,6 +227,14 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     r.kind = VerifyResult::Kind::kRollBack;
     r.reason = fmt::format("the objective got worse by {:.1f}% (signal-to-noise {:.1f} >= {:.1f})",
                            -100 * improvement, snr, settings_.min_signal_to_noise);
+    return r;
+  }
+  if (!has_baseline) {
+    r.kind = VerifyResult::Kind::kVerified;
+    r.reason = fmt::format(
+        "verified without a baseline: only {} samples before the change (min_samples {}), so "
+        "the objective could not be compared; every constraint held",
+        before.samples(), settings_.min_samples);
     return r;
   }
   if (before.p99_seconds.n > 1 && after.p99_seconds.n > 1 && before.p99_seconds.mean > 0) {
@@ -222,6 +255,11 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     }
   }
   r.kind = VerifyResult::Kind::kVerified;
+  if (!comparable) {
+    r.reason = "the objective is not measured in both windows, so it could not be compared; "
+               "every constraint held";
+    return r;
+  }
   r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), every constraint held",
                          improvement >= 0 ? "improved" : "changed", 100 * improvement, snr);
   return r;

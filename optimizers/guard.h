@@ -8,10 +8,15 @@
 //   hysteresis  |new - current| < hysteresis_fraction x current, unless the
 //               change is exactly one unit (the minimum step)                -> veto;
 //               returning to the value left by the previous change within
-//               4 cooldowns, without a violation to fix (flapping)             -> veto
+//               4 cooldowns (16 after the knob already went A->B->A), without
+//               a violation to fix (flapping)                                 -> veto
 //   penalty     the value lies in a region penalized by a rollback             -> veto
-// Verify() judges an applied change once the verification window has passed and both the
-// baseline (old value) and the after-window hold >= min_samples observations:
+// Verify() judges an applied change once the verification window has passed and the
+// after-window holds >= min_samples observations (it waits up to 5 windows for them, then keeps
+// the change as "inconclusive"). A baseline (before-window) with fewer than min_samples is not
+// comparable: the change is then judged on the constraints alone and, if they hold, "verified
+// without a baseline" with no realized_improvement / signal_to_noise (never a made-up 0%).
+// With both windows full:
 //   roll back if any constraint is violated after the change; or the objective got worse by
 //   more than noise: |delta| / se(delta) >= min_signal_to_noise with
 //   se(delta) = sqrt(se_before^2 + se_after^2); or p99 rose by more than
@@ -35,7 +40,11 @@ namespace knob {
 // What the guard needs to remember per (target, knob).
 struct KnobHistory {
   std::optional<MonoTime> last_change;
-  std::deque<double> values;  // values the knob was set to, oldest first (last few)
+  // Values the knob was set to, oldest first (last few). Charge() also records the value a
+  // change left when it differs from the last entry, so values[size-2] is always the value the
+  // last change left (the flap rule depends on it, also for the very first change).
+  std::deque<double> values;
+  void Charge(double from, double to, MonoTime now);
 };
 
 struct GuardDecision {

@@ -29,6 +29,15 @@ struct Scenario {
   std::string_view description;
 };
 
+// The last judged change of a knob (verified or rolled back; not a rollback itself), from the
+// brain's history: what the previous move really did, measured against its baseline.
+struct PastChange {
+  double old_value = 0, new_value = 0;
+  bool verified = false;                   // kept; false: rolled back
+  std::optional<double> improvement;       // realized relative objective change, when comparable
+  std::optional<double> signal_to_noise;   // of that change
+};
+
 struct OptimizerInput {
   const TargetPolicy& policy;
   const GuardSettings& guard;
@@ -37,6 +46,7 @@ struct OptimizerInput {
   std::string knob;
   double current = 0;
   KnobPolicy knob_policy;
+  std::optional<PastChange> last_change = std::nullopt;  // of this knob, when there is one
 };
 
 struct Proposal {

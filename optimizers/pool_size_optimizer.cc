@@ -13,10 +13,14 @@
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 5> kScenarios = {{
+constexpr std::array<Scenario, 6> kScenarios = {{
     {"grow_pool_wait",
      "requests wait for a pool member: Erlang C says the smallest pool whose "
      "mean wait fits the budget is larger than the current one"},
+    {"hold_no_gain",
+     "hold: the last raise of this pool did not improve the objective beyond noise "
+     "(a closed-loop load keeps every member busy at any size, so Erlang C would grow it "
+     "to the maximum); the periodic re-probe tries again later"},
     {"shrink_pool_idle",
      "the pool is far larger than Erlang C needs for the wait budget: free "
      "threads/connections, keeping one spare"},
@@ -165,6 +169,30 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
         pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds, wait, c);
   };
   if (target > in.current) {
+    // Past the throughput plateau a closed loop still shows busy == size, so Erlang C keeps
+    // asking for more; the measured effect of the previous raise is the better witness.
+    if (const auto& last = in.last_change; last && last->verified &&
+                                           last->new_value > last->old_value &&
+                                           in.current >= last->new_value) {
+      const bool helped = last->improvement && last->signal_to_noise && *last->improvement > 0 &&
+                          *last->signal_to_noise >= in.guard.min_signal_to_noise;
+      if (!helped) {
+        p.value = in.current;
+        p.scenario = "hold_no_gain";
+        p.reason =
+            last->improvement && last->signal_to_noise
+                ? fmt::format("hold: last raise did not help ({:.0f} to {:.0f} changed the "
+                              "objective by {:.1f}%, signal-to-noise {:.1f} < {:.1f})",
+                              last->old_value, last->new_value, 100 * *last->improvement,
+                              *last->signal_to_noise, in.guard.min_signal_to_noise)
+                : fmt::format("hold: last raise did not help ({:.0f} to {:.0f} could not be "
+                              "compared with a baseline)",
+                              last->old_value, last->new_value);
+        p.triggers["last_raise_from"] = last->old_value;
+        p.triggers["last_raise_to"] = last->new_value;
+        return p;
+      }
+    }
     p.value = target;
     p.scenario = "grow_pool_wait";
     // An unstable queue (offered load >= servers) has no finite mean wait: say so in words

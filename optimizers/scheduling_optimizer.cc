@@ -48,9 +48,27 @@ std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) c
   p.triggers["runqueue_fraction"] = m.latest()->runqueue_fraction.value_or(0);
   p.triggers["throttled_fraction"] = m.latest()->throttled_fraction.value_or(0);
   p.confidence = 0.6;
-  const double rq = m.latest()->runqueue_fraction.value_or(0);
+  double rq = m.latest()->runqueue_fraction.value_or(0);
 
   if (in.knob == "worker_threads") {
+    // An idle target has no cpu per request: the advice then assumes cpu-bound (fraction 1),
+    // and a run-queue ratio over a few idle microseconds of cpu is noise. Act only on a target
+    // that serves requests and has a measured cpu per request and latency, over the last few
+    // ticks, not one.
+    constexpr int kTicks = 3;
+    int seen = 0;
+    double rq_sum = 0;
+    for (auto it = m.observations().rbegin(); it != m.observations().rend() && seen < kTicks;
+         ++it, ++seen) {
+      if (!(it->throughput > 0) || !it->cpu_per_request_seconds ||
+          !(*it->cpu_per_request_seconds > 0) || !it->mean_latency_seconds ||
+          !(*it->mean_latency_seconds > 0))
+        return std::nullopt;
+      rq_sum += it->runqueue_fraction.value_or(0);
+    }
+    if (seen < kTicks) return std::nullopt;
+    rq = rq_sum / kTicks;
+    p.triggers["runqueue_fraction"] = rq;
     if (!advice->cpu_bound) return std::nullopt;  // pool_size (Erlang C) sizes I/O-bound pools
     double target =
         std::max(KnobMin(in.knob_policy, 1), static_cast<double>(advice->worker_threads));

@@ -120,8 +120,12 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
         // so only a change of the workload itself (same N, different X) trips the detector.
         double bin = BinConcurrency(o.concurrency);
         RunningStat same;
+        // Keyed by the knob settings too: a closed-loop client keeps N fixed while a pool or
+        // thread change moves X, and knobd's own change must not read as a workload shift
+        // (it would drop the very baseline the change is verified against).
         for (const auto& prev : observations_) {
-          if (prev.throughput > 0 && BinConcurrency(prev.concurrency) == bin)
+          if (prev.throughput > 0 && BinConcurrency(prev.concurrency) == bin &&
+              prev.knobs == o.knobs)
             same.Add(prev.throughput);
         }
         if (same.n >= 5 && same.mean > 0 &&
@@ -205,6 +209,19 @@ WindowStats TargetModel::Window(MonoTime from, MonoTime to) const {
   WindowStats w;
   for (const auto& o : observations_) {
     if (o.time >= from && o.time < to) w.Add(o);
+  }
+  return w;
+}
+
+WindowStats TargetModel::Baseline(MonoTime to, const std::map<std::string, double>& knobs,
+                                  Duration span, size_t min_samples) const {
+  WindowStats w;
+  for (auto it = observations_.rbegin(); it != observations_.rend(); ++it) {
+    if (it->time >= to) continue;
+    if (it->time < to - 5 * span) break;
+    if (it->time < to - span && w.samples() >= min_samples) break;
+    if (it->knobs != knobs) break;  // an earlier setting: not this change's baseline
+    w.Add(*it);
   }
   return w;
 }

@@ -3,8 +3,8 @@
 // counters), keeps them keyed by the knob settings in force, and fits the performance functions
 // (USL for concurrency, Erlang C per pool, miss-ratio curve per cache, scheduling advice), each
 // with a fit quality and a confidence. A Page-Hinkley test on throughput residuals at a fixed
-// concurrency level (observed vs the mean of earlier points at that level) detects a
-// workload shift; the model then forgets the points from before the shift instead of averaging
+// concurrency level and the same knob settings (observed vs the mean of earlier points there)
+// detects a workload shift (knobd's own knob changes are not shifts); the model then forgets the points from before the shift instead of averaging
 // across it. Penalized regions (values whose change was rolled back) live here too.
 //
 // Observation fields (units): throughput requests/s = d(requests_total)/dt (successes, as the
@@ -109,6 +109,11 @@ class TargetModel {
   const std::optional<Observation>& latest() const { return latest_; }
   // Observations with time in [from, to).
   WindowStats Window(MonoTime from, MonoTime to) const;
+  // The baseline of a change decided at `to`: the unbroken run of observations before `to`
+  // taken at exactly these knob settings (so it never straddles an earlier change), covering
+  // `span` and reaching further back, up to 5 x span, until it holds min_samples (slow ticks).
+  WindowStats Baseline(MonoTime to, const std::map<std::string, double>& knobs, Duration span,
+                       size_t min_samples) const;
   // Observations whose knob `knob` equals value (the most recent `max` of them).
   WindowStats AtSetting(const std::string& knob, double value, size_t max = 60) const;
 
