@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <iterator>
 
 #include "collectors/cgroup_fs.h"
 #include "collectors/parse/cgroup.h"
@@ -51,10 +53,19 @@ CpuCollector::CpuCollector(Env& env, prometheus::Registry& reg)
       age_gauge_(reg, "knobd_collector_sample_age_seconds",
                  "Age of the oldest reading behind a slow-cadence part of a target's snapshot") {}
 
-void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now) {
+void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx) {
   const std::string base = std::to_string(pid);
   if (!env_.procfs.ListDirKept(FsRoot::kProc, base + "/task", names_).ok()) return;
-  ps.last_list = now;
+  if (!ps.last_list) {
+    // Stagger re-lists by pid over the interval, so 200 processes found in the same tick do
+    // not all re-list together every thread_interval (that tick would pay for all of them).
+    const auto& cs = ctx.policy.global.collection;
+    const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
+    const int64_t slots = std::max<int64_t>(1, cs.thread_interval.count() / tick);
+    ps.last_list = ctx.now - Duration(tick * (static_cast<int64_t>(pid) % slots));
+  } else {
+    ps.last_list = ctx.now;
+  }
   std::map<pid_t, ThreadState> next;
   for (const std::string& n : names_) {
     pid_t tid = static_cast<pid_t>(std::strtol(n.c_str(), nullptr, 10));
@@ -78,94 +89,159 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now) {
   }
 }
 
-Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, uint32_t status_every,
-                                ThreadState& t, MonoTime now) {
+Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
+                                uint32_t status_every, ThreadState& t, MonoTime now,
+                                size_t& reads) {
   const std::string base = std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
+  // Kept fds while the ProcFs fd budget lasts (it falls back to open/read/close past it): a
+  // pread of a kept /proc fd costs a fraction of an open().
   auto read = [&](const char* file) {
-    return kept ? env_.procfs.ReadKept(FsRoot::kProc, base + file, buf_)
-                : env_.procfs.Read(FsRoot::kProc, base + file, buf_);
+    ++reads;
+    return env_.procfs.ReadKept(FsRoot::kProc, base + file, buf_);
   };
-  KNOB_RETURN_IF_ERROR(read("schedstat"));
-  auto ss = parse::ParseSchedstat(buf_);
-  if (!ss.ok()) return ss.status();
-  // Kernel counters only grow; max() keeps a torn read from moving a sum backwards.
-  t.wait_ns = std::max(t.wait_ns, ss->wait_ns);
-  t.slices = std::max(t.slices, ss->timeslices);
+  if (sched) {
+    KNOB_RETURN_IF_ERROR(read("schedstat"));
+    auto ss = parse::ParseSchedstat(buf_);
+    if (!ss.ok()) return ss.status();
+    // Kernel counters only grow; max() keeps a torn read from moving a sum backwards.
+    t.wait_ns = std::max(t.wait_ns, ss->wait_ns);
+    t.slices = std::max(t.slices, ss->timeslices);
+    t.sched_at = now;
+  }
   if (!detail) return OkStatus();
-  // stat and status are far costlier to generate than schedstat (status formats ~50 fields),
-  // so they are only read in rotation; status (only needed for context switches) of threads in
-  // large processes only every kStatusEveryPasses rotation passes.
   KNOB_RETURN_IF_ERROR(read("stat"));
   auto st = parse::ParsePidStat(buf_);
   if (!st.ok()) return st.status();
   t.last_cpu = st->processor.value_or(-1);
-  if (t.passes++ % status_every == 0) {
+  // status (only needed for context switches) formats ~50 fields: the costliest thread file.
+  if (status_every > 0 && t.passes % status_every == 0) {
     KNOB_RETURN_IF_ERROR(read("status"));
     auto status = parse::ParsePidStatus(buf_);
     if (!status.ok()) return status.status();
     t.vcs = std::max(t.vcs, status->voluntary_ctxt_switches.value_or(0));
     t.nvcs = std::max(t.nvcs, status->nonvoluntary_ctxt_switches.value_or(0));
   }
+  ++t.passes;
   t.read_at = now;
   return OkStatus();
 }
 
-Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
-                                    CpuStats& cpu, std::optional<MonoTime>& oldest_thread) {
+Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps) {
   const std::string base = std::to_string(key.pid);
   KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
   auto st = parse::ParsePidStat(buf_);
   if (!st.ok()) return st.status().WithContext(base + "/stat");
   if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
-  cpu.user_seconds += static_cast<double>(st->utime_ticks) / ticks_per_second_;
-  cpu.system_seconds += static_cast<double>(st->stime_ticks) / ticks_per_second_;
-  cpu.threads += static_cast<uint32_t>(std::max<int64_t>(0, st->num_threads));
+  ps.pid = key.pid;
+  ps.user_seconds = static_cast<double>(st->utime_ticks) / ticks_per_second_;
+  ps.system_seconds = static_cast<double>(st->stime_ticks) / ticks_per_second_;
+  ps.num_threads = static_cast<uint32_t>(std::max<int64_t>(0, st->num_threads));
+
+  ps.ts_now = false;
+  if (taskstats_) {
+    TaskStatsTotals t;
+    Status s = env_.sock_diag.TaskStatsTgid(key.pid, t);
+    if (s.code() == StatusCode::kNotFound) return s;
+    if (s.ok()) {
+      if (ps.last_ts) {
+        // A drop means a thread exited taking its share with it: count no increment.
+        auto inc = [](uint64_t now, uint64_t before) {
+          return now > before ? static_cast<double>(now - before) : 0.0;
+        };
+        ps.ts_acc.wait_ns += inc(t.cpu_delay_ns, ps.last_ts->cpu_delay_ns);
+        ps.ts_acc.slices += inc(t.cpu_count, ps.last_ts->cpu_count);
+        ps.ts_acc.vcs += inc(t.nvcsw, ps.last_ts->nvcsw);
+        ps.ts_acc.nvcs += inc(t.nivcsw, ps.last_ts->nivcsw);
+      } else {
+        ps.ts_acc = {static_cast<double>(t.cpu_delay_ns), static_cast<double>(t.cpu_count),
+                     static_cast<double>(t.nvcsw), static_cast<double>(t.nivcsw)};
+      }
+      ps.last_ts = t;
+      ps.ts_now = true;
+    } else {
+      support_.Report("taskstats", s);
+    }
+  }
 
   const auto& cs = ctx.policy.global.collection;
   // Small processes re-list as soon as the thread count changes; large ones on the cadence.
   if (!ps.last_list || ctx.now - *ps.last_list >= cs.thread_interval ||
       (ps.threads.size() <= kReadWholeThreads &&
        static_cast<int64_t>(ps.threads.size()) != st->num_threads)) {
-    RefreshThreadList(key.pid, ps, ctx.now);
+    RefreshThreadList(key.pid, ps, ctx);
   }
+  return OkStatus();
+}
+
+void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget,
+                                bool& exhausted) {
   const size_t n = ps.threads.size();
-  // Small processes: schedstat of every thread every tick (kept fds, no open()), stat+status in
-  // rotation. Large ones: everything in rotation with plain reads (too many fds to keep).
-  const bool whole = n <= kReadWholeThreads;
-  size_t budget = n;
-  {
-    double tick = ToSeconds(ctx.policy.global.tick_interval);
-    double interval = std::max(ToSeconds(cs.thread_interval), tick);
-    budget = static_cast<size_t>(std::ceil(static_cast<double>(n) * tick / interval));
-    budget = std::clamp<size_t>(budget, n == 0 ? 0 : 1, n);
-  }
-  if (n > 0) {
-    std::vector<pid_t> gone;
-    std::vector<bool> in_slice(n, false);
-    for (size_t i = 0; i < budget; ++i) in_slice[(ps.cursor + i) % n] = true;
+  if (n == 0) return;
+  const auto& cs = ctx.policy.global.collection;
+  const double tick = ToSeconds(ctx.policy.global.tick_interval);
+  const double interval = std::max(ToSeconds(cs.thread_interval), tick);
+  const size_t want = std::clamp<size_t>(
+      static_cast<size_t>(std::ceil(static_cast<double>(n) * tick / interval)), 1, n);
+  // With taskstats a visit only needs the last CPU (stat); without, schedstat and status too.
+  const bool fallback = !ps.ts_now;
+  const uint32_t status_every = fallback ? (n <= kReadWholeThreads ? 1 : kStatusEveryPasses) : 0;
+  // A small process in fallback has every thread's schedstat read each tick when the budget
+  // covers the worst case (schedstat, stat and status for every thread).
+  const bool whole = fallback && n <= kReadWholeThreads && budget >= 3 * n;
+  std::vector<pid_t> gone;
+  size_t visited = 0;
+  auto it = ps.threads.begin();
+  std::advance(it, static_cast<std::ptrdiff_t>(ps.cursor));
+  if (whole) {
+    std::vector<char> in_slice(n, 0);
+    for (size_t i = 0; i < want; ++i) in_slice[(ps.cursor + i) % n] = 1;
     size_t idx = 0;
-    for (auto it = ps.threads.begin(); it != ps.threads.end(); ++it, ++idx) {
-      if (!whole && !in_slice[idx]) continue;
-      // A small process's new thread gets its full read at once, so the first tick is complete.
-      const bool detail = in_slice[idx] || (whole && !it->second.read_at);
-      // Kept fds for every thread file while the ProcFs fd budget lasts (it falls back to
-      // open/read/close past it): a pread of a kept /proc fd costs a fraction of an open().
-      Status s = ReadThread(key.pid, it->first, /*kept=*/true, detail,
-                            whole ? 1 : kStatusEveryPasses, it->second, ctx.now);
+    for (auto t = ps.threads.begin(); t != ps.threads.end(); ++t, ++idx) {
+      size_t reads = 0;
+      // A new thread gets its full read at once, so the first tick is complete.
+      const bool detail = in_slice[idx] || !t->second.read_at;
+      Status s = ReadThread(ps.pid, t->first, true, detail, status_every, t->second, ctx.now,
+                            reads);
+      budget -= std::min(budget, reads);
+      if (s.code() == StatusCode::kNotFound) gone.push_back(t->first);
+    }
+    visited = want;
+  } else {
+    for (; visited < want; ++visited) {
+      if (it == ps.threads.end()) it = ps.threads.begin();
+      ThreadState& t = it->second;
+      const size_t cost =
+          fallback ? 2 + (status_every > 0 && t.passes % status_every == 0 ? 1 : 0) : 1;
+      if (cost > budget) {
+        exhausted = true;
+        break;
+      }
+      size_t reads = 0;
+      Status s = ReadThread(ps.pid, it->first, fallback, true, status_every, t, ctx.now, reads);
+      budget -= std::min(budget, reads);
       if (s.code() == StatusCode::kNotFound) gone.push_back(it->first);
+      ++it;
     }
-    ps.cursor = (ps.cursor + budget) % n;
-    for (pid_t tid : gone) {
-      auto t = ps.threads.find(tid);
-      ps.dead.wait_ns += static_cast<double>(t->second.wait_ns);
-      ps.dead.slices += static_cast<double>(t->second.slices);
-      ps.dead.vcs += static_cast<double>(t->second.vcs);
-      ps.dead.nvcs += static_cast<double>(t->second.nvcs);
-      ps.threads.erase(t);
-      env_.procfs.Forget(FsRoot::kProc, base + "/task/" + std::to_string(tid) + "/");
-    }
-    if (ps.cursor >= ps.threads.size()) ps.cursor = 0;
   }
+  ps.cursor = (ps.cursor + visited) % n;
+  const std::string base = std::to_string(ps.pid);
+  for (pid_t tid : gone) {
+    auto t = ps.threads.find(tid);
+    ps.dead.wait_ns += static_cast<double>(t->second.wait_ns);
+    ps.dead.slices += static_cast<double>(t->second.slices);
+    ps.dead.vcs += static_cast<double>(t->second.vcs);
+    ps.dead.nvcs += static_cast<double>(t->second.nvcs);
+    ps.threads.erase(t);
+    env_.procfs.Forget(FsRoot::kProc, base + "/task/" + std::to_string(tid) + "/");
+  }
+  if (ps.cursor >= ps.threads.size()) ps.cursor = 0;
+}
+
+void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
+                             std::optional<MonoTime>& oldest_sched) {
+  cpu.user_seconds += ps.user_seconds;
+  cpu.system_seconds += ps.system_seconds;
+  cpu.threads += ps.num_threads;
   Totals now_totals = ps.dead;
   for (const auto& [tid, t] : ps.threads) {
     now_totals.wait_ns += static_cast<double>(t.wait_ns);
@@ -178,8 +254,13 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
       }
       ++cpu.threads_per_cpu[static_cast<size_t>(t.last_cpu)];
     }
-    if (t.read_at && (!oldest_thread || *t.read_at < *oldest_thread)) oldest_thread = t.read_at;
+    if (t.read_at && (!oldest_visit || *t.read_at < *oldest_visit)) oldest_visit = t.read_at;
+    if (!ps.ts_now) {
+      // A thread never read yet counts as infinitely old: use the oldest known reading.
+      if (t.sched_at && (!oldest_sched || *t.sched_at < *oldest_sched)) oldest_sched = t.sched_at;
+    }
   }
+  if (ps.ts_now) now_totals = ps.ts_acc;
   // A thread that exits between two rotations loses its last increments; never report less.
   ps.reported.wait_ns = std::max(ps.reported.wait_ns, now_totals.wait_ns);
   ps.reported.slices = std::max(ps.reported.slices, now_totals.slices);
@@ -190,7 +271,6 @@ Status CpuCollector::CollectProcess(const ProcessKey& key, const CollectContext&
   cpu.voluntary_ctxt_switches += static_cast<uint64_t>(ps.reported.vcs);
   cpu.nonvoluntary_ctxt_switches += static_cast<uint64_t>(ps.reported.nvcs);
   cpu.allowed_cpus = std::max(cpu.allowed_cpus, ps.allowed_cpus);
-  return OkStatus();
 }
 
 void CpuCollector::CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
@@ -257,17 +337,30 @@ void CpuCollector::CollectHost(Snapshot& out) {
 Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   ++tick_;
   CollectHost(out);
+  // taskstats answers for the real host only: over a fixture root its pids mean nothing.
+  taskstats_ = ctx.policy.global.collection.use_taskstats &&
+               env_.procfs.RootPath(FsRoot::kProc) == "/proc" && support_.Supported("taskstats");
+  if (taskstats_ && !probed_taskstats_) {
+    probed_taskstats_ = true;
+    TaskStatsTotals t;
+    taskstats_ = support_.Report("taskstats", env_.sock_diag.TaskStatsTgid(::getpid(), t));
+  }
+  struct Live {
+    const std::string* name;
+    TargetSnapshot* ts;
+    std::vector<ProcState*> procs;
+  };
+  std::vector<Live> live;
+  std::vector<ProcState*> all;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive || ts.processes.empty()) continue;
-    CpuStats cpu;
-    std::optional<MonoTime> oldest;
-    size_t ok = 0;
+    Live l{&name, &ts, {}};
     for (const ProcessKey& key : ts.processes) {
       ProcState& ps = procs_[key];
       ps.seen_tick = tick_;
-      Status s = CollectProcess(key, ctx, ps, cpu, oldest);
+      Status s = ReadProcess(key, ctx, ps);
       if (s.ok()) {
-        ++ok;
+        l.procs.push_back(&ps);
       } else if (s.code() == StatusCode::kNotFound) {
         vanished_.Increment({{"collector", "cpu"}});
         procs_.erase(key);
@@ -275,11 +368,46 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
         ts.error = "cpu: " + s.ToString();
       }
     }
-    if (ok == 0) continue;
+    all.insert(all.end(), l.procs.begin(), l.procs.end());
+    if (!l.procs.empty()) live.push_back(std::move(l));
+  }
+  // Thread visits under one budget for the whole tick. The next tick starts with the process the
+  // budget ran out in, so a budget smaller than the wanted visits still reaches every process.
+  const uint32_t limit = ctx.policy.global.collection.thread_reads_per_tick;
+  size_t budget = limit == 0 ? SIZE_MAX : limit;
+  const size_t start_budget = budget;
+  if (!all.empty()) {
+    const size_t start = rr_ % all.size();
+    for (size_t i = 0; i < all.size(); ++i) {
+      const size_t idx = (start + i) % all.size();
+      bool exhausted = false;
+      VisitThreads(ctx, *all[idx], budget, exhausted);
+      if (exhausted || budget == 0) {
+        rr_ = exhausted ? idx : idx + 1;
+        break;
+      }
+    }
+  }
+  thread_reads_last_tick_ = start_budget - budget;
+  for (Live& l : live) {
+    const std::string& name = *l.name;
+    TargetSnapshot& ts = *l.ts;
+    CpuStats cpu;
+    std::optional<MonoTime> oldest_visit, oldest_sched;
+    bool all_ts = true;
+    for (ProcState* ps : l.procs) {
+      Aggregate(*ps, cpu, oldest_visit, oldest_sched);
+      all_ts = all_ts && ps->ts_now;
+    }
     if (ts.cgroup) CollectCgroup(name, *ts.cgroup, ctx.now, cpu);
-    if (oldest) {
-      ts.refreshed["threads"] = *oldest;
-      age_gauge_.Set({{"target", name}, {"part", "threads"}}, ToSeconds(ctx.now - *oldest));
+    if (oldest_visit) {
+      ts.refreshed["threads"] = *oldest_visit;
+      age_gauge_.Set({{"target", name}, {"part", "threads"}}, ToSeconds(ctx.now - *oldest_visit));
+    }
+    const std::optional<MonoTime> rq = all_ts ? std::optional<MonoTime>(ctx.now) : oldest_sched;
+    if (rq) {
+      ts.refreshed["runqueue"] = *rq;
+      age_gauge_.Set({{"target", name}, {"part", "runqueue"}}, ToSeconds(ctx.now - *rq));
     }
     cpu_seconds_.Observe({{"target", name}, {"mode", "user"}}, cpu.user_seconds);
     cpu_seconds_.Observe({{"target", name}, {"mode", "system"}}, cpu.system_seconds);

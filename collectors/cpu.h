@@ -3,20 +3,28 @@
 //
 // Per process, every tick, from /proc/PID/stat on a kept fd: user/system time (the kernel keeps
 // exited threads' time in the process totals, so these never drop) and the thread count.
-// Per thread, in rotation, from /proc/PID/task/TID/{schedstat,stat,status}: run-queue delay,
-// timeslices, voluntary/involuntary switches and the CPU it last ran on. In processes with more
-// than 64 threads, status (context switches only, and the costliest file) is read on every
-// third rotation pass, so those switch counts are up to 3 x thread_interval old. /proc/PID/status
-// and /proc/PID/schedstat describe only the main thread, so these are summed over threads; when a
-// thread exits its last values move into per-process "dead" totals so sums never go backwards.
-// Rotation: each tick ceil(threads * tick / thread_interval) threads get a full read
-// (schedstat, stat, status), so each thread is fully refreshed once per
-// CollectionSettings::thread_interval; a process with <= 64 threads also has every thread's
-// schedstat (tiny, cheap) read every tick, so its run-queue delay is current each tick. Thread
+// Run-queue delay, timeslices and context switches are per-thread numbers in /proc (schedstat,
+// status describe one thread each), which at 20 000 threads is far too much text per second.
+// So, per process, every tick, when the kernel allows it (CAP_NET_ADMIN, real /proc root): one
+// netlink taskstats TGID query (SockDiag::TaskStatsTgid) gives those sums over live threads
+// computed in the kernel; its drops (a thread exited) are turned into zero increments, so the
+// totals never go backwards and lose at most one tick of the other threads' increments.
+// Otherwise (fallback) they are summed from per-thread files read in rotation, the sum of the
+// latest reading of each thread (so up to one rotation old; refreshed["runqueue"] says how old),
+// with an exited thread's last values kept in per-process "dead" totals.
+// Rotation: a process wants ceil(threads * tick / thread_interval) thread visits per tick so
+// each thread is visited once per CollectionSettings::thread_interval; a visit reads stat (last
+// CPU) and, in fallback, schedstat and, every third pass, status (switches; the costliest
+// file). All visits of one tick together never read more than
+// CollectionSettings::thread_reads_per_tick files: when the wanted visits exceed it the rotation
+// stretches (refreshed["threads"] = oldest visit) and the next tick starts with the process the
+// budget stopped in. In fallback, a process with <= 64 threads also has every thread's
+// schedstat read every tick when the budget has room, so small targets stay current. Thread
 // files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
-// RLIMIT_NOFILE), so steady state makes no open() for known threads. The age of the oldest full
-// thread reading is TargetSnapshot::refreshed["threads"]. Affinity (Cpus_allowed_list of
-// /proc/PID/status) is re-read when the thread list is. Host: /proc/stat per core, busy =
+// RLIMIT_NOFILE). Thread lists (/proc/PID/task, kept dir fd) are re-read once per
+// thread_interval, staggered by pid so processes do not all re-list in the same tick, and at once
+// when a small process's thread count changes. Affinity (Cpus_allowed_list of /proc/PID/status)
+// is re-read with the thread list. Host: /proc/stat per core, busy =
 // user+nice+system+irq+softirq+steal (guest is inside user), total = busy+idle+iowait, each clamped
 // to never decrease (iowait can go backwards). Cgroup v2: <cgroup>/cpu.stat nr_throttled,
 // throttled_usec and cpu.max, when the target has a v2 cgroup with the cpu controller enabled.
@@ -42,17 +50,25 @@ class CpuCollector final : public Collector {
   std::string_view Name() const override { return "cpu"; }
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
 
+ // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
+  // benchmark.
+  size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
+  // Whether run-queue delay and switches come from taskstats (else from thread files).
+  bool using_taskstats() const { return taskstats_; }
+
  private:
   struct ThreadState {
     uint64_t wait_ns = 0, slices = 0, vcs = 0, nvcs = 0;
     int last_cpu = -1;
-    uint32_t passes = 0;  // detail reads so far
-    std::optional<MonoTime> read_at;
+    uint32_t passes = 0;  // visits so far
+    std::optional<MonoTime> read_at;   // last visit
+    std::optional<MonoTime> sched_at;  // last schedstat read (fallback)
   };
   struct Totals {
     double wait_ns = 0, slices = 0, vcs = 0, nvcs = 0;
   };
   struct ProcState {
+    pid_t pid = 0;
     std::map<pid_t, ThreadState> threads;
     size_t cursor = 0;  // rotation position in `threads` order
     Totals dead;
@@ -60,15 +76,25 @@ class CpuCollector final : public Collector {
     std::optional<MonoTime> last_list;
     uint32_t allowed_cpus = 0;
     uint64_t seen_tick = 0;
+    // This tick's process-level reading.
+    double user_seconds = 0, system_seconds = 0;
+    uint32_t num_threads = 0;
+    // taskstats: last raw sums and the increments accumulated from them.
+    std::optional<TaskStatsTotals> last_ts;
+    Totals ts_acc;
+    bool ts_now = false;  // taskstats answered this tick
   };
 
-  // Fills `cpu` with one process's contribution. NotFound when the process is gone.
-  Status CollectProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
-                        CpuStats& cpu, std::optional<MonoTime>& oldest_thread);
-  // schedstat always; stat too when `detail`, and status on every `status_every`-th detail read.
-  Status ReadThread(pid_t pid, pid_t tid, bool kept, bool detail, uint32_t status_every,
-                    ThreadState& t, MonoTime now);
-  void RefreshThreadList(pid_t pid, ProcState& ps, MonoTime now);
+  // Process-level reads of one process. NotFound when the process is gone.
+  Status ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps);
+  // This tick's thread visits of one process, charging `budget` (file reads left).
+  void VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget, bool& exhausted);
+  // Reads one thread's files; `reads` counts the files read.
+  Status ReadThread(pid_t pid, pid_t tid, bool sched, bool detail, uint32_t status_every,
+                    ThreadState& t, MonoTime now, size_t& reads);
+  void Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
+                 std::optional<MonoTime>& oldest_sched);
+  void RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx);
   void CollectHost(Snapshot& out);
   void CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
                      CpuStats& cpu);
@@ -77,6 +103,10 @@ class CpuCollector final : public Collector {
   double ticks_per_second_;
   std::map<ProcessKey, ProcState> procs_;
   uint64_t tick_ = 0;
+  bool taskstats_ = false;  // decided per tick: supported and a real /proc root
+  bool probed_taskstats_ = false;
+  size_t rr_ = 0;           // process the thread budget ran out in last tick
+  size_t thread_reads_last_tick_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
   std::vector<double> host_busy_, host_total_;

@@ -1,8 +1,10 @@
 #include "core/sock_diag.h"
 
+#include <linux/genetlink.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/taskstats.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,7 +12,9 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace knob {
 namespace {
@@ -28,6 +32,139 @@ T LoadAt(const char* p) {
 
 RealSockDiag::~RealSockDiag() {
   if (fd_ >= 0) ::close(fd_);
+  if (genl_fd_ >= 0) ::close(genl_fd_);
+}
+
+namespace {
+
+// One generic-netlink request with a single attribute; returns the datagram length or -errno.
+ssize_t GenlRequest(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const void* data,
+                    size_t len, uint32_t seq, std::vector<char>& buf) {
+  char req[128] = {};
+  const size_t attr_len = NLA_HDRLEN + len;
+  const size_t total = NLMSG_LENGTH(GENL_HDRLEN) + NLA_ALIGN(attr_len);
+  if (total > sizeof(req)) return -EINVAL;
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(total);
+  h.nlmsg_type = type;
+  h.nlmsg_flags = NLM_F_REQUEST;
+  h.nlmsg_seq = seq;
+  genlmsghdr g{};
+  g.cmd = cmd;
+  g.version = 1;
+  nlattr a{};
+  a.nla_len = static_cast<uint16_t>(attr_len);
+  a.nla_type = attr;
+  std::memcpy(req, &h, sizeof(h));
+  std::memcpy(req + NLMSG_HDRLEN, &g, sizeof(g));
+  std::memcpy(req + NLMSG_LENGTH(GENL_HDRLEN), &a, sizeof(a));
+  std::memcpy(req + NLMSG_LENGTH(GENL_HDRLEN) + NLA_HDRLEN, data, len);
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (::sendto(fd, req, total, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
+    return -errno;
+  }
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
+    // Skip a stale reply to an earlier request (e.g. one interrupted before its recv).
+    if (static_cast<size_t>(n) >= sizeof(nlmsghdr) && LoadAt<nlmsghdr>(buf.data()).nlmsg_seq != seq) {
+      continue;
+    }
+    return n;
+  }
+}
+
+// Walks the attributes in [p, p+len) calling f(type, payload, payload_len).
+template <typename F>
+void ForEachAttr(const char* p, size_t len, F&& f) {
+  size_t off = 0;
+  while (off + sizeof(nlattr) <= len) {
+    auto a = LoadAt<nlattr>(p + off);
+    if (a.nla_len < sizeof(nlattr) || off + a.nla_len > len) return;
+    f(static_cast<uint16_t>(a.nla_type & NLA_TYPE_MASK), p + off + NLA_HDRLEN,
+      static_cast<size_t>(a.nla_len - NLA_HDRLEN));
+    off += NLA_ALIGN(a.nla_len);
+  }
+}
+
+Status NetlinkError(const char* data, size_t len, const char* what) {
+  auto h = LoadAt<nlmsghdr>(data);
+  if (h.nlmsg_type != NLMSG_ERROR) return OkStatus();
+  if (len < NLMSG_LENGTH(sizeof(nlmsgerr))) return InternalError(std::string(what) + ": short error");
+  auto e = LoadAt<nlmsgerr>(data + NLMSG_HDRLEN);
+  if (e.error == 0) return OkStatus();
+  // ESRCH: no such task.
+  return ErrnoToStatus(-e.error, what);
+}
+
+}  // namespace
+
+Status ParseTaskStatsReply(const char* data, size_t len, TaskStatsTotals& out) {
+  if (len < NLMSG_LENGTH(GENL_HDRLEN)) return InternalError("taskstats: short reply");
+  auto h = LoadAt<nlmsghdr>(data);
+  if (h.nlmsg_len > len || h.nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN)) {
+    return InternalError("taskstats: truncated reply");
+  }
+  KNOB_RETURN_IF_ERROR(NetlinkError(data, len, "taskstats"));
+  bool found = false;
+  const char* attrs = data + NLMSG_LENGTH(GENL_HDRLEN);
+  ForEachAttr(attrs, h.nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN),
+              [&](uint16_t type, const char* p, size_t plen) {
+                if (type != TASKSTATS_TYPE_AGGR_TGID && type != TASKSTATS_TYPE_AGGR_PID) return;
+                ForEachAttr(p, plen, [&](uint16_t inner, const char* q, size_t qlen) {
+                  if (inner != TASKSTATS_TYPE_STATS) return;
+                  // Older kernels send a shorter struct: read only the fields present.
+                  auto field = [&](size_t off, uint64_t& v) {
+                    if (off + sizeof(uint64_t) <= qlen) v = LoadAt<uint64_t>(q + off);
+                  };
+                  field(offsetof(taskstats, cpu_count), out.cpu_count);
+                  field(offsetof(taskstats, cpu_delay_total), out.cpu_delay_ns);
+                  field(offsetof(taskstats, nvcsw), out.nvcsw);
+                  field(offsetof(taskstats, nivcsw), out.nivcsw);
+                  found = true;
+                });
+              });
+  if (!found) return InternalError("taskstats: reply without stats");
+  return OkStatus();
+}
+
+Status RealSockDiag::OpenGenl() {
+  if (genl_tried_) return genl_status_;
+  genl_tried_ = true;
+  genl_fd_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+  if (genl_fd_ < 0) return genl_status_ = ErrnoToStatus(errno, "genetlink socket");
+  if (buf_.size() < kBufBytes) buf_.resize(kBufBytes);
+  static const char kName[] = TASKSTATS_GENL_NAME;
+  ssize_t n = GenlRequest(genl_fd_, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, kName,
+                          sizeof(kName), ++seq_, buf_);
+  if (n < 0) return genl_status_ = ErrnoToStatus(static_cast<int>(-n), "genetlink family");
+  const size_t len = static_cast<size_t>(n);
+  if (len < NLMSG_LENGTH(GENL_HDRLEN)) return genl_status_ = InternalError("genetlink: short");
+  Status err = NetlinkError(buf_.data(), len, "taskstats family");
+  // ENOENT: kernel without CONFIG_TASKSTATS.
+  if (!err.ok()) return genl_status_ = UnavailableError(err.ToString());
+  auto h = LoadAt<nlmsghdr>(buf_.data());
+  ForEachAttr(buf_.data() + NLMSG_LENGTH(GENL_HDRLEN),
+              std::min<size_t>(len, h.nlmsg_len) - NLMSG_LENGTH(GENL_HDRLEN),
+              [&](uint16_t type, const char* p, size_t plen) {
+                if (type == CTRL_ATTR_FAMILY_ID && plen >= 2) {
+                  taskstats_family_ = LoadAt<uint16_t>(p);
+                }
+              });
+  if (taskstats_family_ == 0) return genl_status_ = UnavailableError("taskstats: no family id");
+  return genl_status_ = OkStatus();
+}
+
+Status RealSockDiag::TaskStatsTgid(pid_t tgid, TaskStatsTotals& out) {
+  KNOB_RETURN_IF_ERROR(OpenGenl());
+  const uint32_t id = static_cast<uint32_t>(tgid);
+  ssize_t n = GenlRequest(genl_fd_, taskstats_family_, TASKSTATS_CMD_GET, TASKSTATS_CMD_ATTR_TGID,
+                          &id, sizeof(id), ++seq_, buf_);
+  if (n < 0) return ErrnoToStatus(static_cast<int>(-n), "taskstats query");
+  out = TaskStatsTotals{};
+  return ParseTaskStatsReply(buf_.data(), static_cast<size_t>(n), out);
 }
 
 Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,

@@ -9,6 +9,16 @@
 // bytes present are read. For a LISTEN socket, rqueue is the current accept-queue length and
 // wqueue the backlog (see inet_diag_get_info / tcp_diag_get_info in net/ipv4/tcp_diag.c).
 //
+// The same class also answers netlink taskstats (genetlink family "TASKSTATS") per-process
+// queries: one TASKSTATS_CMD_ATTR_TGID request returns, summed in the kernel over the process's
+// live threads, the run-queue delay and timeslices (sched_info, the same numbers as
+// /proc/PID/task/TID/schedstat) and voluntary/involuntary context switches. That replaces one
+// text file per thread with one small binary message per process. It needs CAP_NET_ADMIN
+// (GENL_ADMIN_PERM) and CONFIG_TASKSTATS; otherwise it returns PermissionDenied / Unavailable and
+// the cpu collector reads threads in rotation instead. Exited threads' values are only kept by
+// the kernel while an exit listener is registered (none is), so the sums can drop when a thread
+// exits; the caller turns them into increments.
+//
 // Thread rule: one instance per collection thread; not thread-safe (reuses its buffer and socket).
 
 #include <sys/types.h>
@@ -38,12 +48,26 @@ struct TcpSocketInfo {
 inline constexpr uint32_t kAllTcpStates = 0xfff;
 inline constexpr uint32_t kListenOnly = 1u << 10;
 
+// Per-process sums over live threads from taskstats (struct taskstats in <linux/taskstats.h>).
+struct TaskStatsTotals {
+  uint64_t cpu_delay_ns = 0;  // sched_info.run_delay summed over live threads
+  uint64_t cpu_count = 0;     // sched_info.pcount: timeslices
+  uint64_t nvcsw = 0, nivcsw = 0;
+};
+
 class SockDiag {
  public:
   virtual ~SockDiag() = default;
   // Appends to `out` (not cleared) every TCP socket of both families whose state bit is set in
   // `state_mask`. `with_info` asks for tcp_info. Unavailable when netlink sock_diag is missing.
   virtual Status DumpTcp(uint32_t state_mask, bool with_info, std::vector<TcpSocketInfo>& out) = 0;
+
+  // taskstats for thread group `tgid`. NotFound when the process is gone; PermissionDenied
+  // without CAP_NET_ADMIN; Unavailable when the kernel has no taskstats (and by default, for
+  // fakes that do not model it).
+  virtual Status TaskStatsTgid(pid_t /*tgid*/, TaskStatsTotals& /*out*/) {
+    return UnavailableError("taskstats not provided");
+  }
 };
 
 class RealSockDiag final : public SockDiag {
@@ -53,14 +77,23 @@ class RealSockDiag final : public SockDiag {
   RealSockDiag(const RealSockDiag&) = delete;
   RealSockDiag& operator=(const RealSockDiag&) = delete;
   Status DumpTcp(uint32_t state_mask, bool with_info, std::vector<TcpSocketInfo>& out) override;
+  Status TaskStatsTgid(pid_t tgid, TaskStatsTotals& out) override;
 
  private:
+  Status OpenGenl();
   Status DumpFamily(uint8_t family, uint32_t state_mask, bool with_info,
                     std::vector<TcpSocketInfo>& out);
   int fd_ = -1;
   uint32_t seq_ = 0;
   std::vector<char> buf_;
+  int genl_fd_ = -1;
+  uint16_t taskstats_family_ = 0;
+  Status genl_status_;  // sticky failure of family resolution
+  bool genl_tried_ = false;
 };
+
+// Parses one TASKSTATS_CMD_GET reply datagram into `out`. Exposed for tests.
+Status ParseTaskStatsReply(const char* data, size_t len, TaskStatsTotals& out);
 
 // Parses one netlink datagram (possibly several nlmsghdr) of an inet_diag dump into `out`.
 // Returns true when NLMSG_DONE was seen. Exposed for tests with hand-built replies.
