@@ -55,6 +55,8 @@ class CpuCollector final : public Collector {
   size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
   // Whether run-queue delay and switches come from taskstats (else from thread files).
   bool using_taskstats() const { return taskstats_; }
+  // Tests: let taskstats (a fake SockDiag) answer over a fixture /proc root too.
+  void AllowTaskStatsOnAnyRoot() { taskstats_any_root_ = true; }
 
  private:
   struct ThreadState {
@@ -105,6 +107,7 @@ class CpuCollector final : public Collector {
   uint64_t tick_ = 0;
   bool taskstats_ = false;  // decided per tick: supported and a real /proc root
   bool probed_taskstats_ = false;
+  bool taskstats_any_root_ = false;
   size_t rr_ = 0;           // process the thread budget ran out in last tick
   size_t thread_reads_last_tick_ = 0;
   std::string buf_;
