@@ -374,8 +374,9 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     all.insert(all.end(), l.procs.begin(), l.procs.end());
     if (!l.procs.empty()) live.push_back(std::move(l));
   }
-  // Thread visits under one budget for the whole tick. The next tick starts with the process the
-  // budget ran out in, so a budget smaller than the wanted visits still reaches every process.
+  // Thread visits under one budget for the whole tick. The next tick starts with the process
+  // after the one the budget ran out in, so a budget smaller than the wanted visits still
+  // reaches every process in turn.
   const uint32_t limit = ctx.policy.global.collection.thread_reads_per_tick;
   size_t budget = limit == 0 ? SIZE_MAX : limit;
   const size_t start_budget = budget;
@@ -386,7 +387,8 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       bool exhausted = false;
       VisitThreads(ctx, *all[idx], budget, exhausted);
       if (exhausted || budget == 0) {
-        rr_ = exhausted ? idx : idx + 1;
+        // Its cursor remembers where it stopped; the others go first next tick.
+        rr_ = idx + 1;
         break;
       }
     }

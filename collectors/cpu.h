@@ -17,9 +17,9 @@
 // CPU) and, in fallback, schedstat and, every third pass, status (switches; the costliest
 // file). All visits of one tick together never read more than
 // CollectionSettings::thread_reads_per_tick files: when the wanted visits exceed it the rotation
-// stretches (refreshed["threads"] = oldest visit) and the next tick starts with the process the
-// budget stopped in. In fallback, a process with <= 64 threads also has every thread's
-// schedstat read every tick when the budget has room, so small targets stay current. Thread
+// stretches (refreshed["threads"] = oldest visit) and the next tick starts with the process
+// after the one the budget stopped in. In fallback, a process with <= 64 threads also has every
+// thread's schedstat read every tick when the budget has room, so small targets stay current. Thread
 // files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
 // RLIMIT_NOFILE). Thread lists (/proc/PID/task, kept dir fd) are re-read once per
 // thread_interval, staggered by pid so processes do not all re-list in the same tick, and at once
@@ -108,7 +108,7 @@ class CpuCollector final : public Collector {
   bool taskstats_ = false;  // decided per tick: supported and a real /proc root
   bool probed_taskstats_ = false;
   bool taskstats_any_root_ = false;
-  size_t rr_ = 0;           // process the thread budget ran out in last tick
+  size_t rr_ = 0;           // where the next tick's thread visits start
   size_t thread_reads_last_tick_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
