@@ -79,6 +79,17 @@ Duration BaselineSpan(const GuardSettings& g) {
   return std::max<Duration>(g.verification_window, std::chrono::seconds(2));
 }
 
+// The settings a baseline is keyed by: the tuned knobs (those the policy lists) as the target
+// reports them. Other values the app reports may move on their own and must not void it.
+std::map<std::string, double> TunedSettings(const TargetPolicy& tp, const AppReport& app) {
+  std::map<std::string, double> out;
+  for (const auto& [knob, kp] : tp.knobs) {
+    (void)kp;
+    if (auto it = app.knobs.find(knob); it != app.knobs.end()) out.emplace(knob, it->second);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string DescribeStep(const std::string& target, const std::string& knob, double old_value,
@@ -230,8 +241,8 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
   if (rt.delivery_hold_until && now < *rt.delivery_hold_until) return std::nullopt;
   // Without a baseline at the current settings the change could not be verified: wait for it
   // (min_samples ticks after the last change, or after start).
-  if (rt.model.Baseline(now, ts.app->knobs, BaselineSpan(g), g.min_samples).samples() <
-      g.min_samples)
+  std::map<std::string, double> settings = TunedSettings(tp, *ts.app);
+  if (rt.model.Baseline(now, settings, BaselineSpan(g), g.min_samples).samples() < g.min_samples)
     return std::nullopt;
   Guard guard(g);
   std::vector<std::pair<Proposal, KnobPolicy>> proposals;
@@ -367,7 +378,7 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
                              reprobe,
                              p.fixes_violation,
                              std::move(prior),
-                             ts.app->knobs};
+                             std::move(settings)};
     kh.Charge(p.current, d.value, now);
     if (metrics_) {
       metrics_->recommended.Add({{"target", tp.name}, {"knob", r.knob}}).Set(r.new_value);
@@ -473,7 +484,7 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   KnobHistory& kh = rt.knobs[a.knob];
   KnobHistory prior = kh;
   kh.Charge(a.new_value, a.old_value, now);
-  std::map<std::string, double> knobs_now = ts.app->knobs;
+  std::map<std::string, double> knobs_now = TunedSettings(tp, *ts.app);
   rt.active = ActiveChange{rb.id,        a.knob,     a.new_value, a.old_value,      now,
                            std::nullopt, now + life, true,        false,            false,
                            std::move(prior),         std::move(knobs_now)};

@@ -231,10 +231,13 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   }
   if (!has_baseline) {
     r.kind = VerifyResult::Kind::kVerified;
+    auto still = ViolatedConstraint(constraints, after);
     r.reason = fmt::format(
         "verified without a baseline: only {} samples before the change (min_samples {}), so "
-        "the objective could not be compared; every constraint held",
-        before.samples(), settings_.min_samples);
+        "the objective could not be compared; {}",
+        before.samples(), settings_.min_samples,
+        still ? "the violation it was made to fix remains (" + still->second + ")"
+              : std::string("every constraint held"));
     return r;
   }
   if (before.p99_seconds.n > 1 && after.p99_seconds.n > 1 && before.p99_seconds.mean > 0) {
@@ -256,8 +259,8 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   }
   r.kind = VerifyResult::Kind::kVerified;
   if (!comparable) {
-    r.reason = "the objective is not measured in both windows, so it could not be compared; "
-               "every constraint held";
+    r.reason = "the objective could not be compared (not measured in both windows, or zero "
+               "before the change); every constraint held";
     return r;
   }
   r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), every constraint held",

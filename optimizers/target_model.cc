@@ -220,7 +220,12 @@ WindowStats TargetModel::Baseline(MonoTime to, const std::map<std::string, doubl
     if (it->time >= to) continue;
     if (it->time < to - 5 * span) break;
     if (it->time < to - span && w.samples() >= min_samples) break;
-    if (it->knobs != knobs) break;  // an earlier setting: not this change's baseline
+    bool same = true;
+    for (const auto& [k, v] : knobs) {
+      auto f = it->knobs.find(k);
+      same = same && f != it->knobs.end() && f->second == v;
+    }
+    if (!same) break;  // an earlier setting: not this change's baseline
     w.Add(*it);
   }
   return w;

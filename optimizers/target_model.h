@@ -110,7 +110,8 @@ class TargetModel {
   // Observations with time in [from, to).
   WindowStats Window(MonoTime from, MonoTime to) const;
   // The baseline of a change decided at `to`: the unbroken run of observations before `to`
-  // taken at exactly these knob settings (so it never straddles an earlier change), covering
+  // taken at these knob settings (every knob in `knobs` reported with that value; others are
+  // not compared), so it never straddles an earlier change, covering
   // `span` and reaching further back, up to 5 x span, until it holds min_samples (slow ticks).
   WindowStats Baseline(MonoTime to, const std::map<std::string, double>& knobs, Duration span,
                        size_t min_samples) const;
