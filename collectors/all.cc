@@ -18,9 +18,13 @@ std::vector<std::unique_ptr<Collector>> MakeCollectors(Env& env, prometheus::Reg
                                                        const Policy& /*policy*/) {
   std::vector<std::unique_ptr<Collector>> out;
   out.push_back(std::make_unique<Discovery>(env, registry));
-  out.push_back(std::make_unique<CpuCollector>(env, registry));
+  auto cpu = std::make_unique<CpuCollector>(env, registry);
+  // The allocator reuses the cpu collector's /proc/PID/stat of this tick (it runs after it);
+  // both live and die together in the returned vector.
+  const ProcStatCache* stat = cpu->stat_cache();
+  out.push_back(std::move(cpu));
   out.push_back(std::make_unique<LoadCollector>(env, registry));
-  out.push_back(std::make_unique<AllocatorCollector>(env, registry));
+  out.push_back(std::make_unique<AllocatorCollector>(env, registry, stat));
   out.push_back(std::make_unique<SocketCollector>(env, registry));
   out.push_back(std::make_unique<CacheCollector>(env, registry));
   return out;

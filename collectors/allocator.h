@@ -16,13 +16,17 @@
 
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
+#include "collectors/proc_stat_cache.h"
 #include "core/env.h"
 
 namespace knob {
 
 class AllocatorCollector final : public Collector {
  public:
-  AllocatorCollector(Env& env, prometheus::Registry& registry);
+  // `shared_stat`: the cpu collector's this-tick /proc/PID/stat (MakeCollectors passes it), so
+  // the file is not read twice per tick; null reads it here.
+  AllocatorCollector(Env& env, prometheus::Registry& registry,
+                     const ProcStatCache* shared_stat = nullptr);
   std::string_view Name() const override { return "allocator"; }
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
 
@@ -31,6 +35,7 @@ class AllocatorCollector final : public Collector {
     std::optional<uint64_t> pss_bytes;
     uint64_t swap_bytes = 0;
     std::optional<MonoTime> read_at;
+    MonoTime due{};  // next smaps_rollup read
     uint64_t seen_tick = 0;
   };
   Status CollectProcess(const ProcessKey& key, const CollectContext& ctx, Detail& detail,
@@ -38,6 +43,8 @@ class AllocatorCollector final : public Collector {
   Status ReadDetail(const std::string& base, Detail& detail, MonoTime now);
 
   Env& env_;
+  const ProcStatCache* shared_stat_;
+  parse::PidStat own_stat_;
   std::string buf_;
   uint64_t page_size_;
   std::map<ProcessKey, Detail> details_;

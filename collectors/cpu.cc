@@ -132,6 +132,7 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   auto st = parse::ParsePidStat(buf_);
   if (!st.ok()) return st.status().WithContext(base + "/stat");
   if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
+  stat_cache_.Put(key, ctx.now, *st);
   ps.pid = key.pid;
   ps.user_seconds = static_cast<double>(st->utime_ticks) / ticks_per_second_;
   ps.system_seconds = static_cast<double>(st->stime_ticks) / ticks_per_second_;
@@ -336,6 +337,7 @@ void CpuCollector::CollectHost(Snapshot& out) {
 
 Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   ++tick_;
+  stat_cache_.Clear();
   CollectHost(out);
   // taskstats answers for the real host only: over a fixture root its pids mean nothing.
   taskstats_ = ctx.policy.global.collection.use_taskstats &&

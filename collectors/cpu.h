@@ -40,6 +40,7 @@
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
 #include "collectors/missing_files.h"
+#include "collectors/proc_stat_cache.h"
 #include "core/env.h"
 
 namespace knob {
@@ -55,6 +56,8 @@ class CpuCollector final : public Collector {
   size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
   // Whether run-queue delay and switches come from taskstats (else from thread files).
   bool using_taskstats() const { return taskstats_; }
+  // This tick's /proc/PID/stat of the targets' processes, for the allocator collector.
+  const ProcStatCache* stat_cache() const { return &stat_cache_; }
   // Tests: let taskstats (a fake SockDiag) answer over a fixture /proc root too.
   void AllowTaskStatsOnAnyRoot() { taskstats_any_root_ = true; }
 
@@ -115,6 +118,7 @@ class CpuCollector final : public Collector {
   std::vector<double> host_busy_, host_total_;
   std::optional<std::optional<std::string>> cgroup_root_;  // outer unset: not probed yet
   MissingFiles missing_;
+  ProcStatCache stat_cache_;
 
   SupportTracker support_;
   TargetSweeper sweeper_;

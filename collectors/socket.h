@@ -20,6 +20,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -42,8 +44,11 @@ class SocketCollector final : public Collector {
   struct FdState {
     std::vector<uint32_t> inodes;  // sorted
     MonoTime scanned{};
+    MonoTime due{};  // next cadence rescan
     uint64_t seen_tick = 0;
   };
+  std::unordered_set<uint32_t> known_;  // per-tick scratch, kept for its buckets
+  std::unordered_map<uint32_t, const std::string*> owner_;
   Status ScanFds(const ProcessKey& key, FdState& fs, MonoTime now);
   void ReadNetstat(Snapshot& out);
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "collectors/allocator.h"
 #include "collectors/cpu.h"
 #include "collectors/discovery.h"
 #include "tests/unit/collectors/harness.h"
@@ -212,6 +213,62 @@ TEST_F(RotationTest, TaskStatsRefusedFallsBackToThreadFiles) {
   const int queries = diag.queries;
   h.Tick({&disc, &cpu});
   EXPECT_EQ(diag.queries, queries) << "an unsupported source is not retried every tick";
+}
+
+}  // namespace
+}  // namespace knob
+
+namespace knob {
+namespace {
+
+// Counts reads of one exact path, forwarding everything.
+class CountingProcFs final : public ProcFs {
+ public:
+  CountingProcFs(ProcFs& inner, std::string path) : inner_(inner), path_(std::move(path)) {}
+  int reads = 0;
+  Status Read(FsRoot r, std::string_view p, std::string& out) override {
+    reads += p == path_;
+    return inner_.Read(r, p, out);
+  }
+  Status ReadKept(FsRoot r, std::string_view p, std::string& out) override {
+    reads += p == path_;
+    return inner_.ReadKept(r, p, out);
+  }
+  void Forget(FsRoot r, std::string_view p) override { inner_.Forget(r, p); }
+  Status ListDir(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
+    return inner_.ListDir(r, p, out);
+  }
+  Status ReadLink(FsRoot r, std::string_view p, std::string& out) override {
+    return inner_.ReadLink(r, p, out);
+  }
+  const std::string& RootPath(FsRoot r) const override { return inner_.RootPath(r); }
+
+ private:
+  ProcFs& inner_;
+  std::string path_;
+};
+
+TEST(ProcStatCacheTest, AllocatorReusesTheCpuCollectorsStatOfTheSameTick) {
+  for (bool shared : {true, false}) {
+    Harness h;
+    Selector s;
+    s.comm = "a) (b\nc";
+    h.AddTarget("weird", s);
+    CountingProcFs counting(h.faulty, "100/stat");
+    Env env{h.clock, counting, h.sock_diag, h.perf};
+    Discovery d(env, h.registry);
+    CpuCollector cpu(env, h.registry);
+    AllocatorCollector alloc(env, h.registry, shared ? cpu.stat_cache() : nullptr);
+    Snapshot snap = h.Tick({&d, &cpu, &alloc});
+    ASSERT_TRUE(snap.targets.at("weird").memory.has_value());
+    EXPECT_EQ(snap.targets.at("weird").memory->minor_faults, 500u);
+    // Discovery and the cpu collector read it; the allocator only without the shared cache.
+    EXPECT_EQ(counting.reads, shared ? 2 : 3) << "shared=" << shared;
+    // Next tick: the cache from the previous tick is not reused.
+    counting.reads = 0;
+    h.Tick({&d, &alloc});
+    EXPECT_EQ(counting.reads, 2) << "shared=" << shared;
+  }
 }
 
 }  // namespace

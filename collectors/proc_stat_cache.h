@@ -1,0 +1,41 @@
+#pragma once
+// ProcStatCache: this tick's parsed /proc/PID/stat of target processes, read once by the cpu
+// collector and reused by the allocator collector (fault counts come from the same file). For a
+// threaded process the kernel sums over all its threads to format that file (do_task_stat), so
+// reading it once per tick instead of twice matters at 20 000 threads. An entry is only valid
+// in the tick (`at`) it was read in, and only for the same ProcessKey (pid reuse).
+// Thread rule: collection thread only.
+
+#include <sys/types.h>
+
+#include <unordered_map>
+
+#include "collectors/parse/pid_stat.h"
+#include "core/clock.h"
+#include "core/snapshot.h"
+
+namespace knob {
+
+class ProcStatCache {
+ public:
+  void Clear() { entries_.clear(); }
+  void Put(const ProcessKey& key, MonoTime at, const parse::PidStat& stat) {
+    entries_[key.pid] = Entry{key, at, stat};
+  }
+  // The stat read for `key` at `now`, or null.
+  const parse::PidStat* Get(const ProcessKey& key, MonoTime now) const {
+    auto it = entries_.find(key.pid);
+    if (it == entries_.end() || it->second.at != now || it->second.key != key) return nullptr;
+    return &it->second.stat;
+  }
+
+ private:
+  struct Entry {
+    ProcessKey key;
+    MonoTime at;
+    parse::PidStat stat;
+  };
+  std::unordered_map<pid_t, Entry> entries_;
+};
+
+}  // namespace knob
