@@ -52,43 +52,42 @@ Discovery::Discovery(Env& env, prometheus::Registry& registry)
 
 Status Discovery::Refresh(pid_t pid, Proc*& out) {
   out = nullptr;
-  std::string path = std::to_string(pid) + "/stat";
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    Status s = env_.procfs.ReadKept(FsRoot::kProc, path, buf_);
-    if (s.code() == StatusCode::kNotFound) {
-      // The kept fd may name a dead task whose pid was reused: drop it and look once more.
-      bool had = procs_.erase(pid) > 0;
-      env_.procfs.Forget(FsRoot::kProc, std::to_string(pid) + "/");
-      if (had) continue;
-      return s;
+  const std::string prefix = std::to_string(pid) + "/";
+  auto known = procs_.find(pid);
+  if (known != procs_.end()) {
+    Status s = env_.procfs.ReadKept(FsRoot::kProc, prefix + "comm", buf_);
+    if (s.ok()) {
+      std::string_view comm(buf_);
+      if (!comm.empty() && comm.back() == '\n') comm.remove_suffix(1);
+      Proc& p = known->second;
+      if (p.comm != comm) {
+        // A new comm usually means an exec: exe and cmdline changed with it.
+        p.exe.reset();
+        p.cmdline.reset();
+        p.exe_status = OkStatus();
+        p.cmdline_status = OkStatus();
+        p.comm.assign(comm);
+      }
+      p.seen_scan = scan_;
+      out = &p;
+      return OkStatus();
     }
-    if (!s.ok()) return s;
-    auto st = parse::ParsePidStat(buf_);
-    if (!st.ok()) return st.status().WithContext(path);
-    ProcessKey key{pid, st->starttime_ticks};
-    auto it = procs_.find(pid);
-    if (it != procs_.end() && it->second.key != key) {
-      procs_.erase(it);
-      it = procs_.end();
-    }
-    if (it == procs_.end()) {
-      it = procs_.emplace(pid, Proc{}).first;
-      it->second.key = key;
-    }
-    Proc& p = it->second;
-    if (p.comm != st->comm) {
-      // A new comm usually means an exec: exe and cmdline changed with it.
-      p.exe.reset();
-      p.cmdline.reset();
-      p.exe_status = OkStatus();
-      p.cmdline_status = OkStatus();
-      p.comm = std::move(st->comm);
-    }
-    p.seen_scan = scan_;
-    out = &p;
-    return OkStatus();
+    if (s.code() != StatusCode::kNotFound) return s;
+    // The kept fd names a dead task, whose pid may have been reused: read it again as new.
+    procs_.erase(known);
+    env_.procfs.Forget(FsRoot::kProc, prefix);
   }
-  return NotFoundError(path + ": gone");
+  const std::string path = prefix + "stat";
+  // One open per new process; later ticks use the kept comm fd.
+  KNOB_RETURN_IF_ERROR(env_.procfs.Read(FsRoot::kProc, path, buf_));
+  auto st = parse::ParsePidStat(buf_);
+  if (!st.ok()) return st.status().WithContext(path);
+  Proc& p = procs_.emplace(pid, Proc{}).first->second;
+  p.key = ProcessKey{pid, st->starttime_ticks};
+  p.comm = std::move(st->comm);
+  p.seen_scan = scan_;
+  out = &p;
+  return OkStatus();
 }
 
 void Discovery::Scan() {

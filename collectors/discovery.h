@@ -13,11 +13,14 @@
 //   cgroup       the process's v2 path ("0::" line) equals it or lies below it
 //   systemd_unit a path component of the v2 path, or of the v1 name=systemd path, equals it
 //   host         no processes; the target is always active (host metrics only)
-// A process is a ProcessKey (pid, start time). Reused pids are detected because /proc/PID/stat
-// is read through a kept fd, which fails with ESRCH once its task is gone, and because the start
-// time is compared; a new key starts a new history.
+// A process is a ProcessKey (pid, start time), from /proc/PID/stat read once when the pid is
+// new. A known pid is re-checked with a pread of /proc/PID/comm on a kept fd: that fails with
+// ESRCH once its task is gone, even if the pid was reused (the pid is then read again as new, so
+// a new key starts a new history), and a changed comm means an exec. comm rather than stat
+// because the kernel sums over all threads to format a process's stat (do_task_stat): at 20 000
+// threads that was most of discovery's cost.
 //
-// Cost: a full scan (one getdents of /proc plus one pread of each PID/stat on a kept fd) happens
+// Cost: a full scan (one getdents of /proc plus one pread of each PID/comm on a kept fd) happens
 // every CollectionSettings::discovery_interval, and only when some target needs scanning (pid,
 // registered and host targets never scan). exe, cmdline and cgroup are read once per process
 // (again when its comm changes, i.e. after an exec) and only when a selector needs them.
@@ -71,7 +74,8 @@ class Discovery final : public Collector {
     Status regex_status;
   };
 
-  // Reads PID/stat (kept fd) into a fresh or refreshed Proc; NotFound when gone.
+  // Reads PID/stat (new pid) or PID/comm (kept fd, known pid) into a fresh or refreshed Proc;
+  // NotFound when gone.
   Status Refresh(pid_t pid, Proc*& out);
   void Scan();
   // Whether `p` matches; a Status other than OK means "could not tell" (reason kept).

@@ -94,7 +94,9 @@ TEST(DiscoveryTest, PidReuseYieldsANewProcessKey) {
   Snapshot s = h.Tick({&d});
   ASSERT_EQ(s.targets.at("web").processes.size(), 1u);
   ProcessKey before = s.targets.at("web").processes[0];
-  // Same pid, later start time: another process took pid 200.
+  // Same pid, later start time: another process took pid 200. The kernel fails the kept comm
+  // fd with ESRCH (its task is gone), then stat shows the new start time.
+  h.faulty.Fail("200/comm", NotFoundError("200/comm: No such process"));
   h.tree.Write("proc/200/stat",
                "200 (web) S 1 200 200 0 -1 4194560 1 0 0 0 1 1 0 0 20 0 1 0 9999 100000 200 "
                "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
