@@ -19,6 +19,7 @@ namespace {
 
 constexpr size_t kReadWholeThreads = 64;
 constexpr uint32_t kStatusEveryPasses = 3;
+constexpr int kRelistIntervals = 6;
 
 }  // namespace
 
@@ -61,7 +62,8 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectCont
     // not all re-list together every thread_interval (that tick would pay for all of them).
     const auto& cs = ctx.policy.global.collection;
     const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
-    const int64_t slots = std::max<int64_t>(1, cs.thread_interval.count() / tick);
+    const int64_t slots =
+        std::max<int64_t>(1, kRelistIntervals * cs.thread_interval.count() / tick);
     ps.last_list = ctx.now - Duration(tick * (static_cast<int64_t>(pid) % slots));
   } else {
     ps.last_list = ctx.now;
@@ -165,10 +167,15 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   }
 
   const auto& cs = ctx.policy.global.collection;
-  // Small processes re-list as soon as the thread count changes; large ones on the cadence.
-  if (!ps.last_list || ctx.now - *ps.last_list >= cs.thread_interval ||
-      (ps.threads.size() <= kReadWholeThreads &&
-       static_cast<int64_t>(ps.threads.size()) != st->num_threads)) {
+  // Listing /proc/PID/task makes the kernel instantiate an inode per thread: only re-list when
+  // stat's thread count differs from the list (small processes at once, large ones at most once
+  // per thread_interval), and otherwise every kRelistIntervals thread intervals, in case threads
+  // were replaced one for one (a visit that finds its thread gone shrinks the list, so the
+  // count differs from the next tick on anyway).
+  const bool changed = static_cast<int64_t>(ps.threads.size()) != st->num_threads;
+  const Duration since = ps.last_list ? ctx.now - *ps.last_list : Duration::max();
+  if (!ps.last_list || since >= kRelistIntervals * cs.thread_interval ||
+      (changed && (ps.threads.size() <= kReadWholeThreads || since >= cs.thread_interval))) {
     RefreshThreadList(key.pid, ps, ctx);
   }
   return OkStatus();

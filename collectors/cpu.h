@@ -21,9 +21,10 @@
 // after the one the budget stopped in. In fallback, a process with <= 64 threads also has every
 // thread's schedstat read every tick when the budget has room, so small targets stay current. Thread
 // files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
-// RLIMIT_NOFILE). Thread lists (/proc/PID/task, kept dir fd) are re-read once per
-// thread_interval, staggered by pid so processes do not all re-list in the same tick, and at once
-// when a small process's thread count changes. Affinity (Cpus_allowed_list of /proc/PID/status)
+// RLIMIT_NOFILE). Thread lists (/proc/PID/task, kept dir fd) are re-read when stat's thread
+// count differs from the list (small processes at once, large ones at most once per
+// thread_interval) and otherwise every 6 thread_intervals, staggered by pid so processes do not
+// all re-list in the same tick. Affinity (Cpus_allowed_list of /proc/PID/status)
 // is re-read with the thread list. Host: /proc/stat per core, busy =
 // user+nice+system+irq+softirq+steal (guest is inside user), total = busy+idle+iowait, each clamped
 // to never decrease (iowait can go backwards). Cgroup v2: <cgroup>/cpu.stat nr_throttled,

@@ -221,7 +221,7 @@ TEST_F(RotationTest, TaskStatsRefusedFallsBackToThreadFiles) {
 namespace knob {
 namespace {
 
-// Counts reads of one exact path, forwarding everything.
+// Counts reads and listings of one exact path, forwarding everything.
 class CountingProcFs final : public ProcFs {
  public:
   CountingProcFs(ProcFs& inner, std::string path) : inner_(inner), path_(std::move(path)) {}
@@ -236,6 +236,7 @@ class CountingProcFs final : public ProcFs {
   }
   void Forget(FsRoot r, std::string_view p) override { inner_.Forget(r, p); }
   Status ListDir(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
+    reads += p == path_;
     return inner_.ListDir(r, p, out);
   }
   Status ReadLink(FsRoot r, std::string_view p, std::string& out) override {
@@ -270,6 +271,33 @@ TEST(ProcStatCacheTest, AllocatorReusesTheCpuCollectorsStatOfTheSameTick) {
     h.Tick({&d, &alloc});
     EXPECT_EQ(counting.reads, 1) << "shared=" << shared;
   }
+}
+
+TEST(ThreadListTest, ReListedWhenTheThreadCountChangesNotEveryTick) {
+  Harness h;
+  Selector s;
+  s.comm = "a) (b\nc";
+  h.AddTarget("weird", s);
+  CountingProcFs counting(h.faulty, "100/task");
+  Env env{h.clock, counting, h.sock_diag, h.perf};
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  for (int i = 0; i < 10; ++i) h.Tick({&d, &cpu});
+  EXPECT_EQ(counting.reads, 1) << "stat's thread count (3) matches the list: no re-list";
+  // A fourth thread appears: stat says 4, so the small process re-lists on the next tick.
+  std::filesystem::create_directories(h.tree.Path("proc/100/task/104"));
+  h.tree.Write("proc/100/task/104/schedstat", "0 3000000 1\n");
+  h.tree.Write("proc/100/task/104/stat",
+               "104 (w) S 1 100 100 0 -1 0 0 0 0 0 1 1 0 0 20 0 4 0 5000 0 0 0 1 1 0 0 0 0 0 0 "
+               "0 0 0 0 17 1 0 0 0 0 0\n");
+  h.tree.Write("proc/100/task/104/status", "voluntary_ctxt_switches:\t1\n");
+  h.tree.Write("proc/100/stat",
+               "100 (a) (b\nc) S 1 100 100 0 -1 4194560 500 0 7 0 300 100 0 0 20 0 4 0 5000 "
+               "100000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
+  Snapshot snap = h.Tick({&d, &cpu});
+  EXPECT_EQ(counting.reads, 2);
+  EXPECT_DOUBLE_EQ(snap.targets.at("weird").cpu->runqueue_delay_seconds,
+                   (50000 + 250000 + 700000 + 3000000) / 1e9);
 }
 
 }  // namespace
