@@ -62,8 +62,7 @@ Status AllocatorCollector::ReadDetail(const std::string& base, Detail& d, MonoTi
 Status AllocatorCollector::CollectProcess(const ProcessKey& key, const CollectContext& ctx,
                                           Detail& detail, MemoryStats& mem) {
   const std::string base = std::to_string(key.pid);
-  const parse::PidStat* st =
-      shared_stat_ != nullptr ? shared_stat_->Get(key, ctx.now) : nullptr;
+  const parse::PidStat* st = shared_stat_ != nullptr ? shared_stat_->Get(key, ctx.now) : nullptr;
   if (st == nullptr) {
     KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
     auto parsed = parse::ParsePidStat(buf_);

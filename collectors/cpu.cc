@@ -208,8 +208,8 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
       size_t reads = 0;
       // A new thread gets its full read at once, so the first tick is complete.
       const bool detail = in_slice[idx] || !t->second.read_at;
-      Status s = ReadThread(ps.pid, t->first, true, detail, status_every, t->second, ctx.now,
-                            reads);
+      Status s =
+          ReadThread(ps.pid, t->first, true, detail, status_every, t->second, ctx.now, reads);
       budget -= std::min(budget, reads);
       if (s.code() == StatusCode::kNotFound) gone.push_back(t->first);
     }

@@ -19,8 +19,8 @@
 // CollectionSettings::thread_reads_per_tick files: when the wanted visits exceed it the rotation
 // stretches (refreshed["threads"] = oldest visit) and the next tick starts with the process
 // after the one the budget stopped in. In fallback, a process with <= 64 threads also has every
-// thread's schedstat read every tick when the budget has room, so small targets stay current. Thread
-// files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
+// thread's schedstat read every tick when the budget has room, so small targets stay current.
+// Thread files are read through kept fds while ProcFs's fd budget lasts (RealEnv sizes it from
 // RLIMIT_NOFILE). Thread lists (/proc/PID/task, kept dir fd) are re-read when stat's thread
 // count differs from the list (small processes at once, large ones at most once per
 // thread_interval) and otherwise every 6 thread_intervals, staggered by pid so processes do not
@@ -52,7 +52,7 @@ class CpuCollector final : public Collector {
   std::string_view Name() const override { return "cpu"; }
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
 
- // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
+  // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
   // benchmark.
   size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
   // Whether run-queue delay and switches come from taskstats (else from thread files).
@@ -66,7 +66,7 @@ class CpuCollector final : public Collector {
   struct ThreadState {
     uint64_t wait_ns = 0, slices = 0, vcs = 0, nvcs = 0;
     int last_cpu = -1;
-    uint32_t passes = 0;  // visits so far
+    uint32_t passes = 0;               // visits so far
     std::optional<MonoTime> read_at;   // last visit
     std::optional<MonoTime> sched_at;  // last schedstat read (fallback)
   };
@@ -112,7 +112,7 @@ class CpuCollector final : public Collector {
   bool taskstats_ = false;  // decided per tick: supported and a real /proc root
   bool probed_taskstats_ = false;
   bool taskstats_any_root_ = false;
-  size_t rr_ = 0;           // where the next tick's thread visits start
+  size_t rr_ = 0;  // where the next tick's thread visits start
   size_t thread_reads_last_tick_ = 0;
   std::string buf_;
   std::vector<std::string> names_;

@@ -102,7 +102,8 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   for (const auto& [key, f] : fds_) known_.insert(f.inodes.begin(), f.inodes.end());
   std::set<uint32_t> unknown;
   for (const auto& sk : sockets_) {
-    if (sk.state == kTcpListen && sk.inode != 0 && !known_.count(sk.inode)) unknown.insert(sk.inode);
+    if (sk.state == kTcpListen && sk.inode != 0 && !known_.count(sk.inode))
+      unknown.insert(sk.inode);
   }
   bool new_unknown = std::any_of(unknown.begin(), unknown.end(),
                                  [&](uint32_t i) { return !unknown_listeners_.count(i); });

@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -38,8 +38,8 @@ RealSockDiag::~RealSockDiag() {
 namespace {
 
 // One generic-netlink request with a single attribute; returns the datagram length or -errno.
-ssize_t GenlRequest(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const void* data,
-                    size_t len, uint32_t seq, std::vector<char>& buf) {
+ssize_t GenlRequest(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const void* data, size_t len,
+                    uint32_t seq, std::vector<char>& buf) {
   char req[128] = {};
   const size_t attr_len = NLA_HDRLEN + len;
   const size_t total = NLMSG_LENGTH(GENL_HDRLEN) + NLA_ALIGN(attr_len);
@@ -69,7 +69,8 @@ ssize_t GenlRequest(int fd, uint16_t type, uint8_t cmd, uint16_t attr, const voi
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return -errno;
     // Skip a stale reply to an earlier request (e.g. one interrupted before its recv).
-    if (static_cast<size_t>(n) >= sizeof(nlmsghdr) && LoadAt<nlmsghdr>(buf.data()).nlmsg_seq != seq) {
+    if (static_cast<size_t>(n) >= sizeof(nlmsghdr) &&
+        LoadAt<nlmsghdr>(buf.data()).nlmsg_seq != seq) {
       continue;
     }
     return n;
@@ -92,7 +93,8 @@ void ForEachAttr(const char* p, size_t len, F&& f) {
 Status NetlinkError(const char* data, size_t len, const char* what) {
   auto h = LoadAt<nlmsghdr>(data);
   if (h.nlmsg_type != NLMSG_ERROR) return OkStatus();
-  if (len < NLMSG_LENGTH(sizeof(nlmsgerr))) return InternalError(std::string(what) + ": short error");
+  if (len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+    return InternalError(std::string(what) + ": short error");
   auto e = LoadAt<nlmsgerr>(data + NLMSG_HDRLEN);
   if (e.error == 0) return OkStatus();
   // ESRCH: no such task.

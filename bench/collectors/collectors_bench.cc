@@ -1,16 +1,19 @@
 // Collector cost benchmark: builds a realistic host (processes, threads, loopback TCP sockets),
 // runs every knobd collector for N back-to-back ticks and reports CPU time per tick, the worst
 // tick, RSS and open() calls per tick; then measures, on the same host in the same run, what the
-// tools users would otherwise run cost for one snapshot: `pidstat -t`, `ps -eL`, `ss -tni`.
+// tools users would otherwise run cost for one snapshot: `pidstat -t`, `ps -eL`, `ss -tni`, and
+// one scrape of `prometheus-process-exporter -threads` and `prometheus-node-exporter`.
 // A table-printing harness rather than Google Benchmark: the peers are other processes whose CPU
 // is read from wait4() rusage, and the numbers we want are per tick, not per iteration.
 //
 //   knob_collectors_bench [--procs 200] [--threads 20000] [--sockets 20000] [--ticks 60]
 //                         [--targets 10] [--thread-interval 5] [--socket-interval 5]
+//                         [--thread-reads N] [--taskstats 0|1] [--smaps-interval S] [--peers 0|1]
 //
 // Fake time: ticks run back to back and ctx.now advances by one second each, so cadences
 // behave as at a 1 s tick while the run takes seconds.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <prometheus/registry.h>
 #include <pthread.h>
@@ -27,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,9 +45,10 @@ namespace {
 struct Options {
   int procs = 200, threads = 20000, sockets = 20000, ticks = 60, targets = 10;
   int thread_interval = 5, socket_interval = 5;
-  int thread_reads = -1;  // CollectionSettings::thread_reads_per_tick; -1 = the default
-  int taskstats = 1;      // 0: force the per-thread-file fallback
-  int peers = 1;          // 0: skip the peer tools (quick runs)
+  int thread_reads = -1;    // CollectionSettings::thread_reads_per_tick; -1 = the default
+  int taskstats = 1;        // 0: force the per-thread-file fallback
+  int peers = 1;            // 0: skip the peer tools (quick runs)
+  int smaps_interval = -1;  // seconds; -1 = the default
 };
 
 double CpuSeconds() {
@@ -116,6 +121,64 @@ PeerCost MeasurePeer(const std::string& tool, const std::string& cmd) {
   return c;
 }
 
+// CPU seconds (user+system, all threads) of a live process, from /proc/PID/stat.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t rp = all.rfind(')');
+  if (rp == std::string::npos) return -1;
+  std::vector<std::string> fields;
+  size_t pos = rp + 2;
+  while (pos < all.size()) {
+    size_t sp = all.find(' ', pos);
+    if (sp == std::string::npos) sp = all.size();
+    fields.push_back(all.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  // Fields after ")": state is [0], utime [11], stime [12].
+  if (fields.size() < 13) return -1;
+  return static_cast<double>(std::atoll(fields[11].c_str()) + std::atoll(fields[12].c_str())) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Starts an exporter (a long-running peer) on a loopback port, waits until it answers, scrapes
+// it once to warm up, then reports its own CPU per scrape over `scrapes` scrapes (curl's CPU is
+// not counted). "not available" when the binary is missing (Debian packages
+// prometheus-process-exporter / prometheus-node-exporter).
+PeerCost MeasureExporter(const std::string& tool, const std::vector<std::string>& argv,
+                         const std::string& url, int scrapes) {
+  PeerCost c{tool};
+  if (access(argv[0].c_str(), X_OK) != 0) return c;
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  const std::string curl = "curl -sf -o /dev/null " + url;
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = std::system(curl.c_str()) == 0;
+    if (!up) usleep(100000);
+  }
+  if (up && std::system(curl.c_str()) == 0) {
+    const double before = ProcessCpuSeconds(pid);
+    bool ok = true;
+    for (int i = 0; i < scrapes; ++i) ok = ok && std::system(curl.c_str()) == 0;
+    const double after = ProcessCpuSeconds(pid);
+    c.ran = ok && before >= 0 && after >= 0;
+    c.cpu_seconds = (after - before) / scrapes;
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,6 +206,8 @@ int main(int argc, char** argv) {
       o.taskstats = v;
     else if (k == "--peers")
       o.peers = v;
+    else if (k == "--smaps-interval")
+      o.smaps_interval = v;
   }
   // Like knobd's unit (LimitNOFILE), allow enough fds to keep one per /proc file read per tick.
   rlimit nofile{262144, 262144};  // raising the hard limit needs CAP_SYS_RESOURCE
@@ -185,6 +250,9 @@ int main(int argc, char** argv) {
     policy.global.collection.thread_reads_per_tick = static_cast<uint32_t>(o.thread_reads);
   }
   policy.global.collection.use_taskstats = o.taskstats != 0;
+  if (o.smaps_interval > 0) {
+    policy.global.collection.smaps_interval = std::chrono::seconds(o.smaps_interval);
+  }
   for (int t = 0; t < o.targets; ++t) {
     knob::TargetPolicy tp;
     // append() rather than "w" + to_string(): GCC 12 at -O2 raises a false -Wrestrict on the
@@ -252,6 +320,18 @@ int main(int argc, char** argv) {
     peers.push_back(MeasurePeer("ps -eLo pid,lwp,time,psr,nlwp (one snapshot)",
                                 "ps -eLo pid,lwp,time,psr,nlwp"));
     peers.push_back(MeasurePeer("pidstat -t -w -u 1 1 (one interval)", "pidstat -t -w -u 1 1"));
+    std::string names;
+    for (int t = 0; t < o.targets; ++t) {
+      names += (t ? "," : "") + std::string("kb-w").append(std::to_string(t));
+    }
+    peers.push_back(MeasureExporter("prometheus-process-exporter -threads (one scrape)",
+                                    {"/usr/bin/prometheus-process-exporter", "-procnames", names,
+                                     "-threads=true", "-web.listen-address", "127.0.0.1:19256"},
+                                    "http://127.0.0.1:19256/metrics", 5));
+    peers.push_back(MeasureExporter(
+        "prometheus-node-exporter (one scrape, default collectors)",
+        {"/usr/bin/prometheus-node-exporter", "--web.listen-address=127.0.0.1:19100"},
+        "http://127.0.0.1:19100/metrics", 5));
   }
 
   std::printf("\n## knobd collectors: %d processes, %d threads, %d TCP sockets, %d targets\n\n",
@@ -274,8 +354,7 @@ int main(int argc, char** argv) {
       "\n| collector | CPU per tick, mean | worst tick | open() per tick |\n|---|---|---|---|\n");
   for (const auto& [name, v] : per_collector) {
     std::printf("| %s | %.3f ms | %.3f ms | %.1f |\n", name.c_str(),
-                v.first * 1e3 / static_cast<double>(tick_cpu.size()),
-                per_collector_max[name] * 1e3,
+                v.first * 1e3 / static_cast<double>(tick_cpu.size()), per_collector_max[name] * 1e3,
                 static_cast<double>(v.second) / static_cast<double>(tick_cpu.size()));
   }
   std::printf(

@@ -82,8 +82,9 @@ TEST_F(RotationTest, EveryThreadVisitedWithinThreadIntervalWhenBudgetAllows) {
   EXPECT_DOUBLE_EQ(s.targets.at("weird").cpu->runqueue_delay_seconds, 200 * 1000 / 1e9);
   EXPECT_EQ(s.time - s.targets.at("weird").refreshed.at("threads"), std::chrono::seconds(4));
   EXPECT_EQ(s.time - s.targets.at("weird").refreshed.at("runqueue"), std::chrono::seconds(4));
-  EXPECT_EQ(h.Metric("knobd_collector_sample_age_seconds", {{"target", "weird"}, {"part", "runqueue"}}),
-            4);
+  EXPECT_EQ(
+      h.Metric("knobd_collector_sample_age_seconds", {{"target", "weird"}, {"part", "runqueue"}}),
+      4);
   const auto& per_cpu = s.targets.at("weird").cpu->threads_per_cpu;
   ASSERT_EQ(per_cpu.size(), 2u);
   EXPECT_EQ(per_cpu[0] + per_cpu[1], 200);
@@ -209,7 +210,8 @@ TEST_F(RotationTest, TaskStatsRefusedFallsBackToThreadFiles) {
   EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "cpu"}, {"source", "taskstats"}}),
             0);
   // The edge fixture's three threads, from schedstat.
-  EXPECT_DOUBLE_EQ(s.targets.at("weird").cpu->runqueue_delay_seconds, (50000 + 250000 + 700000) / 1e9);
+  EXPECT_DOUBLE_EQ(s.targets.at("weird").cpu->runqueue_delay_seconds,
+                   (50000 + 250000 + 700000) / 1e9);
   const int queries = diag.queries;
   h.Tick({&disc, &cpu});
   EXPECT_EQ(diag.queries, queries) << "an unsupported source is not retried every tick";
