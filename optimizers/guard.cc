@@ -19,44 +19,51 @@ void KnobHistory::Charge(double from, double to, MonoTime now) {
   while (values.size() > 8) values.pop_front();
 }
 
-std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
-                                                                      const WindowStats& w) {
-  auto over = [](const RunningStat& s, double limit) { return s.n > 0 && s.mean > limit; };
+std::vector<ConstraintViolation> ViolatedConstraints(const Constraints& c, const WindowStats& w) {
+  std::vector<ConstraintViolation> out;
+  auto check = [&](const char* name, const RunningStat& s, double limit, std::string sentence) {
+    if (s.n > 0 && s.mean > limit) out.push_back({name, std::move(sentence), &s});
+  };
   if (c.p99_latency) {
     double lim = std::chrono::duration<double>(*c.p99_latency).count();
-    if (over(w.p99_seconds, lim))
-      return std::make_pair("p99_latency", fmt::format("p99 {:.1f} ms > SLO {:.1f} ms",
-                                                       1000 * w.p99_seconds.mean, 1000 * lim));
+    check("p99_latency", w.p99_seconds, lim,
+          fmt::format("p99 {:.1f} ms > SLO {:.1f} ms", 1000 * w.p99_seconds.mean, 1000 * lim));
   }
-  if (c.error_rate && over(w.error_rate, *c.error_rate))
-    return std::make_pair("error_rate", fmt::format("error rate {:.3f}% > {:.3f}%",
-                                                    100 * w.error_rate.mean, 100 * *c.error_rate));
-  if (c.cpu_cores && over(w.cpu_cores, *c.cpu_cores))
-    return std::make_pair("cpu_cores",
-                          fmt::format("{:.2f} cores > {:.2f}", w.cpu_cores.mean, *c.cpu_cores));
-  if (c.memory_bytes && over(w.memory_bytes, static_cast<double>(*c.memory_bytes)))
-    return std::make_pair("memory_bytes",
-                          fmt::format("rss {:.0f} B > {} B", w.memory_bytes.mean, *c.memory_bytes));
-  if (c.cpu_pressure && over(w.cpu_pressure, *c.cpu_pressure))
-    return std::make_pair("cpu_pressure",
-                          fmt::format("cpu pressure {:.1f}% > {:.1f}%", 100 * w.cpu_pressure.mean,
-                                      100 * *c.cpu_pressure));
-  if (c.memory_pressure && over(w.memory_pressure, *c.memory_pressure))
-    return std::make_pair("memory_pressure",
-                          fmt::format("memory pressure {:.1f}% > {:.1f}%",
-                                      100 * w.memory_pressure.mean, 100 * *c.memory_pressure));
-  if (c.io_pressure && over(w.io_pressure, *c.io_pressure))
-    return std::make_pair("io_pressure",
-                          fmt::format("io pressure {:.1f}% > {:.1f}%", 100 * w.io_pressure.mean,
-                                      100 * *c.io_pressure));
+  if (c.error_rate)
+    check("error_rate", w.error_rate, *c.error_rate,
+          fmt::format("error rate {:.3f}% > {:.3f}%", 100 * w.error_rate.mean, 100 * *c.error_rate));
+  if (c.cpu_cores)
+    check("cpu_cores", w.cpu_cores, *c.cpu_cores,
+          fmt::format("{:.2f} cores > {:.2f}", w.cpu_cores.mean, *c.cpu_cores));
+  if (c.memory_bytes)
+    check("memory_bytes", w.memory_bytes, static_cast<double>(*c.memory_bytes),
+          fmt::format("rss {:.0f} B > {} B", w.memory_bytes.mean, *c.memory_bytes));
+  if (c.cpu_pressure)
+    check("cpu_pressure", w.cpu_pressure, *c.cpu_pressure,
+          fmt::format("cpu pressure {:.1f}% > {:.1f}%", 100 * w.cpu_pressure.mean,
+                      100 * *c.cpu_pressure));
+  if (c.memory_pressure)
+    check("memory_pressure", w.memory_pressure, *c.memory_pressure,
+          fmt::format("memory pressure {:.1f}% > {:.1f}%", 100 * w.memory_pressure.mean,
+                      100 * *c.memory_pressure));
+  if (c.io_pressure)
+    check("io_pressure", w.io_pressure, *c.io_pressure,
+          fmt::format("io pressure {:.1f}% > {:.1f}%", 100 * w.io_pressure.mean,
+                      100 * *c.io_pressure));
   if (c.runqueue_delay) {
     double lim = std::chrono::duration<double>(*c.runqueue_delay).count();
-    if (over(w.runqueue_delay_seconds, lim))
-      return std::make_pair("runqueue_delay",
-                            fmt::format("run-queue delay {:.2f} ms > {:.2f} ms",
-                                        1000 * w.runqueue_delay_seconds.mean, 1000 * lim));
+    check("runqueue_delay", w.runqueue_delay_seconds, lim,
+          fmt::format("run-queue delay {:.2f} ms > {:.2f} ms",
+                      1000 * w.runqueue_delay_seconds.mean, 1000 * lim));
   }
-  return std::nullopt;
+  return out;
+}
+
+std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
+                                                                      const WindowStats& w) {
+  auto all = ViolatedConstraints(c, w);
+  if (all.empty()) return std::nullopt;
+  return std::make_pair(all.front().name, all.front().sentence);
 }
 
 GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const KnobHistory& history,
@@ -207,19 +214,30 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   worse("memory", before.memory_bytes, after.memory_bytes, false);
   worse("error rate", before.error_rate, after.error_rate, false);
 
-  if (auto v = ViolatedConstraint(constraints, after)) {
-    auto vb = has_baseline ? ViolatedConstraint(constraints, before) : std::nullopt;
-    // A change made to fix that very violation is only rolled back if it made it worse.
-    bool was_violated = vb && vb->first == v->first;
+  // A constraint broken after the change is the change's fault when it held before, or when the
+  // change made it measurably worse. One that was already broken and did not get worse (say,
+  // host CPU pressure from a neighbour) is no reason to undo an unrelated step.
+  const auto violated_before =
+      has_baseline ? ViolatedConstraints(constraints, before) : std::vector<ConstraintViolation>{};
+  for (const ConstraintViolation& v : ViolatedConstraints(constraints, after)) {
+    const ConstraintViolation* vb = nullptr;
+    for (const auto& b : violated_before)
+      if (b.name == v.name) vb = &b;
     bool got_worse = true;
-    if (was_violated && v->first == "p99_latency")
-      got_worse = after.p99_seconds.mean > before.p99_seconds.mean;
-    if (was_violated && v->first == "error_rate")
-      got_worse = after.error_rate.mean > before.error_rate.mean;
+    if (vb != nullptr) {
+      double noise = std::hypot(vb->stat->n > 1 ? vb->stat->standard_error() : 0.0,
+                                v.stat->n > 1 ? v.stat->standard_error() : 0.0);
+      double margin = std::max(2 * noise, 0.05 * std::fabs(vb->stat->mean));
+      got_worse = v.stat->mean > vb->stat->mean + margin;
+    }
     // Without a baseline a change made to cure a violation cannot be shown to have worsened it.
-    if ((!was_violated || got_worse) && (has_baseline || !fixing_violation)) {
+    if (got_worse && (has_baseline || !fixing_violation)) {
       r.kind = VerifyResult::Kind::kRollBack;
-      r.reason = fmt::format("constraint {} violated after the change: {}", v->first, v->second);
+      r.reason = vb == nullptr
+                     ? fmt::format("constraint {} violated after the change: {}", v.name,
+                                   v.sentence)
+                     : fmt::format("constraint {} got worse after the change: {} (was {:.4g})",
+                                   v.name, v.sentence, vb->stat->mean);
       return r;
     }
   }

@@ -83,6 +83,13 @@ class Guard {
   GuardSettings settings_;
 };
 
+struct ConstraintViolation {
+  std::string name;            // "p99_latency", "cpu_pressure", ...
+  std::string sentence;        // "cpu pressure 29.8% > 20.0%"
+  const RunningStat* stat;     // the window's statistic the constraint is measured on
+};
+// Every constraint the window violates, in a fixed order.
+std::vector<ConstraintViolation> ViolatedConstraints(const Constraints& c, const WindowStats& w);
 // Which constraint (if any) the window violates, as "p99_latency" etc., with a sentence.
 std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
                                                                       const WindowStats& w);

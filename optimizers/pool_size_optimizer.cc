@@ -163,7 +163,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   double target = *needed;
   auto describe = [&](double c) {
     double w = MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds);
-    std::string wait = std::isfinite(w) ? fmt::format("{:.1f} ms", 1000 * w) : "unbounded";
+    std::string wait =
+        std::isfinite(w) && w < 3600 ? fmt::format("{:.1f} ms", 1000 * w) : "unbounded";
     return fmt::format(
         "offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {} at {:.0f}",
         pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds, wait, c);
@@ -198,7 +199,7 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
     // rather than printing a clamped sentinel.
     p.reason =
-        std::isfinite(wait_cur)
+        std::isfinite(wait_cur) && wait_cur < 3600
             ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
                           pool->name, 1000 * wait_cur, 1000 * budget, describe(target))
             : fmt::format("pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "

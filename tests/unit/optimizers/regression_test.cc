@@ -368,3 +368,55 @@ TEST(GuardRegressionTest, FirstReturnAndRepeatedOscillationAreFlapping) {
 
 }  // namespace
 }  // namespace knob
+
+namespace knob {
+namespace {
+
+// Regression: on a busy 2-core host the web-server profile's 20% host cpu_pressure limit was
+// already broken before every step, and each step was rolled back for it, so the example
+// service could never be tuned. A constraint that was already broken only rolls a change back
+// when the change made it measurably worse.
+WindowStats PressureWindow(double throughput, double pressure, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> e(0, 0.01);
+  WindowStats w;
+  for (int i = 0; i < 20; ++i) {
+    Observation o;
+    o.throughput = throughput * (1 + e(rng));
+    o.p99_seconds = 0.010 * (1 + e(rng));
+    o.cpu_cores = 1.0;
+    o.cpu_pressure = pressure * (1 + e(rng));
+    w.Add(o);
+  }
+  return w;
+}
+
+TEST(GuardConstraintRegressionTest, AlreadyBrokenConstraintRollsBackOnlyWhenWorse) {
+  GuardSettings settings;
+  settings.verification_window = std::chrono::seconds(20);
+  settings.min_samples = 10;
+  Guard g(settings);
+  Constraints c;
+  c.cpu_pressure = 0.20;
+  const auto after_window = std::chrono::seconds(25);
+
+  // Broken before (30%), unchanged after: the step stands.
+  auto r = g.Verify(Objective::kMaximizeThroughput, c, PressureWindow(100, 0.30, 1),
+                    PressureWindow(110, 0.30, 2), {}, after_window);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified) << r.reason;
+
+  // Held before (10%), broken after (30%): the change broke it.
+  r = g.Verify(Objective::kMaximizeThroughput, c, PressureWindow(100, 0.10, 3),
+               PressureWindow(110, 0.30, 4), {}, after_window);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+  EXPECT_NE(r.reason.find("cpu_pressure violated"), std::string::npos) << r.reason;
+
+  // Broken before (30%) and clearly worse after (45%): the change made it worse.
+  r = g.Verify(Objective::kMaximizeThroughput, c, PressureWindow(100, 0.30, 5),
+               PressureWindow(110, 0.45, 6), {}, after_window);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+  EXPECT_NE(r.reason.find("got worse"), std::string::npos) << r.reason;
+}
+
+}  // namespace
+}  // namespace knob
