@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -368,6 +370,78 @@ TEST(CollectorsIntegrationTest, HostLoadAndPsiEitherPresentOrDeclaredUnsupported
                                   {{"collector", "load"}, {"source", "psi"}});
   ASSERT_TRUE(psi.has_value());
   EXPECT_EQ(*psi == 1, s.host.pressure.cpu.has_value());
+}
+
+}  // namespace
+}  // namespace knob
+
+namespace knob {
+namespace {
+
+struct ThreadSums {
+  uint64_t wait_ns = 0, slices = 0, vcs = 0, nvcs = 0;
+};
+
+// Sums /proc/PID/task/*/{schedstat,status} the plain way, as the reference.
+ThreadSums SumThreadsFromProc(pid_t pid) {
+  ThreadSums s;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream ss(e.path() / "schedstat");
+    uint64_t run = 0, wait = 0, slices = 0;
+    if (ss >> run >> wait >> slices) {
+      s.wait_ns += wait;
+      s.slices += slices;
+    }
+    std::ifstream st(e.path() / "status");
+    std::string line;
+    while (std::getline(st, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) s.vcs += std::stoull(line.substr(24));
+      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) s.nvcs += std::stoull(line.substr(27));
+    }
+  }
+  return s;
+}
+
+TEST(TaskStatsIntegrationTest, PerProcessSumsLieBetweenProcThreadSumsTakenBeforeAndAfter) {
+  Child child({"spin"});
+  ASSERT_FALSE(child.ready().empty());
+  RealSockDiag diag;
+  TaskStatsTotals t;
+  // Let the spinning thread accrue some scheduling history first (polled, not asserted on time).
+  for (int i = 0; i < 100 && SumThreadsFromProc(child.pid()).slices < 5; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const ThreadSums before = SumThreadsFromProc(child.pid());
+  Status s = diag.TaskStatsTgid(child.pid(), t);
+  const ThreadSums after = SumThreadsFromProc(child.pid());
+  if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kUnavailable) {
+    GTEST_SKIP() << "taskstats not available here (needs CAP_NET_ADMIN): " << s.ToString();
+  }
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Counters only grow while no thread exits, so the kernel's sum lies between the two readings.
+  EXPECT_GE(t.cpu_delay_ns, before.wait_ns);
+  EXPECT_LE(t.cpu_delay_ns, after.wait_ns);
+  EXPECT_GE(t.cpu_count, before.slices);
+  EXPECT_LE(t.cpu_count, after.slices);
+  EXPECT_GE(t.nvcsw, before.vcs);
+  EXPECT_LE(t.nvcsw, after.vcs);
+  EXPECT_GE(t.nivcsw, before.nvcs);
+  EXPECT_LE(t.nivcsw, after.nvcs);
+  EXPECT_GT(t.cpu_count, 0u);
+}
+
+TEST(TaskStatsIntegrationTest, ExitedProcessIsNotFoundOrUnsupported) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
+  RealSockDiag diag;
+  TaskStatsTotals t;
+  Status s = diag.TaskStatsTgid(pid, t);
+  EXPECT_TRUE(s.code() == StatusCode::kNotFound || s.code() == StatusCode::kPermissionDenied ||
+              s.code() == StatusCode::kUnavailable)
+      << s.ToString();
 }
 
 }  // namespace

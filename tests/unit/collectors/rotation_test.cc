@@ -4,8 +4,15 @@
 // process when the budget is short, and counters never go backwards across rotation or when a
 // thread exits.
 #include <gtest/gtest.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/taskstats.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +21,7 @@
 #include "collectors/allocator.h"
 #include "collectors/cpu.h"
 #include "collectors/discovery.h"
+#include "core/sock_diag.h"
 #include "tests/unit/collectors/harness.h"
 
 namespace knob {
@@ -300,6 +308,65 @@ TEST(ThreadListTest, ReListedWhenTheThreadCountChangesNotEveryTick) {
   EXPECT_EQ(counting.reads, 2);
   EXPECT_DOUBLE_EQ(snap.targets.at("weird").cpu->runqueue_delay_seconds,
                    (50000 + 250000 + 700000 + 3000000) / 1e9);
+}
+
+// A hand-built TASKSTATS_CMD_GET reply: nlmsghdr, genlmsghdr, AGGR_TGID { PID, STATS }.
+std::vector<char> TaskStatsReply(size_t stats_len, const taskstats& ts) {
+  std::vector<char> b(NLMSG_LENGTH(GENL_HDRLEN) + 3 * NLA_HDRLEN + NLA_ALIGN(4) +
+                      NLA_ALIGN(stats_len));
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(b.size());
+  h.nlmsg_type = 30;
+  std::memcpy(b.data(), &h, sizeof(h));
+  size_t off = NLMSG_LENGTH(GENL_HDRLEN);
+  nlattr outer{static_cast<uint16_t>(b.size() - off), TASKSTATS_TYPE_AGGR_TGID};
+  std::memcpy(b.data() + off, &outer, sizeof(outer));
+  off += NLA_HDRLEN;
+  nlattr pid{NLA_HDRLEN + 4, TASKSTATS_TYPE_TGID};
+  std::memcpy(b.data() + off, &pid, sizeof(pid));
+  off += NLA_HDRLEN + NLA_ALIGN(4);
+  nlattr st{static_cast<uint16_t>(NLA_HDRLEN + stats_len), TASKSTATS_TYPE_STATS};
+  std::memcpy(b.data() + off, &st, sizeof(st));
+  std::memcpy(b.data() + off + NLA_HDRLEN, &ts, std::min(stats_len, sizeof(ts)));
+  return b;
+}
+
+TEST(TaskStatsParseTest, FullShortAndErrorReplies) {
+  taskstats ts{};
+  ts.cpu_count = 7;
+  ts.cpu_delay_total = 123456789;
+  ts.nvcsw = 11;
+  ts.nivcsw = 3;
+  auto full = TaskStatsReply(sizeof(ts), ts);
+  TaskStatsTotals out;
+  ASSERT_TRUE(ParseTaskStatsReply(full.data(), full.size(), out).ok());
+  EXPECT_EQ(out.cpu_count, 7u);
+  EXPECT_EQ(out.cpu_delay_ns, 123456789u);
+  EXPECT_EQ(out.nvcsw, 11u);
+  EXPECT_EQ(out.nivcsw, 3u);
+
+  // An older kernel's shorter struct: fields past its end stay 0 (nvcsw came later than the
+  // cpu delay fields).
+  auto shorter = TaskStatsReply(offsetof(taskstats, nvcsw), ts);
+  out = {};
+  ASSERT_TRUE(ParseTaskStatsReply(shorter.data(), shorter.size(), out).ok());
+  EXPECT_EQ(out.cpu_delay_ns, 123456789u);
+  EXPECT_EQ(out.nvcsw, 0u);
+
+  // A truncated datagram and a reply without stats are errors, not crashes.
+  EXPECT_FALSE(ParseTaskStatsReply(full.data(), 10, out).ok());
+  EXPECT_FALSE(ParseTaskStatsReply(full.data(), full.size() - 8, out).ok());
+
+  // NLMSG_ERROR with -ESRCH: the task is gone.
+  std::vector<char> err(NLMSG_LENGTH(sizeof(nlmsgerr)));
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(err.size());
+  h.nlmsg_type = NLMSG_ERROR;
+  nlmsgerr e{};
+  e.error = -ESRCH;
+  std::memcpy(err.data(), &h, sizeof(h));
+  std::memcpy(err.data() + NLMSG_HDRLEN, &e, sizeof(e));
+  EXPECT_EQ(ParseTaskStatsReply(err.data(), err.size(), out).code(), StatusCode::kNotFound);
 }
 
 }  // namespace
