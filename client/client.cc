@@ -82,6 +82,7 @@ Client::Client(ClientOptions options)
   socket_path_ = options_.socket_path;
   if (socket_path_.empty()) {
     const char* env = std::getenv("KNOBD_SOCKET");
+    if (env == nullptr || *env == '\0') env = std::getenv("KNOBD_CONTROL_SOCKET");
     socket_path_ = env != nullptr && *env != '\0' ? env : "/run/knobd/control.sock";
   }
   if (options_.initial_backoff.count() <= 0) options_.initial_backoff = std::chrono::milliseconds(1);

@@ -43,7 +43,7 @@ std::string GlobalHelp() {
          "Operator CLI for knobd.\n\ncommands:\n" +
          CommandsHelp() +
          "\noptions:\n"
-         "  --socket PATH     control socket (default $KNOBD_SOCKET, else " +
+         "  --socket PATH     control socket (default $KNOBD_SOCKET or $KNOBD_CONTROL_SOCKET, else " +
          std::string(kDefaultSocket) +
          ")\n"
          "  --json            print the daemon's reply as JSON (one line)\n"
@@ -436,7 +436,10 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   if (o.socket.empty()) {
     auto get = env.getenv ? env.getenv : [](const char* k) -> const char* { return std::getenv(k); };
+    // KNOBD_CONTROL_SOCKET is the daemon's own variable; honouring it too means one export
+    // points knobd, knobctl and clients at the same socket.
     const char* s = get("KNOBD_SOCKET");
+    if (s == nullptr || *s == '\0') s = get("KNOBD_CONTROL_SOCKET");
     o.socket = s != nullptr && *s != '\0' ? s : kDefaultSocket;
   }
   protocol::AdminRequest req;

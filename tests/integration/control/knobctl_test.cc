@@ -130,6 +130,16 @@ TEST_F(KnobctlTest, SocketFromEnvironment) {
   EXPECT_EQ(RunKnobctl({"status"}, out, err, env), 0) << err.str();
 }
 
+TEST_F(KnobctlTest, SocketFromTheDaemonsVariable) {
+  std::string path = dir_ + "/control.sock";
+  KnobctlEnv env;
+  env.getenv = [&](const char* k) -> const char* {
+    return std::string(k) == "KNOBD_CONTROL_SOCKET" ? path.c_str() : nullptr;
+  };
+  std::ostringstream out, err;
+  EXPECT_EQ(RunKnobctl({"status"}, out, err, env), 0) << err.str();
+}
+
 TEST_F(KnobctlTest, CheckConfigAndAnalyzeNeedNoDaemon) {
   std::string bad = dir_ + "/bad.yaml";
   {
