@@ -129,6 +129,9 @@ struct GlobalSettings {
   std::string log_level = "info";
   Mode mode = Mode::kRecommend;
   std::string state_dir = "/var/lib/knobd";
+  // How often learned state is saved while running (besides at shutdown); bounds what a crash
+  // can lose.
+  std::chrono::nanoseconds checkpoint_interval = std::chrono::seconds(60);
   ControlSettings control;
   CollectionSettings collection;
   GuardSettings guard;

@@ -639,7 +639,7 @@ class Loader {
   static const std::vector<std::string>& GlobalKeys() {
     static const std::vector<std::string> k = {"tick_interval", "metrics_listen", "log_level",
                                                "mode",          "state_dir",      "control",
-                                               "collection",    "guard"};
+                                               "collection",    "guard",          "checkpoint_interval"};
     return k;
   }
 
@@ -674,6 +674,9 @@ class Loader {
         if (auto v = ModeField(e, what)) g.mode = *v;
       } else if (e.key == "state_dir") {
         if (auto v = AbsolutePath(e, what)) g.state_dir = *v;
+      } else if (e.key == "checkpoint_interval") {
+        if (auto v = DurationField(e, what, std::chrono::seconds(1), std::chrono::hours(24)))
+          g.checkpoint_interval = *v;
       } else if (e.key == "control") {
         Control(e.value);
       } else if (e.key == "collection") {
@@ -1540,6 +1543,7 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
   out.Field<std::string>("log_level", a.log_level, b.log_level, str);
   out.Field<Mode>("mode", a.mode, b.mode, mode);
   out.Field<std::string>("state_dir", a.state_dir, b.state_dir, str);
+  out.Field<nanoseconds>("checkpoint_interval", a.checkpoint_interval, b.checkpoint_interval, dur);
   out.Field<std::string>("control.socket", a.control.socket_path, b.control.socket_path, str);
   out.Field<std::string>("control.group", a.control.group, b.control.group, str);
   out.Field<std::string>("control.admin_group", a.control.admin_group, b.control.admin_group, str);

@@ -132,6 +132,8 @@ void Daemon::SetDecider(std::unique_ptr<Decider> decider) {
     } else if (!s.ok()) {
       spdlog::warn("loading saved state from {}: {}; starting fresh", policy_->global.state_dir,
                    s.ToString());
+    } else {
+      spdlog::info("restored learned state from {}", policy_->global.state_dir);
     }
   }
   pipeline_->SetDecider(std::move(decider));
@@ -327,7 +329,7 @@ void Daemon::MaybeCheckpoint() {
   Decider* decider = pipeline_->decider();
   if (decider == nullptr || stopping_) return;
   MonoTime now = clock().Now();
-  if (last_checkpoint_ && now - *last_checkpoint_ < kCheckpointInterval) return;
+  if (last_checkpoint_ && now - *last_checkpoint_ < policy_->global.checkpoint_interval) return;
   if (!last_checkpoint_) {  // the first tick only starts the interval
     last_checkpoint_ = now;
     return;

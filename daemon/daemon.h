@@ -121,7 +121,6 @@ class Daemon {
   std::shared_ptr<const Policy> policy_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<SelfMetrics> self_metrics_;
-  static constexpr std::chrono::seconds kCheckpointInterval{60};
   std::optional<MonoTime> last_checkpoint_;
   std::shared_ptr<ProcessMetrics> process_metrics_;
   std::unique_ptr<MetricsExporter> exporter_;

@@ -225,6 +225,25 @@ TEST_F(KnobdTest, SigtermFinishesAndExitsZero) {
   EXPECT_TRUE(knobd->LogContains("stopped after")) << knobd->Log();
 }
 
+// A crash must not lose what was learned: state is checkpointed while running, so a SIGKILL
+// (no shutdown save) still leaves a state file the next start restores.
+TEST_F(KnobdTest, CheckpointSurvivesSigkill) {
+  WriteFile(policy_, std::string(kPolicy).replace(0, 8, "global:\n  checkpoint_interval: 1s\n"));
+  auto knobd = Start();
+  const std::string state = dir_.path() + "/state/brain-state.json";
+  struct stat st {};
+  ASSERT_TRUE(WaitFor([&] { return ::stat(state.c_str(), &st) == 0; }, seconds(20)))
+      << knobd->Log();
+  knobd->Signal(SIGKILL);
+  ASSERT_TRUE(knobd->WaitExit(seconds(15)).has_value());
+  EXPECT_FALSE(knobd->LogContains("state saved to")) << knobd->Log();  // no shutdown save ran
+
+  auto again = std::make_unique<KnobdProcess>(Args(), Out("knobd2.log"), std::vector<std::string>{});
+  ASSERT_TRUE(again->WaitForLog("restored learned state from")) << again->Log();
+  again->Signal(SIGTERM);
+  EXPECT_EQ(again->WaitExit(seconds(15)), 0) << again->Log();
+}
+
 TEST_F(KnobdTest, SigintExitsZero) {
   auto knobd = Start();
   knobd->Signal(SIGINT);

@@ -35,6 +35,7 @@ TEST(LoadPolicy, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(g.log_level, "info");
   EXPECT_EQ(g.mode, Mode::kRecommend);
   EXPECT_EQ(g.state_dir, "/var/lib/knobd");
+  EXPECT_EQ(g.checkpoint_interval, seconds(60));
   EXPECT_EQ(g.control.socket_path, "/run/knobd/control.sock");
   EXPECT_EQ(g.control.max_message_bytes, 64u * 1024);
   EXPECT_EQ(g.control.max_clients, 1024u);
@@ -55,6 +56,7 @@ global:
   log_level: debug
   mode: apply
   state_dir: /tmp/knobd-state
+  checkpoint_interval: 5s
   control:
     socket: /tmp/knobd.sock
     group: knobd
@@ -87,6 +89,7 @@ global:
   EXPECT_EQ(g.log_level, "debug");
   EXPECT_EQ(g.mode, Mode::kApply);
   EXPECT_EQ(g.state_dir, "/tmp/knobd-state");
+  EXPECT_EQ(g.checkpoint_interval, seconds(5));
   EXPECT_EQ(g.control.socket_path, "/tmp/knobd.sock");
   EXPECT_EQ(g.control.group, "knobd");
   EXPECT_EQ(g.control.admin_group, "wheel");

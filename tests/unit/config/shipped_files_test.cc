@@ -79,6 +79,7 @@ TEST(ShippedDocs, EveryBuiltinProfileAndKeyIsDocumented) {
                           "metrics_listen",
                           "log_level",
                           "state_dir",
+                          "checkpoint_interval",
                           "socket",
                           "admin_group",
                           "max_message_size",
