@@ -725,7 +725,8 @@ class Loader {
   void Collection(const YAML::Node& node) {
     static const std::vector<std::string> kKeys = {
         "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
-        "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval"};
+        "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval",
+        "thread_reads_per_tick", "use_taskstats"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);
@@ -746,6 +747,11 @@ class Loader {
         if (auto v = DurationField(e, what, lo, hi)) c.discovery_interval = *v;
       } else if (e.key == "smaps_interval") {
         if (auto v = DurationField(e, what, lo, hi)) c.smaps_interval = *v;
+      } else if (e.key == "thread_reads_per_tick") {
+        if (auto v = Integer(e, what, 0, 10'000'000))
+          c.thread_reads_per_tick = static_cast<uint32_t>(*v);
+      } else if (e.key == "use_taskstats") {
+        if (auto v = Bool(e, what)) c.use_taskstats = *v;
       } else if (e.key == "per_thread_metrics") {
         if (auto v = Bool(e, what)) c.per_thread_metrics = *v;
       }
@@ -1567,6 +1573,10 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
                          b.collection.discovery_interval, dur);
   out.Field<nanoseconds>("collection.smaps_interval", a.collection.smaps_interval,
                          b.collection.smaps_interval, dur);
+  out.Field<uint32_t>("collection.thread_reads_per_tick", a.collection.thread_reads_per_tick,
+                      b.collection.thread_reads_per_tick, u32);
+  out.Field<bool>("collection.use_taskstats", a.collection.use_taskstats,
+                  b.collection.use_taskstats, boolean);
   out.Field<bool>("collection.per_thread_metrics", a.collection.per_thread_metrics,
                   b.collection.per_thread_metrics, boolean);
   out.Field<nanoseconds>("guard.cooldown", a.guard.cooldown, b.guard.cooldown, dur);

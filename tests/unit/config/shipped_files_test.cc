@@ -92,6 +92,8 @@ TEST(ShippedDocs, EveryBuiltinProfileAndKeyIsDocumented) {
                           "socket_dump_interval",
                           "fd_rescan_interval",
                           "smaps_interval",
+                          "thread_reads_per_tick",
+                          "use_taskstats",
                           "discovery_interval",
                           "per_thread_metrics",
                           "cooldown",
