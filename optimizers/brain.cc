@@ -656,10 +656,11 @@ Status Brain::Save(const std::string& state_dir) const {
     t.name = name;
     for (const auto& o : rt.model.observations())
       t.observations.push_back({ToSeconds(now - o.time), o});
+    // Expired penalties too (negative remaining_seconds): they count the repeats that double
+    // the next penalty into the same region, which must survive a restart.
     for (const auto& [knob, list] : rt.model.penalties())
       for (const auto& p : list)
-        if (p.until > now)
-          t.penalties.push_back({knob, p.value, p.direction, ToSeconds(p.until - now), p.reason});
+        t.penalties.push_back({knob, p.value, p.direction, ToSeconds(p.until - now), p.reason});
     for (const auto& [knob, kh] : rt.knobs) {
       BrainStateData::StoredKnob k;
       k.knob = knob;

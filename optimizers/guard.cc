@@ -125,7 +125,7 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
     return veto("hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)),
                 true);
   }
-  if (!p.fixes_violation && history.values.size() >= 2 && history.last_change &&
+  if (history.values.size() >= 2 && history.last_change &&
       d.value == history.values[history.values.size() - 2]) {
     // A knob that already went A->B->A and now wants B again is oscillating, not converging:
     // hold it four times longer than a single return.
@@ -133,7 +133,11 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
     const bool oscillated =
         n >= 3 && history.values[n - 3] == history.values[n - 1] && history.values[n - 1] != d.value;
     const Duration window = (oscillated ? 16 : 4) * settings_.cooldown;
-    if (now - *history.last_change < window) {
+    // A violation to fix excuses a single return (undoing the step that caused it), not a third
+    // visit: after A->B->A, B was already tried and left, and a proposal's claim to fix a
+    // violation flickers from tick to tick (a pool at 3.99 vs 4.0 Erlangs), so it must not
+    // turn the veto of one tick into an allow on the next.
+    if ((!p.fixes_violation || oscillated) && now - *history.last_change < window) {
       return veto("hysteresis",
                   fmt::format("returning to {} so soon would flap{}", Num(d.value),
                               oscillated ? fmt::format(" (it already went {} -> {} -> {})",

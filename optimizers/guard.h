@@ -8,9 +8,11 @@
 //   hysteresis  |new - current| < hysteresis_fraction x current, unless the
 //               change is exactly one unit (the minimum step)                -> veto;
 //               returning to the value left by the previous change within
-//               4 cooldowns (16 after the knob already went A->B->A), without
-//               a violation to fix (flapping)                                 -> veto
-//   penalty     the value lies in a region penalized by a rollback             -> veto
+//               4 cooldowns without a violation to fix, or within 16 cooldowns
+//               after the knob already went A->B->A, even to fix a violation
+//               (flapping)                                                    -> veto
+//   penalty     the value lies in a region penalized by a rollback (a change
+//               that fixes a violation may only move out of the region)       -> veto
 // Verify() judges an applied change once the verification window has passed and the
 // after-window holds >= min_samples observations (it waits up to 5 windows for them, then keeps
 // the change as "inconclusive"). A baseline (before-window) with fewer than min_samples is not

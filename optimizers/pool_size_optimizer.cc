@@ -215,7 +215,9 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     p.expected_gain = std::isfinite(wait_cur) && m.latest()->mean_latency_seconds
                           ? (wait_cur - w_new) / std::max(*m.latest()->mean_latency_seconds, 1e-9)
                           : 0.05;
-    p.fixes_violation = !std::isfinite(wait_cur);
+    // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
+    // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
+    p.fixes_violation = !(std::isfinite(wait_cur) && wait_cur < 3600);
     return p;
   }
   if (in.current > 1.5 * (target + 1)) {

@@ -130,11 +130,12 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
         }
         if (same.n >= 5 && same.mean > 0 &&
             detector_.Update((o.throughput - same.mean) / same.mean)) {
-          // The workload changed: points from before the shift describe another system, and so
-          // do the regions penalized by rollbacks measured on it.
+          // The workload changed: points from before the shift describe another system. The
+          // regions penalized by rollbacks stay: each expires on its own, and on a noisy host
+          // the detector fires often enough that clearing them let a change that had just
+          // broken a constraint be retried at once (and reset the doubling on repeats).
           observations_.clear();
           usl_.reset();
-          penalties_.clear();
           last_shift_ = now;
         }
       }
@@ -278,6 +279,19 @@ std::optional<MissRatioCurve> TargetModel::Cache(const std::string& name) const 
   auto mrc = MissRatioCurve::FromHistogram(c.reuse_bounds_bytes, c.reuse_counts, c.reuse_cold);
   if (!mrc.ok()) return std::nullopt;
   return *mrc;
+}
+
+void TargetModel::Penalize(const std::string& knob, Penalty p) {
+  std::vector<Penalty>& list = penalties_[knob];
+  list.push_back(std::move(p));
+  // Expired penalties stay (they count the repeats that double the next one), but only the
+  // most recent few: drop the one that ends first.
+  while (list.size() > kMaxPenaltiesPerKnob) {
+    auto first = std::min_element(list.begin(), list.end(), [](const Penalty& a, const Penalty& b) {
+      return a.until < b.until;
+    });
+    list.erase(first);
+  }
 }
 
 const Penalty* TargetModel::PenaltyFor(const std::string& knob, double value, MonoTime now) const {

@@ -4,8 +4,9 @@
 // (USL for concurrency, Erlang C per pool, miss-ratio curve per cache, scheduling advice), each
 // with a fit quality and a confidence. A Page-Hinkley test on throughput residuals at a fixed
 // concurrency level and the same knob settings (observed vs the mean of earlier points there)
-// detects a workload shift (knobd's own knob changes are not shifts); the model then forgets the points from before the shift instead of averaging
-// across it. Penalized regions (values whose change was rolled back) live here too.
+// detects a workload shift (knobd's own knob changes are not shifts); the model then forgets the
+// points from before the shift instead of averaging across it. Penalized regions (values whose
+// change was rolled back) live here too and are not forgotten on a shift.
 //
 // Observation fields (units): throughput requests/s = d(requests_total)/dt (successes, as the
 // client library counts them); error_rate = d(errors) / (d(requests) + d(errors)); concurrency N =
@@ -130,9 +131,14 @@ class TargetModel {
   uint64_t shifts() const { return detector_.shifts(); }
   std::optional<MonoTime> last_shift() const { return last_shift_; }
 
-  void Penalize(const std::string& knob, Penalty p) { penalties_[knob].push_back(std::move(p)); }
+  // Penalized regions survive a workload shift (each expires on its own). Expired ones are kept,
+  // the most recent kMaxPenaltiesPerKnob per knob, because they count the repeats that double
+  // the next penalty into the same region.
+  static constexpr size_t kMaxPenaltiesPerKnob = 8;
+  void Penalize(const std::string& knob, Penalty p);
   // The penalty that forbids moving knob to value, if any (expired ones are ignored).
   const Penalty* PenaltyFor(const std::string& knob, double value, MonoTime now) const;
+  // Every penalty, expired ones included.
   const std::map<std::string, std::vector<Penalty>>& penalties() const { return penalties_; }
 
  private:

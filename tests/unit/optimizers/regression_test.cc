@@ -420,3 +420,268 @@ TEST(GuardConstraintRegressionTest, AlreadyBrokenConstraintRollsBackOnlyWhenWors
 
 }  // namespace
 }  // namespace knob
+
+namespace knob {
+namespace {
+
+// Regression (real daemon, example service under the web-server profile on a busy 2-core VM):
+// worker_threads 4 -> 5 was rolled back because host cpu pressure got worse, and the very same
+// 4 -> 5 was made again 30 s later, then again and again. Two causes: (1) the workload-shift
+// detector, which fires often on a noisy host, cleared the rollback's penalty; (2) a saturated
+// pool claimed to fix a violation on some ticks only (3.99 vs 4.0 Erlangs), and a violation fix
+// skipped the flap rule, so a flap veto on one tick became an allow on the next.
+
+// A saturated worker pool on a host whose cpu pressure is already above the 20% limit, and
+// clearly worse with 5 workers than with 4. The service applies advisory (recommend-mode) sets.
+struct PressuredPool {
+  FakeClock clock;
+  Brain brain{clock, nullptr};
+  Policy policy;
+  double workers = 4, requests = 0, cpu = 0, rate = 3000;
+  bool flicker = false;  // offered load alternates 3.95 / 4.0 Erlangs every 20 s
+  int tick = 0;
+  std::mt19937 rng{31};
+  std::vector<Recommendation> published;
+
+  PressuredPool() {
+    policy.global.guard.cooldown = std::chrono::seconds(30);
+    policy.global.guard.verification_window = std::chrono::seconds(20);
+    policy.global.guard.min_samples = 5;
+    TargetPolicy t;
+    t.name = "svc";
+    t.mode = Mode::kRecommend;
+    t.objective = Objective::kMinimizeP99Latency;
+    t.constraints.p99_latency = std::chrono::milliseconds(100);
+    t.constraints.cpu_pressure = 0.20;
+    KnobPolicy k;
+    k.min = 1;
+    k.max = 64;
+    t.knobs["worker_threads"] = k;
+    policy.targets.push_back(t);
+  }
+
+  void Tick() {
+    ++tick;
+    clock.Advance(std::chrono::seconds(1));
+    std::normal_distribution<double> e(0, 0.01);
+    double x = rate * (1 + e(rng));
+    requests += x;
+    cpu += 0.001 * x;
+    TargetSnapshot t;
+    t.name = "svc";
+    t.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.knobs["worker_threads"] = workers;
+    a.latency_sum_seconds = 16;
+    a.latency_p99_seconds = 2.5 * 16 / x;
+    double busy = flicker && (tick / 20) % 2 == 0 ? workers - 0.05 : workers;
+    a.pools["workers"] = {workers, busy, 12};
+    t.app = a;
+    CpuStats c;
+    c.user_seconds = cpu;
+    t.cpu = c;
+    Snapshot s;
+    s.time = clock.Now();
+    s.wall_time = clock.WallNow();
+    Pressure p;
+    p.some = PressureLine{100 * (workers >= 5 ? 0.31 : 0.25) * (1 + e(rng)), 0, 0, 0};
+    s.host.pressure.cpu = p;
+    s.targets["svc"] = t;
+    brain.Observe(policy, s);
+    for (const auto& r : brain.Decide(policy, s)) {
+      published.push_back(r);
+      workers = r.new_value;  // the service applies the advisory set
+    }
+  }
+};
+
+// Ticks until the first change is rolled back (at most 200 s).
+std::optional<Recommendation> FirstRollback(PressuredPool& h) {
+  for (int i = 0; i < 200; ++i) {
+    h.Tick();
+    for (const auto& r : h.brain.History("svc"))
+      if (r.outcome == Outcome::kRolledBack) return r;
+  }
+  return std::nullopt;
+}
+
+TEST(BrainPenaltyRegressionTest, RolledBackChangeIsNotRetriedWithinItsPenaltyAcrossAShift) {
+  PressuredPool h;
+  std::optional<Recommendation> bad = FirstRollback(h);
+  ASSERT_TRUE(bad.has_value()) << "4 -> 5 was never rolled back";
+  EXPECT_EQ(bad->old_value, 4);
+  EXPECT_EQ(bad->new_value, 5);
+  EXPECT_THAT(bad->outcome_reason, HasSubstr("cpu_pressure"));
+  const uint64_t bad_id = bad->id;
+  const MonoTime rolled_back_at = h.clock.Now();
+
+  // The workload shifts (same N, same settings, 35% less throughput): the model forgets its
+  // points, not the penalty.
+  for (int i = 0; i < 40; ++i) h.Tick();
+  h.rate = 1950;
+  const uint64_t shifts_before = h.brain.Model("svc")->workload_shifts;
+  for (int i = 0; i < 60; ++i) h.Tick();
+  EXPECT_GT(h.brain.Model("svc")->workload_shifts, shifts_before)
+      << "the test needs a workload shift after the rollback";
+  auto model = h.brain.Model("svc");
+  ASSERT_FALSE(model->penalties.empty()) << "the shift dropped the rollback's penalty";
+  EXPECT_EQ(model->penalties[0].value, 5);
+
+  // Up to the end of the penalty (10 cooldowns = 300 s) 4 -> 5 is proposed and vetoed (as a
+  // flap: the knob went 4 -> 5 -> 4; the penalty holds it too), never made again.
+  while (h.clock.Now() - rolled_back_at < std::chrono::seconds(290)) h.Tick();
+  int vetoes = 0;
+  for (const auto& r : h.brain.History("svc")) {
+    if (r.id <= bad_id + 1) continue;  // the change and its rollback
+    if (r.new_value == 5) {
+      EXPECT_EQ(r.outcome, Outcome::kVetoed) << "#" << r.id << " " << r.reason;
+      ++vetoes;
+    }
+  }
+  EXPECT_GE(vetoes, 1);
+  EXPECT_EQ(h.workers, 4);
+  EXPECT_NE(h.brain.FindModel("svc")->PenaltyFor("worker_threads", 5, h.clock.Now()), nullptr);
+}
+
+TEST(BrainPenaltyRegressionTest, FlickeringViolationFixDoesNotTurnAFlapVetoIntoAnAllow) {
+  PressuredPool h;
+  h.flicker = true;
+  std::optional<Recommendation> bad = FirstRollback(h);
+  ASSERT_TRUE(bad.has_value());
+  // Past the penalty (10 cooldowns) but inside the oscillation hold (16 cooldowns after
+  // 4 -> 5 -> 4), only the flap rule stands between the pool and a second 4 -> 5: it must
+  // hold on every tick, whether or not that tick's proposal claims to fix a violation.
+  const MonoTime rolled_back_at = h.clock.Now();
+  while (h.clock.Now() - rolled_back_at < std::chrono::seconds(450)) h.Tick();
+  int raises = 0;
+  bool flap_veto = false;
+  for (const auto& r : h.brain.History("svc")) {
+    if (r.new_value == 5 && r.outcome != Outcome::kVetoed) ++raises;
+    flap_veto |= r.outcome == Outcome::kVetoed && r.outcome_reason.find("flap") != std::string::npos;
+  }
+  EXPECT_EQ(raises, 1);
+  EXPECT_TRUE(flap_veto);
+  EXPECT_EQ(h.workers, 4);
+}
+
+TEST(GuardRegressionTest, ViolationFixRespectsOscillationAndTheRollbacksPenalty) {
+  FakeClock clock;
+  GuardSettings settings;  // cooldown 30 s
+  Guard g(settings);
+  TargetModel model;
+  KnobHistory h;
+  h.Charge(4, 5, clock.Now());               // change 4 -> 5
+  clock.Advance(std::chrono::seconds(20));
+  h.Charge(5, 4, clock.Now());               // rolled back: 5 -> 4
+  model.Penalize("worker_threads", Penalty{5, 1, clock.Now() + 10 * settings.cooldown, "#1"});
+  clock.Advance(std::chrono::seconds(31));   // past the cooldown
+
+  Proposal p;
+  p.knob = "worker_threads";
+  p.optimizer = "pool_size";
+  p.current = 4;
+  p.value = 5;
+  auto d = g.Review(p, {}, h, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.veto_reason, HasSubstr("already went 4 -> 5 -> 4"));
+
+  // Next tick, the same move now claims to fix a violation: still a flap.
+  clock.Advance(std::chrono::seconds(1));
+  p.fixes_violation = true;
+  d = g.Review(p, {}, h, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.veto_reason, HasSubstr("flap"));
+
+  // Without the flap history (say, another knob moved it meanwhile), the penalty of the
+  // rollback still holds a violation fix that goes back into the region.
+  KnobHistory fresh;
+  d = g.Review(p, {}, fresh, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.veto_reason, HasSubstr("penalized by a rollback"));
+  // Moving out of the region to fix a violation is allowed.
+  p.current = 6;
+  p.value = 5;
+  EXPECT_TRUE(g.Review(p, {}, fresh, model, clock.Now()).allowed);
+}
+
+TEST(TargetModelRegressionTest, WorkloadShiftKeepsRollbackPenalties) {
+  FakeClock clock;
+  TargetModel model;
+  HostSnapshot host;
+  double requests = 0;
+  model.Penalize("worker_threads", Penalty{5, 1, clock.Now() + std::chrono::hours(1), "#1"});
+  auto feed = [&](double x, int ticks) {
+    for (int i = 0; i < ticks; ++i) {
+      clock.Advance(std::chrono::seconds(1));
+      requests += x;
+      TargetSnapshot t;
+      t.state = TargetState::kActive;
+      AppReport a;
+      a.requests_total = requests;
+      a.latency_sum_seconds = 32;
+      a.knobs["worker_threads"] = 4;
+      t.app = a;
+      model.Observe(t, host, clock.Now());
+    }
+  };
+  feed(400, 30);
+  feed(250, 40);
+  ASSERT_GE(model.shifts(), 1u);
+  ASSERT_NE(model.PenaltyFor("worker_threads", 5, clock.Now()), nullptr);
+}
+
+TEST(TargetModelRegressionTest, PenaltiesPerKnobAreBoundedKeepingTheLatest) {
+  TargetModel model;
+  MonoTime t0{};
+  for (int i = 0; i < 20; ++i)
+    model.Penalize("k", Penalty{static_cast<double>(i), 1, t0 + std::chrono::seconds(i), ""});
+  const auto& list = model.penalties().at("k");
+  EXPECT_EQ(list.size(), TargetModel::kMaxPenaltiesPerKnob);
+  for (const auto& p : list) EXPECT_GE(p.value, 20.0 - TargetModel::kMaxPenaltiesPerKnob);
+}
+
+// Penalties, expired ones included (they double the next one), survive Save / Load.
+TEST(BrainPenaltyRegressionTest, PenaltiesSurviveSaveAndLoad) {
+  PressuredPool h;
+  std::optional<Recommendation> bad = FirstRollback(h);
+  ASSERT_TRUE(bad.has_value());
+  auto before = h.brain.Model("svc");
+  ASSERT_EQ(before->penalties.size(), 1u);
+  const double remaining = before->penalties[0].remaining_seconds;
+  EXPECT_GT(remaining, 250);
+
+  std::string dir = ::testing::TempDir() + "/penalty_round_trip";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(h.brain.Save(dir).ok());
+  FakeClock clock2;
+  Brain restored(clock2, nullptr);
+  ASSERT_TRUE(restored.Load(dir).ok());
+  auto after = restored.Model("svc");
+  ASSERT_TRUE(after.has_value());
+  ASSERT_EQ(after->penalties.size(), 1u);
+  EXPECT_EQ(after->penalties[0].knob, "worker_threads");
+  EXPECT_EQ(after->penalties[0].value, 5);
+  EXPECT_EQ(after->penalties[0].direction, 1);
+  EXPECT_NEAR(after->penalties[0].remaining_seconds, remaining, 1);
+  EXPECT_THAT(after->penalties[0].reason, HasSubstr("rolled back"));
+  const TargetModel* m = restored.FindModel("svc");
+  ASSERT_NE(m, nullptr);
+  EXPECT_NE(m->PenaltyFor("worker_threads", 5, clock2.Now()), nullptr);
+
+  // Once expired it is no longer listed or enforced, but it is still saved: the next rollback
+  // into the region is penalized twice as long.
+  clock2.Advance(std::chrono::seconds(static_cast<int>(remaining) + 5));
+  EXPECT_TRUE(restored.Model("svc")->penalties.empty());
+  EXPECT_EQ(m->PenaltyFor("worker_threads", 5, clock2.Now()), nullptr);
+  BrainStateData saved = SavedState(restored, "penalty_round_trip_expired");
+  ASSERT_EQ(saved.targets.size(), 1u);
+  ASSERT_EQ(saved.targets[0].penalties.size(), 1u);
+  EXPECT_LT(saved.targets[0].penalties[0].remaining_seconds, 0);
+  Brain again(clock2, nullptr);
+  ASSERT_TRUE(again.Load(::testing::TempDir() + "/penalty_round_trip_expired").ok());
+  EXPECT_EQ(again.FindModel("svc")->penalties().at("worker_threads").size(), 1u);
+}
+
+}  // namespace
+}  // namespace knob
