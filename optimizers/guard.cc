@@ -59,6 +59,18 @@ std::vector<ConstraintViolation> ViolatedConstraints(const Constraints& c, const
   return out;
 }
 
+const RunningStat* ConstraintStat(std::string_view name, const WindowStats& w) {
+  if (name == "p99_latency") return &w.p99_seconds;
+  if (name == "error_rate") return &w.error_rate;
+  if (name == "cpu_cores") return &w.cpu_cores;
+  if (name == "memory_bytes") return &w.memory_bytes;
+  if (name == "cpu_pressure") return &w.cpu_pressure;
+  if (name == "memory_pressure") return &w.memory_pressure;
+  if (name == "io_pressure") return &w.io_pressure;
+  if (name == "runqueue_delay") return &w.runqueue_delay_seconds;
+  return nullptr;
+}
+
 std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Constraints& c,
                                                                       const WindowStats& w) {
   auto all = ViolatedConstraints(c, w);
@@ -221,27 +233,32 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   // A constraint broken after the change is the change's fault when it held before, or when the
   // change made it measurably worse. One that was already broken and did not get worse (say,
   // host CPU pressure from a neighbour) is no reason to undo an unrelated step.
+  // A broken constraint is the change's fault only when the change made that quantity
+  // measurably worse: beyond the windows' noise and 5%. A constraint that was already broken and
+  // stayed put (host CPU pressure from a neighbour), or one that hovers at its limit and crossed
+  // it by noise, is no reason to undo a step. Without a baseline nothing can be compared, so a
+  // violation rolls back unless the change was made to cure it.
   const auto violated_before =
       has_baseline ? ViolatedConstraints(constraints, before) : std::vector<ConstraintViolation>{};
   for (const ConstraintViolation& v : ViolatedConstraints(constraints, after)) {
-    const ConstraintViolation* vb = nullptr;
+    bool was_broken = false;
     for (const auto& b : violated_before)
-      if (b.name == v.name) vb = &b;
+      if (b.name == v.name) was_broken = true;
+    const RunningStat* b = has_baseline ? ConstraintStat(v.name, before) : nullptr;
     bool got_worse = true;
-    if (vb != nullptr) {
-      double noise = std::hypot(vb->stat->n > 1 ? vb->stat->standard_error() : 0.0,
+    if (b != nullptr && b->n > 0) {
+      double noise = std::hypot(b->n > 1 ? b->standard_error() : 0.0,
                                 v.stat->n > 1 ? v.stat->standard_error() : 0.0);
-      double margin = std::max(2 * noise, 0.05 * std::fabs(vb->stat->mean));
-      got_worse = v.stat->mean > vb->stat->mean + margin;
+      double margin = std::max(2 * noise, 0.05 * std::fabs(b->mean));
+      got_worse = v.stat->mean > b->mean + margin;
     }
-    // Without a baseline a change made to cure a violation cannot be shown to have worsened it.
     if (got_worse && (has_baseline || !fixing_violation)) {
       r.kind = VerifyResult::Kind::kRollBack;
-      r.reason = vb == nullptr
+      r.reason = !was_broken
                      ? fmt::format("constraint {} violated after the change: {}", v.name,
                                    v.sentence)
                      : fmt::format("constraint {} got worse after the change: {} (was {:.4g})",
-                                   v.name, v.sentence, vb->stat->mean);
+                                   v.name, v.sentence, b != nullptr ? b->mean : 0.0);
       return r;
     }
   }

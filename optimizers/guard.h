@@ -90,6 +90,8 @@ struct ConstraintViolation {
   std::string sentence;        // "cpu pressure 29.8% > 20.0%"
   const RunningStat* stat;     // the window's statistic the constraint is measured on
 };
+// The window's statistic a constraint ("p99_latency", "cpu_pressure", ...) is measured on.
+const RunningStat* ConstraintStat(std::string_view name, const WindowStats& w);
 // Every constraint the window violates, in a fixed order.
 std::vector<ConstraintViolation> ViolatedConstraints(const Constraints& c, const WindowStats& w);
 // Which constraint (if any) the window violates, as "p99_latency" etc., with a sentence.
