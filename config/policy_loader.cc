@@ -1,6 +1,7 @@
 #include "config/policy_loader.h"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -24,6 +25,23 @@
 
 namespace knob {
 namespace {
+
+// Records where each YAML document starts; every other event is ignored.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& m) override { marks.push_back(m); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 using std::chrono::nanoseconds;
 
@@ -310,9 +328,18 @@ class Loader {
             "a policy is a UTF-8 text file; is this the right file?");
       return Finish();
     }
-    std::vector<YAML::Node> docs;
+    // yaml-cpp 0.7 (Debian 12) LoadAll never returns on a stray ',' at document level: it
+    // keeps producing empty documents until memory runs out (upstream jbeder/yaml-cpp#1040).
+    // So load only the first document, and look for a second one without ever going past it.
+    YAML::Node first;
+    std::optional<YAML::Mark> second;
     try {
-      docs = YAML::LoadAll(std::string(text));
+      first = YAML::Load(std::string(text));
+      std::istringstream in{std::string(text)};
+      YAML::Parser parser(in);
+      DocumentStarts starts;
+      for (int docs = 0; docs < 2 && parser.HandleNextDocument(starts);) ++docs;
+      if (starts.marks.size() > 1) second = starts.marks[1];
     } catch (const YAML::Exception& e) {
       Error(e.mark, "YAML syntax: " + e.msg,
             "the file is not valid YAML here; problems after this point are not checked");
@@ -321,10 +348,12 @@ class Loader {
       Error(YAML::Mark::null_mark(), std::string("cannot parse YAML: ") + e.what());
       return Finish();
     }
-    if (docs.size() > 1) {
-      Error(docs[1].Mark(), "more than one YAML document ('---') in the policy",
-            "put everything in one document");
+    if (second) {
+      Error(*second, "more than one YAML document, or stray text after the first one",
+            "put everything in one document: remove the '---' or the stray ',' at this line");
     }
+    std::vector<YAML::Node> docs;
+    if (!first.IsNull() || !second) docs.push_back(first);
     try {
       if (!docs.empty()) Root(docs[0]);
     } catch (const YAML::Exception& e) {

@@ -82,7 +82,7 @@ TEST(PolicySyntaxErrors, NulByteIsNotTheEndOfTheFile) {
 }
 
 TEST(PolicySyntaxErrors, MoreThanOneDocument) {
-  EXPECT_TRUE(FailsAt("global: {}\n---\nglobal: {}\n", 3, 1, "more than one YAML document"));
+  EXPECT_TRUE(FailsAt("global: {}\n---\nglobal: {}\n", 2, 1, "more than one YAML document"));
 }
 
 TEST(PolicyStructure, TopLevelMustBeAMapping) {
