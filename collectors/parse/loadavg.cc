@@ -6,8 +6,11 @@ namespace knob::parse {
 
 Result<LoadAvg> ParseLoadAvg(std::string_view text) {
   LoadAvg l;
-  if (!ToDouble(NextToken(text), l.load1) || !ToDouble(NextToken(text), l.load5) ||
-      !ToDouble(NextToken(text), l.load15)) {
+  // 1e9 is far above any real run queue; it only keeps absurd values out of the models.
+  constexpr double kMaxLoad = 1e9;
+  if (!ToNonNegativeFinite(NextToken(text), l.load1, kMaxLoad) ||
+      !ToNonNegativeFinite(NextToken(text), l.load5, kMaxLoad) ||
+      !ToNonNegativeFinite(NextToken(text), l.load15, kMaxLoad)) {
     return InvalidArgumentError("loadavg: bad load");
   }
   std::string_view tasks = NextToken(text);

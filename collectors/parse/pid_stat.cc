@@ -12,7 +12,9 @@ Result<PidStat> ParsePidStat(std::string_view text) {
     return InvalidArgumentError("stat: no (comm)");
   }
   int64_t pid = 0;
-  if (!ToI64(Trim(text.substr(0, open)), pid)) return InvalidArgumentError("stat: bad pid");
+  if (!ToI64(Trim(text.substr(0, open)), pid) || pid < 1 || pid > INT32_MAX) {
+    return InvalidArgumentError("stat: bad pid");
+  }
   st.pid = static_cast<pid_t>(pid);
   st.comm.assign(text.substr(open + 1, close - open - 1));
   std::string_view rest = text.substr(close + 1);
@@ -34,10 +36,13 @@ Result<PidStat> ParsePidStat(std::string_view text) {
             ToU64(f[11], st.utime_ticks) && ToU64(f[12], st.stime_ticks) &&
             ToI64(f[17], st.num_threads) && ToU64(f[19], st.starttime_ticks) &&
             ToI64(f[21], st.rss_pages);
-  if (!ok) return InvalidArgumentError("stat: bad number");
+  // The kernel never prints these negative (ppid is 0 for init/kthreadd), and pid_t is 32-bit.
+  if (!ok || ppid < 0 || ppid > INT32_MAX || st.num_threads < 0 || st.rss_pages < 0) {
+    return InvalidArgumentError("stat: bad number");
+  }
   st.ppid = static_cast<pid_t>(ppid);
   int64_t cpu = 0;
-  if (n > 36 && ToI64(f[36], cpu)) st.processor = static_cast<int>(cpu);
+  if (n > 36 && ToI64(f[36], cpu) && cpu >= 0 && cpu <= INT32_MAX) st.processor = static_cast<int>(cpu);
   return st;
 }
 

@@ -9,7 +9,9 @@ namespace knob::parse {
 std::optional<uint32_t> CountCpuList(std::string_view list) {
   list = Trim(list);
   if (list.empty()) return uint32_t{0};
-  uint32_t count = 0;
+  // Far above the kernel's NR_CPUS limit; bounds the sum so it cannot wrap.
+  constexpr uint64_t kMaxCpus = uint64_t{1} << 20;
+  uint64_t count = 0;
   while (!list.empty()) {
     size_t comma = list.find(',');
     std::string_view part = list.substr(0, comma);
@@ -17,16 +19,18 @@ std::optional<uint32_t> CountCpuList(std::string_view list) {
     size_t dash = part.find('-');
     uint64_t a = 0, b = 0;
     if (dash == std::string_view::npos) {
-      if (!ToU64(part, a)) return std::nullopt;
+      if (!ToU64(part, a) || a >= kMaxCpus) return std::nullopt;
       ++count;
     } else {
-      if (!ToU64(part.substr(0, dash), a) || !ToU64(part.substr(dash + 1), b) || b < a) {
+      if (!ToU64(part.substr(0, dash), a) || !ToU64(part.substr(dash + 1), b) || b < a ||
+          b >= kMaxCpus) {
         return std::nullopt;
       }
-      count += static_cast<uint32_t>(b - a + 1);
+      count += b - a + 1;
     }
+    if (count > kMaxCpus) return std::nullopt;
   }
-  return count;
+  return static_cast<uint32_t>(count);
 }
 
 Result<PidStatus> ParsePidStatus(std::string_view text) {
@@ -41,7 +45,7 @@ Result<PidStatus> ParsePidStatus(std::string_view text) {
     auto number = [&](std::optional<uint64_t>& out, uint64_t scale) -> bool {
       std::string_view v = val;
       uint64_t x = 0;
-      if (!ToU64(NextToken(v), x)) return false;
+      if (!ToU64(NextToken(v), x) || x > UINT64_MAX / scale) return false;
       out = x * scale;
       return true;
     };

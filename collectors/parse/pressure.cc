@@ -5,6 +5,9 @@
 namespace knob::parse {
 namespace {
 
+// PSI averages are percentages of wall time.
+constexpr double kMaxPercent = 100.0;
+
 bool ParseLine(std::string_view rest, PressureLine& out) {
   bool a10 = false, a60 = false, a300 = false, tot = false;
   for (std::string_view tok = NextToken(rest); !tok.empty(); tok = NextToken(rest)) {
@@ -12,11 +15,11 @@ bool ParseLine(std::string_view rest, PressureLine& out) {
     if (eq == std::string_view::npos) return false;
     std::string_view k = tok.substr(0, eq), v = tok.substr(eq + 1);
     if (k == "avg10")
-      a10 = ToDouble(v, out.avg10);
+      a10 = ToNonNegativeFinite(v, out.avg10, kMaxPercent);
     else if (k == "avg60")
-      a60 = ToDouble(v, out.avg60);
+      a60 = ToNonNegativeFinite(v, out.avg60, kMaxPercent);
     else if (k == "avg300")
-      a300 = ToDouble(v, out.avg300);
+      a300 = ToNonNegativeFinite(v, out.avg300, kMaxPercent);
     else if (k == "total")
       tot = ToU64(v, out.total_us);
   }

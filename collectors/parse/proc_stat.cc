@@ -14,7 +14,11 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
       CpuTimes c;
       if (key.size() > 3) {
         uint64_t idx = 0;
-        if (!ToU64(key.substr(3), idx)) return InvalidArgumentError("stat: bad cpu name");
+        // Far above the kernel's NR_CPUS limit; keeps the narrowing to int exact.
+        constexpr uint64_t kMaxCpuIndex = uint64_t{1} << 20;
+        if (!ToU64(key.substr(3), idx) || idx > kMaxCpuIndex) {
+          return InvalidArgumentError("stat: bad cpu name");
+        }
         c.cpu = static_cast<int>(idx);
       }
       uint64_t* cols[] = {&c.user, &c.nice,    &c.system, &c.idle,  &c.iowait,

@@ -26,7 +26,9 @@ Result<SmapsRollup> ParseSmapsRollup(std::string_view text) {
     if (dst == nullptr) continue;
     std::string_view v = line.substr(colon + 1);
     uint64_t kb = 0;
-    if (!ToU64(NextToken(v), kb)) return InvalidArgumentError("smaps_rollup: bad value");
+    if (!ToU64(NextToken(v), kb) || kb > UINT64_MAX / 1024) {
+      return InvalidArgumentError("smaps_rollup: bad value");
+    }
     *dst = kb * 1024;
   }
   if (!rss || !pss) return InvalidArgumentError("smaps_rollup: no Rss/Pss");

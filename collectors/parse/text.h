@@ -4,6 +4,7 @@
 // Thread rule: pure functions.
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 
@@ -51,6 +52,11 @@ inline bool ToDouble(std::string_view s, double& out) {
   if (s.empty()) return false;
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+// from_chars accepts "nan", "inf" and a leading '-'; the kernel never prints them for loads or
+// percentages, so a value outside [0, max] is garbage the models must not see.
+inline bool ToNonNegativeFinite(std::string_view s, double& out, double max) {
+  return ToDouble(s, out) && std::isfinite(out) && out >= 0 && out <= max;
 }
 
 }  // namespace knob::parse

@@ -469,6 +469,9 @@ void ReadTarget(Reader& r, TargetInfo& t) {
   r.Bool("connected", t.connected);
   uint64_t pid = 0;
   r.UInt("pid", pid);
+  if (r.ok() && pid > 0x7fffffff) {
+    r.Fail("field '" + r.Path("pid") + "': out of range for a pid");
+  }
   t.pid = static_cast<pid_t>(pid);
   r.OptNum("last_report_age_seconds", t.last_report_age_seconds);
   r.UInt("reports", t.reports);
@@ -661,6 +664,9 @@ void Read(Reader& r, AdminReply& m) {
     sr.Str("version", st.version);
     uint64_t pid = 0, u = 0;
     sr.UInt("pid", pid);
+    if (sr.ok() && pid > 0x7fffffff) {
+      sr.Fail("field '" + sr.Path("pid") + "': out of range for a pid");
+    }
     st.pid = static_cast<pid_t>(pid);
     sr.Num("uptime_seconds", st.uptime_seconds);
     sr.Str("mode", st.mode);

@@ -1,6 +1,6 @@
-// Inputs the fuzzing found that a parser mishandles, one test each, as literal text. Every
-// DISABLED_ test here fails today; the comment says where and how to fix it. Fix the parser,
-// drop the DISABLED_ prefix, and the test stays as the regression test for that bug.
+// Inputs the fuzzing found that a parser mishandles, one test each, as literal text. A DISABLED_
+// test here still fails; the comment says where and how to fix it. The enabled ones are fixed
+// and stay as regression tests for that bug.
 
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ namespace {
 // above INT_MAX; "cpu2147483648" becomes -2147483648, takes the `c.cpu < 0` branch and silently
 // replaces the aggregate "cpu" line (so host CPU% is computed from garbage). Fix: reject
 // idx > INT_MAX (or any bound well above NR_CPUS, e.g. 1 << 20) as "stat: bad cpu name".
-TEST(FuzzFindingsTest, DISABLED_ProcStatHugeCpuIndexDoesNotReplaceTotal) {
+TEST(FuzzFindingsTest, ProcStatHugeCpuIndexDoesNotReplaceTotal) {
   auto r = ParseProcStat("cpu  1 2 3 4\ncpu2147483648 9 9 9 9\n");
   if (r.ok()) {
     EXPECT_EQ(r->total.user, 1u);
@@ -31,7 +31,7 @@ TEST(FuzzFindingsTest, DISABLED_ProcStatHugeCpuIndexDoesNotReplaceTotal) {
 }
 
 // Same line: "cpu4294967296" wraps to cpu 0 and duplicates it.
-TEST(FuzzFindingsTest, DISABLED_ProcStatCpuIndexAboveIntMaxIsAnError) {
+TEST(FuzzFindingsTest, ProcStatCpuIndexAboveIntMaxIsAnError) {
   EXPECT_FALSE(ParseProcStat("cpu  1 2 3 4\ncpu0 1 2 3 4\ncpu4294967296 9 9 9 9\n").ok());
 }
 
@@ -39,7 +39,7 @@ TEST(FuzzFindingsTest, DISABLED_ProcStatCpuIndexAboveIntMaxIsAnError) {
 // ("0-4294967295" counts 0 CPUs, "0-18446744073709551615" too), and the sum itself can wrap.
 // Fix: reject b beyond a sane bound (e.g. b >= 1 << 20; the kernel's NR_CPUS max is 8192) and
 // accumulate in uint64_t with the same bound.
-TEST(FuzzFindingsTest, DISABLED_PidStatusHugeCpuRangeIsAnError) {
+TEST(FuzzFindingsTest, PidStatusHugeCpuRangeIsAnError) {
   EXPECT_FALSE(ParsePidStatus("Name:\tx\nCpus_allowed_list:\t0-4294967295\n").ok());
   EXPECT_FALSE(ParsePidStatus("Name:\tx\nCpus_allowed_list:\t0-18446744073709551615\n").ok());
 }
@@ -47,7 +47,7 @@ TEST(FuzzFindingsTest, DISABLED_PidStatusHugeCpuRangeIsAnError) {
 // collectors/parse/pid_status.cc `out = x * scale` and collectors/parse/smaps_rollup.cc
 // `*dst = kb * 1024` wrap for kB values above 2^54: 18014398509481985 kB reads as 1024 bytes.
 // Fix: `if (x > UINT64_MAX / scale) return false;` before multiplying (same in smaps_rollup).
-TEST(FuzzFindingsTest, DISABLED_KilobyteOverflowIsAnError) {
+TEST(FuzzFindingsTest, KilobyteOverflowIsAnError) {
   EXPECT_FALSE(ParsePidStatus("VmRSS:\t18014398509481985 kB\n").ok());
   EXPECT_FALSE(ParseSmapsRollup("Rss: 18014398509481985 kB\nPss: 1 kB\n").ok());
 }
@@ -56,12 +56,12 @@ TEST(FuzzFindingsTest, DISABLED_KilobyteOverflowIsAnError) {
 // "infinity" and a leading '-'; ParseLoadAvg and ParsePressure take them as loads/percentages.
 // Fix: a ToNonNegativeFinite helper in text.h (ToDouble && std::isfinite(out) && out >= 0)
 // used by both parsers (PSI could also cap at 100).
-TEST(FuzzFindingsTest, DISABLED_LoadAvgRejectsNanInfNegative) {
+TEST(FuzzFindingsTest, LoadAvgRejectsNanInfNegative) {
   EXPECT_FALSE(ParseLoadAvg("nan 0.1 0.1 1/100 5\n").ok());
   EXPECT_FALSE(ParseLoadAvg("0.1 inf 0.1 1/100 5\n").ok());
   EXPECT_FALSE(ParseLoadAvg("0.1 0.1 -1 1/100 5\n").ok());
 }
-TEST(FuzzFindingsTest, DISABLED_PressureRejectsNanInfNegative) {
+TEST(FuzzFindingsTest, PressureRejectsNanInfNegative) {
   EXPECT_FALSE(ParsePressure("some avg10=nan avg60=0 avg300=0 total=0\n").ok());
   EXPECT_FALSE(ParsePressure("some avg10=0 avg60=inf avg300=0 total=0\n").ok());
   EXPECT_FALSE(ParsePressure("some avg10=0 avg60=0 avg300=-5 total=0\n").ok());
@@ -72,7 +72,7 @@ TEST(FuzzFindingsTest, DISABLED_PressureRejectsNanInfNegative) {
 // accepted although the kernel prints them unsigned or >= 1. Fix: range-check before narrowing
 // (1 <= pid <= INT_MAX, 0 <= ppid, 0 <= processor <= INT_MAX) and parse num_threads and rss with
 // ToU64 or reject negatives.
-TEST(FuzzFindingsTest, DISABLED_PidStatRejectsOutOfRangeAndNegative) {
+TEST(FuzzFindingsTest, PidStatRejectsOutOfRangeAndNegative) {
   const std::string tail =
       " S 1 1 1 0 -1 4194560 10 0 0 0 5 6 0 0 20 0 1 0 100 1000000 200 18446744073709551615 1 1 "
       "0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
@@ -119,7 +119,7 @@ namespace {
 // Decode then rejects, so a reply does not survive a decode/encode round trip (knobctl shows
 // garbage pids). Hello already does it right (codec.cc:580). Fix: the same range check,
 // `if (pid > 0x7fffffff) r.Fail("field 'pid': ...")`, for both.
-TEST(FuzzFindingsTest, DISABLED_ReplyPidOutOfRangeIsAnError) {
+TEST(FuzzFindingsTest, ReplyPidOutOfRangeIsAnError) {
   EXPECT_FALSE(Decode(R"({"v":1,"type":"reply","id":7,"op":"targets","targets":[{"connected":)"
                       R"(false,"mode":"","name":"","pid":4294967295,"recommendations":0,)"
                       R"("reports":0,"state":""}]})")

@@ -49,7 +49,13 @@ TEST(PidStatTest, RejectsBrokenInput) {
                                 "x (bash) S 5402 5402 5399 0 -1 4194560 127 0 3 0 250 75 0 0 20 "
                                 "0 4 0 262512 7467008 851",
                                 "1 (a) S 5402 5402 5399 0 -1 4194560 127 0 3 0 250 75 0 0 20 0 "
-                                "4 0 notanumber 7467008 851"}) {
+                                "4 0 notanumber 7467008 851",
+                                // pid above INT_MAX used to narrow to pid 1 (fuzz finding).
+                                "4294967297 (a) S 5402 5402 5399 0 -1 4194560 127 0 3 0 250 75 0 "
+                                "0 20 0 4 0 262512 7467008 851",
+                                // negative num_threads
+                                "1 (a) S 5402 5402 5399 0 -1 4194560 127 0 3 0 250 75 0 0 20 0 "
+                                "-4 0 262512 7467008 851"}) {
     EXPECT_FALSE(ParsePidStat(text).ok()) << text;
   }
 }
@@ -95,6 +101,9 @@ TEST(PidStatusTest, RejectsEmptyAndMalformed) {
   EXPECT_FALSE(ParsePidStatus("").ok());
   EXPECT_FALSE(ParsePidStatus("VmRSS:\tlots kB\n").ok());
   EXPECT_FALSE(ParsePidStatus("Cpus_allowed_list:\t3-1\n").ok());
+  // Used to wrap (fuzz findings): 2^54+1 kB, and a range counting 2^32 cpus as 0.
+  EXPECT_FALSE(ParsePidStatus("VmRSS:\t18014398509481985 kB\n").ok());
+  EXPECT_FALSE(ParsePidStatus("Cpus_allowed_list:\t0-4294967295\n").ok());
 }
 
 TEST(CpuListTest, Counts) {
@@ -129,6 +138,7 @@ TEST(SmapsRollupTest, ValidAndKernelThread) {
   EXPECT_EQ(r->swap_bytes, 4096u);
   EXPECT_FALSE(ParseSmapsRollup("").ok());
   EXPECT_FALSE(ParseSmapsRollup("Rss: x kB\nPss: 1 kB\n").ok());
+  EXPECT_FALSE(ParseSmapsRollup("Rss: 18014398509481985 kB\nPss: 1 kB\n").ok());
 }
 
 TEST(StatmTest, Table) {
@@ -165,6 +175,8 @@ TEST(ProcStatTest, OldKernelFourColumnsAndErrors) {
   EXPECT_FALSE(ParseProcStat("cpu 1 2\n").ok());
   EXPECT_FALSE(ParseProcStat("cpu 1 2 3 x\n").ok());
   EXPECT_FALSE(ParseProcStat("cpuX 1 2 3 4\ncpu 1 2 3 4\n").ok());
+  // An index above INT_MAX used to wrap negative and replace the total (fuzz finding).
+  EXPECT_FALSE(ParseProcStat("cpu 1 2 3 4\ncpu2147483648 9 9 9 9\n").ok());
 }
 
 TEST(LoadAvgTest, Table) {
@@ -176,6 +188,10 @@ TEST(LoadAvgTest, Table) {
   EXPECT_FALSE(ParseLoadAvg("").ok());
   EXPECT_FALSE(ParseLoadAvg("0.00 0.02 0.00").ok());
   EXPECT_FALSE(ParseLoadAvg("0.00 0.02 0.00 188 5390").ok());
+  for (const char* text : {"nan 0.1 0.1 1/88 5390", "0.1 inf 0.1 1/88 5390",
+                           "0.1 0.1 -1 1/88 5390"}) {
+    EXPECT_FALSE(ParseLoadAvg(text).ok()) << text;
+  }
 }
 
 TEST(PressureTest, SomeAndFull) {
@@ -200,6 +216,12 @@ TEST(PressureTest, Rejects) {
   EXPECT_FALSE(ParsePressure("some avg10=0.00 avg60=0.00\n").ok());
   EXPECT_FALSE(ParsePressure("some avg10=x avg60=0.00 avg300=0.00 total=1\n").ok());
   EXPECT_FALSE(ParsePressure("full avg10=0.00 avg60=0.00 avg300=0.00 total=1\n").ok());
+  for (const char* text : {"some avg10=nan avg60=0 avg300=0 total=0\n",
+                           "some avg10=0 avg60=inf avg300=0 total=0\n",
+                           "some avg10=0 avg60=0 avg300=-5 total=0\n",
+                           "some avg10=100.01 avg60=0 avg300=0 total=0\n"}) {
+    EXPECT_FALSE(ParsePressure(text).ok()) << text;
+  }
 }
 
 TEST(PidCgroupTest, V1V2AndHybrid) {

@@ -250,7 +250,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"{\"v\":1,\"type\":\"explain\",\"id\":3,\"recommendation\":1.5}",
                 ErrorCode::kBadMessage, "field 'recommendation': expected integer, got number"},
         BadCase{"{\"v\":1,\"type\":\"welcome\",\"session\":\"s\",\"tick_interval_seconds\":0}",
-                ErrorCode::kBadMessage, "must be > 0"}));
+                ErrorCode::kBadMessage, "must be > 0"},
+        // A pid above INT_MAX used to wrap to a negative pid_t (fuzz finding).
+        BadCase{"{\"v\":1,\"type\":\"reply\",\"id\":7,\"op\":\"targets\",\"targets\":[{\"name\":"
+                "\"w\",\"pid\":4294967295}]}",
+                ErrorCode::kBadMessage, "field 'targets[0].pid': out of range for a pid"}));
 
 TEST(CodecTest, ErrorEchoesRequestId) {
   DecodeError err;
