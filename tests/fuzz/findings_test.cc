@@ -1,6 +1,5 @@
-// Inputs the fuzzing found that a parser mishandles, one test each, as literal text. A DISABLED_
-// test here still fails; the comment says where and how to fix it. The enabled ones are fixed
-// and stay as regression tests for that bug.
+// Inputs the fuzzing found that a parser mishandled, one test each, as literal text. Each bug is
+// fixed; the test stays as its regression test, and the comment says what was wrong.
 
 #include <gtest/gtest.h>
 
@@ -89,16 +88,13 @@ TEST(FuzzFindingsTest, PidStatRejectsOutOfRangeAndNegative) {
 namespace knob {
 namespace {
 
-// config/policy_loader.cc:315 calls YAML::LoadAll, which in yaml-cpp 0.7.0 (Debian 12) loops
-// forever on a stray ',' at document level, appending empty documents until std::bad_alloc or,
-// without a memory limit, the OOM killer (jbeder/yaml-cpp#1040, fixed upstream in PR #1319, not
-// in 0.7.0). A policy file (or `knobd --check`, or a reload) with a leading ',' takes the daemon
-// and memory of the host down. Fix: parse with YAML::Load (first document only; it does not loop)
-// and find a second document with a bounded YAML::Parser::HandleNextDocument walk (stop at 2),
-// as TriggersLoadAllLoop in fuzz_smoke_test.cc does. WARNING: until fixed, this test eats all
-// memory; run it only under a limit, e.g. (ulimit -v 2000000; ./fuzz_smoke_test
-// --gtest_also_run_disabled_tests --gtest_filter='*LoadAll*').
-TEST(FuzzFindingsTest, DISABLED_PolicyLoaderSurvivesYamlCppLoadAllLoop) {
+// config/policy_loader.cc called YAML::LoadAll, which in yaml-cpp 0.7.0 (Debian 12) loops
+// forever on a stray ',' at document level, appending empty documents until std::bad_alloc or the
+// OOM killer (jbeder/yaml-cpp#1040, fixed upstream in PR #1319, not in 0.7.0): a policy file,
+// `knobd --check-config` or a reload with a leading ',' took the daemon and the host's memory
+// down. The loader now parses the first document with YAML::Load and looks for a second one with
+// a bounded YAML::Parser::HandleNextDocument walk.
+TEST(FuzzFindingsTest, PolicyLoaderSurvivesYamlCppLoadAllLoop) {
   for (const char* text : {",\n", "- a\n,\n", "# policy\n,\nglobal:\n  mode: observe\n"}) {
     PolicyLoad load = LoadPolicyString(text);
     EXPECT_FALSE(load.ok()) << text;
