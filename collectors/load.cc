@@ -116,9 +116,10 @@ Status LoadCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     }
     auto set = ReadPressure(
         FsRoot::kSys,
-        [&](const char* r) {
+        // A reference, not the structured binding itself: clang < 16 cannot capture those.
+        [&, &cgroup = *ts.cgroup](const char* r) {
           std::string file = std::string(r) + ".pressure";
-          return CgroupFile(**cgroup_root_, *ts.cgroup, file.c_str());
+          return CgroupFile(**cgroup_root_, cgroup, file.c_str());
         },
         "psi_cgroup", ctx.now);
     if (set) {
