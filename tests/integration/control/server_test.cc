@@ -36,6 +36,33 @@ std::optional<protocol::Error> AsError(const std::optional<protocol::Message>& m
   return std::nullopt;
 }
 
+// Runs a Python client (`cmd`) that registers as "py-service"; once it has, publishes a
+// `workers` recommendation to target "py" and waits for its outcome. Returns whether the client
+// registered; its stdout lands in `output` after it exits.
+bool RunPythonClientAndPublish(Harness& h, const std::string& cmd, uint64_t id, double value,
+                               std::string* output) {
+  std::thread py([cmd, output] {
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) return;
+    char buf[256];
+    while (fgets(buf, sizeof(buf), p) != nullptr) *output += buf;
+    pclose(p);
+  });
+  bool registered =
+      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("py-service") == 1; });
+  if (registered) {
+    Recommendation rec;
+    rec.id = id;
+    rec.target = "py";
+    rec.knob = "workers";
+    rec.new_value = value;
+    h.OnLoop([&] { h.server().api().Publish(rec); });
+    EXPECT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
+  }
+  py.join();
+  return registered;
+}
+
 class ControlServerTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = TempSocketDir(); }
@@ -129,26 +156,8 @@ TEST_F(ControlServerTest, PythonClientRoundTrip) {
          "print('applied' if c.applied and c.applied[0][3] else 'none', c.reports_sent)\n";
   }
   std::string output;
-  std::thread py([&] {
-    std::string cmd = "python3 " + script + " " + dir_ + "/control.sock";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return;
-    char buf[256];
-    while (fgets(buf, sizeof(buf), p) != nullptr) output += buf;
-    pclose(p);
-  });
-  bool registered =
-      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("py-service") == 1; });
-  if (registered) {
-    Recommendation rec;
-    rec.id = 21;
-    rec.target = "py";
-    rec.knob = "workers";
-    rec.new_value = 8;
-    h.OnLoop([&] { h.server().api().Publish(rec); });
-    EXPECT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
-  }
-  py.join();
+  bool registered = RunPythonClientAndPublish(
+      h, "python3 " + script + " " + dir_ + "/control.sock", 21, 8, &output);
   unlink(script.c_str());
   ASSERT_TRUE(registered);
   ASSERT_FALSE(h.outcomes().empty());
@@ -201,26 +210,8 @@ TEST_F(ControlServerTest, CAbiSharedLibraryFromPythonCtypes) {
          "print('applied', seen)\n";
   }
   std::string output;
-  std::thread py([&] {
-    std::string cmd = "python3 " + script + " " + lib + " " + dir_ + "/control.sock";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return;
-    char buf[256];
-    while (fgets(buf, sizeof(buf), p) != nullptr) output += buf;
-    pclose(p);
-  });
-  bool registered =
-      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("py-service") == 1; });
-  if (registered) {
-    Recommendation rec;
-    rec.id = 31;
-    rec.target = "py";
-    rec.knob = "workers";
-    rec.new_value = 9;
-    h.OnLoop([&] { h.server().api().Publish(rec); });
-    EXPECT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
-  }
-  py.join();
+  bool registered = RunPythonClientAndPublish(
+      h, "python3 " + script + " " + lib + " " + dir_ + "/control.sock", 31, 9, &output);
   unlink(script.c_str());
   ASSERT_TRUE(registered);
   ASSERT_FALSE(h.outcomes().empty());
