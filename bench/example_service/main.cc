@@ -6,6 +6,11 @@
 // live: worker_threads, backend_pool, concurrency_limit, cache_bytes. Registers with knobd as
 // "example-service" (config/knobd.yaml).
 //
+// --regress-above KNOB=VALUE:DELAY_US plants a regression no model can predict: while KNOB is
+// above VALUE, every request waits DELAY_US more (a sleep on the worker, as if a bigger setting
+// tripped a slower code path). The end-to-end tests use it to prove that knobd rolls back a bad
+// step. KNOB is one of the four knobs; empty (the default) plants nothing.
+//
 //   knob-example-service --port 7070 --socket build/run/control.sock
 #include <signal.h>
 #include <sys/socket.h>
@@ -20,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -39,7 +45,7 @@ struct Flags {
       {"value-bytes", "4096"},   {"cpu-work-us", "200"},     {"lock-hold-us", "20"},
       {"workers", "4"},          {"backend-pool", "4"},      {"concurrency-limit", "256"},
       {"cache-bytes", "8388608"}, {"socket", ""},            {"name", "example-service"},
-      {"duration", "0"}};
+      {"duration", "0"},         {"regress-above", ""}};
   double Num(const std::string& k) const { return std::strtod(values.at(k).c_str(), nullptr); }
   const std::string& Str(const std::string& k) const { return values.at(k); }
 };
@@ -85,6 +91,31 @@ uint64_t CpuWork(std::chrono::microseconds us, uint64_t seed) {
   return h;
 }
 
+// The planted regression of --regress-above KNOB=VALUE:DELAY_US.
+struct Regression {
+  std::string knob;
+  double above = 0;
+  std::chrono::microseconds delay{0};
+};
+
+std::optional<Regression> ParseRegression(const std::string& spec) {
+  auto eq = spec.find('='), colon = spec.rfind(':');
+  if (eq == std::string::npos || colon == std::string::npos || colon < eq) return std::nullopt;
+  Regression r;
+  r.knob = spec.substr(0, eq);
+  char* end = nullptr;
+  std::string value = spec.substr(eq + 1, colon - eq - 1), delay = spec.substr(colon + 1);
+  r.above = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0') return std::nullopt;
+  double us = std::strtod(delay.c_str(), &end);
+  if (delay.empty() || *end != '\0' || us < 0) return std::nullopt;
+  r.delay = std::chrono::microseconds(static_cast<int64_t>(us));
+  if (r.knob != "worker_threads" && r.knob != "backend_pool" && r.knob != "concurrency_limit" &&
+      r.knob != "cache_bytes")
+    return std::nullopt;
+  return r;
+}
+
 struct Conn {
   int fd;
   std::mutex write_mu;
@@ -97,6 +128,16 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, flags)) {
     Usage(flags);
     return 2;
+  }
+  std::optional<Regression> regression;
+  if (!flags.Str("regress-above").empty()) {
+    regression = ParseRegression(flags.Str("regress-above"));
+    if (!regression) {
+      std::fprintf(stderr,
+                   "--regress-above wants KNOB=VALUE:DELAY_US with KNOB one of worker_threads, "
+                   "backend_pool, concurrency_limit, cache_bytes\n");
+      return 2;
+    }
   }
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGTERM, [](int) { g_stop = true; });
@@ -123,6 +164,16 @@ int main(int argc, char** argv) {
   std::mutex contended;
   const auto cpu_us = std::chrono::microseconds(static_cast<int64_t>(flags.Num("cpu-work-us")));
   const auto hold_us = std::chrono::microseconds(static_cast<int64_t>(flags.Num("lock-hold-us")));
+  // The planted regression's knob, read live on every request.
+  auto regressed = [&]() {
+    if (!regression) return false;
+    double v = 0;
+    if (regression->knob == "worker_threads") v = workers.size();
+    else if (regression->knob == "backend_pool") v = pool.size();
+    else if (regression->knob == "concurrency_limit") v = limit.load();
+    else v = static_cast<double>(cache.capacity());
+    return v > regression->above;
+  };
 
   knob::ClientOptions opts;
   opts.name = flags.Str("name");
@@ -230,6 +281,7 @@ int main(int argc, char** argv) {
               }
             }
             cache_stats.Access(key, size == 0 ? 1 : size);
+            if (regressed()) std::this_thread::sleep_for(regression->delay);
             uint64_t h = CpuWork(cpu_us, std::hash<std::string>{}(key));
             {
               std::lock_guard<std::mutex> l(contended);
