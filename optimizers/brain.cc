@@ -50,7 +50,15 @@ struct Brain::Metrics {
         shifts(prometheus::BuildCounter()
                    .Name("knobd_model_workload_shifts_total")
                    .Help("Workload shifts detected (the model forgot older points)")
-                   .Register(r)) {}
+                   .Register(r)),
+        observations(prometheus::BuildGauge()
+                         .Name("knobd_model_observations")
+                         .Help("Observations the target's model holds (restored ones included)")
+                         .Register(r)),
+        penalties(prometheus::BuildGauge()
+                      .Name("knobd_model_penalized_regions")
+                      .Help("Active penalized regions of a knob (values a rollback forbids)")
+                      .Register(r)) {}
   prometheus::Family<prometheus::Counter>& recommendations;
   prometheus::Family<prometheus::Gauge>& recommended;
   prometheus::Family<prometheus::Gauge>& predicted;
@@ -59,6 +67,8 @@ struct Brain::Metrics {
   prometheus::Family<prometheus::Gauge>& r_squared;
   prometheus::Family<prometheus::Gauge>& confidence;
   prometheus::Family<prometheus::Counter>& shifts;
+  prometheus::Family<prometheus::Gauge>& observations;
+  prometheus::Family<prometheus::Gauge>& penalties;
   std::map<std::string, uint64_t> shifts_seen;
 };
 
@@ -170,6 +180,15 @@ void Brain::ExportModel(const std::string& target, const TargetModel& m) {
     metrics_->r_squared.Add({{"target", target}, {"model", "usl"}}).Set(f->r_squared);
     metrics_->confidence.Add({{"target", target}, {"model", "usl"}}).Set(f->Confidence());
     if (auto peak = f->Peak()) metrics_->usl_peak.Add({{"target", target}}).Set(*peak);
+  }
+  metrics_->observations.Add({{"target", target}})
+      .Set(static_cast<double>(m.observations().size()));
+  // Every knob that ever had a penalty keeps its series (0 once they expired).
+  const MonoTime now = clock_.Now();
+  for (const auto& [knob, list] : m.penalties()) {
+    double active = 0;
+    for (const auto& p : list) active += p.until > now ? 1 : 0;
+    metrics_->penalties.Add({{"target", target}, {"knob", knob}}).Set(active);
   }
   uint64_t& seen = metrics_->shifts_seen[target];
   if (m.shifts() > seen) {
@@ -721,6 +740,8 @@ Status Brain::Load(const std::string& state_dir) {
     }
     for (uint64_t id : t.history)
       if (records_.count(id)) rt.history.push_back(id);
+    // The restored model shows on /metrics at once, before the target reconnects.
+    ExportModel(t.name, rt.model);
   }
   return OkStatus();
 }

@@ -29,6 +29,9 @@
 //   knobd_model_fit_r_squared{target,model}            gauge
 //   knobd_model_confidence{target,model}               gauge, 0..1
 //   knobd_model_workload_shifts_total{target}          counter
+//   knobd_model_observations{target}                   gauge, observations held (restored too)
+//   knobd_model_penalized_regions{target,knob}         gauge, active penalties from rollbacks
+// The model gauges are exported on every Observe and right after Load.
 // Thread rule: loop thread only.
 
 #include <cstdint>
