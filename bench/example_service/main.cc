@@ -10,6 +10,8 @@
 // above VALUE, every request waits DELAY_US more (a sleep on the worker, as if a bigger setting
 // tripped a slower code path). The end-to-end tests use it to prove that knobd rolls back a bad
 // step. KNOB is one of the four knobs; empty (the default) plants nothing.
+// --cache-sample-rate R is the SHARDS rate of the cache's reuse-distance sampler (0.01; a small
+// key space needs a higher rate for enough sampled keys).
 //
 //   knob-example-service --port 7070 --socket build/run/control.sock
 #include <signal.h>
@@ -45,7 +47,8 @@ struct Flags {
       {"value-bytes", "4096"},   {"cpu-work-us", "200"},     {"lock-hold-us", "20"},
       {"workers", "4"},          {"backend-pool", "4"},      {"concurrency-limit", "256"},
       {"cache-bytes", "8388608"}, {"socket", ""},            {"name", "example-service"},
-      {"duration", "0"},         {"regress-above", ""}};
+      {"duration", "0"},         {"regress-above", ""},
+      {"cache-sample-rate", "0.01"}};
   double Num(const std::string& k) const { return std::strtod(values.at(k).c_str(), nullptr); }
   const std::string& Str(const std::string& k) const { return values.at(k); }
 };
@@ -201,7 +204,7 @@ int main(int argc, char** argv) {
                         cache.SetCapacity(static_cast<uint64_t>(v));
                         return knob::SetResult::Applied();
                       });
-  auto& cache_stats = client.cache("main", 0.01);
+  auto& cache_stats = client.cache("main", flags.Num("cache-sample-rate"));
   if (!client.Start().ok()) std::fprintf(stderr, "knob client did not start; serving anyway\n");
 
   uint16_t port = 0;
