@@ -109,6 +109,11 @@ struct CollectionSettings {
   // Per-process run-queue delay and context switches from netlink taskstats when the kernel
   // allows it (CAP_NET_ADMIN); false forces the per-thread-file rotation.
   bool use_taskstats = true;
+  // Most sockets the socket collector reads from its spread-out full dump (TCP with tcp_info,
+  // UDP, Unix) in one tick: bounds the worst tick. A pass is paced to finish within
+  // socket_dump_interval; past this cap it takes longer (the age is exposed). 0 = unbounded
+  // (the whole pass in one tick).
+  uint32_t socket_dump_sockets_per_tick = 5000;
   bool operator==(const CollectionSettings&) const = default;
 };
 

@@ -755,7 +755,7 @@ class Loader {
     static const std::vector<std::string> kKeys = {
         "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
         "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval",
-        "thread_reads_per_tick", "use_taskstats"};
+        "thread_reads_per_tick", "use_taskstats", "socket_dump_sockets_per_tick"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);
@@ -779,6 +779,9 @@ class Loader {
       } else if (e.key == "thread_reads_per_tick") {
         if (auto v = Integer(e, what, 0, 10'000'000))
           c.thread_reads_per_tick = static_cast<uint32_t>(*v);
+      } else if (e.key == "socket_dump_sockets_per_tick") {
+        if (auto v = Integer(e, what, 0, 10'000'000))
+          c.socket_dump_sockets_per_tick = static_cast<uint32_t>(*v);
       } else if (e.key == "use_taskstats") {
         if (auto v = Bool(e, what)) c.use_taskstats = *v;
       } else if (e.key == "per_thread_metrics") {
@@ -1604,6 +1607,9 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
                          b.collection.smaps_interval, dur);
   out.Field<uint32_t>("collection.thread_reads_per_tick", a.collection.thread_reads_per_tick,
                       b.collection.thread_reads_per_tick, u32);
+  out.Field<uint32_t>("collection.socket_dump_sockets_per_tick",
+                      a.collection.socket_dump_sockets_per_tick,
+                      b.collection.socket_dump_sockets_per_tick, u32);
   out.Field<bool>("collection.use_taskstats", a.collection.use_taskstats,
                   b.collection.use_taskstats, boolean);
   out.Field<bool>("collection.per_thread_metrics", a.collection.per_thread_metrics,
