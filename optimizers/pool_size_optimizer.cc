@@ -13,10 +13,13 @@
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 6> kScenarios = {{
+constexpr std::array<Scenario, 7> kScenarios = {{
     {"grow_pool_wait",
      "requests wait for a pool member: Erlang C says the smallest pool whose "
      "mean wait fits the budget is larger than the current one"},
+    {"grow_pool_demand",
+     "the pool binds throughput (or p99): nearly every member is busy and requests queue for "
+     "one; grow toward the demand busy + waiters, even when the mean wait fits the budget"},
     {"hold_no_gain",
      "hold: the last raise of this pool did not improve the objective beyond noise "
      "(a closed-loop load keeps every member busy at any size, so Erlang C would grow it "
@@ -36,6 +39,17 @@ constexpr std::array<Scenario, 6> kScenarios = {{
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
+
+// A pool binds when nearly every member is busy and at least one request waits on average: more
+// members would serve the queue at once. Utilisation alone is not enough (a pool at 90% with no
+// queue is just well sized), and waiters alone are not either (a burst on a mostly idle pool).
+constexpr double kBindingUtilisation = 0.85;
+constexpr double kBindingWaiters = 1.0;
+// A shrink keeps the recent peak demand at most this busy, so the smaller pool does not bind.
+constexpr double kShrinkUtilisation = 0.75;
+// Observations the peak demand is taken over (the pool gauges are instantaneous and jumpy; a
+// CPU-starved tick shows few busy connections and must not read as an idle pool).
+constexpr size_t kPeakObservations = 20;
 
 std::string Bytes(double b) {
   if (b >= 1 << 30) return fmt::format("{:.1f} GiB", b / (1 << 30));
@@ -160,7 +174,24 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     if (in.current >= hi) return std::nullopt;
     needed = c_hi;  // even the largest pool misses the budget: go as far as allowed
   }
+  // Demand on the pool by Little's law: the requests holding a member plus those queued for one.
+  // Under a closed-loop load (or any saturated pool) the measured offered load is capped at the
+  // pool size, so Erlang C alone asks for one more member per step; the queue says how many more
+  // would be used at once. Used only when the pool binds and the objective gains from a larger
+  // pool (throughput, p99); growth stops at the measured plateau (hold_no_gain below).
+  const double demand = pool->busy + pool->waiters;
+  const bool demand_objective = in.policy.objective != Objective::kMinimizeCpuPerRequest;
+  const bool binds = demand_objective && pool->waiters >= kBindingWaiters &&
+                     pool->busy >= kBindingUtilisation * in.current;
+  p.triggers["demand"] = demand;
   double target = *needed;
+  // Erlang C's own size stands when the queue is stable and it asks for more (its inputs are
+  // then sound); the demand takes over when the measured load is capped by the pool (saturated)
+  // or when the wait fits the budget yet the pool binds.
+  const bool saturated = !(std::isfinite(wait_cur) && wait_cur < 3600);
+  const bool by_demand =
+      binds && std::ceil(demand) > target && (saturated || target <= in.current);
+  if (by_demand) target = std::min(std::ceil(demand), static_cast<double>(c_hi));
   auto describe = [&](double c) {
     double w = MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds);
     std::string wait =
@@ -195,16 +226,26 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
       }
     }
     p.value = target;
-    p.scenario = "grow_pool_wait";
+    p.scenario = by_demand && !saturated ? "grow_pool_demand" : "grow_pool_wait";
     // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
     // rather than printing a clamped sentinel.
+    const std::string demand_clause =
+        by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ", pool->waiters,
+                                demand)
+                  : std::string();
     p.reason =
-        std::isfinite(wait_cur) && wait_cur < 3600
+        !saturated && by_demand
+            ? fmt::format("pool {} binds: {:.1f} of {:.0f} members busy and {}{}", pool->name,
+                          pool->busy, in.current, demand_clause, describe(target))
+        : !saturated
             ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
                           pool->name, 1000 * wait_cur, 1000 * budget, describe(target))
             : fmt::format("pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "
-                          "queue grows without bound); {}",
-                          pool->name, pool->offered_erlangs, in.current, describe(target));
+                          "queue grows without bound{}); {}",
+                          pool->name, pool->offered_erlangs, in.current,
+                          by_demand ? "; " + demand_clause.substr(0, demand_clause.size() - 2)
+                                    : std::string(),
+                          describe(target));
     if (slo) p.binding_constraint = "p99_latency";
     double w_new =
         MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);
@@ -215,13 +256,29 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     p.expected_gain = std::isfinite(wait_cur) && m.latest()->mean_latency_seconds
                           ? (wait_cur - w_new) / std::max(*m.latest()->mean_latency_seconds, 1e-9)
                           : 0.05;
+    // A binding pool limits throughput about in proportion to its size.
+    if (by_demand) p.expected_gain = std::max(p.expected_gain, std::min(1.0, target / in.current - 1));
     // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
     // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
-    p.fixes_violation = !(std::isfinite(wait_cur) && wait_cur < 3600);
+    p.fixes_violation = saturated;
     return p;
   }
-  if (in.current > 1.5 * (target + 1)) {
-    p.value = std::max(lo, target + 1);
+  // Shrink to one spare member above Erlang C's size, but never to where the recent peak demand
+  // would bind the smaller pool (the two rules must not undo each other).
+  double peak = 0;
+  size_t seen = 0;
+  for (auto it = m.observations().rbegin();
+       it != m.observations().rend() && seen < kPeakObservations; ++it) {
+    auto o = it->pools.find(pool->name);
+    if (o == it->pools.end()) continue;
+    peak = std::max(peak, o->second.busy + o->second.waiters);
+    ++seen;
+  }
+  const double shrink_to = std::max(target + 1, std::ceil(peak / kShrinkUtilisation));
+  if (binds) return std::nullopt;
+  if (in.current > 1.5 * shrink_to) {
+    p.triggers["peak_demand"] = peak;
+    p.value = std::max(lo, shrink_to);
     p.scenario = "shrink_pool_idle";
     p.reason = fmt::format("pool {} is mostly idle; {}", pool->name, describe(p.value));
     p.predicted["wait_seconds"] =

@@ -6,8 +6,16 @@
 //   lambda = observed throughput (requests/s), S = busy / lambda (Little), a = busy (Erlangs)
 //   wait budget W = 10% of the p99 SLO (or 5% of the mean service time with no SLO)
 //   c_needed = smallest c with Erlang-C mean wait Wq(c) <= W (optimizers/queueing.h)
-//   grow when c_needed > current; shrink only when current > 1.5 x (c_needed + 1), to
-//   c_needed + 1 (one spare server of headroom), freeing threads/connections.
+//   grow when c_needed > current (grow_pool_wait);
+//   demand D = busy + waiters (Little: requests holding or queued for a member); the pool
+//   binds when waiters >= 1 and busy >= 85% of the size: then, for a throughput or p99
+//   objective, grow to max(c_needed, ceil(D)) (grow_pool_demand) -- a saturated pool's measured
+//   offered load is capped at its size, so Erlang C alone would add one member per step, and a
+//   closed-loop pool whose mean wait fits the budget still limits throughput;
+//   stop growing once a kept raise did not improve the objective beyond noise (hold_no_gain);
+//   shrink only when current > 1.5 x S with S = max(c_needed + 1, ceil(peak D / 0.75)), the
+//   peak over the last 20 observations, to S (one spare server, and never a size the recent
+//   peak demand would bind), freeing threads/connections.
 // Caches (knob cache_bytes -> the only/first cache; NAME_cache_bytes -> cache "NAME"):
 //   cap = current size + 80% of (memory constraint - rss) when a memory constraint is set
 //   grow to the smallest size reaching 99.5% of the best hit ratio under the cap when that

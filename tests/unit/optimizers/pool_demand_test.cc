@@ -1,0 +1,247 @@
+// Pool sizing found end to end (tests/integration/e2e/pools_e2e_test.cc): a backend connection
+// pool under a closed-loop load stopped growing at 4 connections while 11 requests queued for
+// one and throughput was still climbing, because Erlang C's mean wait at 4 (2 ms) fitted the
+// wait budget (10% of a 200 ms SLO). For a throughput objective a pool that binds (nearly all
+// members busy, a queue waiting) limits throughput whatever its mean wait: grow toward the
+// demand busy + waiters, stop at the measured plateau, and never shrink back into binding.
+// Everything under a FakeClock, no sleeps.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "optimizers/brain.h"
+#include "optimizers/pool_size_optimizer.h"
+#include "optimizers/target_model.h"
+#include "tests/support/fake_clock.h"
+
+namespace knob::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A model fed `ticks` one-second observations of one pool.
+TargetModel PoolModelOf(FakeClock& clock, double throughput, AppReport::Pool pool,
+                        int ticks = 10, const std::string& name = "backend") {
+  TargetModel model;
+  HostSnapshot host;
+  double requests = 0;
+  for (int i = 0; i < ticks; ++i) {
+    clock.Advance(std::chrono::seconds(1));
+    requests += throughput;
+    TargetSnapshot t;
+    t.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.latency_sum_seconds = 16 * (i + 1);
+    a.latency_p99_seconds = 0.016;
+    a.pools[name] = pool;
+    t.app = a;
+    model.Observe(t, host, clock.Now());
+  }
+  return model;
+}
+
+TargetPolicy ThroughputPolicy() {
+  TargetPolicy tp;
+  tp.objective = Objective::kMaximizeThroughput;
+  tp.constraints.p99_latency = std::chrono::milliseconds(200);
+  return tp;
+}
+
+TEST(PoolDemandTest, BindingPoolGrowsTowardDemandEvenWhenTheMeanWaitFitsTheBudget) {
+  FakeClock clock;
+  // The numbers seen end to end: 3.6 of 4 busy, 11 waiting, 3700 req/s.
+  TargetModel model = PoolModelOf(clock, 3700, {4, 3.6, 11});
+  TargetPolicy tp = ThroughputPolicy();
+  GuardSettings g;
+  KnobPolicy kp;
+  kp.max = 32;
+  PoolSizeOptimizer opt;
+  HostSnapshot host;
+  OptimizerInput in{tp, g, model, host, "backend_pool", 4, kp};
+  auto p = opt.Propose(in);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->scenario, "grow_pool_demand");
+  EXPECT_EQ(p->value, 15);  // ceil(3.6 + 11)
+  EXPECT_THAT(p->reason, HasSubstr("binds"));
+  EXPECT_THAT(p->reason, HasSubstr("11.0 requests waiting"));
+  EXPECT_DOUBLE_EQ(p->triggers.at("demand"), 14.6);
+  EXPECT_FALSE(p->fixes_violation);  // a finite wait: not a violation fix
+  bool listed = false;
+  for (const auto& s : opt.Scenarios()) listed |= s.id == "grow_pool_demand";
+  EXPECT_TRUE(listed);
+
+  // Bounded by the knob's max.
+  kp.max = 8;
+  OptimizerInput capped{tp, g, model, host, "backend_pool", 4, kp};
+  EXPECT_EQ(opt.Propose(capped)->value, 8);
+
+  // The plateau rule still stops it: the last raise was kept but did not help.
+  in.last_change = PastChange{3, 4, true, 0.01, 0.5};
+  EXPECT_EQ(opt.Propose(in)->scenario, "hold_no_gain");
+}
+
+TEST(PoolDemandTest, NoQueueOrLowUtilisationIsNotBinding) {
+  FakeClock clock;
+  TargetPolicy tp = ThroughputPolicy();
+  GuardSettings g;
+  PoolSizeOptimizer opt;
+  HostSnapshot host;
+  // Busy but no queue: well sized.
+  TargetModel no_queue = PoolModelOf(clock, 3700, {4, 3.6, 0.2});
+  OptimizerInput a{tp, g, no_queue, host, "backend_pool", 4, KnobPolicy{}};
+  EXPECT_FALSE(opt.Propose(a).has_value());
+  // A queue on a half-idle pool (a burst): not the pool's size that limits.
+  TargetModel burst = PoolModelOf(clock, 3700, {8, 3, 2});
+  OptimizerInput b{tp, g, burst, host, "backend_pool", 8, KnobPolicy{}};
+  auto p = opt.Propose(b);
+  EXPECT_TRUE(!p || p->scenario != "grow_pool_demand");
+}
+
+TEST(PoolDemandTest, CpuObjectiveSizesByErlangCOnly) {
+  FakeClock clock;
+  TargetModel model = PoolModelOf(clock, 3700, {4, 3.6, 11});
+  TargetPolicy tp = ThroughputPolicy();
+  tp.objective = Objective::kMinimizeCpuPerRequest;
+  GuardSettings g;
+  PoolSizeOptimizer opt;
+  HostSnapshot host;
+  OptimizerInput in{tp, g, model, host, "backend_pool", 4, KnobPolicy{}};
+  auto p = opt.Propose(in);
+  EXPECT_TRUE(!p || p->scenario != "grow_pool_demand");
+}
+
+TEST(PoolDemandTest, ShrinkKeepsTheRecentPeakDemandUnbound) {
+  FakeClock clock;
+  TargetPolicy tp = ThroughputPolicy();
+  GuardSettings g;
+  PoolSizeOptimizer opt;
+  HostSnapshot host;
+  // 12 members, usually 6 busy, one tick CPU-starved (1 busy): the peak of 6 keeps it at 12
+  // (6 / 0.75 = 8; 12 is not above 1.5 x 8).
+  TargetModel model = PoolModelOf(clock, 3000, {12, 6, 0}, 15);
+  OptimizerInput in{tp, g, model, host, "backend_pool", 12, KnobPolicy{}};
+  EXPECT_FALSE(opt.Propose(in).has_value());
+  // Truly idle (peak 1.5): shrink, to the larger of Erlang C + 1 and peak / 0.75.
+  TargetModel idle = PoolModelOf(clock, 500, {12, 1.5, 0}, 25);
+  OptimizerInput in2{tp, g, idle, host, "backend_pool", 12, KnobPolicy{}};
+  auto p = opt.Propose(in2);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->scenario, "shrink_pool_idle");
+  EXPECT_EQ(p->value, 3);  // max(c_needed + 1, ceil(1.5 / 0.75)) = max(3, 2)
+  EXPECT_DOUBLE_EQ(p->triggers.at("peak_demand"), 1.5);
+}
+
+// A closed loop of 16 clients whose requests each need a backend connection: below the plateau
+// (8 connections: the CPU limit) every connection is busy and the rest of the clients queue;
+// from the plateau on throughput is flat and the pool has idle members.
+struct ClosedLoopBackend {
+  FakeClock clock;
+  std::unique_ptr<Brain> brain = std::make_unique<Brain>(clock, nullptr);
+  Policy policy;
+  double pool = 1, requests = 0, cpu = 0;
+  double plateau = 8, per_member = 500, clients = 16, noise = 0.02;
+  std::mt19937 rng{5};
+  std::vector<Recommendation> published;
+
+  ClosedLoopBackend() {
+    policy.global.guard.cooldown = std::chrono::seconds(1);
+    policy.global.guard.verification_window = std::chrono::seconds(2);
+    policy.global.guard.min_samples = 6;
+    TargetPolicy t;
+    t.name = "svc";
+    t.mode = Mode::kApply;
+    t.objective = Objective::kMaximizeThroughput;
+    t.constraints.p99_latency = std::chrono::milliseconds(200);
+    KnobPolicy k;
+    k.min = 1;
+    k.max = 32;
+    k.max_step_fraction = 1.0;
+    k.max_step_abs = 4;
+    t.knobs["backend_pool"] = k;
+    policy.targets.push_back(t);
+  }
+
+  void Tick() {
+    const double dt = 0.25;
+    clock.Advance(std::chrono::milliseconds(250));
+    std::normal_distribution<double> e(0, noise);
+    double x = per_member * std::min(pool, plateau) * (1 + e(rng));
+    requests += x * dt;
+    cpu += 0.0002 * x * dt;
+    TargetSnapshot t;
+    t.name = "svc";
+    t.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.knobs["backend_pool"] = pool;
+    a.latency_sum_seconds = clients * dt;  // Little: 16 in the system
+    a.latency_p99_seconds = 2.0 * clients / x;
+    double busy = pool < plateau ? pool : 0.7 * plateau;
+    a.pools["backend"] = {pool, busy, pool < plateau ? clients - pool : 0};
+    t.app = a;
+    CpuStats c;
+    c.user_seconds = cpu;
+    t.cpu = c;
+    Snapshot s;
+    s.time = clock.Now();
+    s.wall_time = clock.WallNow();
+    s.targets["svc"] = t;
+    brain->Observe(policy, s);
+    for (const auto& r : brain->Decide(policy, s)) {
+      published.push_back(r);
+      if (!r.advisory) {
+        pool = r.new_value;
+        brain->OnOutcome(r.id, Outcome::kApplied, "");
+      }
+    }
+  }
+};
+
+TEST(PoolDemandTest, ClosedLoopPoolReachesThePlateauInFewStepsAndHolds) {
+  ClosedLoopBackend h;
+  for (int i = 0; i < 240; ++i) h.Tick();  // 60 s
+  EXPECT_GE(h.pool, h.plateau);
+  EXPECT_LE(h.pool, h.plateau + 4);  // at most one max_step past it
+  // 1 -> 2 -> 4 -> 8 (max_step 100%, at most 4), not eight single steps.
+  int raises = 0;
+  for (const auto& r : h.published) {
+    if (r.scenario == "rollback") continue;
+    ++raises;
+    EXPECT_LE(r.new_value - r.old_value, std::min(4.0, std::max(1.0, r.old_value)) + 1e-9);
+  }
+  EXPECT_LE(raises, 5);
+  // Holds: nothing more over the next minute.
+  const size_t n = h.published.size();
+  const double held = h.pool;
+  for (int i = 0; i < 240; ++i) h.Tick();
+  EXPECT_EQ(h.published.size(), n);
+  EXPECT_EQ(h.pool, held);
+}
+
+TEST(PoolDemandTest, RestartWithTheSavedStateDoesNotExploreAgain) {
+  ClosedLoopBackend h;
+  for (int i = 0; i < 240; ++i) h.Tick();
+  const double held = h.pool;
+  ASSERT_GE(held, h.plateau);
+  std::string dir = ::testing::TempDir() + "/pool_demand_restart";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(h.brain->Save(dir).ok());
+  const size_t records = h.brain->History("svc").size();
+
+  h.brain = std::make_unique<Brain>(h.clock, nullptr);
+  ASSERT_TRUE(h.brain->Load(dir).ok());
+  EXPECT_EQ(h.brain->History("svc").size(), records);
+  ASSERT_NE(h.brain->FindModel("svc"), nullptr);
+  EXPECT_GT(h.brain->FindModel("svc")->observations().size(), 100u);
+  const size_t n = h.published.size();
+  for (int i = 0; i < 240; ++i) h.Tick();
+  for (size_t i = n; i < h.published.size(); ++i)
+    ADD_FAILURE() << "after the restart: " << h.published[i].reason;
+  EXPECT_EQ(h.pool, held);
+}
+
+}  // namespace
+}  // namespace knob::testing
