@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 7> kScenarios = {{
+constexpr std::array<Scenario, 8> kScenarios = {{
     {"grow_below_peak",
      "throughput still grows with concurrency (below the USL peak) and the "
      "predicted p99 stays under the SLO: raise the limit toward the "
@@ -26,6 +27,10 @@ constexpr std::array<Scenario, 7> kScenarios = {{
     {"shrink_same_throughput",
      "objective is latency or CPU per request: a smaller limit still "
      "carries the observed throughput with less queueing"},
+    {"grow_rejections",
+     "the limit turns requests away: bursts of the observed mean concurrency "
+     "(n + 3 sqrt(n) + 1) reach it while the error rate shows rejections, and "
+     "p99 has room: raise it so the offered load fits (Little's law)"},
     {"explore_up",
      "too few concurrency levels to fit the USL: one small step up while p99 and "
      "errors have room, to learn the curve"},
@@ -35,6 +40,12 @@ constexpr std::array<Scenario, 7> kScenarios = {{
 }};
 
 constexpr double kMinConfidence = 0.3;
+// An error rate above this while the limit binds reads as the limit's own rejections.
+constexpr double kRejectionErrorRate = 0.001;
+
+// The limit that carries a mean concurrency n without turning bursts away: the in-flight count
+// of a Poisson-like arrival stream stays below n + 3 sqrt(n) all but ~0.1% of the time.
+double BurstLimit(double n) { return n + 3 * std::sqrt(std::max(0.0, n)) + 1; }
 
 std::string Ms(double seconds) { return fmt::format("{:.0f} ms", seconds * 1000); }
 
@@ -115,9 +126,14 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     p.expected_gain = (p99_obs - *slo) / *slo;
     return p;
   }
-  // Errors while the limit binds are likely its own load shedding ("busy" rejections), which
-  // a lower limit would only worsen: shed concurrency for errors only when the limit is slack.
-  const bool limit_binds = recent.concurrency.mean >= 0.8 * cur;
+  // The limit binds when the mean concurrency is near it (a closed loop fills it), or when
+  // requests fail while bursts above the mean reach it (an open loop: the mean stays well below
+  // the limit, yet the peaks are turned away as "busy"). Errors while it binds are likely its
+  // own rejections, which a lower limit would only worsen: shed concurrency for errors only
+  // when the limit is slack.
+  const bool rejecting =
+      recent.error_rate.mean > kRejectionErrorRate && cur < BurstLimit(recent.concurrency.mean);
+  const bool limit_binds = recent.concurrency.mean >= 0.8 * cur || rejecting;
   if (in.policy.constraints.error_rate && !limit_binds &&
       recent.error_rate.mean > *in.policy.constraints.error_rate) {
     double target = OneStep(cur, -1, in.knob_policy, in.guard);
@@ -134,7 +150,50 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     return p;
   }
 
-  const bool saturated = n_obs >= 0.8 * cur;  // the limit, not the demand, bounds concurrency
+  const bool saturated = limit_binds;  // the limit, not the demand, bounds concurrency
+  const double peak_n = confident && fit->Peak() ? *fit->Peak()
+                                                 : std::numeric_limits<double>::infinity();
+
+  // 2. The limit turns bursts away. The USL speaks of the mean concurrency, the limit caps the
+  // instantaneous one: if admitting the rejected share (Little: N grows to n / (1 - e)) stays
+  // below the fit's peak and inside the p99 room, raise the limit to the burst allowance.
+  if (rejecting && in.policy.objective == Objective::kMaximizeThroughput) {
+    const double e = std::clamp(recent.error_rate.mean, 0.0, 0.9);
+    const double n_admitted = n_obs / (1 - e);
+    const double target = std::min(hi, std::ceil(BurstLimit(n_admitted)));
+    bool room = target > cur && n_admitted <= peak_n;
+    // Latency at the concurrency that will really be in flight, not at the cap.
+    double p99_next = has_p99 ? p99_obs * std::max(1.0, n_admitted / std::max(n_obs, 1e-9)) : 0;
+    if (confident) p99_next = std::max(p99_next, fit->Latency(n_admitted) * factor);
+    if (slo_grow) room = room && p99_next <= *slo_grow;
+    if (room) {
+      p.value = target;
+      p.scenario = "grow_rejections";
+      p.confidence = confident ? fit->Confidence() : 0.5;
+      p.reason = fmt::format(
+          "{:.1f}% of requests are turned away while bursts of the mean {:.1f} in flight reach "
+          "the limit; {:.0f} carries {:.1f} in flight with room for bursts{}",
+          100 * e, n_obs, target, n_admitted,
+          slo ? fmt::format(" (predicted p99 {} <= SLO {})", Ms(p99_next), Ms(*slo)) : "");
+      p.predicted["throughput"] = confident ? std::min(fit->Throughput(n_admitted), x_obs / (1 - e))
+                                            : x_obs / (1 - e);
+      if (has_p99 || confident) p.predicted["p99_seconds"] = p99_next;
+      p.predicted["error_rate"] = 0;
+      p.expected_gain = e / (1 - e);
+      p.trade_offs.push_back(fmt::format("mean in flight rises from {:.1f} to {:.1f}", n_obs,
+                                         n_admitted));
+      p.triggers["error_rate"] = e;
+      // Rejections above the error-rate limit are a violated constraint this step cures: the
+      // p99 it costs inside the SLO (bursts admitted now queue somewhere) is the accepted
+      // trade-off, so only a constraint made worse rolls it back (guard.h, Verify).
+      if (in.policy.constraints.error_rate && e > *in.policy.constraints.error_rate) {
+        p.fixes_violation = true;
+        p.binding_constraint = "error_rate";
+        p.trade_offs.push_back("p99 may rise inside the SLO as bursts are admitted");
+      }
+      return p;
+    }
+  }
 
   if (confident) {
     p.confidence = fit->Confidence();
@@ -145,7 +204,11 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
           ChooseConcurrency(*fit, static_cast<int>(lo), static_cast<int>(hi), slo_grow, factor);
       if (!choice) return std::nullopt;
       double target = choice->n;
-      if (target < cur && !(peak && cur > *peak) && slo) {
+      // Lowering the limit changes nothing (but turns bursts away) unless the observed
+      // concurrency itself is beyond the chosen N: a limit far above what the demand fills is
+      // not past the peak, whatever its value.
+      if (target < cur && n_obs <= target) return std::nullopt;
+      if (target < cur && !(peak && n_obs > *peak) && slo) {
         // Inside the hysteresis band (predicted p99 between (1-h) SLO and the SLO) hold; above
         // the SLO shrink only to the largest N that meets the SLO itself.
         auto full =
@@ -172,9 +235,9 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
                                            Ms(fit->Latency(cur) * factor),
                                            Ms(fit->Latency(target) * factor)));
       } else {
-        p.scenario = peak && cur > *peak ? "shrink_past_peak" : "shrink_latency";
+        p.scenario = peak && n_obs > *peak ? "shrink_past_peak" : "shrink_latency";
         p.reason =
-            peak && cur > *peak
+            peak && n_obs > *peak
                 ? fmt::format("the limit is past the {}: more concurrency lowers throughput",
                               peak_text)
                 : fmt::format("the predicted p99 at {} would exceed the SLO{}", cur, slo_text);

@@ -1,0 +1,196 @@
+// The concurrency limit under an open-loop (fixed-rate) load, where the limit rejects bursts
+// although the mean concurrency stays well below it — the regime of the example service's
+// end-to-end test (tests/integration/e2e/concurrency_e2e_test.cc), where knobd used to read the
+// limit's own "busy" rejections as overload, lower the limit (shrink_errors), get rolled back,
+// and then sit at a limit that still rejected 10% of the load.
+//
+// The simulated service is an M/G/L/L loss system: requests arrive at rate lambda, each holds a
+// slot for S seconds, and an arrival finding all L slots busy is rejected. The rejected share is
+// the Erlang B formula B(L, a) with a = lambda S (insensitive to the service-time distribution),
+// throughput X = lambda (1 - B), mean in flight N = X S (Little).
+// Source: A. K. Erlang 1917; L. Kleinrock, "Queueing Systems" vol. 1 (1975), sec. 3.7.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "optimizers/brain.h"
+#include "optimizers/concurrency_optimizer.h"
+#include "optimizers/target_model.h"
+#include "tests/support/fake_clock.h"
+
+namespace knob {
+namespace {
+
+using ::knob::testing::FakeClock;
+
+double ErlangB(int servers, double erlangs) {
+  double b = 1;
+  for (int k = 1; k <= servers; ++k) b = erlangs * b / (k + erlangs * b);
+  return b;
+}
+
+struct OpenLoopService {
+  double rate = 2000;           // offered requests/s
+  double service_s = 0.0023;    // slot holding time
+  double limit = 2;             // concurrency_limit
+  double p99_factor = 1.3;      // p99 / mean latency
+  double requests = 0, errors = 0;
+  std::mt19937 rng{7};
+
+  double Rejected() const { return ErlangB(static_cast<int>(limit), rate * service_s); }
+  TargetSnapshot Tick(double dt) {
+    std::normal_distribution<double> eps(0, 0.01);
+    double b = Rejected();
+    double x = rate * (1 - b) * (1 + eps(rng));
+    requests += x * dt;
+    errors += rate * b * dt;
+    TargetSnapshot t;
+    t.name = "web";
+    t.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.errors_total = errors;
+    a.latency_sum_seconds = x * dt * service_s;  // N = X S
+    a.latency_p99_seconds = p99_factor * service_s * (1 + eps(rng));
+    a.knobs["concurrency_limit"] = limit;
+    t.app = a;
+    return t;
+  }
+};
+
+Policy OpenLoopPolicy() {
+  Policy p;
+  p.global.guard.cooldown = std::chrono::seconds(2);
+  p.global.guard.verification_window = std::chrono::seconds(2);
+  p.global.guard.min_samples = 6;
+  TargetPolicy t;
+  t.name = "web";
+  t.mode = Mode::kApply;
+  t.objective = Objective::kMaximizeThroughput;
+  t.constraints.p99_latency = std::chrono::milliseconds(50);
+  t.constraints.error_rate = 0.01;
+  KnobPolicy k;
+  k.min = 1;
+  k.max = 64;
+  k.max_step_fraction = 0.5;
+  k.max_step_abs = 8;
+  t.knobs["concurrency_limit"] = k;
+  p.targets.push_back(t);
+  return p;
+}
+
+// The regression: at limit 6 under 2000/s x 2.3 ms (mean 4.4 in flight, 13% rejected) knobd
+// proposed shrink_errors 6 -> 3. The rejections are the limit's own: raise it.
+TEST(ConcurrencyOpenLoopTest, RejectionsOfABurstyLoadRaiseTheLimitInsteadOfLoweringIt) {
+  FakeClock clock;
+  TargetModel model;
+  HostSnapshot host;
+  OpenLoopService svc;
+  Policy policy = OpenLoopPolicy();
+  const TargetPolicy& tp = policy.targets[0];
+  for (double limit : {2.0, 3.0, 4.0, 6.0}) {
+    svc.limit = limit;
+    for (int i = 0; i < 10; ++i) {
+      clock.Advance(std::chrono::milliseconds(250));
+      model.Observe(svc.Tick(0.25), host, clock.Now());
+    }
+  }
+  ASSERT_GT(model.latest()->error_rate, 0.05);
+  ASSERT_LT(model.latest()->concurrency, 0.8 * 6);  // the old "limit binds" test said slack
+  ConcurrencyOptimizer opt;
+  auto p = opt.Propose({tp, policy.global.guard, model, host, "concurrency_limit", 6,
+                        tp.knobs.at("concurrency_limit")});
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->scenario, "grow_rejections") << p->reason;
+  EXPECT_GT(p->value, 6);
+  EXPECT_LE(p->value, 16);  // the burst allowance of ~5 in flight, not the bounds
+  EXPECT_EQ(p->predicted.at("error_rate"), 0);
+  // 13% rejected against an error-rate limit of 1%: the raise cures a violated constraint.
+  EXPECT_TRUE(p->fixes_violation);
+  EXPECT_EQ(p->binding_constraint, "error_rate");
+}
+
+// A limit far above what the demand fills is left alone even when the USL peak lies below it:
+// lowering it to the peak would change nothing but turn bursts away.
+TEST(ConcurrencyOpenLoopTest, ASlackLimitAboveThePeakIsNotLowered) {
+  FakeClock clock;
+  TargetModel model;
+  HostSnapshot host;
+  UslFit truth;
+  truth.alpha = 0.03;
+  truth.beta = 0.0005;  // peak ~44
+  truth.gamma = 200;
+  double requests = 0;
+  auto feed = [&](double n, double limit, int ticks) {
+    for (int i = 0; i < ticks; ++i) {
+      clock.Advance(std::chrono::seconds(1));
+      double x = truth.Throughput(n);
+      requests += x;
+      TargetSnapshot t;
+      t.name = "web";
+      t.state = TargetState::kActive;
+      AppReport a;
+      a.requests_total = requests;
+      a.latency_sum_seconds = n;
+      a.latency_p99_seconds = 2 * n / x;
+      a.knobs["concurrency_limit"] = limit;
+      t.app = a;
+      model.Observe(t, host, clock.Now());
+    }
+  };
+  for (double n : {10, 20, 40, 60, 80}) feed(n, n, 10);
+  feed(20, 80, 10);  // the demand fell to 20 in flight under a limit of 80
+  ASSERT_TRUE(model.usl().has_value());
+  ASSERT_TRUE(model.usl()->Peak().has_value());
+  ASSERT_LT(*model.usl()->Peak(), 80);
+  TargetPolicy tp;
+  tp.name = "web";
+  tp.objective = Objective::kMaximizeThroughput;
+  GuardSettings g;
+  ConcurrencyOptimizer opt;
+  auto p = opt.Propose({tp, g, model, host, "concurrency_limit", 80, KnobPolicy{}});
+  EXPECT_FALSE(p.has_value() && p->value < 80) << p->scenario << ": " << p->reason;
+}
+
+// The whole loop under a fake clock: from a limit that rejects most of the load, knobd raises
+// it until the load is carried (error rate under the constraint), never lowers it for the
+// rejections, and then holds.
+TEST(ConcurrencyOpenLoopTest, BrainRaisesARejectingLimitUntilTheLoadFitsAndHolds) {
+  FakeClock clock;
+  Brain brain(clock, nullptr);
+  OpenLoopService svc;
+  Policy policy = OpenLoopPolicy();
+  std::vector<Recommendation> published;
+  std::vector<double> limits;
+  for (int tick = 0; tick < 4 * 120; ++tick) {
+    clock.Advance(std::chrono::milliseconds(250));
+    Snapshot s;
+    s.time = clock.Now();
+    s.wall_time = clock.WallNow();
+    s.targets["web"] = svc.Tick(0.25);
+    brain.Observe(policy, s);
+    for (auto& r : brain.Decide(policy, s)) {
+      published.push_back(r);
+      svc.limit = r.new_value;
+      brain.OnOutcome(r.id, Outcome::kApplied, "");
+    }
+    limits.push_back(svc.limit);
+  }
+  EXPECT_LT(svc.Rejected(), 0.01) << "final limit " << svc.limit;
+  EXPECT_LE(svc.limit, 20) << "ran away past the burst allowance";
+  for (const auto& r : brain.History("web")) {
+    EXPECT_NE(r.scenario, "shrink_errors") << r.reason;
+    if (r.outcome == Outcome::kVerified || r.outcome == Outcome::kRolledBack) {
+      EXPECT_GT(r.new_value, r.old_value) << r.reason;
+    }
+  }
+  // Holds: the last minute without a change.
+  ASSERT_GE(limits.size(), 240u);
+  EXPECT_TRUE(std::all_of(limits.end() - 240, limits.end(),
+                          [&](double v) { return v == limits.back(); }));
+}
+
+}  // namespace
+}  // namespace knob
