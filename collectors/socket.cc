@@ -1,7 +1,11 @@
 #include "collectors/socket.h"
 
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "collectors/parse/netstat.h"
 
@@ -9,6 +13,44 @@ namespace knob {
 namespace {
 
 constexpr uint8_t kTcpListen = 10;
+constexpr uint8_t kTcp = 6, kUdp = 17;
+
+// The parts of a pass, in order, and the support source each reports under.
+struct Part {
+  DiagDump dump;
+  const char* source;
+};
+constexpr Part kParts[] = {
+    {{AF_INET, kTcp, kAllTcpStates, true}, "sock_diag"},
+    {{AF_INET6, kTcp, kAllTcpStates, true}, "sock_diag"},
+    {{AF_INET, kUdp, kAllTcpStates, false}, "udp_diag"},
+    {{AF_INET6, kUdp, kAllTcpStates, false}, "udp_diag"},
+    {{AF_UNIX, 0, 0xffffffffu, false}, "unix_diag"},
+};
+static_assert(std::size(kParts) == 5);
+
+// A pass is paced to finish within the interval; this floor keeps tiny hosts from trickling.
+constexpr size_t kMinSocketsPerTick = 1024;
+
+constexpr std::string_view kUnixTypes[] = {"stream", "dgram", "seqpacket", "other"};
+size_t UnixTypeIndex(uint8_t type) {
+  switch (type) {
+    case SOCK_STREAM: return 0;
+    case SOCK_DGRAM: return 1;
+    case SOCK_SEQPACKET: return 2;
+    default: return 3;
+  }
+}
+
+// An optional diag family the kernel lacks answers ENOENT (no module), EOPNOTSUPP or EINVAL.
+bool MeansUnsupported(const Status& s) {
+  return s.code() == StatusCode::kNotFound || s.code() == StatusCode::kUnavailable ||
+         s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kInvalidArgument;
+}
+// What SupportTracker takes as "unsupported" (EINVAL would otherwise count as transient).
+Status AsUnsupported(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument ? UnavailableError(s.message()) : s;
+}
 
 bool ParseSocketLink(const std::string& link, uint32_t& inode) {
   constexpr std::string_view kPrefix = "socket:[";
@@ -50,25 +92,53 @@ SocketCollector::SocketCollector(Env& env, prometheus::Registry& reg)
                "sockets close)"),
       cwnd_(reg, "knobd_target_tcp_cwnd_segments",
             "Mean congestion window over the target's sockets"),
+      udp_(reg, "knobd_target_udp_sockets", "UDP sockets of the target (IPv4 and IPv6)"),
+      unix_(reg, "knobd_target_unix_sockets",
+            "Unix-domain sockets of the target, type=stream|dgram|seqpacket|other"),
       age_(reg, "knobd_collector_sample_age_seconds",
            "Age of the oldest reading behind a slow-cadence part of a target's snapshot"),
       host_overflows_(
           reg, "knobd_host_tcp_listen_overflows_total",
           "TcpExt ListenOverflows: connections dropped because an accept queue was full"),
       host_drops_(reg, "knobd_host_tcp_listen_drops_total",
-                  "TcpExt ListenDrops: SYNs dropped at listeners for any reason") {}
+                  "TcpExt ListenDrops: SYNs dropped at listeners for any reason"),
+      restarts_total_(reg, "knobd_collector_socket_dump_restarts_total",
+                      "Full socket passes dropped midway by a netlink error and started again") {}
+
+uint32_t SocketCollector::Intern(const std::string& name) {
+  auto [it, inserted] = target_index_.try_emplace(name, static_cast<uint32_t>(target_names_.size()));
+  if (inserted) target_names_.push_back(name);
+  return it->second;
+}
+
+void SocketCollector::Claim(const std::vector<uint32_t>& inodes, uint32_t target) {
+  for (uint32_t inode : inodes) ++owner_.try_emplace(inode, Owner{target, 0}).first->second.refs;
+}
+
+void SocketCollector::Release(const std::vector<uint32_t>& inodes) {
+  for (uint32_t inode : inodes) {
+    auto it = owner_.find(inode);
+    if (it == owner_.end()) continue;
+    if (--it->second.refs == 0) owner_.erase(it);
+  }
+}
 
 Status SocketCollector::ScanFds(const ProcessKey& key, FdState& fs, MonoTime now) {
-  const std::string dir = std::to_string(key.pid) + "/fd";
-  KNOB_RETURN_IF_ERROR(env_.procfs.ListDirKept(FsRoot::kProc, dir, names_));
+  dir_ = std::to_string(key.pid) + "/fd";
+  KNOB_RETURN_IF_ERROR(env_.procfs.ListDirKept(FsRoot::kProc, dir_, names_));
   ++fd_scans_;
   fs.inodes.clear();
+  const size_t base = dir_.size() + 1;
+  std::string path = dir_ + "/";
   for (const std::string& n : names_) {
-    if (!env_.procfs.ReadLink(FsRoot::kProc, dir + "/" + n, link_).ok()) continue;  // closed
+    path.resize(base);
+    path += n;
+    if (!env_.procfs.ReadLink(FsRoot::kProc, path, link_).ok()) continue;  // closed
     uint32_t inode = 0;
     if (ParseSocketLink(link_, inode)) fs.inodes.push_back(inode);
   }
   std::sort(fs.inodes.begin(), fs.inodes.end());
+  fs.inodes.erase(std::unique(fs.inodes.begin(), fs.inodes.end()), fs.inodes.end());
   fs.scanned = now;
   return OkStatus();
 }
@@ -84,37 +154,182 @@ void SocketCollector::ReadNetstat(Snapshot& out) {
   host_drops_.Observe({}, static_cast<double>(c->listen_drops));
 }
 
+bool SocketCollector::StartPart(size_t part) {
+  for (; part < std::size(kParts); ++part) {
+    if (part_off_[part]) continue;
+    Status s = env_.sock_diag.StartDump(kParts[part].dump);
+    if (s.ok()) {
+      part_ = part;
+      return true;
+    }
+    if (part >= 2 && MeansUnsupported(s)) {
+      support_.Report(kParts[part].source, AsUnsupported(s));
+      part_off_[part] = true;
+      continue;
+    }
+    Abort(s);
+    return false;
+  }
+  Publish();
+  return false;
+}
+
+void SocketCollector::Aggregate() {
+  for (const TcpSocketInfo& sk : batch_) {
+    uint32_t t = kNoTarget;
+    if (sk.inode != 0) {
+      auto o = owner_.find(sk.inode);
+      if (o != owner_.end()) t = o->second.target;
+    } else if (sk.family != AF_UNIX && sk.protocol == kTcp) {
+      auto o = listen_port_owner_.find(sk.local_port);
+      if (o != listen_port_owner_.end()) t = o->second;
+    }
+    if (t == kNoTarget) continue;
+    if (t >= acc_.size()) acc_.resize(t + 1);
+    Acc& a = acc_[t];
+    if (sk.family == AF_UNIX) {
+      ++a.unix_by_type[UnixTypeIndex(sk.unix_type)];
+      continue;
+    }
+    if (sk.protocol == kUdp) {
+      ++a.udp;
+      continue;
+    }
+    ++a.by_state[std::min<size_t>(sk.state, a.by_state.size() - 1)];
+    if (sk.state == kTcpListen) continue;
+    a.send += sk.wqueue;
+    a.recv += sk.rqueue;
+    a.retrans += sk.total_retrans.value_or(0);
+    if (sk.rtt_us) {
+      a.rtt += *sk.rtt_us / 1e6;
+      a.rttvar += sk.rttvar_us.value_or(0) / 1e6;
+      a.cwnd += sk.snd_cwnd.value_or(0);
+      ++a.with_info;
+    }
+  }
+}
+
+void SocketCollector::Publish() {
+  last_full_.clear();
+  for (size_t i = 0; i < acc_.size(); ++i) {
+    const Acc& a = acc_[i];
+    SocketStats st;
+    for (size_t s = 0; s < a.by_state.size(); ++s) {
+      if (a.by_state[s]) st.tcp_by_state[std::string(TcpStateName(static_cast<uint8_t>(s)))] +=
+          a.by_state[s];
+    }
+    st.send_queue_bytes = a.send;
+    st.recv_queue_bytes = a.recv;
+    st.retransmits_total = a.retrans;
+    if (a.with_info > 0) {
+      st.rtt_seconds_mean = a.rtt / a.with_info;
+      st.rttvar_seconds_mean = a.rttvar / a.with_info;
+      st.cwnd_mean = a.cwnd / a.with_info;
+    }
+    st.udp_sockets = a.udp;
+    for (size_t u = 0; u < a.unix_by_type.size(); ++u) {
+      st.unix_sockets += a.unix_by_type[u];
+      if (a.unix_by_type[u]) st.unix_by_type[std::string(kUnixTypes[u])] = a.unix_by_type[u];
+    }
+    last_full_[target_names_[i]] = std::move(st);
+  }
+  last_full_time_ = pass_start_;
+  last_pass_sockets_ = pass_sockets_;
+  pass_active_ = false;
+  ++passes_;
+}
+
+void SocketCollector::Abort(const Status& s) {
+  env_.sock_diag.CancelDump();
+  pass_active_ = false;
+  if (!support_.Report("sock_diag", s)) return;  // gone for good: degraded, said once
+  // Partial sums would undercount: drop them and start a fresh pass on the next tick.
+  restart_now_ = true;
+  ++restarts_;
+  restarts_total_.Increment({});
+  spdlog::debug("socket: full pass dropped at part {} after {} sockets: {}", part_, pass_sockets_,
+                s.ToString());
+}
+
+void SocketCollector::StepPass(const CollectContext& ctx) {
+  const auto& cs = ctx.policy.global.collection;
+  tick_sockets_ = 0;
+  if (!pass_active_) {
+    const bool due =
+        restart_now_ || passes_ + restarts_ == 0 || ctx.now - pass_start_ >= cs.socket_dump_interval;
+    if (!due) return;
+    restart_now_ = false;
+    pass_active_ = true;
+    pass_start_ = ctx.now;
+    pass_sockets_ = 0;
+    acc_.assign(target_names_.size(), Acc{});
+    // Pace: last pass's size over the ticks of one interval (+10 %), within [floor, cap].
+    const size_t cap = cs.socket_dump_sockets_per_tick == 0 ? std::numeric_limits<size_t>::max()
+                                                            : cs.socket_dump_sockets_per_tick;
+    const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
+    const size_t slots =
+        static_cast<size_t>(std::max<int64_t>(1, cs.socket_dump_interval.count() / tick));
+    const size_t want = last_pass_sockets_ == 0
+                            ? cap
+                            : (last_pass_sockets_ + last_pass_sockets_ / 10 + slots - 1) / slots;
+    quota_ = std::min(cap, std::max(kMinSocketsPerTick, want));
+    if (!StartPart(0)) return;
+  }
+  while (pass_active_ && tick_sockets_ < quota_) {
+    batch_.clear();
+    Result<bool> done = env_.sock_diag.ReadDump(quota_ - tick_sockets_, batch_);
+    if (!done.ok()) {
+      const Status& s = done.status();
+      if (part_ >= 2 && MeansUnsupported(s)) {
+        support_.Report(kParts[part_].source, AsUnsupported(s));
+        part_off_[part_] = true;
+        StartPart(part_ + 1);
+        continue;
+      }
+      Abort(s);
+      return;
+    }
+    tick_sockets_ += batch_.size();
+    pass_sockets_ += batch_.size();
+    Aggregate();
+    if (*done) StartPart(part_ + 1);
+  }
+}
+
 Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   ++tick_;
   ReadNetstat(out);
   if (!support_.Supported("sock_diag")) return OkStatus();
   const auto& cs = ctx.policy.global.collection;
 
-  const bool full = !last_full_time_ || ctx.now - *last_full_time_ >= cs.socket_dump_interval;
-  sockets_.clear();
-  Status s = env_.sock_diag.DumpTcp(full ? kAllTcpStates : kListenOnly, full, sockets_);
+  listen_.clear();
+  Status s = env_.sock_diag.DumpTcp(kListenOnly, false, listen_);
   if (!support_.Report("sock_diag", s)) return OkStatus();
   if (!s.ok()) return s;
 
-  // Which listeners no known process owns: a new one triggers an immediate fd rescan.
-  // Hash containers: ~20 000 inodes at the benchmark's host, rebuilt every tick.
-  known_.clear();
-  for (const auto& [key, f] : fds_) known_.insert(f.inodes.begin(), f.inodes.end());
-  std::set<uint32_t> unknown;
-  for (const auto& sk : sockets_) {
-    if (sk.state == kTcpListen && sk.inode != 0 && !known_.count(sk.inode))
-      unknown.insert(sk.inode);
+  // A listener no known process owns triggers an immediate fd rescan, once per new listener.
+  bool new_unknown = false;
+  {
+    std::set<uint32_t> unknown;
+    for (const auto& sk : listen_) {
+      if (sk.state == kTcpListen && sk.inode != 0 && !owner_.count(sk.inode)) {
+        unknown.insert(sk.inode);
+        if (!unknown_listeners_.count(sk.inode)) new_unknown = true;
+      }
+    }
+    unknown_listeners_ = std::move(unknown);
   }
-  bool new_unknown = std::any_of(unknown.begin(), unknown.end(),
-                                 [&](uint32_t i) { return !unknown_listeners_.count(i); });
-  unknown_listeners_ = std::move(unknown);
 
-  owner_.clear();  // inode -> target (points at out.targets' keys)
-  std::map<std::string, std::optional<MonoTime>> oldest_scan;
+  // The inode -> target map changes only where a rescan found a different fd set, a process
+  // moved to another target, or a process went away.
+  std::vector<std::optional<MonoTime>> oldest_scan;
+  std::vector<uint32_t> old;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive || ts.processes.empty()) continue;
+    const uint32_t t = Intern(name);
+    if (oldest_scan.size() <= t) oldest_scan.resize(t + 1);
     for (const ProcessKey& key : ts.processes) {
-      auto [it, inserted] = fds_.try_emplace(key);
+      auto [it, inserted] = fds_.try_emplace({t, key});
       FdState& f = it->second;
       f.seen_tick = tick_;
       if (inserted || new_unknown || ctx.now >= f.due) {
@@ -124,81 +339,48 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
         const int64_t slots = std::max<int64_t>(1, cs.fd_rescan_interval.count() / tick);
         f.due = ctx.now + cs.fd_rescan_interval -
                 (inserted ? Duration(tick * (static_cast<int64_t>(key.pid) % slots)) : Duration(0));
+        old.swap(f.inodes);
         if (!ScanFds(key, f, ctx.now).ok()) {
-          f.scanned = ctx.now;  // gone or not permitted: no sockets; retry on the cadence
-          continue;
+          f.inodes.clear();  // gone or not permitted: no sockets; retry on the cadence
+          f.scanned = ctx.now;
+        }
+        if (old != f.inodes) {
+          Release(old);
+          Claim(f.inodes, t);
         }
       }
-      for (uint32_t inode : f.inodes) owner_.emplace(inode, &name);
-      auto& o = oldest_scan[name];
+      auto& o = oldest_scan[t];
       if (!o || f.scanned < *o) o = f.scanned;
     }
   }
   for (auto it = fds_.begin(); it != fds_.end();) {
-    it = it->second.seen_tick == tick_ ? std::next(it) : fds_.erase(it);
+    if (it->second.seen_tick == tick_) {
+      ++it;
+      continue;
+    }
+    Release(it->second.inodes);
+    it = fds_.erase(it);
   }
 
-  std::map<std::string, SocketStats> now_stats;
-  std::map<uint16_t, std::string> listen_port_owner;
-  struct Sums {
-    double rtt = 0, rttvar = 0, cwnd = 0;
-    uint32_t n = 0;
-  };
-  std::map<std::string, Sums> sums;
-  for (const auto& sk : sockets_) {
+  listen_port_owner_.clear();
+  std::map<std::string, std::vector<SocketStats::Listener>> listeners;
+  for (const auto& sk : listen_) {
     if (sk.state != kTcpListen || sk.inode == 0) continue;
     auto o = owner_.find(sk.inode);
     if (o == owner_.end()) continue;
-    now_stats[*o->second].listeners.push_back({sk.local_port, sk.rqueue, sk.wqueue});
-    listen_port_owner.emplace(sk.local_port, *o->second);
+    listeners[target_names_[o->second.target]].push_back({sk.local_port, sk.rqueue, sk.wqueue});
+    listen_port_owner_.emplace(sk.local_port, o->second.target);
   }
-  if (full) {
-    for (const auto& sk : sockets_) {
-      const std::string* target = nullptr;
-      if (sk.inode != 0) {
-        auto o = owner_.find(sk.inode);
-        if (o != owner_.end()) target = o->second;
-      } else {
-        auto o = listen_port_owner.find(sk.local_port);
-        if (o != listen_port_owner.end()) target = &o->second;
-      }
-      if (target == nullptr) continue;
-      SocketStats& st = now_stats[*target];
-      ++st.tcp_by_state[std::string(TcpStateName(sk.state))];
-      if (sk.state == kTcpListen) continue;
-      st.send_queue_bytes += sk.wqueue;
-      st.recv_queue_bytes += sk.rqueue;
-      st.retransmits_total += sk.total_retrans.value_or(0);
-      if (sk.rtt_us) {
-        Sums& sm = sums[*target];
-        sm.rtt += *sk.rtt_us / 1e6;
-        sm.rttvar += sk.rttvar_us.value_or(0) / 1e6;
-        sm.cwnd += sk.snd_cwnd.value_or(0);
-        ++sm.n;
-      }
-    }
-    last_full_.clear();
-    for (auto& [name, st] : now_stats) {
-      auto sm = sums.find(name);
-      if (sm != sums.end() && sm->second.n > 0) {
-        st.rtt_seconds_mean = sm->second.rtt / sm->second.n;
-        st.rttvar_seconds_mean = sm->second.rttvar / sm->second.n;
-        st.cwnd_mean = sm->second.cwnd / sm->second.n;
-      }
-      SocketStats copy = st;
-      copy.listeners.clear();
-      last_full_[name] = std::move(copy);
-    }
-    last_full_time_ = ctx.now;
-  }
+
+  StepPass(ctx);
 
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive || ts.processes.empty()) continue;
     SocketStats st;
     auto lf = last_full_.find(name);
     if (lf != last_full_.end()) st = lf->second;
-    auto ns = now_stats.find(name);
-    if (ns != now_stats.end()) st.listeners = ns->second.listeners;
+    auto ls = listeners.find(name);
+    if (ls != listeners.end()) st.listeners = ls->second;
     const prometheus::Labels t{{"target", name}};
     by_state_.BeginTarget(name);
     for (const auto& [state, n] : st.tcp_by_state) {
@@ -227,14 +409,25 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     rttvar_.Set(t, st.rttvar_seconds_mean);
     retrans_.Set(t, static_cast<double>(st.retransmits_total));
     cwnd_.Set(t, st.cwnd_mean);
+    if (support_.Supported("udp_diag")) udp_.Set(t, st.udp_sockets);
+    if (support_.Supported("unix_diag")) {
+      unix_.BeginTarget(name);
+      for (std::string_view type : kUnixTypes) {
+        auto u = st.unix_by_type.find(std::string(type));
+        unix_.Set({{"target", name}, {"type", std::string(type)}},
+                  u == st.unix_by_type.end() ? 0 : u->second);
+      }
+      unix_.EndTarget(name);
+    }
     if (last_full_time_) {
       ts.refreshed["sockets"] = *last_full_time_;
       age_.Set({{"target", name}, {"part", "sockets"}}, ToSeconds(ctx.now - *last_full_time_));
     }
-    auto os = oldest_scan.find(name);
-    if (os != oldest_scan.end() && os->second) {
-      ts.refreshed["fds"] = *os->second;
-      age_.Set({{"target", name}, {"part", "fds"}}, ToSeconds(ctx.now - *os->second));
+    auto ti = target_index_.find(name);
+    if (ti != target_index_.end() && ti->second < oldest_scan.size() && oldest_scan[ti->second]) {
+      const MonoTime scanned = *oldest_scan[ti->second];
+      ts.refreshed["fds"] = scanned;
+      age_.Set({{"target", name}, {"part", "fds"}}, ToSeconds(ctx.now - scanned));
     }
     ts.sockets = std::move(st);
   }
@@ -247,6 +440,8 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     rttvar_.ForgetTarget(t);
     retrans_.ForgetTarget(t);
     cwnd_.ForgetTarget(t);
+    udp_.ForgetTarget(t);
+    unix_.ForgetTarget(t);
     age_.ForgetTarget(t);
   });
   return OkStatus();

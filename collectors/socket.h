@@ -1,27 +1,42 @@
 #pragma once
-// SocketCollector: the target's TCP sockets, from one host-wide netlink sock_diag dump joined to
-// the target's processes through the socket inodes in /proc/PID/fd.
+// SocketCollector: the target's TCP, UDP and Unix sockets, from host-wide netlink sock_diag
+// dumps joined to the target's processes through the socket inodes in /proc/PID/fd.
 //
-// Cadences (CollectionSettings): every tick, a LISTEN-only dump (cheap: one socket per listener)
-// gives each listener's accept queue and backlog; every socket_dump_interval a full dump with
-// tcp_info (IPv4 + IPv6, all states) refreshes state counts, queue bytes, RTT, retransmits and
-// cwnd; every fd_rescan_interval each target process's /proc/PID/fd is re-read (readlink of each
-// fd, "socket:[INODE]"), and at once for a new process or when a listener appears whose inode
-// no known process owns. Ages: TargetSnapshot::refreshed["sockets"] and ["fds"].
+// Cadences (CollectionSettings):
+//  - every tick, a LISTEN-only TCP dump (cheap: one socket per listener) gives each listener's
+//    accept queue and backlog;
+//  - a full "pass" starts every socket_dump_interval: TCP with tcp_info (IPv4, IPv6, all
+//    states), then UDP (IPv4, IPv6), then Unix sockets. It is read as resumable netlink dumps in
+//    slices of at most socket_dump_sockets_per_tick sockets per tick, paced so the pass spreads
+//    over the interval, so no tick pays for all of it (the kernel's part included: it builds
+//    the next part of a dump only when we read). Counts by state, queue bytes, RTT,
+//    retransmits, cwnd, UDP and Unix counts are summed over one complete pass and published
+//    when it completes; until then the previous pass stays. The pass's start time is the
+//    sample's time: TargetSnapshot::refreshed["sockets"], knobd_collector_sample_age_seconds
+//    {part="sockets"}. A pass that fails midway (NLMSG_ERROR, ENOBUFS, EINTR on the socket)
+//    is dropped and started again on the next tick, counted in
+//    knobd_collector_socket_dump_restarts_total. UDP or Unix diag missing in the kernel: that
+//    part is skipped from then on, knobd_collector_supported{source="udp_diag"|"unix_diag"} 0,
+//    one log line.
+//  - every fd_rescan_interval each target process's /proc/PID/fd is re-read (readlink of each
+//    fd, "socket:[INODE]"), staggered by pid, and at once for a new process or when a listener
+//    appears whose inode no known process owns. The inode -> target map is kept and changed
+//    only by what a rescan (or a process exit) changed. Age: refreshed["fds"].
 // Sockets with inode 0 (TIME_WAIT, SYN_RECV request sockets) belong to no fd: they are counted
-// for the target that listens on their local port, if any. Host listen overflows/drops come
-// from /proc/net/netstat TcpExt every tick.
+// for the target that listens on their local port, if any. An inode held by processes of two
+// targets counts for the first that claimed it. Host listen overflows/drops come from
+// /proc/net/netstat TcpExt every tick.
 // A listener on both IPv4 and IPv6 appears twice in SocketStats::listeners; the per-port
 // metrics sum them.
 // Thread rule: collection thread only.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -39,34 +54,78 @@ class SocketCollector final : public Collector {
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
 
   uint64_t fd_scans() const { return fd_scans_; }
+  uint64_t passes_completed() const { return passes_; }
+  uint64_t pass_restarts() const { return restarts_; }
+  bool pass_in_progress() const { return pass_active_; }
+  // Sockets read from the full pass in the last Collect (0 when no pass ran).
+  size_t last_tick_sockets() const { return tick_sockets_; }
 
  private:
+  static constexpr uint32_t kNoTarget = UINT32_MAX;
   struct FdState {
-    std::vector<uint32_t> inodes;  // sorted
+    std::vector<uint32_t> inodes;  // sorted, unique; each holds one ref in owner_
     MonoTime scanned{};
     MonoTime due{};  // next cadence rescan
     uint64_t seen_tick = 0;
   };
-  std::unordered_set<uint32_t> known_;  // per-tick scratch, kept for its buckets
-  std::unordered_map<uint32_t, const std::string*> owner_;
+  struct Owner {
+    uint32_t target;
+    uint32_t refs;  // processes holding the inode
+  };
+  // One pass's sums for one target.
+  struct Acc {
+    std::array<uint32_t, 13> by_state{};
+    uint64_t send = 0, recv = 0, retrans = 0;
+    double rtt = 0, rttvar = 0, cwnd = 0;
+    uint32_t with_info = 0;
+    uint32_t udp = 0;
+    std::array<uint32_t, 4> unix_by_type{};  // stream, dgram, seqpacket, other
+  };
+
+  uint32_t Intern(const std::string& name);
+  void Claim(const std::vector<uint32_t>& inodes, uint32_t target);
+  void Release(const std::vector<uint32_t>& inodes);
   Status ScanFds(const ProcessKey& key, FdState& fs, MonoTime now);
   void ReadNetstat(Snapshot& out);
+  // Advances the full pass by up to this tick's budget; publishes when it completes.
+  void StepPass(const CollectContext& ctx);
+  bool StartPart(size_t part);  // false: no part left (pass complete)
+  void Aggregate();
+  void Publish();
+  void Abort(const Status& s);  // drops the pass; a fresh one starts next tick
 
   Env& env_;
-  std::string buf_, link_;
+  std::string buf_, link_, dir_;
   std::vector<std::string> names_;
-  std::vector<TcpSocketInfo> sockets_;
-  std::map<ProcessKey, FdState> fds_;
-  std::map<std::string, SocketStats> last_full_;  // by target, listeners excluded
+  std::vector<TcpSocketInfo> listen_, batch_;
+  // By (target index, process): a process in two targets' selectors is scanned for each.
+  std::map<std::pair<uint32_t, ProcessKey>, FdState> fds_;
+  std::unordered_map<uint32_t, Owner> owner_;  // inode -> target index
+  std::unordered_map<std::string, uint32_t> target_index_;
+  std::vector<std::string> target_names_;
+  std::unordered_map<uint16_t, uint32_t> listen_port_owner_;  // this tick's listeners
+  std::map<std::string, SocketStats> last_full_;              // by target, listeners excluded
   std::optional<MonoTime> last_full_time_;
   std::set<uint32_t> unknown_listeners_;
+
+  // The pass in progress.
+  bool pass_active_ = false;
+  bool restart_now_ = false;  // the last pass failed: start the next one without waiting
+  MonoTime pass_start_{};
+  size_t part_ = 0;
+  size_t pass_sockets_ = 0, last_pass_sockets_ = 0;
+  size_t quota_ = 0;  // sockets per tick for this pass
+  size_t tick_sockets_ = 0;
+  std::vector<Acc> acc_;  // by target index
+  std::array<bool, 5> part_off_{};  // a part whose diag family the kernel lacks
+
   uint64_t tick_ = 0;
-  uint64_t fd_scans_ = 0;
+  uint64_t fd_scans_ = 0, passes_ = 0, restarts_ = 0;
   SupportTracker support_;
   TargetSweeper sweeper_;
   GaugeVec by_state_, listen_queue_, listen_backlog_, queue_bytes_, rtt_, rttvar_, retrans_, cwnd_,
-      age_;
-  CounterVec host_overflows_, host_drops_;
+      udp_, unix_, age_;
+  CounterVec host_overflows_, host_drops_, restarts_total_;
 };
 
 }  // namespace knob

@@ -86,6 +86,7 @@ struct SocketStats {
   double cwnd_mean = 0;
   uint32_t udp_sockets = 0;
   uint32_t unix_sockets = 0;
+  std::map<std::string, uint32_t> unix_by_type;  // "stream", "dgram", "seqpacket", "other"
 };
 
 struct PerfStats {  // hardware counters; absent on machines without a PMU

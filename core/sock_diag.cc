@@ -6,6 +6,7 @@
 #include <linux/sock_diag.h>
 #include <linux/taskstats.h>
 #include <linux/tcp.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +34,24 @@ T LoadAt(const char* p) {
 RealSockDiag::~RealSockDiag() {
   if (fd_ >= 0) ::close(fd_);
   if (genl_fd_ >= 0) ::close(genl_fd_);
+  if (dump_fd_ >= 0) ::close(dump_fd_);
+}
+
+Status SockDiag::StartDump(const DiagDump& what) {
+  default_dump_ = what;
+  return OkStatus();
+}
+
+Result<bool> SockDiag::ReadDump(size_t /*max_sockets*/, std::vector<TcpSocketInfo>& out) {
+  if (!default_dump_) return FailedPreconditionError("sock_diag: no dump in progress");
+  const DiagDump what = *default_dump_;
+  default_dump_.reset();
+  if (what.protocol != IPPROTO_TCP || what.family == AF_UNIX) {
+    return UnavailableError("sock_diag: this SockDiag only dumps TCP");
+  }
+  if (what.family == AF_INET6) return true;  // DumpTcp already answered both families
+  KNOB_RETURN_IF_ERROR(DumpTcp(what.states, what.with_info, out));
+  return true;
 }
 
 namespace {
@@ -125,6 +144,8 @@ Status ParseTaskStatsReply(const char* data, size_t len, TaskStatsTotals& out) {
                   field(offsetof(taskstats, cpu_delay_total), out.cpu_delay_ns);
                   field(offsetof(taskstats, nvcsw), out.nvcsw);
                   field(offsetof(taskstats, nivcsw), out.nivcsw);
+                  field(offsetof(taskstats, cpu_run_real_total), out.cpu_run_real_ns);
+                  field(offsetof(taskstats, cpu_run_virtual_total), out.cpu_run_virtual_ns);
                   found = true;
                 });
               });
@@ -228,6 +249,139 @@ Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,
     off += NLMSG_ALIGN(h.nlmsg_len);
   }
   return false;
+}
+
+Result<bool> ParseUnixDiagDatagram(const char* data, size_t len, std::vector<TcpSocketInfo>& out) {
+  size_t off = 0;
+  while (off + sizeof(nlmsghdr) <= len) {
+    auto h = LoadAt<nlmsghdr>(data + off);
+    if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > len) {
+      return InternalError("unix_diag: truncated netlink message");
+    }
+    if (h.nlmsg_type == NLMSG_DONE) return true;
+    if (h.nlmsg_type == NLMSG_ERROR) {
+      if (h.nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
+        auto e = LoadAt<nlmsgerr>(data + off + NLMSG_HDRLEN);
+        if (e.error == 0) return true;
+        return ErrnoToStatus(-e.error, "unix_diag dump");
+      }
+      return InternalError("unix_diag: short NLMSG_ERROR");
+    }
+    if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY && h.nlmsg_len >= NLMSG_LENGTH(sizeof(unix_diag_msg))) {
+      auto m = LoadAt<unix_diag_msg>(data + off + NLMSG_HDRLEN);
+      TcpSocketInfo s;
+      s.family = m.udiag_family;
+      s.protocol = 0;
+      s.unix_type = m.udiag_type;
+      s.state = m.udiag_state;
+      s.inode = m.udiag_ino;
+      out.push_back(s);
+    }
+    off += NLMSG_ALIGN(h.nlmsg_len);
+  }
+  return false;
+}
+
+Status RealSockDiag::StartDump(const DiagDump& what) {
+  // An unfinished dump leaves parts queued (and the kernel's cursor) on its socket: a fresh
+  // socket starts clean, and closing is what tells the kernel to drop the dump.
+  CancelDump();
+  if (dump_fd_ < 0) {
+    dump_fd_ = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (dump_fd_ < 0) return ErrnoToStatus(errno, "socket(NETLINK_SOCK_DIAG)");
+  }
+  if (dump_buf_.size() < kBufBytes) dump_buf_.resize(kBufBytes);
+  ssize_t sent;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (what.family == AF_UNIX) {
+    struct {
+      nlmsghdr nlh;
+      unix_diag_req req;
+    } msg{};
+    msg.nlh.nlmsg_len = sizeof(msg);
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.nlh.nlmsg_seq = ++seq_;
+    msg.req.sdiag_family = AF_UNIX;
+    msg.req.udiag_states = what.states;
+    do {
+      sent = ::sendto(dump_fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel),
+                      sizeof(kernel));
+    } while (sent < 0 && errno == EINTR);
+  } else {
+    struct {
+      nlmsghdr nlh;
+      inet_diag_req_v2 req;
+    } msg{};
+    msg.nlh.nlmsg_len = sizeof(msg);
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.nlh.nlmsg_seq = ++seq_;
+    msg.req.sdiag_family = what.family;
+    msg.req.sdiag_protocol = what.protocol;
+    msg.req.idiag_states = what.states;
+    if (what.with_info && what.protocol == IPPROTO_TCP) {
+      msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+    }
+    do {
+      sent = ::sendto(dump_fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel),
+                      sizeof(kernel));
+    } while (sent < 0 && errno == EINTR);
+  }
+  if (sent < 0) {
+    Status s = ErrnoToStatus(errno, "sock_diag sendto");
+    ::close(dump_fd_);
+    dump_fd_ = -1;
+    return s;
+  }
+  dump_ = what;
+  dump_running_ = true;
+  return OkStatus();
+}
+
+Result<bool> RealSockDiag::ReadDump(size_t max_sockets, std::vector<TcpSocketInfo>& out) {
+  if (!dump_running_) return FailedPreconditionError("sock_diag: no dump in progress");
+  const size_t start = out.size();
+  const bool with_info = dump_.with_info && dump_.protocol == IPPROTO_TCP;
+  for (;;) {
+    ssize_t n = ::recv(dump_fd_, dump_buf_.data(), dump_buf_.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    Status err;
+    Result<bool> done = false;
+    if (n < 0) {
+      err = ErrnoToStatus(errno, "sock_diag recv");
+    } else if (n == 0) {
+      err = InternalError("sock_diag: netlink socket closed");
+    } else {
+      const size_t before = out.size();
+      done = dump_.family == AF_UNIX
+                 ? ParseUnixDiagDatagram(dump_buf_.data(), static_cast<size_t>(n), out)
+                 : ParseInetDiagDatagram(dump_buf_.data(), static_cast<size_t>(n), with_info, out);
+      if (!done.ok()) {
+        err = done.status();
+      } else if (dump_.family != AF_UNIX) {
+        for (size_t i = before; i < out.size(); ++i) out[i].protocol = dump_.protocol;
+      }
+    }
+    if (!err.ok()) {
+      CancelDump();
+      return err;
+    }
+    if (*done) {
+      dump_running_ = false;  // the socket is clean again: keep it for the next dump
+      return true;
+    }
+    if (out.size() - start >= max_sockets) return false;
+  }
+}
+
+void RealSockDiag::CancelDump() {
+  if (dump_running_ && dump_fd_ >= 0) {
+    ::close(dump_fd_);
+    dump_fd_ = -1;
+  }
+  dump_running_ = false;
 }
 
 Status RealSockDiag::DumpFamily(uint8_t family, uint32_t state_mask, bool with_info,
