@@ -30,11 +30,18 @@ std::vector<std::unique_ptr<Collector>> MakeCollectors(Env& env, prometheus::Reg
   return out;
 }
 
+size_t KeptFdBudgetFor(uint64_t nofile_limit) {
+  // Reserve max(1024, limit/8) fds, but never more than half the limit.
+  const uint64_t reserve = std::min(std::max<uint64_t>(1024, nofile_limit / 8), nofile_limit / 2);
+  return static_cast<size_t>(std::min<uint64_t>(nofile_limit - reserve, 262144));
+}
+
 namespace {
 
 // Kept /proc fds are what makes a tick open()-free, and a host with 20 000 threads wants about
-// one per thread: raise the soft RLIMIT_NOFILE to the hard limit and let ProcFs keep up to
-// three quarters of it (the rest stays for sockets, logs and the control server).
+// one per thread plus a handful per process: raise the soft RLIMIT_NOFILE to the hard limit and
+// let ProcFs keep all of it but a reserve for sockets, perf events, logs and the control server.
+// Past the budget a file is opened, read and closed on each visit (correct, just dearer).
 size_t KeptFdBudget() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 512;
@@ -43,10 +50,10 @@ size_t KeptFdBudget() {
     raised.rlim_cur = lim.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
   }
-  const rlim_t budget = std::min<rlim_t>(lim.rlim_cur / 4 * 3, 262144);
+  const size_t budget = KeptFdBudgetFor(static_cast<uint64_t>(lim.rlim_cur));
   spdlog::info("collectors: keeping up to {} /proc fds open (RLIMIT_NOFILE {})", budget,
                lim.rlim_cur);
-  return static_cast<size_t>(budget);
+  return budget;
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 //    policy each tick) unless proc_root/sys_root changed, which needs a new Env.
 // Thread rule: the returned collectors are used from one thread at a time.
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -23,6 +25,11 @@ namespace knob {
 
 std::vector<std::unique_ptr<Collector>> MakeCollectors(Env& env, prometheus::Registry& registry,
                                                        const Policy& policy);
+
+// How many /proc fds ProcFs may keep open under an RLIMIT_NOFILE of `nofile_limit`: all but a
+// reserve of max(1024, limit/8) (at most half the limit), capped at 262 144. 20 000 -> 17 500;
+// 262 144 (the unit's LimitNOFILE) -> 229 376; 1 024 -> 512.
+size_t KeptFdBudgetFor(uint64_t nofile_limit);
 
 // An Env over the real host, owning its parts. proc/sys roots from policy.global.collection.
 // Raises the soft RLIMIT_NOFILE to the hard limit (kept /proc fds; see all.cc). Must outlive

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "collectors/parse/pid_stat.h"
 #include "collectors/parse/pid_status.h"
@@ -74,8 +75,11 @@ Status AllocatorCollector::CollectProcess(const ProcessKey& key, const CollectCo
   KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/statm", buf_));
   auto sm = parse::ParseStatm(buf_);
   if (!sm.ok()) return sm.status();
-  if (!detail.read_at || ctx.now >= detail.due) {
-    const bool first = !detail.read_at;
+  const bool first = !detail.read_at;
+  // A first read is never postponed (PSS would be missing); later ones share a per-tick cap so
+  // that pids crowding into the same stagger slot cannot line up in one tick.
+  if (first || (ctx.now >= detail.due && detail_reads_tick_ < detail_cap_)) {
+    ++detail_reads_tick_;
     KNOB_RETURN_IF_ERROR(ReadDetail(base, detail, ctx.now));
     // smaps_rollup walks every mapping (~130 us for a process with 100 thread stacks): after
     // the first read, spread processes over the interval by pid so no tick reads them all.
@@ -97,6 +101,18 @@ Status AllocatorCollector::CollectProcess(const ProcessKey& key, const CollectCo
 
 Status AllocatorCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   ++tick_;
+  size_t processes = 0;
+  for (const auto& [name, ts] : out.targets) {
+    if (ts.state == TargetState::kActive) processes += ts.processes.size();
+  }
+  // Each process wants one smaps_rollup read per smaps_interval: processes/slots per tick on
+  // average. Twice that (at least 2) absorbs uneven slots without letting a tick pay for many.
+  const double slots =
+      std::max(1.0, ToSeconds(ctx.policy.global.collection.smaps_interval) /
+                        std::max(1e-3, ToSeconds(ctx.policy.global.tick_interval)));
+  detail_cap_ =
+      std::max<size_t>(2, 2 * static_cast<size_t>(std::ceil(static_cast<double>(processes) / slots)));
+  detail_reads_tick_ = 0;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive) continue;
     const prometheus::Labels t{{"target", name}};

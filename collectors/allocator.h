@@ -4,6 +4,9 @@
 // shared) and /proc/PID/stat (minor/major faults); every CollectionSettings::smaps_interval
 // /proc/PID/smaps_rollup (PSS, Swap; kernels >= 4.14), which walks every VMA and so costs far
 // more, falling back to /proc/PID/status (VmSwap; no PSS) when it is missing or unreadable.
+// Those reads are staggered by pid over the interval and capped per tick at twice the average
+// (processes / (smaps_interval / tick), at least 2), so no tick reads many; a process's first
+// read is never postponed. /proc/PID/stat comes from the cpu collector's ProcStatCache.
 // Summed over processes (RSS double-counts pages shared between them; PSS does not). The age of
 // the oldest smaps reading is TargetSnapshot::refreshed["memory_detail"].
 // Inside: AppReport::allocator (jemalloc/glibc stats the client library sends over the control
@@ -29,6 +32,8 @@ class AllocatorCollector final : public Collector {
                      const ProcStatCache* shared_stat = nullptr);
   std::string_view Name() const override { return "allocator"; }
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
+  // smaps_rollup (or status fallback) reads in the last Collect; for tests and the benchmark.
+  size_t detail_reads_last_tick() const { return detail_reads_tick_; }
 
  private:
   struct Detail {
@@ -49,6 +54,7 @@ class AllocatorCollector final : public Collector {
   uint64_t page_size_;
   std::map<ProcessKey, Detail> details_;
   uint64_t tick_ = 0;
+  size_t detail_cap_ = 0, detail_reads_tick_ = 0;  // smaps_rollup reads allowed / done this tick
   SupportTracker support_;
   TargetSweeper sweeper_;
   GaugeVec rss_, pss_, anon_, swap_, app_bytes_, fragmentation_, age_;

@@ -20,6 +20,7 @@ namespace {
 constexpr size_t kReadWholeThreads = 64;
 constexpr uint32_t kStatusEveryPasses = 3;
 constexpr int kRelistIntervals = 6;
+constexpr uint64_t kStatRefreshTicks = 30;
 
 }  // namespace
 
@@ -130,23 +131,23 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
 
 Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps) {
   const std::string base = std::to_string(key.pid);
-  KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
-  auto st = parse::ParsePidStat(buf_);
-  if (!st.ok()) return st.status().WithContext(base + "/stat");
-  if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
-  stat_cache_.Put(key, ctx.now, *st);
   ps.pid = key.pid;
-  ps.user_seconds = static_cast<double>(st->utime_ticks) / ticks_per_second_;
-  ps.system_seconds = static_cast<double>(st->stime_ticks) / ticks_per_second_;
-  ps.num_threads = static_cast<uint32_t>(std::max<int64_t>(0, st->num_threads));
-
   ps.ts_now = false;
+  // taskstats first: when none of its sums moved (no thread ran, none started or exited), the
+  // process's stat cannot have changed either (CPU time and faults only grow while a thread
+  // runs), so this tick reuses the last stat instead of paying do_task_stat's walk over every
+  // thread. A forced read every kStatRefreshTicks ticks (staggered by pid) bounds any surprise.
+  bool unchanged = false;
   if (taskstats_) {
     TaskStatsTotals t;
     Status s = env_.sock_diag.TaskStatsTgid(key.pid, t);
     if (s.code() == StatusCode::kNotFound) return s;
     if (s.ok()) {
       if (ps.last_ts) {
+        unchanged = t.cpu_run_virtual_ns == ps.last_ts->cpu_run_virtual_ns &&
+                    t.cpu_run_real_ns == ps.last_ts->cpu_run_real_ns &&
+                    t.cpu_count == ps.last_ts->cpu_count && t.nvcsw == ps.last_ts->nvcsw &&
+                    t.nivcsw == ps.last_ts->nivcsw && t.cpu_delay_ns == ps.last_ts->cpu_delay_ns;
         // A drop means a thread exited taking its share with it: count no increment.
         auto inc = [](uint64_t now, uint64_t before) {
           return now > before ? static_cast<double>(now - before) : 0.0;
@@ -165,6 +166,20 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
       support_.Report("taskstats", s);
     }
   }
+  const bool refresh_due = (tick_ + static_cast<uint64_t>(key.pid)) % kStatRefreshTicks == 0;
+  if (!(unchanged && ps.last_stat && !refresh_due)) {
+    KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
+    auto st = parse::ParsePidStat(buf_);
+    if (!st.ok()) return st.status().WithContext(base + "/stat");
+    if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
+    ps.last_stat = std::move(*st);
+    ++stat_reads_;
+  }
+  const parse::PidStat* st = &*ps.last_stat;
+  stat_cache_.Put(key, ctx.now, *st);
+  ps.user_seconds = static_cast<double>(st->utime_ticks) / ticks_per_second_;
+  ps.system_seconds = static_cast<double>(st->stime_ticks) / ticks_per_second_;
+  ps.num_threads = static_cast<uint32_t>(std::max<int64_t>(0, st->num_threads));
 
   const auto& cs = ctx.policy.global.collection;
   // Listing /proc/PID/task makes the kernel instantiate an inode per thread: only re-list when

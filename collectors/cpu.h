@@ -55,6 +55,8 @@ class CpuCollector final : public Collector {
   // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
   // benchmark.
   size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
+  // /proc/PID/stat reads so far (a process whose taskstats did not move reuses its last one).
+  uint64_t stat_reads() const { return stat_reads_; }
   // Whether run-queue delay and switches come from taskstats (else from thread files).
   bool using_taskstats() const { return taskstats_; }
   // This tick's /proc/PID/stat of the targets' processes, for the allocator collector.
@@ -89,6 +91,7 @@ class CpuCollector final : public Collector {
     std::optional<TaskStatsTotals> last_ts;
     Totals ts_acc;
     bool ts_now = false;  // taskstats answered this tick
+    std::optional<parse::PidStat> last_stat;  // the latest /proc/PID/stat read
   };
 
   // Process-level reads of one process. NotFound when the process is gone.
@@ -114,6 +117,7 @@ class CpuCollector final : public Collector {
   bool taskstats_any_root_ = false;
   size_t rr_ = 0;  // where the next tick's thread visits start
   size_t thread_reads_last_tick_ = 0;
+  uint64_t stat_reads_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
   std::vector<double> host_busy_, host_total_;

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "collectors/parse/cgroup.h"
+#include "collectors/parse/loadavg.h"
 #include "collectors/parse/pid_stat.h"
 #include "collectors/parse/text.h"
 
@@ -88,6 +89,13 @@ Status Discovery::Refresh(pid_t pid, Proc*& out) {
   p.seen_scan = scan_;
   out = &p;
   return OkStatus();
+}
+
+std::optional<uint64_t> Discovery::LastPid() {
+  if (!env_.procfs.ReadKept(FsRoot::kProc, "loadavg", buf_).ok()) return std::nullopt;
+  auto l = parse::ParseLoadAvg(buf_);
+  if (!l.ok()) return std::nullopt;
+  return l->last_pid;
 }
 
 void Discovery::Scan() {
@@ -208,12 +216,35 @@ bool Discovery::Matches(const Selector& sel, const TargetMemo& memo, Proc& p,
 
 Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
   const auto& settings = ctx.policy.global.collection;
-  bool need_scan = false;
-  for (const TargetPolicy& t : ctx.policy.targets) need_scan |= NeedsScan(t.selector);
-  if (need_scan && (!last_scan_ || ctx.now - *last_scan_ >= settings.discovery_interval)) {
-    Scan();
-    last_scan_ = ctx.now;
+  bool need_scan = false, waiting = false;
+  for (const TargetPolicy& t : ctx.policy.targets) {
+    if (!NeedsScan(t.selector)) continue;
+    need_scan = true;
+    auto m = memo_.find(t.name);
+    waiting |= m == memo_.end() || !m->second.active_last;
   }
+  if (need_scan) {
+    bool scan = !last_scan_ || ctx.now - *last_scan_ >= settings.discovery_interval;
+    if (!scan && waiting) {
+      // A target still waiting for its processes should not wait a whole discovery_interval
+      // after they start: scan now if any pid was allocated since the last scan.
+      std::optional<uint64_t> last = LastPid();
+      scan = !last || !last_pid_at_scan_ || *last != *last_pid_at_scan_;
+    }
+    if (scan) {
+      last_pid_at_scan_ = LastPid();
+      Scan();
+      last_scan_ = ctx.now;
+    } else {
+      // Between scans, only the processes that matched last tick are re-checked (a pread of
+      // comm on a kept fd): exits, pid reuse and execs show up within a tick.
+      for (pid_t pid : matched_) {
+        Proc* p = nullptr;
+        Refresh(pid, p).IgnoreError();  // gone: Refresh dropped it
+      }
+    }
+  }
+  matched_.clear();
 
   for (const TargetPolicy& t : ctx.policy.targets) {
     TargetSnapshot& ts = out.targets[t.name];
@@ -296,6 +327,10 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
     } else {
       ts.state = memo.ever_active ? TargetState::kGone : TargetState::kPending;
       ts.cgroup.reset();
+    }
+    memo.active_last = ts.state == TargetState::kActive;
+    if (NeedsScan(t.selector)) {
+      for (const ProcessKey& k : ts.processes) matched_.push_back(k.pid);
     }
     up_gauge_.Set({{"target", t.name}}, ts.state == TargetState::kActive ? 1 : 0);
     processes_gauge_.Set({{"target", t.name}}, static_cast<double>(ts.processes.size()));

@@ -99,13 +99,13 @@ struct CollectionSettings {
   std::chrono::nanoseconds thread_interval = std::chrono::seconds(5);       // per-thread rotation
   std::chrono::nanoseconds socket_dump_interval = std::chrono::seconds(5);  // full sock_diag dump
   std::chrono::nanoseconds fd_rescan_interval = std::chrono::seconds(30);   // /proc/PID/fd rescan
-  std::chrono::nanoseconds discovery_interval = std::chrono::seconds(1);    // selector re-resolve
-  std::chrono::nanoseconds smaps_interval = std::chrono::seconds(5);  // smaps_rollup (PSS) re-read
+  std::chrono::nanoseconds discovery_interval = std::chrono::seconds(5);    // full /proc scan
+  std::chrono::nanoseconds smaps_interval = std::chrono::seconds(30);  // smaps_rollup (PSS) re-read
   bool per_thread_metrics = false;  // opt-in: per-thread Prometheus series
   // Most /proc/PID/task/TID files the cpu collector reads in one tick, over all targets: bounds
   // the worst tick. Past it the thread rotation takes longer than thread_interval (the age is
   // exposed). 0 = unbounded.
-  uint32_t thread_reads_per_tick = 1000;
+  uint32_t thread_reads_per_tick = 250;
   // Per-process run-queue delay and context switches from netlink taskstats when the kernel
   // allows it (CAP_NET_ADMIN); false forces the per-thread-file rotation.
   bool use_taskstats = true;

@@ -19,6 +19,8 @@ Result<LoadAvg> ParseLoadAvg(std::string_view text) {
       !ToU64(tasks.substr(slash + 1), l.total)) {
     return InvalidArgumentError("loadavg: bad runnable/total");
   }
+  uint64_t last = 0;
+  if (ToU64(NextToken(text), last)) l.last_pid = last;
   return l;
 }
 

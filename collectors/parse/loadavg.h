@@ -4,6 +4,7 @@
 // Thread rule: pure function.
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "core/status.h"
@@ -13,6 +14,9 @@ namespace knob::parse {
 struct LoadAvg {
   double load1 = 0, load5 = 0, load15 = 0;
   uint64_t runnable = 0, total = 0;
+  // The most recently allocated pid in knobd's pid namespace; absent when the field is missing.
+  // Discovery compares it between ticks: unchanged means no process or thread was created.
+  std::optional<uint64_t> last_pid;
 };
 
 Result<LoadAvg> ParseLoadAvg(std::string_view text);

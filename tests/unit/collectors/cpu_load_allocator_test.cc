@@ -215,6 +215,7 @@ TEST(AllocatorTest, SmapsRollupThenStatusFallbackAndAppFragmentation) {
 
 TEST(AllocatorTest, SmapsRollupOnItsOwnCadenceStatmEveryTick) {
   Harness h;
+  h.policy.global.collection.smaps_interval = std::chrono::seconds(5);
   h.AddTarget("weird", Comm("a) (b\nc"));
   Discovery d(h.env, h.registry);
   AllocatorCollector alloc(h.env, h.registry);

@@ -185,6 +185,10 @@ TEST(LoadAvgTest, Table) {
   EXPECT_DOUBLE_EQ(r->load15, 1234.5);
   EXPECT_EQ(r->runnable, 1u);
   EXPECT_EQ(r->total, 88u);
+  EXPECT_EQ(r->last_pid, 5390u);
+  auto no_last = ParseLoadAvg("0.00 0.02 0.00 1/88\n");
+  ASSERT_TRUE(no_last.ok());
+  EXPECT_FALSE(no_last->last_pid.has_value());
   EXPECT_FALSE(ParseLoadAvg("").ok());
   EXPECT_FALSE(ParseLoadAvg("0.00 0.02 0.00").ok());
   EXPECT_FALSE(ParseLoadAvg("0.00 0.02 0.00 188 5390").ok());
