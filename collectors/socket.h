@@ -37,6 +37,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -53,7 +54,8 @@ class SocketCollector final : public Collector {
   std::string_view Name() const override { return "socket"; }
   Status Collect(const CollectContext& ctx, Snapshot& out) override;
 
-  uint64_t fd_scans() const { return fd_scans_; }
+  uint64_t fd_scans() const { return fd_scans_; }          // /proc/PID/fd listings
+  uint64_t fd_readlinks() const { return fd_readlinks_; }  // readlink() calls of those
   uint64_t passes_completed() const { return passes_; }
   uint64_t pass_restarts() const { return restarts_; }
   bool pass_in_progress() const { return pass_active_; }
@@ -63,14 +65,18 @@ class SocketCollector final : public Collector {
  private:
   static constexpr uint32_t kNoTarget = UINT32_MAX;
   struct FdState {
+    std::vector<std::pair<uint32_t, uint32_t>> fds;  // (fd, socket inode or 0), sorted by fd
     std::vector<uint32_t> inodes;  // sorted, unique; each holds one ref in owner_
     MonoTime scanned{};
-    MonoTime due{};  // next cadence rescan
+    MonoTime due{};        // next cadence listing
+    uint32_t listings = 0;  // since the last full re-read
+    bool suspect = false;   // a pass saw one of its sockets close: re-read every fd
     uint64_t seen_tick = 0;
   };
   struct Owner {
     uint32_t target;
-    uint32_t refs;  // processes holding the inode
+    uint32_t refs;            // processes holding the inode
+    uint64_t seen_pass = 0;  // last pass (passes_ + 1 while it runs) that saw the socket
   };
   // One pass's sums for one target.
   struct Acc {
@@ -85,7 +91,11 @@ class SocketCollector final : public Collector {
   uint32_t Intern(const std::string& name);
   void Claim(const std::vector<uint32_t>& inodes, uint32_t target);
   void Release(const std::vector<uint32_t>& inodes);
-  Status ScanFds(const ProcessKey& key, FdState& fs, MonoTime now);
+  // Lists /proc/PID/fd. `full`: readlink every fd; else only fds not known to be sockets
+  // (new numbers, files that may have been replaced by a socket under the same number).
+  Status ScanFds(const ProcessKey& key, FdState& fs, MonoTime now, bool full);
+  // Which of this pass's parts /proc/net/sockstat{,6} says have no sockets at all.
+  void SkipEmptyParts();
   void ReadNetstat(Snapshot& out);
   // Advances the full pass by up to this tick's budget; publishes when it completes.
   void StepPass(const CollectContext& ctx);
@@ -107,6 +117,7 @@ class SocketCollector final : public Collector {
   std::map<std::string, SocketStats> last_full_;              // by target, listeners excluded
   std::optional<MonoTime> last_full_time_;
   std::set<uint32_t> unknown_listeners_;
+  std::unordered_set<uint32_t> vanished_;  // scratch of Publish()
 
   // The pass in progress.
   bool pass_active_ = false;
@@ -117,9 +128,12 @@ class SocketCollector final : public Collector {
   size_t quota_ = 0;  // sockets per tick for this pass
   size_t tick_sockets_ = 0;
   std::vector<Acc> acc_;  // by target index
-  std::array<bool, 5> part_off_{};  // a part whose diag family the kernel lacks
+  std::array<bool, 5> part_off_{};   // a part whose diag family the kernel lacks
+  std::array<bool, 5> part_skip_{};  // this pass: no such sockets on the host (sockstat)
+  std::vector<std::pair<uint32_t, uint32_t>> old_fds_;
 
   uint64_t tick_ = 0;
+  uint64_t fd_readlinks_ = 0;
   uint64_t fd_scans_ = 0, passes_ = 0, restarts_ = 0;
   SupportTracker support_;
   TargetSweeper sweeper_;

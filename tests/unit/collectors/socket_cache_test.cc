@@ -6,8 +6,11 @@
 #include <linux/tcp.h>
 #include <netinet/in.h>
 
+#include <sys/socket.h>
+
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "collectors/cache.h"
 #include "collectors/discovery.h"
@@ -202,6 +205,308 @@ TEST(InetDiagParseTest, ErrorAndTruncated) {
   std::vector<char> m = Message(kEstablished, 1, 0);
   r = ParseInetDiagDatagram(m.data(), m.size() - 8, false, out);
   EXPECT_FALSE(r.ok());
+}
+
+// A SockDiag whose resumable dumps return at most `max_sockets` per ReadDump from a scripted
+// host of TCP, UDP and Unix sockets, with injectable failures and missing diag families.
+class PagedSockDiag final : public SockDiag {
+ public:
+  std::vector<TcpSocketInfo> sockets;
+  std::set<uint8_t> missing_families;  // StartDump succeeds, the first ReadDump says ENOENT
+  int fail_read = -1;                  // this ReadDump call (1-based) fails with ENOBUFS
+  std::vector<DiagDump> started;
+  int reads = 0;
+
+  Status DumpTcp(uint32_t mask, bool, std::vector<TcpSocketInfo>& out) override {
+    for (const auto& s : sockets) {
+      if (s.family != AF_UNIX && s.protocol == IPPROTO_TCP && (mask & (1u << s.state))) {
+        out.push_back(s);
+      }
+    }
+    return OkStatus();
+  }
+  Status StartDump(const DiagDump& d) override {
+    cur_ = d;
+    pos_ = 0;
+    running_ = true;
+    started.push_back(d);
+    return OkStatus();
+  }
+  Result<bool> ReadDump(size_t max_sockets, std::vector<TcpSocketInfo>& out) override {
+    ++reads;
+    if (!running_) return FailedPreconditionError("no dump");
+    if (reads == fail_read) {
+      running_ = false;
+      return ErrnoToStatus(ENOBUFS, "sock_diag recv");
+    }
+    if (missing_families.count(cur_.family)) {
+      running_ = false;
+      return ErrnoToStatus(ENOENT, "unix_diag dump");
+    }
+    size_t n = 0;
+    while (pos_ < sockets.size() && n < max_sockets) {
+      const TcpSocketInfo& s = sockets[pos_++];
+      if (s.family != cur_.family) continue;
+      if (s.family != AF_UNIX && s.protocol != cur_.protocol) continue;
+      if (!(cur_.states & (1u << s.state))) continue;
+      out.push_back(s);
+      ++n;
+    }
+    if (pos_ < sockets.size()) return false;
+    running_ = false;
+    return true;
+  }
+  void CancelDump() override { running_ = false; }
+
+ private:
+  DiagDump cur_;
+  size_t pos_ = 0;
+  bool running_ = false;
+};
+
+constexpr uint32_t kForeign = 3000;  // sockets of other processes
+
+// Target "srv" (pid 100 of the edge fixture) owns 30 IPv4 + 10 IPv6 established TCP sockets,
+// a listener with one TIME_WAIT child, 5 UDP and 5 Unix sockets; 3000 other sockets belong to
+// nobody we watch.
+class SocketPassTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Selector sel;
+    sel.comm = "a) (b\nc";
+    h.AddTarget("srv", sel);
+    std::filesystem::create_directories(h.tree.Path("proc/100/fd"));
+    Link(0, "/dev/null");
+    uint32_t fd = 3;
+    auto add = [&](TcpSocketInfo s) {
+      Link(fd++, "socket:[" + std::to_string(s.inode) + "]");
+      diag.sockets.push_back(s);
+    };
+    for (uint32_t i = 0; i < 30; ++i) {
+      TcpSocketInfo s = Sock(kEstablished, 8080, 1000 + i, 10, 20);
+      s.rtt_us = 1000;
+      s.rttvar_us = 100;
+      s.snd_cwnd = 10;
+      s.total_retrans = 1;
+      add(s);
+    }
+    for (uint32_t i = 0; i < 10; ++i) {
+      TcpSocketInfo s = Sock(kEstablished, 8080, 1100 + i, 1, 2);
+      s.family = AF_INET6;
+      s.rtt_us = 3000;
+      add(s);
+    }
+    add(Sock(kListen, 8080, 1200, 3, 128));
+    diag.sockets.push_back(Sock(kTimeWait, 8080, 0, 0, 0));
+    for (uint32_t i = 0; i < 5; ++i) {
+      TcpSocketInfo s = Sock(7, 5353, 1300 + i, 0, 0);  // unconnected UDP: TCP_CLOSE
+      s.protocol = IPPROTO_UDP;
+      add(s);
+    }
+    for (uint32_t i = 0; i < 5; ++i) {
+      TcpSocketInfo s;
+      s.family = AF_UNIX;
+      s.protocol = 0;
+      s.unix_type = i < 3 ? SOCK_STREAM : SOCK_DGRAM;
+      s.state = kEstablished;
+      s.inode = 1400 + i;
+      add(s);
+    }
+    for (uint32_t i = 0; i < kForeign; ++i) {
+      diag.sockets.push_back(Sock(kEstablished, 40000, 100000 + i, 0, 0));
+    }
+  }
+  void Link(uint32_t fd, const std::string& target) {
+    std::filesystem::create_symlink(target, h.tree.Path("proc/100/fd/" + std::to_string(fd)));
+  }
+  Snapshot Tick() { return h.Tick({&d, &sock}); }
+  const SocketStats& Stats(const Snapshot& s) { return *s.targets.at("srv").sockets; }
+  std::optional<double> Age() {
+    return h.Metric("knobd_collector_sample_age_seconds", {{"target", "srv"}, {"part", "sockets"}});
+  }
+
+  Harness h;
+  PagedSockDiag diag;
+  Env env{h.clock, h.faulty, diag, h.perf};
+  Discovery d{env, h.registry};
+  SocketCollector sock{env, h.registry};
+};
+
+void ExpectSameAggregates(const SocketStats& a, const SocketStats& b) {
+  EXPECT_EQ(a.tcp_by_state, b.tcp_by_state);
+  EXPECT_EQ(a.send_queue_bytes, b.send_queue_bytes);
+  EXPECT_EQ(a.recv_queue_bytes, b.recv_queue_bytes);
+  EXPECT_EQ(a.retransmits_total, b.retransmits_total);
+  EXPECT_DOUBLE_EQ(a.rtt_seconds_mean, b.rtt_seconds_mean);
+  EXPECT_DOUBLE_EQ(a.rttvar_seconds_mean, b.rttvar_seconds_mean);
+  EXPECT_DOUBLE_EQ(a.cwnd_mean, b.cwnd_mean);
+  EXPECT_EQ(a.udp_sockets, b.udp_sockets);
+  EXPECT_EQ(a.unix_sockets, b.unix_sockets);
+  EXPECT_EQ(a.unix_by_type, b.unix_by_type);
+}
+
+TEST_F(SocketPassTest, OneShotPassCountsEveryKindForTheTarget) {
+  h.policy.global.collection.socket_dump_sockets_per_tick = 0;  // unbounded: one tick
+  Snapshot s = Tick();
+  EXPECT_EQ(sock.passes_completed(), 1u);
+  const SocketStats& st = Stats(s);
+  EXPECT_EQ(st.tcp_by_state.at("established"), 40u);
+  EXPECT_EQ(st.tcp_by_state.at("listen"), 1u);
+  EXPECT_EQ(st.tcp_by_state.at("time_wait"), 1u);  // inode 0, by the listener's port
+  EXPECT_EQ(st.send_queue_bytes, 30u * 20 + 10u * 2);
+  EXPECT_EQ(st.retransmits_total, 30u);
+  EXPECT_NEAR(st.rtt_seconds_mean, (30 * 0.001 + 10 * 0.003) / 40, 1e-12);
+  EXPECT_EQ(st.udp_sockets, 5u);
+  EXPECT_EQ(st.unix_sockets, 5u);
+  EXPECT_EQ(st.unix_by_type.at("stream"), 3u);
+  EXPECT_EQ(st.unix_by_type.at("dgram"), 2u);
+  EXPECT_EQ(h.Metric("knobd_target_udp_sockets", {{"target", "srv"}}), 5);
+  EXPECT_EQ(h.Metric("knobd_target_unix_sockets", {{"target", "srv"}, {"type", "stream"}}), 3);
+  EXPECT_EQ(h.Metric("knobd_target_unix_sockets", {{"target", "srv"}, {"type", "seqpacket"}}), 0);
+  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "unix_diag"}}),
+            1);
+}
+
+TEST_F(SocketPassTest, PassSpreadOverTicksGivesTheOneShotAggregates) {
+  h.policy.global.collection.socket_dump_sockets_per_tick = 0;
+  SocketStats one_shot;
+  {
+    Harness h2;
+    h2.policy = h.policy;
+    PagedSockDiag diag2 = diag;
+    Env env2{h2.clock, h.faulty, diag2, h2.perf};
+    Discovery d2{env2, h2.registry};
+    SocketCollector sock2{env2, h2.registry};
+    one_shot = *h2.Tick({&d2, &sock2}).targets.at("srv").sockets;
+  }
+  h.policy.global.collection.socket_dump_sockets_per_tick = 1000;
+  Snapshot s = Tick();
+  EXPECT_TRUE(sock.pass_in_progress());
+  EXPECT_LE(sock.last_tick_sockets(), 1000u + 1);
+  EXPECT_FALSE(s.targets.at("srv").refreshed.count("sockets"));  // nothing published yet
+  EXPECT_TRUE(Stats(s).tcp_by_state.empty());
+  EXPECT_EQ(Stats(s).listeners.size(), 1u);  // the listen dump is every tick regardless
+  int ticks = 1;
+  while (sock.pass_in_progress() && ticks < 10) {
+    s = Tick();
+    ++ticks;
+    EXPECT_LE(sock.last_tick_sockets(), 1000u + 1);
+  }
+  EXPECT_GE(ticks, 3);  // ~3060 sockets at <= 1000 per tick
+  EXPECT_EQ(sock.passes_completed(), 1u);
+  ExpectSameAggregates(Stats(s), one_shot);
+  // The sample's time is the pass's start, not its end.
+  EXPECT_EQ(s.time - s.targets.at("srv").refreshed.at("sockets"),
+            h.policy.global.tick_interval * (ticks - 1));
+}
+
+TEST_F(SocketPassTest, AgeGrowsWhileTheNextPassRunsAndPreviousValuesStay) {
+  h.policy.global.collection.socket_dump_sockets_per_tick = 1000;
+  while (sock.passes_completed() == 0) Tick();
+  // Until the interval (5 s) has passed since the first pass started, nothing new starts.
+  Snapshot s;
+  for (int i = 0; i < 10 && !sock.pass_in_progress(); ++i) s = Tick();
+  ASSERT_TRUE(sock.pass_in_progress());
+  diag.sockets[0].wqueue = 1020;  // changes only show once the running pass completes
+  double last_age = *Age();
+  s = Tick();
+  EXPECT_GT(*Age(), last_age);
+  EXPECT_EQ(Stats(s).send_queue_bytes, 30u * 20 + 10u * 2);
+  last_age = *Age();
+  while (sock.pass_in_progress()) {
+    s = Tick();
+    if (sock.pass_in_progress()) {
+      EXPECT_GT(*Age(), last_age);
+      last_age = *Age();
+    }
+  }
+  // The pass that just completed started before the change: one more pass shows it.
+  while (sock.passes_completed() < 3) s = Tick();
+  EXPECT_EQ(Stats(s).send_queue_bytes, 30u * 20 + 10u * 2 + 1000);
+  EXPECT_LT(*Age(), last_age);
+}
+
+TEST_F(SocketPassTest, AbortedDumpRestartsCleanlyWithoutPublishingPartialSums) {
+  h.policy.global.collection.socket_dump_sockets_per_tick = 1000;
+  diag.fail_read = 2;  // ENOBUFS in the second slice of the first pass
+  Snapshot s = Tick();
+  s = Tick();
+  EXPECT_EQ(sock.pass_restarts(), 1u);
+  EXPECT_FALSE(sock.pass_in_progress());
+  EXPECT_FALSE(s.targets.at("srv").refreshed.count("sockets"));
+  EXPECT_EQ(h.Metric("knobd_collector_socket_dump_restarts_total", {}), 1);
+  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "sock_diag"}}),
+            1);
+  const MonoTime restart = h.clock.Now();
+  while (sock.passes_completed() == 0) s = Tick();
+  EXPECT_EQ(s.targets.at("srv").refreshed.at("sockets"), restart);  // started the next tick
+  EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 40u);           // not 40 + a partial pass
+  EXPECT_EQ(Stats(s).udp_sockets, 5u);
+}
+
+TEST_F(SocketPassTest, MissingUnixDiagSkipsThatPartOnceAndKeepsTheRest) {
+  diag.missing_families = {AF_UNIX};
+  Snapshot s = Tick();
+  ASSERT_EQ(sock.passes_completed(), 1u);
+  EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 40u);
+  EXPECT_EQ(Stats(s).udp_sockets, 5u);
+  EXPECT_EQ(Stats(s).unix_sockets, 0u);
+  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "unix_diag"}}),
+            0);
+  EXPECT_FALSE(h.Metric("knobd_target_unix_sockets", {{"target", "srv"}, {"type", "stream"}}));
+  EXPECT_EQ(sock.pass_restarts(), 0u);
+  const size_t starts = diag.started.size();
+  for (int i = 0; i < 20 && sock.passes_completed() < 2; ++i) s = Tick();
+  ASSERT_EQ(sock.passes_completed(), 2u);
+  for (size_t i = starts; i < diag.started.size(); ++i) {
+    EXPECT_NE(diag.started[i].family, AF_UNIX);  // not asked again
+  }
+}
+
+TEST_F(SocketPassTest, SockstatWithoutIpv6OrUdpSkipsThoseWalks) {
+  std::filesystem::create_directories(h.tree.Path("proc/net"));
+  h.tree.Write("proc/net/sockstat6",
+               "TCP6: inuse 0\nUDP6: inuse 0\nUDPLITE6: inuse 0\nRAW6: inuse 0\n"
+               "FRAG6: inuse 0 memory 0\n");
+  h.tree.Write("proc/net/sockstat",
+               "sockets: used 180\nTCP: inuse 5 orphan 0 tw 1 alloc 7 mem 1\nUDP: inuse 5 mem 2\n");
+  Tick();
+  ASSERT_EQ(sock.passes_completed(), 1u);
+  std::vector<std::pair<int, int>> kinds;
+  for (const DiagDump& dd : diag.started) kinds.emplace_back(dd.family, dd.protocol);
+  EXPECT_EQ(kinds, (std::vector<std::pair<int, int>>{
+                       {AF_INET, IPPROTO_TCP}, {AF_INET, IPPROTO_UDP}, {AF_UNIX, 0}}));
+}
+
+TEST_F(SocketPassTest, FdRescansReadOnlyWhatMayHaveChanged) {
+  h.policy.global.collection.fd_rescan_interval = std::chrono::seconds(2);
+  Tick();
+  const uint64_t first = sock.fd_readlinks();
+  EXPECT_EQ(first, 52u);  // /dev/null + 51 sockets: the first scan reads every fd
+  for (int i = 0; i < 3; ++i) Tick();
+  EXPECT_GE(sock.fd_scans(), 2u);
+  // Later listings re-read only the fd that is not a socket.
+  EXPECT_EQ(sock.fd_readlinks() - first, sock.fd_scans() - 1);
+  // A socket closes and its fd number now holds a new one: the next pass no longer sees the
+  // old inode, so the process re-reads every fd and finds the new socket.
+  std::filesystem::remove(h.tree.Path("proc/100/fd/3"));
+  Link(3, "socket:[7777]");
+  diag.sockets[0].inode = 7777;
+  Snapshot s;
+  for (int i = 0; i < 12; ++i) s = Tick();
+  EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 40u);
+  EXPECT_EQ(Stats(s).send_queue_bytes, 30u * 20 + 10u * 2);
+}
+
+TEST_F(SocketPassTest, ProcessGoneMidPassLeavesNoOwnerAndNoCrash) {
+  h.policy.global.collection.socket_dump_sockets_per_tick = 1000;
+  Tick();
+  ASSERT_TRUE(sock.pass_in_progress());
+  h.tree.Remove("proc/100");
+  Snapshot s;
+  while (sock.pass_in_progress()) s = Tick();
+  EXPECT_EQ(sock.passes_completed(), 1u);
+  EXPECT_FALSE(s.targets.at("srv").sockets.has_value());
 }
 
 class CacheTest : public ::testing::Test {
