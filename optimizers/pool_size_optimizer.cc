@@ -179,10 +179,27 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   // pool size, so Erlang C alone asks for one more member per step; the queue says how many more
   // would be used at once. Used only when the pool binds and the objective gains from a larger
   // pool (throughput, p99); growth stops at the measured plateau (hold_no_gain below).
-  const double demand = pool->busy + pool->waiters;
+  // Judged over the last kPeakObservations observations at the current size, not the model's
+  // 10-observation mean: near the plateau the gauges swing between idle and queued from tick to
+  // tick, and a short window reads such a pool as binding often enough to creep past the plateau.
+  RunningStat busy_w, waiters_w;
+  double peak = 0;
+  size_t seen = 0;
+  for (auto it = m.observations().rbegin();
+       it != m.observations().rend() && seen < kPeakObservations; ++it) {
+    auto o = it->pools.find(pool->name);
+    if (o == it->pools.end()) continue;
+    ++seen;
+    peak = std::max(peak, o->second.busy + o->second.waiters);
+    auto k = it->knobs.find(in.knob);
+    if (k != it->knobs.end() && k->second != in.current) continue;
+    busy_w.Add(o->second.busy);
+    waiters_w.Add(o->second.waiters);
+  }
+  const double demand = busy_w.mean + waiters_w.mean;
   const bool demand_objective = in.policy.objective != Objective::kMinimizeCpuPerRequest;
-  const bool binds = demand_objective && pool->waiters >= kBindingWaiters &&
-                     pool->busy >= kBindingUtilisation * in.current;
+  const bool binds = demand_objective && busy_w.n > 0 && waiters_w.mean >= kBindingWaiters &&
+                     busy_w.mean >= kBindingUtilisation * in.current;
   p.triggers["demand"] = demand;
   double target = *needed;
   // Erlang C's own size stands when the queue is stable and it asks for more (its inputs are
@@ -230,13 +247,13 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
     // rather than printing a clamped sentinel.
     const std::string demand_clause =
-        by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ", pool->waiters,
-                                demand)
+        by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ",
+                                waiters_w.mean, demand)
                   : std::string();
     p.reason =
         !saturated && by_demand
             ? fmt::format("pool {} binds: {:.1f} of {:.0f} members busy and {}{}", pool->name,
-                          pool->busy, in.current, demand_clause, describe(target))
+                          busy_w.mean, in.current, demand_clause, describe(target))
         : !saturated
             ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
                           pool->name, 1000 * wait_cur, 1000 * budget, describe(target))
@@ -265,15 +282,6 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   }
   // Shrink to one spare member above Erlang C's size, but never to where the recent peak demand
   // would bind the smaller pool (the two rules must not undo each other).
-  double peak = 0;
-  size_t seen = 0;
-  for (auto it = m.observations().rbegin();
-       it != m.observations().rend() && seen < kPeakObservations; ++it) {
-    auto o = it->pools.find(pool->name);
-    if (o == it->pools.end()) continue;
-    peak = std::max(peak, o->second.busy + o->second.waiters);
-    ++seen;
-  }
   const double shrink_to = std::max(target + 1, std::ceil(peak / kShrinkUtilisation));
   if (binds) return std::nullopt;
   if (in.current > 1.5 * shrink_to) {

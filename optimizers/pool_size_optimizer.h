@@ -7,8 +7,9 @@
 //   wait budget W = 10% of the p99 SLO (or 5% of the mean service time with no SLO)
 //   c_needed = smallest c with Erlang-C mean wait Wq(c) <= W (optimizers/queueing.h)
 //   grow when c_needed > current (grow_pool_wait);
-//   demand D = busy + waiters (Little: requests holding or queued for a member); the pool
-//   binds when waiters >= 1 and busy >= 85% of the size: then, for a throughput or p99
+//   demand D = busy + waiters (Little: requests holding or queued for a member), means over
+//   the last 20 observations at the current size; the pool binds when waiters >= 1 and
+//   busy >= 85% of the size: then, for a throughput or p99
 //   objective, grow to max(c_needed, ceil(D)) (grow_pool_demand) -- a saturated pool's measured
 //   offered load is capped at its size, so Erlang C alone would add one member per step, and a
 //   closed-loop pool whose mean wait fits the budget still limits throughput;

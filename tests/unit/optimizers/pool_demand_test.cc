@@ -100,6 +100,38 @@ TEST(PoolDemandTest, NoQueueOrLowUtilisationIsNotBinding) {
   EXPECT_TRUE(!p || p->scenario != "grow_pool_demand");
 }
 
+// Found end to end: near the plateau the gauges swing between idle and queued from tick to
+// tick; ten queued ticks after ten idle ones read as binding over the model's 10-observation
+// mean, and the pool crept one member at a time past the plateau. The binding test uses the
+// last 20 observations at the current size.
+TEST(PoolDemandTest, ASwingingPoolAtThePlateauDoesNotBind) {
+  FakeClock clock;
+  TargetModel model;
+  HostSnapshot host;
+  double requests = 0;
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(std::chrono::milliseconds(250));
+    requests += 1500;
+    TargetSnapshot t;
+    t.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.latency_sum_seconds = 4.0 * (i + 1);
+    a.latency_p99_seconds = 0.012;
+    a.knobs["backend_pool"] = 9;
+    a.pools["backend"] = i < 10 ? AppReport::Pool{9, 4, 0} : AppReport::Pool{9, 8.5, 2};
+    t.app = a;
+    model.Observe(t, host, clock.Now());
+  }
+  ASSERT_GE(model.Pool("backend")->busy, 0.85 * 9);  // the short mean alone would say "binds"
+  TargetPolicy tp = ThroughputPolicy();
+  GuardSettings g;
+  PoolSizeOptimizer opt;
+  OptimizerInput in{tp, g, model, host, "backend_pool", 9, KnobPolicy{}};
+  auto p = opt.Propose(in);
+  EXPECT_TRUE(!p || p->value <= 9) << p->reason;
+}
+
 TEST(PoolDemandTest, CpuObjectiveSizesByErlangCOnly) {
   FakeClock clock;
   TargetModel model = PoolModelOf(clock, 3700, {4, 3.6, 11});
