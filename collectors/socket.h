@@ -18,10 +18,17 @@
 //    knobd_collector_socket_dump_restarts_total. UDP or Unix diag missing in the kernel: that
 //    part is skipped from then on, knobd_collector_supported{source="udp_diag"|"unix_diag"} 0,
 //    one log line.
-//  - every fd_rescan_interval each target process's /proc/PID/fd is re-read (readlink of each
-//    fd, "socket:[INODE]"), staggered by pid, and at once for a new process or when a listener
-//    appears whose inode no known process owns. The inode -> target map is kept and changed
-//    only by what a rescan (or a process exit) changed. Age: refreshed["fds"].
+//  - every fd_rescan_interval each target process's /proc/PID/fd is listed, staggered by pid,
+//    and at once for a new process or when a listener appears whose inode no known process
+//    owns. A listing readlink()s ("socket:[INODE]") only fds not known to be sockets: new fd
+//    numbers and non-socket fds (a file's number may now hold a socket). An fd that held a
+//    socket keeps it unless a completed pass no longer saw that inode (closed, so the number
+//    may have been reused): then the process re-reads every fd on the next tick; also every
+//    10th listing as a backstop (a socket shared with another process keeps its inode alive).
+//    The inode -> target map is kept and changed only by what a listing (or a process exit)
+//    changed. Age: refreshed["fds"].
+//  - /proc/net/sockstat{,6} is read at the start of each pass: an empty family (no IPv6 TCP,
+//    no UDP) skips its dump, whose hash walk would otherwise visit every TCP socket again.
 // Sockets with inode 0 (TIME_WAIT, SYN_RECV request sockets) belong to no fd: they are counted
 // for the target that listens on their local port, if any. An inode held by processes of two
 // targets counts for the first that claimed it. Host listen overflows/drops come from
