@@ -151,6 +151,16 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
   }
 
   const bool saturated = limit_binds;  // the limit, not the demand, bounds concurrency
+  // Measured, not fitted: observations at a concurrency 20% above today's that carried less
+  // than (1 + gain) x today's throughput. Past the knee of an overloaded service X is flat, so
+  // more in flight only queues.
+  auto HigherConcurrencyCarriedNoMore = [&](double gain) {
+    RunningStat higher;
+    for (const auto& o : m.observations())
+      if (o.concurrency > 1.2 * n_obs && o.throughput > 0) higher.Add(o.throughput);
+    return higher.n >= std::max<double>(5, in.guard.min_samples) &&
+           higher.mean < x_obs * (1 + gain);
+  };
   const double peak_n = confident && fit->Peak() ? *fit->Peak()
                                                  : std::numeric_limits<double>::infinity();
 
@@ -166,6 +176,17 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     double p99_next = has_p99 ? p99_obs * std::max(1.0, n_admitted / std::max(n_obs, 1e-9)) : 0;
     if (confident) p99_next = std::max(p99_next, fit->Latency(n_admitted) * factor);
     if (slo_grow) room = room && p99_next <= *slo_grow;
+    // Overload rejects too: when the fit says the admitted load would not be served faster
+    // (X flat past the knee: at most half the gain e / (1 - e) of serving it at today's
+    // latency), the rejections are the capacity's, and a higher limit only adds queueing.
+    // The same test without a fit (a flat X explains no variance, so its R^2 and confidence
+    // are low exactly then): observations at a concurrency 20% higher that carried no more.
+    const double want_gain = 0.5 * e / (1 - e);
+    if (confident && room) {
+      const double x_now = fit->Throughput(n_obs);
+      room = x_now > 0 && fit->Throughput(n_admitted) / x_now - 1 >= want_gain;
+    }
+    if (room && HigherConcurrencyCarriedNoMore(want_gain)) room = false;
     if (room) {
       p.value = target;
       p.scenario = "grow_rejections";
@@ -278,7 +299,8 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
                                                 : fmt::format("no USL fit yet ({})", m.usl_error());
   double up = OneStep(cur, +1, in.knob_policy, in.guard);
   double down = OneStep(cur, -1, in.knob_policy, in.guard);
-  bool up_ok = up > cur && saturated && !m.PenaltyFor(in.knob, up, m.latest()->time);
+  bool up_ok = up > cur && saturated && !m.PenaltyFor(in.knob, up, m.latest()->time) &&
+               !HigherConcurrencyCarriedNoMore(0.02);
   // No predicted crossing: p99 grows at most linearly in N (Little's law with X non-decreasing).
   if (slo && has_p99) up_ok = up_ok && p99_obs * (up / cur) <= *slo_grow;
   if (fit && slo) up_ok = up_ok && fit->Latency(up) * factor <= *slo_grow;
@@ -293,7 +315,9 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     p.predicted["throughput"] = x_obs;
     return p;
   }
-  if (down < cur && !m.PenaltyFor(in.knob, down, m.latest()->time) &&
+  // A limit that rejects is admitting all it can: a lower one turns more away at the same
+  // latency (Little), a throughput loss known in advance, so there is nothing to learn below.
+  if (down < cur && !(want_up && rejecting) && !m.PenaltyFor(in.knob, down, m.latest()->time) &&
       (!want_up || m.PenaltyFor(in.knob, up, m.latest()->time))) {
     p.value = down;
     p.scenario = "explore_down";

@@ -112,6 +112,88 @@ TEST(ConcurrencyOpenLoopTest, RejectionsOfABurstyLoadRaiseTheLimitInsteadOfLower
   EXPECT_EQ(p->binding_constraint, "error_rate");
 }
 
+// Overload: 3000/s offered to a service that serves ~1850/s whatever the concurrency (X flat
+// past the knee). The limit rejects a third of the load, but a higher one would only queue
+// more: no grow_rejections (end to end it was raised 18 -> 27 and rolled back for p99).
+TEST(ConcurrencyOpenLoopTest, OverloadRejectionsDoNotRaiseTheLimit) {
+  FakeClock clock;
+  TargetModel model;
+  HostSnapshot host;
+  double requests = 0, errors = 0;
+  auto feed = [&](double limit, int ticks) {
+    for (int i = 0; i < ticks; ++i) {
+      clock.Advance(std::chrono::milliseconds(250));
+      double x = 1850 * (1 + 0.01 * ((i % 3) - 1)), dt = 0.25;
+      requests += x * dt;
+      errors += (3000 - x) * dt;
+      TargetSnapshot t;
+      t.name = "web";
+      t.state = TargetState::kActive;
+      AppReport a;
+      a.requests_total = requests;
+      a.errors_total = errors;
+      a.latency_sum_seconds = limit * dt;  // the limit is full: N = limit
+      a.latency_p99_seconds = 1.5 * limit / x;
+      a.knobs["concurrency_limit"] = limit;
+      t.app = a;
+      model.Observe(t, host, clock.Now());
+    }
+  };
+  for (double limit : {72.0, 36.0, 18.0}) feed(limit, 12);
+  ASSERT_TRUE(model.usl().has_value()) << model.usl_error();
+  Policy policy = OpenLoopPolicy();
+  TargetPolicy tp = policy.targets[0];
+  tp.constraints.error_rate.reset();
+  ConcurrencyOptimizer opt;
+  auto p = opt.Propose({tp, policy.global.guard, model, host, "concurrency_limit", 18,
+                        tp.knobs.at("concurrency_limit")});
+  EXPECT_FALSE(p.has_value() && p->scenario == "grow_rejections") << p->reason;
+  EXPECT_FALSE(p.has_value() && p->value > 18) << p->scenario << ": " << p->reason;
+}
+
+// After the raise 4 -> 6 was rolled back (a regression: 6 carried a third of 4's throughput)
+// the limit at 4 still rejects a quarter of the load. Up is penalized and measured worse, and
+// down would turn even more away: hold (end to end knobd explored down 4 -> 2 instead).
+TEST(ConcurrencyOpenLoopTest, ARejectingLimitDoesNotExploreDownAfterARolledBackRaise) {
+  FakeClock clock;
+  TargetModel model;
+  HostSnapshot host;
+  OpenLoopService svc;
+  svc.limit = 4;
+  auto feed = [&](int ticks, double throughput_factor) {
+    for (int i = 0; i < ticks; ++i) {
+      clock.Advance(std::chrono::milliseconds(250));
+      TargetSnapshot t = svc.Tick(0.25);
+      if (throughput_factor != 1) {
+        // The regression: each request holds its slot 4x longer, so the limit carries 1/4.
+        double x = svc.rate * (1 - svc.Rejected()) * throughput_factor;
+        svc.requests -= svc.rate * (1 - svc.Rejected()) * 0.25 - x * 0.25;
+        t.app->requests_total = svc.requests;
+        t.app->latency_sum_seconds = x * 0.25 * svc.service_s / throughput_factor;
+      }
+      model.Observe(t, host, clock.Now());
+    }
+  };
+  feed(12, 1);
+  svc.limit = 6;
+  feed(12, 0.3);
+  svc.limit = 4;
+  feed(12, 1);
+  Penalty pen;
+  pen.value = 6;
+  pen.direction = 1;
+  pen.until = clock.Now() + std::chrono::seconds(20);
+  pen.reason = "#1 rolled back";
+  model.Penalize("concurrency_limit", pen);
+  Policy policy = OpenLoopPolicy();
+  TargetPolicy tp = policy.targets[0];
+  tp.constraints.error_rate.reset();
+  ConcurrencyOptimizer opt;
+  auto p = opt.Propose({tp, policy.global.guard, model, host, "concurrency_limit", 4,
+                        tp.knobs.at("concurrency_limit")});
+  EXPECT_FALSE(p.has_value() && p->value < 4) << p->scenario << ": " << p->reason;
+}
+
 // A limit far above what the demand fills is left alone even when the USL peak lies below it:
 // lowering it to the peak would change nothing but turn bursts away.
 TEST(ConcurrencyOpenLoopTest, ASlackLimitAboveThePeakIsNotLowered) {
