@@ -100,7 +100,8 @@ class ConcurrencyE2eTest : public E2eTest {
   // Every recorded step of the knob: inside the bounds, within max_step (rollbacks restore
   // exactly the value their change left), explained (a sentence, a scenario, every guard's
   // verdict) and, in apply mode, binding.
-  void CheckSteps(const std::vector<json>& history) {
+  void CheckSteps(const std::vector<json>& history, double step_fraction = kStepFraction,
+                  double step_abs = kStepAbs, double knob_max = kKnobMax) {
     std::map<uint64_t, json> by_id;
     for (const auto& r : history) by_id[static_cast<uint64_t>(Num(r, "id"))] = r;
     for (const auto& r : history) {
@@ -115,7 +116,7 @@ class ConcurrencyE2eTest : public E2eTest {
           << "apply mode must send binding sets: " << r.dump();
       double from = Num(r, "old_value"), to = Num(r, "new_value");
       EXPECT_GE(to, kKnobMin) << r.dump();
-      EXPECT_LE(to, kKnobMax) << r.dump();
+      EXPECT_LE(to, knob_max) << r.dump();
       if (Str(r, "scenario") == "rollback") {
         std::smatch m;
         std::string reason = Str(r, "reason");
@@ -128,12 +129,43 @@ class ConcurrencyE2eTest : public E2eTest {
         continue;
       }
       double limit =
-          std::min(std::max(1.0, std::floor(std::fabs(from) * kStepFraction)), kStepAbs);
+          std::min(std::max(1.0, std::floor(std::fabs(from) * step_fraction)), step_abs);
       EXPECT_LE(std::fabs(to - from), limit + 1e-9) << "step beyond max_step: " << r.dump();
       EXPECT_TRUE(r.contains("predicted") && r["predicted"].is_object() &&
                   !r["predicted"].empty())
           << "a change without a prediction: " << r.dump();
     }
+  }
+
+  // Polls the history until knobd has made `want` verified changes in direction `dir` (+1
+  // raises, -1 lowerings) and then changed nothing for 4 verification windows (8 s), or
+  // `max_seconds` pass. True when it settled.
+  bool TuneUntilSettled(int dir, int want, int max_seconds) {
+    constexpr auto kQuiet = seconds(8);
+    size_t changes_seen = 0;
+    auto last_change = SteadyClock::now();
+    return WaitFor(
+        [&] {
+          std::vector<json> h = History();
+          size_t changes = 0;
+          int verified = 0;
+          bool in_flight = false;
+          for (const auto& r : h) {
+            if (Str(r, "knob") != kKnob || !IsChange(r)) continue;
+            ++changes;
+            std::string o = Str(r, "outcome");
+            in_flight = o == "pending" || o == "applied";
+            if (o == "verified" && Str(r, "scenario") != "rollback" &&
+                dir * (Num(r, "new_value") - Num(r, "old_value")) > 0)
+              ++verified;
+          }
+          if (changes != changes_seen) {
+            changes_seen = changes;
+            last_change = SteadyClock::now();
+          }
+          return verified >= want && !in_flight && SteadyClock::now() - last_change >= kQuiet;
+        },
+        seconds(max_seconds), milliseconds(500));
   }
 
   void PrintHistory(const std::vector<json>& history) {
@@ -163,34 +195,10 @@ TEST_F(ConcurrencyE2eTest, RaisesATooLowLimitUntilTheLoadIsCarriedAndHolds) {
   // Tune until knobd has made at least 2 verified raises and then changed nothing for 4
   // verification windows (8 s), or 60 s (KNOB_E2E_TUNE_SECONDS).
   const int tune_seconds = EnvInt("KNOB_E2E_TUNE_SECONDS", 60);
-  constexpr auto kQuiet = seconds(8);
   StartLoad("tuning", kLoad);
   ASSERT_TRUE(Knobctl({"resume", kTarget}).has_value());
   const auto tuning_start = SteadyClock::now();
-  size_t changes_seen = 0;
-  auto last_change = SteadyClock::now();
-  bool held = WaitFor(
-      [&] {
-        std::vector<json> h = History();
-        size_t changes = 0;
-        int verified_raises = 0;
-        bool in_flight = false;
-        for (const auto& r : h) {
-          if (Str(r, "knob") != kKnob || !IsChange(r)) continue;
-          ++changes;
-          std::string o = Str(r, "outcome");
-          in_flight = o == "pending" || o == "applied";
-          if (o == "verified" && Str(r, "scenario") != "rollback" &&
-              Num(r, "new_value") > Num(r, "old_value"))
-            ++verified_raises;
-        }
-        if (changes != changes_seen) {
-          changes_seen = changes;
-          last_change = SteadyClock::now();
-        }
-        return verified_raises >= 2 && !in_flight && SteadyClock::now() - last_change >= kQuiet;
-      },
-      seconds(tune_seconds), milliseconds(500));
+  bool held = TuneUntilSettled(+1, 2, tune_seconds);
   const double tuning_seconds =
       std::chrono::duration<double>(SteadyClock::now() - tuning_start).count();
   ASSERT_TRUE(Knobctl({"pause", kTarget}).has_value());
@@ -267,6 +275,82 @@ TEST_F(ConcurrencyE2eTest, RaisesATooLowLimitUntilTheLoadIsCarriedAndHolds) {
       100 * err_before, before->p99_ms, after->throughput_rps, 100 * err_after, after->p99_ms,
       after->throughput_rps / before->throughput_rps, during ? during->throughput_rps : 0.0,
       observations, has_usl ? ("R2 " + std::to_string(r2)).c_str() : "none",
+      std::chrono::duration<double>(SteadyClock::now() - t0).count());
+  PrintHistory(history);
+}
+
+// The other direction: a limit far above what the p99 SLO allows under an overload (3000/s
+// offered to a backend that serves ~1900/s through 4 connections). With the limit at 200 every
+// one of the 128 clients stays in flight, queued for a backend connection: throughput is the
+// backend's, and p99 is Little's law, 128 / 1900/s, above the 50 ms SLO. Lowering the limit
+// costs no throughput (the USL is flat past the knee) and sheds the excess as fast "busy"
+// answers, so the accepted requests meet the SLO.
+class TooHighE2eTest : public ConcurrencyE2eTest {
+ protected:
+  static constexpr double kMaxStepFraction = 0.5, kMaxStepAbs = 64, kMax = 256;
+  std::string Policy() const override {
+    std::string p = ConcurrencyPolicy();
+    auto replace = [&](const std::string& from, const std::string& to) {
+      p.replace(p.find(from), from.size(), to);
+    };
+    replace(", error_rate: 1%", "");
+    replace("{min: 1, max: 64, max_step: [50%, 8]}", "{min: 1, max: 256, max_step: [50%, 64]}");
+    return p;
+  }
+};
+
+TEST_F(TooHighE2eTest, LowersALimitThatLetsP99BreakTheSloAndHolds) {
+  const auto t0 = SteadyClock::now();
+  const std::vector<std::string> load = {"--rate", "3000", "--connections", "128"};
+  int metrics_port = StartKnobd(1);
+  ASSERT_GT(metrics_port, 0);
+  ASSERT_TRUE(Knobctl({"pause", kTarget}).has_value());
+  StartService({"--workers", "64", "--backend-pool", "4", "--concurrency-limit", "200",
+                "--cache-bytes", "65536"});
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(WaitForLimit(200)) << knobd_->Err();
+  auto before = MeasureLoad("baseline", 4, load);
+  ASSERT_TRUE(before.has_value());
+
+  StartLoad("tuning", load);
+  ASSERT_TRUE(Knobctl({"resume", kTarget}).has_value());
+  const auto tuning_start = SteadyClock::now();
+  bool held = TuneUntilSettled(-1, 1, EnvInt("KNOB_E2E_TUNE_SECONDS", 60));
+  const double tuning_seconds =
+      std::chrono::duration<double>(SteadyClock::now() - tuning_start).count();
+  ASSERT_TRUE(Knobctl({"pause", kTarget}).has_value());
+  StopLoad();
+  std::optional<double> final_limit = SettledLimit();
+  ASSERT_TRUE(final_limit.has_value());
+  auto after = MeasureLoad("final", 4, load);
+  ASSERT_TRUE(after.has_value());
+  std::vector<json> history = History();
+
+  EXPECT_TRUE(held) << "knobd did not settle (a verified lowering, then no change for 8 s); "
+                       "history:\n"
+                    << json(history).dump(1);
+  EXPECT_LE(*final_limit, 100) << json(history).dump(1);
+  // p99 as the clients see it (from the schedule, so the overload's backlog counts) falls
+  // by far more than half, at no cost in throughput.
+  EXPECT_LT(after->p99_ms, 0.5 * before->p99_ms) << before->text << after->text;
+  EXPECT_GT(after->throughput_rps, 0.8 * before->throughput_rps) << before->text << after->text;
+  // The last verified lowering met the SLO as the service measured it.
+  json last;
+  for (const auto& r : history)
+    if (Str(r, "knob") == kKnob && Str(r, "outcome") == "verified" &&
+        Str(r, "scenario") != "rollback")
+      last = r;
+  ASSERT_FALSE(last.is_null()) << json(history).dump(1);
+  EXPECT_LT(Num(last, "new_value"), Num(last, "old_value")) << last.dump();
+  ASSERT_TRUE(last.contains("realized")) << last.dump();
+  EXPECT_LE(Num(last["realized"], "p99_seconds"), kSloSeconds) << last.dump();
+  CheckSteps(history, kMaxStepFraction, kMaxStepAbs, kMax);
+
+  std::printf(
+      "[ e2e ] too high: concurrency_limit 200 -> %g in %.1f s of tuning (held: %s); baseline "
+      "%.0f req/s, p99 %.1f ms; final %.0f req/s, p99 %.1f ms (client side); test %.1f s\n",
+      *final_limit, tuning_seconds, held ? "yes" : "no", before->throughput_rps, before->p99_ms,
+      after->throughput_rps, after->p99_ms,
       std::chrono::duration<double>(SteadyClock::now() - t0).count());
   PrintHistory(history);
 }
