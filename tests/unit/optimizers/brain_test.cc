@@ -362,6 +362,41 @@ namespace knob {
 namespace {
 
 // After a restart the brain resumes from its saved model: no exploration from scratch.
+// The reloaded model is on /metrics right after Load, before the target reconnects: the
+// observation count and the penalized region of a rolled-back change (the end-to-end tests
+// read these to prove a restart kept what was learned).
+TEST(BrainTest, LoadExportsTheRestoredModelAndPenalties) {
+  std::string dir = ::testing::TempDir() + "/brain_state_metrics";
+  std::filesystem::create_directories(dir);
+  Harness h(Mode::kApply);
+  h.sim.regress_at = 10;
+  h.sim.regress_factor = 0.5;
+  bool rolled_back = false;
+  for (int i = 0; i < 1000 && !rolled_back; ++i) {
+    h.Tick();
+    for (const auto& r : h.brain.History("web"))
+      rolled_back = rolled_back || r.outcome == Outcome::kRolledBack;
+  }
+  ASSERT_TRUE(rolled_back);
+  ASSERT_TRUE(h.brain.Save(dir).ok());
+  const double observations = static_cast<double>(h.brain.Model("web")->observations);
+
+  Harness h2(Mode::kApply);
+  ASSERT_TRUE(h2.brain.Load(dir).ok());
+  prometheus::TextSerializer ser;
+  std::string text = ser.Serialize(h2.registry.Collect());
+  auto value = [&](const std::string& prefix) {
+    auto at = text.find(prefix);
+    if (at == std::string::npos) return -1.0;
+    auto eol = text.find('\n', at);
+    auto sp = text.rfind(' ', eol);
+    return std::stod(text.substr(sp + 1, eol - sp - 1));
+  };
+  EXPECT_EQ(value("knobd_model_observations{target=\"web\"}"), observations) << text;
+  EXPECT_GE(value("knobd_model_penalized_regions{knob=\"concurrency_limit\",target=\"web\"}"), 1)
+      << text;
+}
+
 TEST(BrainTest, RestartResumesFromTheSavedModel) {
   std::string dir = ::testing::TempDir() + "/brain_state_resume";
   std::filesystem::create_directories(dir);
