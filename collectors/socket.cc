@@ -60,10 +60,14 @@ std::optional<uint64_t> SockstatInuse(std::string_view text, std::string_view ke
 constexpr std::string_view kUnixTypes[] = {"stream", "dgram", "seqpacket", "other"};
 size_t UnixTypeIndex(uint8_t type) {
   switch (type) {
-    case SOCK_STREAM: return 0;
-    case SOCK_DGRAM: return 1;
-    case SOCK_SEQPACKET: return 2;
-    default: return 3;
+    case SOCK_STREAM:
+      return 0;
+    case SOCK_DGRAM:
+      return 1;
+    case SOCK_SEQPACKET:
+      return 2;
+    default:
+      return 3;
   }
 }
 
@@ -131,7 +135,8 @@ SocketCollector::SocketCollector(Env& env, prometheus::Registry& reg)
                       "Full socket passes dropped midway by a netlink error and started again") {}
 
 uint32_t SocketCollector::Intern(const std::string& name) {
-  auto [it, inserted] = target_index_.try_emplace(name, static_cast<uint32_t>(target_names_.size()));
+  auto [it, inserted] =
+      target_index_.try_emplace(name, static_cast<uint32_t>(target_names_.size()));
   if (inserted) target_names_.push_back(name);
   return it->second;
 }
@@ -277,8 +282,8 @@ void SocketCollector::Publish() {
     const Acc& a = acc_[i];
     SocketStats st;
     for (size_t s = 0; s < a.by_state.size(); ++s) {
-      if (a.by_state[s]) st.tcp_by_state[std::string(TcpStateName(static_cast<uint8_t>(s)))] +=
-          a.by_state[s];
+      if (a.by_state[s])
+        st.tcp_by_state[std::string(TcpStateName(static_cast<uint8_t>(s)))] += a.by_state[s];
     }
     st.send_queue_bytes = a.send;
     st.recv_queue_bytes = a.recv;
@@ -333,8 +338,8 @@ void SocketCollector::StepPass(const CollectContext& ctx) {
   const auto& cs = ctx.policy.global.collection;
   tick_sockets_ = 0;
   if (!pass_active_) {
-    const bool due =
-        restart_now_ || passes_ + restarts_ == 0 || ctx.now - pass_start_ >= cs.socket_dump_interval;
+    const bool due = restart_now_ || passes_ + restarts_ == 0 ||
+                     ctx.now - pass_start_ >= cs.socket_dump_interval;
     if (!due) return;
     restart_now_ = false;
     pass_active_ = true;
@@ -421,9 +426,9 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
         const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
         const int64_t slots = std::max<int64_t>(1, cs.fd_rescan_interval.count() / tick);
         if (inserted || ctx.now >= f.due) {
-          f.due = ctx.now + cs.fd_rescan_interval -
-                  (inserted ? Duration(tick * (static_cast<int64_t>(key.pid) % slots))
-                            : Duration(0));
+          f.due =
+              ctx.now + cs.fd_rescan_interval -
+              (inserted ? Duration(tick * (static_cast<int64_t>(key.pid) % slots)) : Duration(0));
         }
         const bool full = inserted || f.suspect || ++f.listings >= kFullEvery;
         if (full) f.listings = 0;

@@ -73,16 +73,16 @@ class SocketCollector final : public Collector {
   static constexpr uint32_t kNoTarget = UINT32_MAX;
   struct FdState {
     std::vector<std::pair<uint32_t, uint32_t>> fds;  // (fd, socket inode or 0), sorted by fd
-    std::vector<uint32_t> inodes;  // sorted, unique; each holds one ref in owner_
+    std::vector<uint32_t> inodes;                    // sorted, unique; each holds one ref in owner_
     MonoTime scanned{};
-    MonoTime due{};        // next cadence listing
+    MonoTime due{};         // next cadence listing
     uint32_t listings = 0;  // since the last full re-read
     bool suspect = false;   // a pass saw one of its sockets close: re-read every fd
     uint64_t seen_tick = 0;
   };
   struct Owner {
     uint32_t target;
-    uint32_t refs;            // processes holding the inode
+    uint32_t refs;           // processes holding the inode
     uint64_t seen_pass = 0;  // last pass (passes_ + 1 while it runs) that saw the socket
   };
   // One pass's sums for one target.
@@ -134,7 +134,7 @@ class SocketCollector final : public Collector {
   size_t pass_sockets_ = 0, last_pass_sockets_ = 0;
   size_t quota_ = 0;  // sockets per tick for this pass
   size_t tick_sockets_ = 0;
-  std::vector<Acc> acc_;  // by target index
+  std::vector<Acc> acc_;             // by target index
   std::array<bool, 5> part_off_{};   // a part whose diag family the kernel lacks
   std::array<bool, 5> part_skip_{};  // this pass: no such sockets on the host (sockstat)
   std::vector<std::pair<uint32_t, uint32_t>> old_fds_;

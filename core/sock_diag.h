@@ -49,8 +49,8 @@ struct TcpSocketInfo {
   uid_t uid = 0;
   uint8_t protocol = 6;   // IPPROTO_TCP (6) or IPPROTO_UDP (17); 0 for AF_UNIX
   uint8_t unix_type = 0;  // AF_UNIX only: SOCK_STREAM (1), SOCK_DGRAM (2), SOCK_SEQPACKET (5)
-  uint32_t rqueue = 0;  // LISTEN: accept-queue length; else bytes not yet read by the app
-  uint32_t wqueue = 0;  // LISTEN: backlog; else bytes not yet acked
+  uint32_t rqueue = 0;    // LISTEN: accept-queue length; else bytes not yet read by the app
+  uint32_t wqueue = 0;    // LISTEN: backlog; else bytes not yet acked
   // From tcp_info, present only when asked for and the kernel supplied enough bytes.
   std::optional<uint32_t> rtt_us, rttvar_us, snd_cwnd, total_retrans;
 };
@@ -62,8 +62,8 @@ inline constexpr uint32_t kListenOnly = 1u << 10;
 // What a resumable dump reads. family AF_INET / AF_INET6 with protocol IPPROTO_TCP or
 // IPPROTO_UDP (inet_diag), or AF_UNIX (unix_diag; protocol ignored).
 struct DiagDump {
-  uint8_t family = 2;     // AF_INET
-  uint8_t protocol = 6;   // IPPROTO_TCP
+  uint8_t family = 2;    // AF_INET
+  uint8_t protocol = 6;  // IPPROTO_TCP
   uint32_t states = kAllTcpStates;
   bool with_info = false;  // TCP only: tcp_info (RTT, cwnd, retransmits)
   bool operator==(const DiagDump&) const = default;

@@ -5,7 +5,6 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
-
 #include <sys/socket.h>
 
 #include <cstring>
@@ -363,8 +362,8 @@ TEST_F(SocketPassTest, OneShotPassCountsEveryKindForTheTarget) {
   EXPECT_EQ(h.Metric("knobd_target_udp_sockets", {{"target", "srv"}}), 5);
   EXPECT_EQ(h.Metric("knobd_target_unix_sockets", {{"target", "srv"}, {"type", "stream"}}), 3);
   EXPECT_EQ(h.Metric("knobd_target_unix_sockets", {{"target", "srv"}, {"type", "seqpacket"}}), 0);
-  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "unix_diag"}}),
-            1);
+  EXPECT_EQ(
+      h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "unix_diag"}}), 1);
 }
 
 TEST_F(SocketPassTest, PassSpreadOverTicksGivesTheOneShotAggregates) {
@@ -435,12 +434,12 @@ TEST_F(SocketPassTest, AbortedDumpRestartsCleanlyWithoutPublishingPartialSums) {
   EXPECT_FALSE(sock.pass_in_progress());
   EXPECT_FALSE(s.targets.at("srv").refreshed.count("sockets"));
   EXPECT_EQ(h.Metric("knobd_collector_socket_dump_restarts_total", {}), 1);
-  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "sock_diag"}}),
-            1);
+  EXPECT_EQ(
+      h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "sock_diag"}}), 1);
   const MonoTime restart = h.clock.Now();
   while (sock.passes_completed() == 0) s = Tick();
   EXPECT_EQ(s.targets.at("srv").refreshed.at("sockets"), restart);  // started the next tick
-  EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 40u);           // not 40 + a partial pass
+  EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 40u);          // not 40 + a partial pass
   EXPECT_EQ(Stats(s).udp_sockets, 5u);
 }
 
@@ -451,8 +450,8 @@ TEST_F(SocketPassTest, MissingUnixDiagSkipsThatPartOnceAndKeepsTheRest) {
   EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 40u);
   EXPECT_EQ(Stats(s).udp_sockets, 5u);
   EXPECT_EQ(Stats(s).unix_sockets, 0u);
-  EXPECT_EQ(h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "unix_diag"}}),
-            0);
+  EXPECT_EQ(
+      h.Metric("knobd_collector_supported", {{"collector", "socket"}, {"source", "unix_diag"}}), 0);
   EXPECT_FALSE(h.Metric("knobd_target_unix_sockets", {{"target", "srv"}, {"type", "stream"}}));
   EXPECT_EQ(sock.pass_restarts(), 0u);
   const size_t starts = diag.started.size();
