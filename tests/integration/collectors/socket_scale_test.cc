@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -275,6 +276,90 @@ TEST(SocketScaleTest, FiftyThousandSocketsCountedPerTargetInABoundedSpreadPass) 
     EXPECT_EQ(lines(sports), total);
     EXPECT_EQ(lines(dports), total);
   }
+}
+
+// UDP (IPv4, IPv6 where the host has it) and Unix sockets of this very process through the
+// real kernel's udp_diag / unix_diag, or, where a family is missing, the supported gauge at 0.
+TEST(SocketKindsTest, UdpAndUnixCountsOfThisProcessFromTheRealKernel) {
+  std::vector<int> fds;
+  auto keep = [&](int fd) {
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    fds.push_back(fd);
+  };
+  // Bound: udp_diag walks the UDP hash table, which holds no unbound socket (nor does `ss`).
+  for (int i = 0; i < 3; ++i) {
+    keep(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fds.back(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  }
+  int udp_expected = 3;
+  int v6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 a6{};
+  a6.sin6_family = AF_INET6;
+  a6.sin6_addr = in6addr_loopback;
+  if (v6 >= 0 && bind(v6, reinterpret_cast<sockaddr*>(&a6), sizeof(a6)) == 0) {
+    ++udp_expected;
+  }
+  if (v6 >= 0) fds.push_back(v6);
+  int sp[2];
+  for (int type : {SOCK_STREAM, SOCK_STREAM, SOCK_DGRAM}) {
+    ASSERT_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sp), 0);
+    fds.push_back(sp[0]);
+    fds.push_back(sp[1]);
+  }
+
+  testing::FakeClock clock;
+  RealProcFs procfs("/proc", "/sys");
+  RealSockDiag diag;
+  testing::FakePerfEvents perf;
+  Env env{clock, procfs, diag, perf};
+  prometheus::Registry registry;
+  Policy policy;
+  policy.source = "<test>";
+  TargetPolicy self;
+  self.name = "self";
+  self.selector.pid = getpid();
+  policy.targets.push_back(self);
+  std::map<std::string, pid_t> registered;
+  Discovery discovery(env, registry);
+  SocketCollector sock(env, registry);
+  Snapshot s;
+  for (int i = 0; i < 20 && sock.passes_completed() == 0; ++i) {
+    s = Snapshot{};
+    s.time = clock.Now();
+    CollectContext ctx{policy, clock.Now(), registered};
+    ASSERT_TRUE(discovery.Collect(ctx, s).ok());
+    ASSERT_TRUE(sock.Collect(ctx, s).ok());
+    clock.Advance(1s);
+  }
+  for (int fd : fds) close(fd);
+  ASSERT_EQ(sock.passes_completed(), 1u);
+  ASSERT_TRUE(s.targets.at("self").sockets.has_value());
+  const SocketStats& st = *s.targets.at("self").sockets;
+  auto supported = [&](const char* source) {
+    return testing::MetricValue(registry, "knobd_collector_supported",
+                                {{"collector", "socket"}, {"source", source}});
+  };
+  std::printf("udp_diag %s: %u UDP sockets; unix_diag %s: %u Unix sockets\n",
+              supported("udp_diag") == 1.0 ? "supported" : "missing", st.udp_sockets,
+              supported("unix_diag") == 1.0 ? "supported" : "missing", st.unix_sockets);
+  if (supported("udp_diag") == 1.0) {
+    EXPECT_EQ(st.udp_sockets, static_cast<uint32_t>(udp_expected));
+  } else {
+    EXPECT_EQ(supported("udp_diag"), 0.0);
+    EXPECT_EQ(st.udp_sockets, 0u);
+  }
+  if (supported("unix_diag") == 1.0) {
+    EXPECT_EQ(st.unix_sockets, 6u);
+    EXPECT_EQ(st.unix_by_type.at("stream"), 4u);
+    EXPECT_EQ(st.unix_by_type.at("dgram"), 2u);
+  } else {
+    EXPECT_EQ(supported("unix_diag"), 0.0);
+    EXPECT_EQ(st.unix_sockets, 0u);
+  }
+  EXPECT_EQ(sock.pass_restarts(), 0u);
 }
 
 }  // namespace
