@@ -297,13 +297,20 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     }
   }
   r.kind = VerifyResult::Kind::kVerified;
+  // A constraint still above its limit that the change did not make worse (a violation fix that
+  // landed at the limit, a neighbour's pressure) is named, not called "held".
+  std::string constraints_text = "every constraint held";
+  if (auto still = ViolatedConstraint(constraints, after))
+    constraints_text = fmt::format("{} still above its limit but not made worse ({})",
+                                   still->first, still->second);
   if (!comparable) {
     r.reason = "the objective could not be compared (not measured in both windows, or zero "
-               "before the change); every constraint held";
+               "before the change); " + constraints_text;
     return r;
   }
-  r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), every constraint held",
-                         improvement >= 0 ? "improved" : "changed", 100 * improvement, snr);
+  r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), {}",
+                         improvement >= 0 ? "improved" : "changed", 100 * improvement, snr,
+                         constraints_text);
   return r;
 }
 

@@ -179,6 +179,23 @@ TEST_F(GuardTest, VerifyWaitsForWindowAndSamples) {
   EXPECT_NEAR(r.realized.at("realized_improvement"), 0.10, 0.02);
 }
 
+// A violation fix that lands at the limit (p99 146 ms -> 50.01 ms against 50 ms, end to end)
+// is kept, and its reason names the constraint still above the limit instead of claiming that
+// every constraint held.
+TEST_F(GuardTest, VerifiedFixAtTheLimitNamesTheConstraintStillAbove) {
+  Guard g(settings);
+  Constraints c;
+  c.p99_latency = std::chrono::milliseconds(50);
+  auto r = g.Verify(Objective::kMaximizeThroughput, c, Window(100, 0.146, 20, 1),
+                    Window(100, 0.0502, 20, 2, 0.001), {}, std::chrono::seconds(25), true);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+  EXPECT_THAT(r.reason, HasSubstr("p99_latency still above its limit but not made worse"));
+  EXPECT_THAT(r.reason, ::testing::Not(HasSubstr("every constraint held")));
+  r = g.Verify(Objective::kMaximizeThroughput, c, Window(100, 0.146, 20, 1),
+               Window(100, 0.040, 20, 2, 0.001), {}, std::chrono::seconds(25), true);
+  EXPECT_THAT(r.reason, HasSubstr("every constraint held"));
+}
+
 TEST_F(GuardTest, VerifyRollsBackWorseObjectiveBeyondNoiseOnly) {
   Guard g(settings);
   auto before = Window(100, 0.02, 20, 1);
