@@ -16,7 +16,12 @@
 //   SLO; every step within bounds and max_step and explained. After a restart with the same
 //   state dir the model (observations, USL fit) is back on /metrics before the target
 //   reconnects.
-// ConcurrencyE2eTest.RollsBackAPlantedRegressionAndRemembersTheRegion
+// TooHighE2eTest.LowersALimitThatLetsP99BreakTheSloAndHolds
+//   The other direction: 3000/s offered to a backend that serves ~1900/s; a limit of 200 lets
+//   128 clients queue (p99 above the 50 ms SLO). Knobd lowers it (shrink_latency, each step a
+//   verified violation fix), then holds; client-side p99 falls far more than half at no cost
+//   in throughput.
+// RollbackE2eTest.RollsBackAPlantedRegressionAndRemembersTheRegion
 //   The service plants a regression the model cannot predict (--regress-above
 //   concurrency_limit=4:8000: every request waits 8 ms more once the limit is above 4). Knobd
 //   raises the limit from 4, the verification window sees throughput fall and p99 rise instead
@@ -26,7 +31,7 @@
 //
 // Robustness on a loaded 2-core VM (other heavy jobs share the cores): assertions are on
 // direction, margins and holding, never on exact convergence points; every wait is a poll with
-// a deadline. Each test takes ~35-60 s here, bounded at ~90 s.
+// a deadline. The tests take ~31, ~23 and ~14 s here, each bounded at ~90 s.
 #include "tests/integration/e2e/e2e_harness.h"
 
 namespace knob::testing {
@@ -334,7 +339,9 @@ TEST_F(TooHighE2eTest, LowersALimitThatLetsP99BreakTheSloAndHolds) {
   // by far more than half, at no cost in throughput.
   EXPECT_LT(after->p99_ms, 0.5 * before->p99_ms) << before->text << after->text;
   EXPECT_GT(after->throughput_rps, 0.8 * before->throughput_rps) << before->text << after->text;
-  // The last verified lowering met the SLO as the service measured it.
+  // The last verified lowering met the SLO as the service measured it, up to the noise band in
+  // which knobd deliberately holds (it lowers only while observed p99 - se > SLO, so a fix can
+  // land at 50.01 ms against 50 ms; the guard then names the constraint in its reason).
   json last;
   for (const auto& r : history)
     if (Str(r, "knob") == kKnob && Str(r, "outcome") == "verified" &&
@@ -343,7 +350,7 @@ TEST_F(TooHighE2eTest, LowersALimitThatLetsP99BreakTheSloAndHolds) {
   ASSERT_FALSE(last.is_null()) << json(history).dump(1);
   EXPECT_LT(Num(last, "new_value"), Num(last, "old_value")) << last.dump();
   ASSERT_TRUE(last.contains("realized")) << last.dump();
-  EXPECT_LE(Num(last["realized"], "p99_seconds"), kSloSeconds) << last.dump();
+  EXPECT_LE(Num(last["realized"], "p99_seconds"), 1.1 * kSloSeconds) << last.dump();
   CheckSteps(history, kMaxStepFraction, kMaxStepAbs, kMax);
 
   std::printf(
