@@ -140,6 +140,31 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
                              100 * (h_new - h_cur), Bytes(knee));
       p.trade_offs.push_back(fmt::format("{} more memory", Bytes(knee - in.current)));
       p.expected_gain = h_new - h_cur;
+      // Under a throughput objective a larger cache turns misses into hits: requests complete
+      // faster, the clients send more of them, and the misses that remain meet a busier backend,
+      // so the tail may rise while throughput grows. Say which rise is accepted (the guard rolls
+      // back only a p99 rise beyond it plus its regression budget, and always the SLO): at most
+      // in proportion to the throughput gain the step's miss ratio predicts, (1 - h) / (1 - h')
+      // if misses dominate the cost of a request, capped at doubling and at (1 - h) x SLO.
+      const double step_to = std::min(knee, in.current + MaxStep(in.current, in.knob_policy,
+                                                                 in.guard));
+      const double h_step = mrc->HitRatio(step_to);
+      const double x_gain = std::min(1.0, (1 - h_cur) / std::max(1e-9, 1 - h_step) - 1);
+      const auto& last = *m.latest();
+      if (in.policy.objective == Objective::kMaximizeThroughput && x_gain > 0) {
+        p.predicted["throughput"] = last.throughput * (1 + x_gain);
+        if (last.p99_seconds) {
+          double accepted = *last.p99_seconds * (1 + x_gain);
+          if (auto slo = P99LimitSeconds(in.policy.constraints))
+            accepted = std::min(accepted, (1 - in.guard.hysteresis_fraction) * *slo);
+          if (accepted > *last.p99_seconds) {
+            p.predicted["p99_seconds"] = accepted;
+            p.trade_offs.push_back(fmt::format(
+                "p99 may rise up to {:.1f} ms as throughput grows (up to {:.0f}% predicted)",
+                1000 * accepted, 100 * x_gain));
+          }
+        }
+      }
       return p;
     }
     if (knee < in.current * 0.8 && h_cur - h_new < 0.005) {

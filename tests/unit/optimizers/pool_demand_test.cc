@@ -277,3 +277,117 @@ TEST(PoolDemandTest, RestartWithTheSavedStateDoesNotExploreAgain) {
 
 }  // namespace
 }  // namespace knob::testing
+
+namespace knob::testing {
+namespace {
+
+// Found end to end (CacheE2eTest): growing the cache from 2 to 4 MiB raised throughput by 42%
+// (signal-to-noise 6.5) and was rolled back twice because p99 rose 12% and 29% "beyond the
+// predicted 0%": in a closed loop the clients send more requests once hits are faster, and the
+// misses that remain meet a busier backend. grow_cache_hits now predicts the throughput gain of
+// its step and accepts a p99 rise in proportion, inside the SLO; the guard still rolls back a
+// larger rise.
+struct ClosedLoopCache {
+  FakeClock clock;
+  Brain brain{clock, nullptr};
+  Policy policy;
+  double cache = 256 * 1024, requests = 0, hits = 0, misses = 0;
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;
+  MissRatioCurve truth;
+  std::vector<Recommendation> published;
+
+  ClosedLoopCache() {
+    policy.global.guard.cooldown = std::chrono::seconds(1);
+    policy.global.guard.verification_window = std::chrono::seconds(2);
+    policy.global.guard.min_samples = 6;
+    TargetPolicy t;
+    t.name = "svc";
+    t.mode = Mode::kApply;
+    t.objective = Objective::kMaximizeThroughput;
+    t.constraints.p99_latency = std::chrono::milliseconds(200);
+    KnobPolicy k;
+    k.min = 65536;
+    k.max = 64.0 * 1024 * 1024;
+    k.max_step_fraction = 1.0;
+    t.knobs["cache_bytes"] = k;
+    policy.targets.push_back(t);
+    // Reuse distances spread evenly (in log size) from 8 KiB to 16 MiB: a Zipf-like curve.
+    for (int i = 0; i < 36; ++i) {
+      bounds.push_back(1024.0 * std::pow(2.0, i));
+      counts.push_back(i >= 3 && i <= 14 ? 10000 : 0);
+    }
+    truth = *MissRatioCurve::FromHistogram(bounds, counts, 100);
+  }
+
+  void Tick() {
+    const double dt = 0.25;
+    clock.Advance(std::chrono::milliseconds(250));
+    double h = truth.HitRatio(cache);
+    double x = std::min(6000.0, 1000.0 / (1 - h));  // two backend connections for the misses
+    requests += x * dt;
+    hits += h * x * dt;
+    misses += (1 - h) * x * dt;
+    TargetSnapshot t;
+    t.name = "svc";
+    t.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.latency_sum_seconds = 16 * dt;
+    a.latency_p99_seconds = 0.02 * x / 1000;  // the tail grows with the request rate
+    a.knobs["cache_bytes"] = cache;
+    AppReport::Cache c;
+    c.hits_total = hits;
+    c.misses_total = misses;
+    c.capacity_bytes = cache;
+    c.reuse_bounds_bytes = bounds;
+    c.reuse_counts = counts;
+    c.reuse_cold = 100;
+    c.sample_rate = 0.1;
+    a.caches["main"] = c;
+    t.app = a;
+    Snapshot s;
+    s.time = clock.Now();
+    s.wall_time = clock.WallNow();
+    s.targets["svc"] = t;
+    brain.Observe(policy, s);
+    for (const auto& r : brain.Decide(policy, s)) {
+      published.push_back(r);
+      if (!r.advisory) {
+        cache = r.new_value;
+        brain.OnOutcome(r.id, Outcome::kApplied, "");
+      }
+    }
+  }
+};
+
+TEST(CacheGrowthTest, ThroughputGainWithAProportionalTailRiseIsKept) {
+  ClosedLoopCache h;
+  for (int i = 0; i < 480; ++i) h.Tick();  // 2 minutes
+  for (const auto& r : h.brain.History("svc")) {
+    EXPECT_NE(r.outcome, Outcome::kRolledBack) << r.reason << ": " << r.outcome_reason;
+    if (r.scenario == "grow_cache_hits" && r.predicted.count("p99_seconds")) {
+      EXPECT_LE(r.predicted.at("p99_seconds"), 0.95 * 0.2);
+    }
+  }
+  const double knee = *h.truth.SmallestSizeForHitRatio(h.truth.BestHitRatioUnder(64.0 * 1024 * 1024) * 0.995);
+  EXPECT_GE(h.cache, knee / 2);
+  EXPECT_LE(h.cache, knee * 1.01);
+  // And then it holds.
+  const size_t n = h.published.size();
+  for (int i = 0; i < 240; ++i) h.Tick();
+  EXPECT_EQ(h.published.size(), n);
+}
+
+TEST(CacheGrowthTest, AnUnpredictedTailRiseIsStillRolledBack) {
+  ClosedLoopCache h;
+  h.policy.targets[0].objective = Objective::kMinimizeP99Latency;  // no tail rise is accepted
+  for (int i = 0; i < 120; ++i) h.Tick();
+  bool rolled_back = false;
+  for (const auto& r : h.brain.History("svc"))
+    rolled_back |= r.outcome == Outcome::kRolledBack;
+  EXPECT_TRUE(rolled_back);
+}
+
+}  // namespace
+}  // namespace knob::testing
