@@ -20,7 +20,6 @@ namespace {
 constexpr size_t kReadWholeThreads = 64;
 constexpr uint32_t kStatusEveryPasses = 3;
 constexpr int kRelistIntervals = 6;
-constexpr uint64_t kStatRefreshTicks = 30;
 
 }  // namespace
 
@@ -76,7 +75,7 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectCont
     auto it = ps.threads.find(tid);
     next[tid] = it == ps.threads.end() ? ThreadState{} : it->second;
   }
-  for (auto& [tid, t] : ps.threads) {
+  for (const auto& [tid, t] : ps.threads) {
     if (next.count(tid)) continue;
     ps.dead.wait_ns += static_cast<double>(t.wait_ns);
     ps.dead.slices += static_cast<double>(t.slices);
@@ -85,7 +84,7 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectCont
     env_.procfs.Forget(FsRoot::kProc, base + "/task/" + std::to_string(tid) + "/");
   }
   ps.threads.swap(next);
-  if (ps.cursor >= ps.threads.size()) ps.cursor = 0;
+  ps.dirty = true;
   if (env_.procfs.ReadKept(FsRoot::kProc, base + "/status", buf_).ok()) {
     auto st = parse::ParsePidStatus(buf_);
     if (st.ok() && st->cpus_allowed) ps.allowed_cpus = *st->cpus_allowed;
@@ -132,48 +131,65 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
 Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps) {
   const std::string base = std::to_string(key.pid);
   ps.pid = key.pid;
-  ps.ts_now = false;
-  // taskstats first: when none of its sums moved (no thread ran, none started or exited), the
-  // process's stat cannot have changed either (CPU time and faults only grow while a thread
-  // runs), so this tick reuses the last stat instead of paying do_task_stat's walk over every
-  // thread. A forced read every kStatRefreshTicks ticks (staggered by pid) bounds any surprise.
-  bool unchanged = false;
+  // Process CPU time is wanted every tick, so stat is read every tick. It costs a walk over all
+  // the process's threads in the kernel (do_task_stat; the process CPU clock walks them too).
+  KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
+  auto parsed = parse::ParsePidStat(buf_);
+  if (!parsed.ok()) return parsed.status().WithContext(base + "/stat");
+  if (parsed->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
+  const bool moved = !ps.last_stat || parsed->utime_ticks != ps.last_stat->utime_ticks ||
+                     parsed->stime_ticks != ps.last_stat->stime_ticks ||
+                     parsed->minflt != ps.last_stat->minflt ||
+                     parsed->majflt != ps.last_stat->majflt ||
+                     parsed->num_threads != ps.last_stat->num_threads;
+  ps.last_stat = std::move(*parsed);
+  ++stat_reads_;
+
+  // taskstats (as costly again: it takes a lock per thread) is queried when stat moved, and
+  // otherwise at least once per thread_interval, staggered by pid. Its sums are cumulative, so
+  // a skipped tick only delays increments: when a thread ran so briefly that no stat field
+  // moved, its run-queue delay and switches show at the next query. refreshed["runqueue"] is
+  // the oldest query behind the target.
   if (taskstats_) {
-    TaskStatsTotals t;
-    Status s = env_.sock_diag.TaskStatsTgid(key.pid, t);
-    if (s.code() == StatusCode::kNotFound) return s;
-    if (s.ok()) {
-      if (ps.last_ts) {
-        unchanged = t.cpu_run_virtual_ns == ps.last_ts->cpu_run_virtual_ns &&
-                    t.cpu_run_real_ns == ps.last_ts->cpu_run_real_ns &&
-                    t.cpu_count == ps.last_ts->cpu_count && t.nvcsw == ps.last_ts->nvcsw &&
-                    t.nivcsw == ps.last_ts->nivcsw && t.cpu_delay_ns == ps.last_ts->cpu_delay_ns;
-        // A drop means a thread exited taking its share with it: count no increment.
-        auto inc = [](uint64_t now, uint64_t before) {
-          return now > before ? static_cast<double>(now - before) : 0.0;
-        };
-        ps.ts_acc.wait_ns += inc(t.cpu_delay_ns, ps.last_ts->cpu_delay_ns);
-        ps.ts_acc.slices += inc(t.cpu_count, ps.last_ts->cpu_count);
-        ps.ts_acc.vcs += inc(t.nvcsw, ps.last_ts->nvcsw);
-        ps.ts_acc.nvcs += inc(t.nivcsw, ps.last_ts->nivcsw);
+    const auto& cs = ctx.policy.global.collection;
+    const bool due = moved || !ps.ts_at || ctx.now - *ps.ts_at >= cs.thread_interval;
+    if (due) {
+      TaskStatsTotals t;
+      Status s = env_.sock_diag.TaskStatsTgid(key.pid, t);
+      if (s.code() == StatusCode::kNotFound) return s;
+      if (s.ok()) {
+        if (ps.last_ts) {
+          // A drop means a thread exited taking its share with it: count no increment.
+          auto inc = [](uint64_t now, uint64_t before) {
+            return now > before ? static_cast<double>(now - before) : 0.0;
+          };
+          ps.ts_acc.wait_ns += inc(t.cpu_delay_ns, ps.last_ts->cpu_delay_ns);
+          ps.ts_acc.slices += inc(t.cpu_count, ps.last_ts->cpu_count);
+          ps.ts_acc.vcs += inc(t.nvcsw, ps.last_ts->nvcsw);
+          ps.ts_acc.nvcs += inc(t.nivcsw, ps.last_ts->nivcsw);
+        } else {
+          ps.ts_acc = {static_cast<double>(t.cpu_delay_ns), static_cast<double>(t.cpu_count),
+                       static_cast<double>(t.nvcsw), static_cast<double>(t.nivcsw)};
+        }
+        if (!ps.ts_at) {
+          // Stagger the periodic queries of processes found in the same tick over the interval.
+          const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
+          const int64_t slots = std::max<int64_t>(1, cs.thread_interval.count() / tick);
+          ps.ts_at = ctx.now - Duration(tick * (static_cast<int64_t>(key.pid) % slots));
+        } else {
+          ps.ts_at = ctx.now;
+        }
+        ps.ts_asked = ctx.now;
+        ps.last_ts = t;
+        ps.ts_now = true;
+        ++taskstats_queries_;
       } else {
-        ps.ts_acc = {static_cast<double>(t.cpu_delay_ns), static_cast<double>(t.cpu_count),
-                     static_cast<double>(t.nvcsw), static_cast<double>(t.nivcsw)};
+        ps.ts_now = false;
+        support_.Report("taskstats", s);
       }
-      ps.last_ts = t;
-      ps.ts_now = true;
-    } else {
-      support_.Report("taskstats", s);
     }
-  }
-  const bool refresh_due = (tick_ + static_cast<uint64_t>(key.pid)) % kStatRefreshTicks == 0;
-  if (!(unchanged && ps.last_stat && !refresh_due)) {
-    KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
-    auto st = parse::ParsePidStat(buf_);
-    if (!st.ok()) return st.status().WithContext(base + "/stat");
-    if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
-    ps.last_stat = std::move(*st);
-    ++stat_reads_;
+  } else {
+    ps.ts_now = false;
   }
   const parse::PidStat* st = &*ps.last_stat;
   stat_cache_.Put(key, ctx.now, *st);
@@ -213,11 +229,15 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
   const bool whole = fallback && n <= kReadWholeThreads && budget >= 3 * n;
   std::vector<pid_t> gone;
   size_t visited = 0;
-  auto it = ps.threads.begin();
-  std::advance(it, static_cast<std::ptrdiff_t>(ps.cursor));
+  // The rotation resumes at the first thread id >= the cursor (O(log n), and robust to threads
+  // that came or went since).
+  auto it = ps.threads.lower_bound(ps.cursor_tid);
+  if (it == ps.threads.end()) it = ps.threads.begin();
+  ps.dirty = true;
   if (whole) {
+    const size_t start = static_cast<size_t>(std::distance(ps.threads.begin(), it));
     std::vector<char> in_slice(n, 0);
-    for (size_t i = 0; i < want; ++i) in_slice[(ps.cursor + i) % n] = 1;
+    for (size_t i = 0; i < want; ++i) in_slice[(start + i) % n] = 1;
     size_t idx = 0;
     for (auto t = ps.threads.begin(); t != ps.threads.end(); ++t, ++idx) {
       size_t reads = 0;
@@ -229,6 +249,8 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
       if (s.code() == StatusCode::kNotFound) gone.push_back(t->first);
     }
     visited = want;
+    it = ps.threads.begin();
+    std::advance(it, static_cast<std::ptrdiff_t>((start + want) % n));
   } else {
     for (; visited < want; ++visited) {
       if (it == ps.threads.end()) it = ps.threads.begin();
@@ -246,7 +268,7 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
       ++it;
     }
   }
-  ps.cursor = (ps.cursor + visited) % n;
+  ps.cursor_tid = it == ps.threads.end() ? 0 : it->first;
   const std::string base = std::to_string(ps.pid);
   for (pid_t tid : gone) {
     auto t = ps.threads.find(tid);
@@ -257,7 +279,6 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
     ps.threads.erase(t);
     env_.procfs.Forget(FsRoot::kProc, base + "/task/" + std::to_string(tid) + "/");
   }
-  if (ps.cursor >= ps.threads.size()) ps.cursor = 0;
 }
 
 void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
@@ -265,23 +286,44 @@ void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTim
   cpu.user_seconds += ps.user_seconds;
   cpu.system_seconds += ps.system_seconds;
   cpu.threads += ps.num_threads;
-  Totals now_totals = ps.dead;
-  for (const auto& [tid, t] : ps.threads) {
-    now_totals.wait_ns += static_cast<double>(t.wait_ns);
-    now_totals.slices += static_cast<double>(t.slices);
-    now_totals.vcs += static_cast<double>(t.vcs);
-    now_totals.nvcs += static_cast<double>(t.nvcs);
-    if (t.last_cpu >= 0) {
-      if (cpu.threads_per_cpu.size() <= static_cast<size_t>(t.last_cpu)) {
-        cpu.threads_per_cpu.resize(static_cast<size_t>(t.last_cpu) + 1, 0);
+  // The per-thread part only changes when threads were visited or re-listed: walking 20 000
+  // map nodes every tick for nothing was a visible share of the collector's time.
+  if (ps.dirty) {
+    ps.thread_sum = Totals{};
+    ps.per_cpu.clear();
+    ps.oldest_read.reset();
+    ps.oldest_sched.reset();
+    for (const auto& [tid, t] : ps.threads) {
+      ps.thread_sum.wait_ns += static_cast<double>(t.wait_ns);
+      ps.thread_sum.slices += static_cast<double>(t.slices);
+      ps.thread_sum.vcs += static_cast<double>(t.vcs);
+      ps.thread_sum.nvcs += static_cast<double>(t.nvcs);
+      if (t.last_cpu >= 0) {
+        if (ps.per_cpu.size() <= static_cast<size_t>(t.last_cpu)) {
+          ps.per_cpu.resize(static_cast<size_t>(t.last_cpu) + 1, 0);
+        }
+        ++ps.per_cpu[static_cast<size_t>(t.last_cpu)];
       }
-      ++cpu.threads_per_cpu[static_cast<size_t>(t.last_cpu)];
-    }
-    if (t.read_at && (!oldest_visit || *t.read_at < *oldest_visit)) oldest_visit = t.read_at;
-    if (!ps.ts_now) {
+      if (t.read_at && (!ps.oldest_read || *t.read_at < *ps.oldest_read)) ps.oldest_read = t.read_at;
       // A thread never read yet counts as infinitely old: use the oldest known reading.
-      if (t.sched_at && (!oldest_sched || *t.sched_at < *oldest_sched)) oldest_sched = t.sched_at;
+      if (t.sched_at && (!ps.oldest_sched || *t.sched_at < *ps.oldest_sched)) {
+        ps.oldest_sched = t.sched_at;
+      }
     }
+    ps.dirty = false;
+  }
+  Totals now_totals = ps.dead;
+  now_totals.wait_ns += ps.thread_sum.wait_ns;
+  now_totals.slices += ps.thread_sum.slices;
+  now_totals.vcs += ps.thread_sum.vcs;
+  now_totals.nvcs += ps.thread_sum.nvcs;
+  if (cpu.threads_per_cpu.size() < ps.per_cpu.size()) cpu.threads_per_cpu.resize(ps.per_cpu.size());
+  for (size_t i = 0; i < ps.per_cpu.size(); ++i) cpu.threads_per_cpu[i] += ps.per_cpu[i];
+  if (ps.oldest_read && (!oldest_visit || *ps.oldest_read < *oldest_visit)) {
+    oldest_visit = ps.oldest_read;
+  }
+  if (!ps.ts_now && ps.oldest_sched && (!oldest_sched || *ps.oldest_sched < *oldest_sched)) {
+    oldest_sched = ps.oldest_sched;
   }
   if (ps.ts_now) now_totals = ps.ts_acc;
   // A thread that exits between two rotations loses its last increments; never report less.
@@ -422,10 +464,11 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     const std::string& name = *l.name;
     TargetSnapshot& ts = *l.ts;
     CpuStats cpu;
-    std::optional<MonoTime> oldest_visit, oldest_sched;
+    std::optional<MonoTime> oldest_visit, oldest_sched, oldest_ts;
     bool all_ts = true;
     for (ProcState* ps : l.procs) {
       Aggregate(*ps, cpu, oldest_visit, oldest_sched);
+      if (ps->ts_now && (!oldest_ts || *ps->ts_asked < *oldest_ts)) oldest_ts = ps->ts_asked;
       all_ts = all_ts && ps->ts_now;
     }
     if (ts.cgroup) CollectCgroup(name, *ts.cgroup, ctx.now, cpu);
@@ -433,7 +476,7 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       ts.refreshed["threads"] = *oldest_visit;
       age_gauge_.Set({{"target", name}, {"part", "threads"}}, ToSeconds(ctx.now - *oldest_visit));
     }
-    const std::optional<MonoTime> rq = all_ts ? std::optional<MonoTime>(ctx.now) : oldest_sched;
+    const std::optional<MonoTime> rq = all_ts ? oldest_ts : oldest_sched;
     if (rq) {
       ts.refreshed["runqueue"] = *rq;
       age_gauge_.Set({{"target", name}, {"part", "runqueue"}}, ToSeconds(ctx.now - *rq));

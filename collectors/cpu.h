@@ -55,8 +55,10 @@ class CpuCollector final : public Collector {
   // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
   // benchmark.
   size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
-  // /proc/PID/stat reads so far (a process whose taskstats did not move reuses its last one).
+  // /proc/PID/stat reads so far (one per process per tick).
   uint64_t stat_reads() const { return stat_reads_; }
+  // taskstats queries so far (one per process whose stat moved, else once per thread_interval).
+  uint64_t taskstats_queries() const { return taskstats_queries_; }
   // Whether run-queue delay and switches come from taskstats (else from thread files).
   bool using_taskstats() const { return taskstats_; }
   // This tick's /proc/PID/stat of the targets' processes, for the allocator collector.
@@ -78,7 +80,13 @@ class CpuCollector final : public Collector {
   struct ProcState {
     pid_t pid = 0;
     std::map<pid_t, ThreadState> threads;
-    size_t cursor = 0;  // rotation position in `threads` order
+    pid_t cursor_tid = 0;  // the rotation resumes at the first thread id >= this
+    // Sums over `threads` as of the last Aggregate; recomputed only when `dirty` (visited or
+    // re-listed since).
+    bool dirty = true;
+    Totals thread_sum;
+    std::vector<int> per_cpu;
+    std::optional<MonoTime> oldest_read, oldest_sched;
     Totals dead;
     Totals reported;  // never report less than this
     std::optional<MonoTime> last_list;
@@ -90,8 +98,10 @@ class CpuCollector final : public Collector {
     // taskstats: last raw sums and the increments accumulated from them.
     std::optional<TaskStatsTotals> last_ts;
     Totals ts_acc;
-    bool ts_now = false;  // taskstats answered this tick
+    bool ts_now = false;  // taskstats is this process's source (its last query answered)
     std::optional<parse::PidStat> last_stat;  // the latest /proc/PID/stat read
+    std::optional<MonoTime> ts_at;     // schedule of the periodic taskstats query (staggered)
+    std::optional<MonoTime> ts_asked;  // last successful taskstats query
   };
 
   // Process-level reads of one process. NotFound when the process is gone.
@@ -118,6 +128,7 @@ class CpuCollector final : public Collector {
   size_t rr_ = 0;  // where the next tick's thread visits start
   size_t thread_reads_last_tick_ = 0;
   uint64_t stat_reads_ = 0;
+  uint64_t taskstats_queries_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
   std::vector<double> host_busy_, host_total_;

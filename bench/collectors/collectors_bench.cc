@@ -9,7 +9,11 @@
 //   knob_collectors_bench [--procs 200] [--threads 20000] [--sockets 20000] [--ticks 60]
 //                         [--targets 10] [--thread-interval 5] [--socket-interval 5]
 //                         [--thread-reads N] [--taskstats 0|1] [--smaps-interval S] [--peers 0|1]
-//                         [--warmup N] [--discovery-interval S]
+//                         [--warmup N] [--discovery-interval S] [--busy N]
+//
+// --busy N: in N of the processes one thread wakes every 10 ms (a little CPU), so their CPU
+// clock moves every tick and knobd cannot take its "no thread ran" shortcut for them; the
+// others stay idle. Real hosts sit somewhere between --busy 0 and --busy <procs>.
 //
 // Fake time: ticks run back to back and ctx.now advances by one second each, so cadences
 // behave as at a 1 s tick while the run takes seconds.
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "collectors/all.h"
+#include "collectors/cpu.h"
 #include "config/policy.h"
 #include "core/procfs.h"
 #include "core/sock_diag.h"
@@ -54,6 +59,7 @@ struct Options {
   // Unmeasured ticks before the measured ones, so that slow rotations have visited (and kept
   // fds for) every thread once: steady state. 1 = only the first tick (opens every fd).
   int warmup = 1;
+  int busy = 0;  // processes with a thread that wakes every 10 ms
 };
 
 double CpuSeconds() {
@@ -76,7 +82,13 @@ void* Block(void*) {
   return nullptr;
 }
 
-[[noreturn]] void ChildMain(int idx, int targets, int threads, int pairs, int ready_fd) {
+void* Tick10ms(void*) {
+  for (;;) usleep(10000);
+  return nullptr;
+}
+
+[[noreturn]] void ChildMain(int idx, int targets, int threads, int pairs, bool busy,
+                            int ready_fd) {
   std::string name = std::string("kb-w").append(std::to_string(idx % targets));
   prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -97,7 +109,7 @@ void* Block(void*) {
   pthread_attr_setstacksize(&attr, 64 * 1024);
   for (int i = 1; i < threads; ++i) {
     pthread_t t;
-    if (pthread_create(&t, &attr, Block, nullptr) != 0) break;
+    if (pthread_create(&t, &attr, busy && i == 1 ? Tick10ms : Block, nullptr) != 0) break;
   }
   char x = 'x';
   if (write(ready_fd, &x, 1) != 1) _exit(6);
@@ -217,6 +229,8 @@ int main(int argc, char** argv) {
       o.discovery_interval = v;
     else if (k == "--warmup")
       o.warmup = std::max(1, v);
+    else if (k == "--busy")
+      o.busy = v;
   }
   // Like knobd's unit (LimitNOFILE), allow enough fds to keep one per /proc file read per tick.
   rlimit nofile{262144, 262144};  // raising the hard limit needs CAP_SYS_RESOURCE
@@ -238,7 +252,7 @@ int main(int argc, char** argv) {
     pid_t pid = fork();
     if (pid == 0) {
       close(pipefd[0]);
-      ChildMain(i, o.targets, threads_each, pairs_each, pipefd[1]);
+      ChildMain(i, o.targets, threads_each, pairs_each, i < o.busy, pipefd[1]);
     }
     children.push_back(pid);
   }
@@ -346,8 +360,10 @@ int main(int argc, char** argv) {
         "http://127.0.0.1:19100/metrics", 5));
   }
 
-  std::printf("\n## knobd collectors: %d processes, %d threads, %d TCP sockets, %d targets\n\n",
-              o.procs, o.procs * threads_each, o.procs * pairs_each * 2 + o.procs, o.targets);
+  std::printf(
+      "\n## knobd collectors: %d processes (%d busy), %d threads, %d TCP sockets, %d targets\n\n",
+      o.procs, std::min(o.busy, o.procs), o.procs * threads_each,
+      o.procs * pairs_each * 2 + o.procs, o.targets);
   std::printf("seen per tick: %zu processes, %zu threads, %zu target sockets\n\n", processes_seen,
               threads_seen, sockets_seen);
   std::printf("| measure | value |\n|---|---|\n");
@@ -359,6 +375,14 @@ int main(int argc, char** argv) {
   std::printf("| share of one core at a 1 s tick | %.2f %% |\n", mean * 100);
   std::printf("| open() calls per tick (mean, steady state) | %.1f |\n",
               static_cast<double>(opens_before) / static_cast<double>(tick_cpu.size()));
+  for (const auto& c : collectors) {
+    if (const auto* cpu = dynamic_cast<const knob::CpuCollector*>(c.get())) {
+      const double n = static_cast<double>(tick_cpu.size() + static_cast<size_t>(o.warmup));
+      std::printf("| cpu: process stat reads / taskstats queries per tick (whole run) | %.1f / %.1f |\n",
+                  static_cast<double>(cpu->stat_reads()) / n,
+                  static_cast<double>(cpu->taskstats_queries()) / n);
+    }
+  }
   std::printf("| kept /proc fds at the end | %zu |\n",
               dynamic_cast<knob::RealProcFs*>(&real.env().procfs)->kept_fds());
   std::printf("| RSS after run (before collectors: %ld KiB) | %ld KiB (peak %ld KiB) |\n",

@@ -180,6 +180,9 @@ TEST(CollectorsIntegrationTest, ManyThreadsAreCoveredByRotation) {
   ASSERT_EQ(child.ready(), "ready\n");
   RealHost h;
   h.AddPid("many", child.pid());
+  // A budget with room for 2001 threads per thread_interval (the default, 250, would stretch
+  // the rotation to 9 ticks; the budget's effect is pinned in rotation_test).
+  h.policy.global.collection.thread_reads_per_tick = 1000;
   Discovery d(h.env, h.registry);
   CpuCollector cpu(h.env, h.registry);
   Snapshot s;

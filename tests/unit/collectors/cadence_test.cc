@@ -1,8 +1,8 @@
 // Slow cadences under a FakeClock over a generated fixture host of many processes: smaps_rollup
 // reads are staggered and capped per tick (even when every pid falls in the same stagger slot),
 // discovery lists /proc only every discovery_interval (sooner for a waiting target when a pid
-// was allocated) while re-checking matched processes every tick, and the cpu collector reuses a
-// process's stat while taskstats says nothing ran.
+// was allocated) while re-checking matched processes every tick, and the cpu collector asks
+// taskstats only when a process's stat moved or once per thread_interval, staggered.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "collectors/allocator.h"
 #include "collectors/cpu.h"
@@ -50,6 +51,7 @@ class CountingProcFs final : public ProcFs {
   explicit CountingProcFs(ProcFs& inner) : inner_(inner) {}
   std::map<std::string, int> reads;  // by file name (after the last '/')
   int listings_of_root = 0;
+  int pid_stat_reads = 0;  // PID/stat and PID/task/TID/stat, not the host's /proc/stat
   Status Read(FsRoot r, std::string_view p, std::string& out) override {
     Count(p);
     return inner_.Read(r, p, out);
@@ -74,6 +76,7 @@ class CountingProcFs final : public ProcFs {
  private:
   void Count(std::string_view p) {
     size_t slash = p.rfind('/');
+    if (slash != std::string_view::npos && p.substr(slash) == "/stat") ++pid_stat_reads;
     ++reads[std::string(slash == std::string_view::npos ? p : p.substr(slash + 1))];
   }
   ProcFs& inner_;
@@ -179,8 +182,10 @@ TEST_F(CadenceTest, WaitingTargetScansWhenAPidWasAllocated) {
 class TableSockDiag final : public SockDiag {
  public:
   std::map<pid_t, TaskStatsTotals> totals;
+  int queries = 0;
   Status DumpTcp(uint32_t, bool, std::vector<TcpSocketInfo>&) override { return OkStatus(); }
   Status TaskStatsTgid(pid_t tgid, TaskStatsTotals& out) override {
+    ++queries;
     auto it = totals.find(tgid);
     if (it == totals.end()) return NotFoundError("no such task");
     out = it->second;
@@ -188,40 +193,52 @@ class TableSockDiag final : public SockDiag {
   }
 };
 
-TEST_F(CadenceTest, CpuReusesStatWhileTaskstatsShowsNoThreadRan) {
+TEST_F(CadenceTest, TaskstatsAskedWhenStatMovesElseOncePerThreadInterval) {
   TableSockDiag ts;
   Env ts_env{h.clock, counting, ts, h.perf};
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 5; ++i) {
     WriteProcess(h, 5000 + i, "idle");
     ts.totals[5000 + i] = TaskStatsTotals{10, 2, 3, 1, 1000, 1000};
   }
-  // Our own pid answers the collector's permission probe.
-  ts.totals[::getpid()] = TaskStatsTotals{};
+  ts.totals[::getpid()] = TaskStatsTotals{};  // the collector's permission probe
+  h.policy.global.collection.thread_interval = std::chrono::seconds(5);
   h.AddTarget("idle", Comm("idle"));
   Discovery d(ts_env, h.registry);
   CpuCollector cpu(ts_env, h.registry);
   cpu.AllowTaskStatsOnAnyRoot();
   Snapshot s = h.Tick({&d, &cpu});
   ASSERT_TRUE(cpu.using_taskstats());
-  EXPECT_EQ(cpu.stat_reads(), 4u);
-  EXPECT_DOUBLE_EQ(s.targets.at("idle").cpu->user_seconds, 4 * 0.05);
-  // Nothing ran: the stat is reused (except a process whose periodic refresh falls due).
-  for (int t = 0; t < 5; ++t) s = h.Tick({&d, &cpu});
-  EXPECT_LE(cpu.stat_reads(), 4u + 1u);
-  EXPECT_DOUBLE_EQ(s.targets.at("idle").cpu->user_seconds, 4 * 0.05);
-  // Process 5001 runs: its stat is read again at once and the new CPU time shows.
-  const uint64_t before = cpu.stat_reads();
-  ts.totals[5001].cpu_run_virtual_ns += 5'000'000;
+  EXPECT_EQ(cpu.taskstats_queries(), 5u);
+  EXPECT_EQ(s.targets.at("idle").cpu->voluntary_ctxt_switches, 5u * 3);
+  // Nothing moves: stat is read every tick (process CPU), taskstats once per process per 5 s,
+  // staggered by pid so no tick asks all five.
+  std::vector<uint64_t> per_tick;
+  for (int t = 0; t < 10; ++t) {
+    const uint64_t before = cpu.taskstats_queries();
+    s = h.Tick({&d, &cpu});
+    per_tick.push_back(cpu.taskstats_queries() - before);
+    EXPECT_LE(per_tick.back(), 2u) << "tick " << t;
+    // The age of the run-queue reading stays within the interval.
+    EXPECT_LE(s.time - s.targets.at("idle").refreshed.at("runqueue"), std::chrono::seconds(5));
+  }
+  uint64_t total = 0;
+  for (uint64_t q : per_tick) total += q;
+  EXPECT_EQ(total, 10u);  // 5 processes x 2 intervals
+  EXPECT_EQ(cpu.stat_reads(), 5u * 11);
+  // Process 5001's stat moves (it ran): taskstats is asked at once and its switches show.
+  ts.totals[5001].nvcsw += 7;
   h.tree.Write("proc/5001/stat",
                "5001 (idle) S 1 1 1 0 -1 0 10 0 0 0 105 3 0 0 20 0 1 0 4000 1000 10 "
                "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+  const uint64_t before = cpu.taskstats_queries();
   s = h.Tick({&d, &cpu});
-  EXPECT_GE(cpu.stat_reads(), before + 1);
-  EXPECT_DOUBLE_EQ(s.targets.at("idle").cpu->user_seconds, 3 * 0.05 + 1.05);
-  // Within 30 ticks every process's stat was re-read at least once anyway.
-  const uint64_t mark = cpu.stat_reads();
-  for (int t = 0; t < 30; ++t) h.Tick({&d, &cpu});
-  EXPECT_GE(cpu.stat_reads() - mark, 4u);
+  EXPECT_GE(cpu.taskstats_queries(), before + 1);
+  EXPECT_DOUBLE_EQ(s.targets.at("idle").cpu->user_seconds, 4 * 0.05 + 1.05);
+  EXPECT_EQ(s.targets.at("idle").cpu->voluntary_ctxt_switches, 5u * 3 + 7);
+  // A skipped query delays increments, never loses them: 5003 ran without moving its stat.
+  ts.totals[5003].nvcsw += 4;
+  for (int t = 0; t < 5; ++t) s = h.Tick({&d, &cpu});
+  EXPECT_EQ(s.targets.at("idle").cpu->voluntary_ctxt_switches, 5u * 3 + 7 + 4);
 }
 
 }  // namespace

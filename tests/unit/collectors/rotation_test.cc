@@ -192,13 +192,24 @@ TEST_F(RotationTest, TaskStatsGivesCurrentTotalsAndDropsBecomeZeroIncrements) {
   // A visit only needs stat (last CPU): one file per thread, within the budget.
   EXPECT_EQ(cpu.thread_reads_last_tick(), 25u);
 
+  // taskstats is asked when the process's stat moved (threads ran or exited), so each step
+  // below moves stat's utime too, as the kernel would.
+  int utime = 300;
+  auto ran = [&] {
+    h.tree.Write("proc/100/stat", "100 (a) (b\nc) S 1 100 100 0 -1 4194560 500 0 7 0 " +
+                                      std::to_string(++utime) +
+                                      " 100 0 0 20 0 3 0 5000 100000 200 18446744073709551615 1 "
+                                      "1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
+  };
   // A thread exits: the kernel's sum over live threads drops. No increment, no decrease.
   diag.totals[100] = {1'500'000'000, 40, 5, 2};
+  ran();
   s = tick();
   EXPECT_DOUBLE_EQ(s.targets.at("weird").cpu->runqueue_delay_seconds, 2.0);
   EXPECT_EQ(s.targets.at("weird").cpu->voluntary_ctxt_switches, 7u);
   // The live threads go on: their increments count on top.
   diag.totals[100] = {2'000'000'000, 45, 9, 2};
+  ran();
   s = tick();
   EXPECT_DOUBLE_EQ(s.targets.at("weird").cpu->runqueue_delay_seconds, 2.5);
   EXPECT_EQ(s.targets.at("weird").cpu->timeslices, 55u);
