@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -204,6 +205,47 @@ TEST(InetDiagParseTest, ErrorAndTruncated) {
   std::vector<char> m = Message(kEstablished, 1, 0);
   r = ParseInetDiagDatagram(m.data(), m.size() - 8, false, out);
   EXPECT_FALSE(r.ok());
+}
+
+TEST(UnixDiagParseTest, TypesStatesInodesThenDone) {
+  std::vector<char> buf;
+  auto msg = [&](uint8_t type, uint8_t state, uint32_t ino) {
+    nlmsghdr h{};
+    h.nlmsg_len = NLMSG_LENGTH(sizeof(unix_diag_msg));
+    h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    unix_diag_msg m{};
+    m.udiag_family = AF_UNIX;
+    m.udiag_type = type;
+    m.udiag_state = state;
+    m.udiag_ino = ino;
+    const size_t at = buf.size();
+    buf.resize(at + NLMSG_ALIGN(h.nlmsg_len), 0);
+    std::memcpy(buf.data() + at, &h, sizeof(h));
+    std::memcpy(buf.data() + at + NLMSG_HDRLEN, &m, sizeof(m));
+  };
+  msg(SOCK_STREAM, kListen, 11);
+  msg(SOCK_DGRAM, 7, 12);
+  std::vector<TcpSocketInfo> out;
+  auto r = ParseUnixDiagDatagram(buf.data(), buf.size(), out);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].family, AF_UNIX);
+  EXPECT_EQ(out[0].protocol, 0);
+  EXPECT_EQ(out[0].unix_type, SOCK_STREAM);
+  EXPECT_EQ(out[0].state, kListen);
+  EXPECT_EQ(out[0].inode, 11u);
+  EXPECT_EQ(out[1].unix_type, SOCK_DGRAM);
+  // A truncated message is an error, NLMSG_DONE ends the dump.
+  EXPECT_FALSE(ParseUnixDiagDatagram(buf.data(), buf.size() - 4, out).ok());
+  nlmsghdr done{};
+  done.nlmsg_len = NLMSG_LENGTH(sizeof(int));
+  done.nlmsg_type = NLMSG_DONE;
+  std::vector<char> d(NLMSG_ALIGN(done.nlmsg_len), 0);
+  std::memcpy(d.data(), &done, sizeof(done));
+  r = ParseUnixDiagDatagram(d.data(), d.size(), out);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
 }
 
 // A SockDiag whose resumable dumps return at most `max_sockets` per ReadDump from a scripted
