@@ -13,12 +13,12 @@
 //   limit (explore, then the USL fit), each step verified, until the limit no longer binds, and
 //   then holds: no change for 4 verification windows. Throughput at the final setting is clearly
 //   higher than at the starting one, the error rate (rejections) clearly lower, p99 within the
-//   SLO; every step within bounds and max_step and explained. After a restart with the same
+//   SLO (200 ms: generous, p99 is not what this scenario tunes); every step within bounds and max_step and explained. After a restart with the same
 //   state dir the model (observations, USL fit) is back on /metrics before the target
 //   reconnects.
 // TooHighE2eTest.LowersALimitThatLetsP99BreakTheSloAndHolds
 //   The other direction: 3000/s offered to a backend that serves ~1900/s; a limit of 200 lets
-//   128 clients queue (p99 above the 50 ms SLO). Knobd lowers it (shrink_latency, each step a
+//   128 clients queue (p99 above its 50 ms SLO). Knobd lowers it (shrink_latency, each step a
 //   verified violation fix), then holds; client-side p99 falls far more than half at no cost
 //   in throughput.
 // RollbackE2eTest.RollsBackAPlantedRegressionAndRemembersTheRegion
@@ -41,7 +41,11 @@ constexpr const char* kTarget = "example-service";
 constexpr const char* kKnob = "concurrency_limit";
 constexpr double kKnobMin = 1, kKnobMax = 64;
 constexpr double kStepFraction = 0.5, kStepAbs = 8;  // max_step: [50%, 8]
-constexpr double kSloSeconds = 0.05;                 // p99_latency: 50ms
+// p99_latency: 200ms where p99 is not what the scenario is about (the service answers in ~3 ms,
+// but a neighbour's benchmark on the two cores can push its p99 past 50 ms: that must not be
+// what these tests measure), 50ms where it is (TooHighE2eTest).
+constexpr double kSloSeconds = 0.2;
+constexpr double kTightSloSeconds = 0.05;
 const std::vector<std::string> kLoad = {"--rate", "2000", "--connections", "16"};
 
 std::string ConcurrencyPolicy() {
@@ -58,7 +62,7 @@ targets:
     select: {registered: example-service}
     mode: apply
     objective: {maximize: throughput}
-    constraints: {p99_latency: 50ms, error_rate: 1%}
+    constraints: {p99_latency: 200ms, error_rate: 1%}
     knobs:
       concurrency_limit: {min: 1, max: 64, max_step: [50%, 8]}
 )";
@@ -287,7 +291,7 @@ TEST_F(ConcurrencyE2eTest, RaisesATooLowLimitUntilTheLoadIsCarriedAndHolds) {
 // The other direction: a limit far above what the p99 SLO allows under an overload (3000/s
 // offered to a backend that serves ~1900/s through 4 connections). With the limit at 200 every
 // one of the 128 clients stays in flight, queued for a backend connection: throughput is the
-// backend's, and p99 is Little's law, 128 / 1900/s, above the 50 ms SLO. Lowering the limit
+// backend's, and p99 is Little's law, 128 / 1900/s, above a 50 ms SLO. Lowering the limit
 // costs no throughput (the USL is flat past the knee) and sheds the excess as fast "busy"
 // answers, so the accepted requests meet the SLO.
 class TooHighE2eTest : public ConcurrencyE2eTest {
@@ -299,6 +303,7 @@ class TooHighE2eTest : public ConcurrencyE2eTest {
       p.replace(p.find(from), from.size(), to);
     };
     replace(", error_rate: 1%", "");
+    replace("p99_latency: 200ms", "p99_latency: 50ms");
     replace("{min: 1, max: 64, max_step: [50%, 8]}", "{min: 1, max: 256, max_step: [50%, 64]}");
     return p;
   }
@@ -349,7 +354,7 @@ TEST_F(TooHighE2eTest, LowersALimitThatLetsP99BreakTheSloAndHolds) {
       last = r;
   ASSERT_FALSE(last.is_null()) << json(history).dump(1);
   ASSERT_TRUE(last.contains("realized")) << last.dump();
-  EXPECT_LE(Num(last["realized"], "p99_seconds"), 1.1 * kSloSeconds) << last.dump();
+  EXPECT_LE(Num(last["realized"], "p99_seconds"), 1.1 * kTightSloSeconds) << last.dump();
   CheckSteps(history, kMaxStepFraction, kMaxStepAbs, kMax);
 
   std::printf(
