@@ -51,6 +51,16 @@ constexpr double kShrinkUtilisation = 0.75;
 // CPU-starved tick shows few busy connections and must not read as an idle pool).
 constexpr size_t kPeakObservations = 20;
 
+// Cache sizes are proposed on a grid of 1/16 of the power of two below them (6.25%, at least
+// 64 KiB): the client's reuse histogram has doubling buckets, so finer sizes carry no
+// information, and a knee that moved a few KiB with every report made a new proposal (and a new
+// veto record, when a penalty forbade it) on every tick.
+double RoundUpToGrid(double bytes) {
+  if (!(bytes > 0)) return bytes;
+  double grid = std::max(65536.0, std::exp2(std::floor(std::log2(bytes))) / 16);
+  return std::ceil(bytes / grid) * grid;
+}
+
 std::string Bytes(double b) {
   if (b >= 1 << 30) return fmt::format("{:.1f} GiB", b / (1 << 30));
   if (b >= 1 << 20) return fmt::format("{:.1f} MiB", b / (1 << 20));
@@ -124,7 +134,7 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     }
     double best = mrc->BestHitRatioUnder(cap);
     double knee = mrc->SmallestSizeForHitRatio(best * 0.995).value_or(cap);
-    knee = std::clamp(std::ceil(knee), lo, cap);
+    knee = std::clamp(RoundUpToGrid(knee), lo, cap);
     double h_cur = mrc->HitRatio(in.current), h_new = mrc->HitRatio(knee);
     p.triggers["hit_ratio"] = h_cur;
     p.predicted["hit_ratio"] = h_new;

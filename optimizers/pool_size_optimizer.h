@@ -19,8 +19,11 @@
 //   peak demand would bind), freeing threads/connections.
 // Caches (knob cache_bytes -> the only/first cache; NAME_cache_bytes -> cache "NAME"):
 //   cap = current size + 80% of (memory constraint - rss) when a memory constraint is set
-//   grow to the smallest size reaching 99.5% of the best hit ratio under the cap when that
-//   gains >= 1 point of hit ratio; shrink to it when the cache is larger than needed.
+//   grow to the smallest size reaching 99.5% of the best hit ratio under the cap (rounded up
+//   to 1/16 of the power of two below it, at least 64 KiB) when that gains >= 1 point of hit
+//   ratio; shrink to it when the cache is larger than needed. Under a throughput objective
+//   the step predicts throughput x (1 + g), g = min(1, (1 - h) / (1 - h_step) - 1), and accepts
+//   p99 x (1 + g) capped at (1 - hysteresis) x SLO.
 // Sources: Kleinrock 1975 (M/M/c); Waldspurger et al. FAST 2015 (SHARDS MRC).
 // Thread rule: stateless.
 
