@@ -10,7 +10,7 @@
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 8> kScenarios = {{
+constexpr std::array<Scenario, 9> kScenarios = {{
     {"grow_below_peak",
      "throughput still grows with concurrency (below the USL peak) and the "
      "predicted p99 stays under the SLO: raise the limit toward the "
@@ -21,6 +21,9 @@ constexpr std::array<Scenario, 8> kScenarios = {{
     {"shrink_latency",
      "observed p99 is above the SLO: lower the limit to the largest value "
      "whose predicted p99 meets it"},
+    {"hold_latency_not_limit",
+     "observed p99 is above the SLO, but the last lowering of the limit (which cut the "
+     "concurrency in flight) did not lower it: the limit is not what drives p99, hold"},
     {"shrink_errors",
      "the error rate is above its limit while the limit is slack (so the errors "
      "are not its own rejections): shed concurrency"},
@@ -106,6 +109,31 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
 
   // 1. A constraint is violated now: shed concurrency.
   if (slo && has_p99 && p99_obs - p99_se > *slo) {
+    // Unless the last lowering, which really cut the concurrency in flight, did not lower p99:
+    // then the limit is not what drives it (a neighbour's CPU contention, a slow dependency),
+    // and shedding further would only turn requests away.
+    if (const auto& last = in.last_change;
+        last && last->verified && last->new_value == cur && last->old_value > cur) {
+      WindowStats here = m.AtSetting(in.knob, cur, 40);
+      WindowStats there = m.AtSetting(in.knob, last->old_value, 40);
+      const double need = std::max<double>(5, in.guard.min_samples);
+      if (here.p99_seconds.n >= need && there.p99_seconds.n >= need &&
+          there.concurrency.mean > cur) {
+        const double b = there.p99_seconds.mean, a = here.p99_seconds.mean;
+        const double noise =
+            std::hypot(there.p99_seconds.standard_error(), here.p99_seconds.standard_error());
+        if (a > b - std::max(2 * noise, 0.05 * b)) {
+          p.value = cur;
+          p.scenario = "hold_latency_not_limit";
+          p.binding_constraint = "p99_latency";
+          p.reason = fmt::format(
+              "p99 {} stays above the SLO {}, but lowering the limit from {:.0f} to {:.0f} did "
+              "not lower it ({} before): the limit is not what drives p99",
+              Ms(a), Ms(*slo), last->old_value, cur, Ms(b));
+          return p;
+        }
+      }
+    }
     double target = OneStep(cur, -1, in.knob_policy, in.guard);
     if (confident) {
       if (auto l = LargestConcurrencyUnderLatency(*fit, *slo, factor, lo, cur)) {
