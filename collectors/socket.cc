@@ -31,9 +31,14 @@ static_assert(std::size(kParts) == 5);
 
 // A pass is paced to finish within the interval; this floor keeps tiny hosts from trickling.
 constexpr size_t kMinSocketsPerTick = 1024;
-// Every this many incremental fd listings of a process, one re-reads every fd anyway (a
-// socket shared with another process can close here and keep its inode alive there).
+// Each incremental fd listing of a process also re-reads every kFullEvery-th socket fd (a
+// rotating slice): a socket shared with another process can close here, keep its inode alive
+// there, and leave its fd number to a new socket, which no pass would notice.
 constexpr uint32_t kFullEvery = 10;
+// readlink() calls (~4 us each) fd scans may make in one tick, over all processes; past it the
+// remaining scans wait for the next tick (at least one process is scanned per tick). Bounds
+// the tick after startup, when every process is new and every fd must be read.
+constexpr uint64_t kFdReadlinksPerTick = 2000;
 
 // "TCP6: inuse 3" -> 3 for key "TCP6:"; nullopt when absent.
 std::optional<uint64_t> SockstatInuse(std::string_view text, std::string_view key) {
@@ -172,8 +177,9 @@ Status SocketCollector::ScanFds(const ProcessKey& key, FdState& fs, MonoTime now
   for (auto& [fd, inode] : fs.fds) {
     while (known != old_fds_.end() && known->first < fd) ++known;
     // An fd number that still holds a socket we saw keeps it: had the socket closed and the
-    // number been reused, the pass would not have seen the old inode and set `suspect`.
-    if (!full && known != old_fds_.end() && known->first == fd && known->second != 0) {
+    // number been reused, the pass would not have seen the old inode and cleared the entry.
+    if (!full && known != old_fds_.end() && known->first == fd && known->second != 0 &&
+        fd % kFullEvery != fs.listings % kFullEvery) {
       inode = known->second;
       continue;
     }
@@ -301,17 +307,18 @@ void SocketCollector::Publish() {
     last_full_[target_names_[i]] = std::move(st);
   }
   // A socket the previous pass saw and this one did not has closed: its fd number may now
-  // hold another socket, so the processes holding it re-read every fd on the next tick.
+  // hold another socket, so the processes holding it list their fds on the next tick and
+  // re-read those numbers.
   vanished_.clear();
   for (const auto& [inode, o] : owner_) {
     if (o.seen_pass == passes_ && passes_ > 0) vanished_.insert(inode);
   }
   if (!vanished_.empty()) {
     for (auto& [key, f] : fds_) {
-      for (uint32_t inode : f.inodes) {
-        if (vanished_.count(inode)) {
+      for (auto& [fd, inode] : f.fds) {
+        if (inode != 0 && vanished_.count(inode)) {
+          inode = 0;
           f.suspect = true;
-          break;
         }
       }
     }
@@ -340,7 +347,9 @@ void SocketCollector::StepPass(const CollectContext& ctx) {
   if (!pass_active_) {
     const bool due = restart_now_ || passes_ + restarts_ == 0 ||
                      ctx.now - pass_start_ >= cs.socket_dump_interval;
-    if (!due) return;
+    // The first pass waits for every process's first fd scan (spread by the readlink budget):
+    // a pass without them would publish an undercount.
+    if (!due || (passes_ == 0 && pending_first_scans_ > 0)) return;
     restart_now_ = false;
     pass_active_ = true;
     pass_start_ = ctx.now;
@@ -411,6 +420,9 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   // moved to another target, or a process went away.
   std::vector<std::optional<MonoTime>> oldest_scan;
   std::vector<uint32_t> old;
+  const uint64_t readlinks_at_start = fd_readlinks_;
+  bool scanned_any = false;
+  pending_first_scans_ = 0;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive || ts.processes.empty()) continue;
     const uint32_t t = Intern(name);
@@ -419,31 +431,35 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       auto [it, inserted] = fds_.try_emplace({t, key});
       FdState& f = it->second;
       f.seen_tick = tick_;
-      if (inserted || new_unknown || f.suspect || ctx.now >= f.due) {
-        // Listings are staggered by pid over the interval so no tick lists every process; a
-        // full re-read (readlink of every fd, ~4 us each) only when a pass saw one of the
-        // process's sockets close, and every kFullEvery listings as a backstop.
+      const bool want = !f.scanned_once || new_unknown || f.suspect || ctx.now >= f.due;
+      if (want && scanned_any && fd_readlinks_ - readlinks_at_start >= kFdReadlinksPerTick) {
+        if (new_unknown) f.suspect = true;  // the trigger is once per listener: keep it
+        if (!f.scanned_once) ++pending_first_scans_;
+      } else if (want) {
+        // Listings are staggered by pid over the interval so no tick lists every process.
+        scanned_any = true;
         const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
         const int64_t slots = std::max<int64_t>(1, cs.fd_rescan_interval.count() / tick);
-        if (inserted || ctx.now >= f.due) {
-          f.due =
-              ctx.now + cs.fd_rescan_interval -
-              (inserted ? Duration(tick * (static_cast<int64_t>(key.pid) % slots)) : Duration(0));
+        if (!f.scanned_once || ctx.now >= f.due) {
+          f.due = ctx.now + cs.fd_rescan_interval -
+                  (f.scanned_once ? Duration(0)
+                                  : Duration(tick * (static_cast<int64_t>(key.pid) % slots)));
         }
-        const bool full = inserted || f.suspect || ++f.listings >= kFullEvery;
-        if (full) f.listings = 0;
+        ++f.listings;
         f.suspect = false;
         old.swap(f.inodes);
-        if (!ScanFds(key, f, ctx.now, full).ok()) {
+        if (!ScanFds(key, f, ctx.now, /*full=*/!f.scanned_once).ok()) {
           f.fds.clear();  // gone or not permitted: no sockets; retry on the cadence
           f.inodes.clear();
           f.scanned = ctx.now;
         }
+        f.scanned_once = true;
         if (old != f.inodes) {
           Release(old);
           Claim(f.inodes, t);
         }
       }
+      if (!f.scanned_once) continue;
       auto& o = oldest_scan[t];
       if (!o || f.scanned < *o) o = f.scanned;
     }

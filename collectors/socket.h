@@ -23,8 +23,11 @@
 //    owns. A listing readlink()s ("socket:[INODE]") only fds not known to be sockets: new fd
 //    numbers and non-socket fds (a file's number may now hold a socket). An fd that held a
 //    socket keeps it unless a completed pass no longer saw that inode (closed, so the number
-//    may have been reused): then the process re-reads every fd on the next tick; also every
-//    10th listing as a backstop (a socket shared with another process keeps its inode alive).
+//    may have been reused): then the process lists its fds on the next tick and re-reads those
+//    numbers; each listing also re-reads a rotating tenth of the socket fds as a backstop (a
+//    socket shared with another process keeps its inode alive). A new process's first scan
+//    reads every fd. At most ~2000 readlinks per tick over all processes (at least one
+//    process per tick); the rest wait, and the first pass waits for every first scan.
 //    The inode -> target map is kept and changed only by what a listing (or a process exit)
 //    changed. Age: refreshed["fds"].
 //  - /proc/net/sockstat{,6} is read at the start of each pass: an empty family (no IPv6 TCP,
@@ -75,9 +78,10 @@ class SocketCollector final : public Collector {
     std::vector<std::pair<uint32_t, uint32_t>> fds;  // (fd, socket inode or 0), sorted by fd
     std::vector<uint32_t> inodes;                    // sorted, unique; each holds one ref in owner_
     MonoTime scanned{};
-    MonoTime due{};         // next cadence listing
-    uint32_t listings = 0;  // since the last full re-read
-    bool suspect = false;   // a pass saw one of its sockets close: re-read every fd
+    MonoTime due{};             // next cadence listing
+    uint32_t listings = 0;      // picks the backstop slice of socket fds re-read each listing
+    bool suspect = false;       // list again next tick (a socket closed, a listener appeared)
+    bool scanned_once = false;  // the first scan reads every fd
     uint64_t seen_tick = 0;
   };
   struct Owner {
@@ -134,6 +138,7 @@ class SocketCollector final : public Collector {
   size_t pass_sockets_ = 0, last_pass_sockets_ = 0;
   size_t quota_ = 0;  // sockets per tick for this pass
   size_t tick_sockets_ = 0;
+  size_t pending_first_scans_ = 0;   // processes whose first fd scan the budget deferred
   std::vector<Acc> acc_;             // by target index
   std::array<bool, 5> part_off_{};   // a part whose diag family the kernel lacks
   std::array<bool, 5> part_skip_{};  // this pass: no such sockets on the host (sockstat)
