@@ -46,6 +46,9 @@ CpuCollector::CpuCollector(Env& env, prometheus::Registry& reg)
                           "give utilisation"),
       vanished_(reg, "knobd_collector_vanished_processes_total",
                 "Processes that exited between discovery and a collector's read"),
+      thread_cpu_(reg, "knobd_thread_cpu_seconds_total",
+                  "CPU time of one of a target's busiest threads, by mode (opt-in: "
+                  "per_thread_metrics)"),
       threads_gauge_(reg, "knobd_target_threads", "Threads of the target's processes"),
       allowed_cpus_gauge_(reg, "knobd_target_allowed_cpus",
                           "CPUs in the affinity mask (largest over the target's processes)"),
@@ -115,6 +118,9 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
   auto st = parse::ParsePidStat(buf_);
   if (!st.ok()) return st.status();
   t.last_cpu = st->processor.value_or(-1);
+  t.utime_ticks = st->utime_ticks;
+  t.stime_ticks = st->stime_ticks;
+  if (t.comm != st->comm) t.comm = st->comm;
   // status (only needed for context switches) formats ~50 fields: the costliest thread file.
   if (status_every > 0 && t.passes % status_every == 0) {
     KNOB_RETURN_IF_ERROR(read("status"));
@@ -338,6 +344,45 @@ void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTim
   cpu.allowed_cpus = std::max(cpu.allowed_cpus, ps.allowed_cpus);
 }
 
+void CpuCollector::ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,
+                                 uint32_t limit) {
+  struct Candidate {
+    uint64_t ticks;
+    pid_t tid;
+    const ThreadState* t;
+  };
+  std::vector<Candidate> all;
+  for (const ProcState* ps : procs) {
+    for (const auto& [tid, t] : ps->threads) {
+      if (t.read_at) all.push_back({t.utime_ticks + t.stime_ticks, tid, &t});
+    }
+  }
+  const size_t k = std::min<size_t>(limit, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(),
+                    [](const Candidate& a, const Candidate& b) {
+                      return a.ticks != b.ticks ? a.ticks > b.ticks : a.tid < b.tid;
+                    });
+  std::set<std::pair<pid_t, std::string>> now;
+  for (size_t i = 0; i < k; ++i) {
+    const Candidate& c = all[i];
+    const std::string tid = std::to_string(c.tid);
+    thread_cpu_.Observe({{"target", target}, {"tid", tid}, {"comm", c.t->comm}, {"mode", "user"}},
+                        static_cast<double>(c.t->utime_ticks) / ticks_per_second_);
+    thread_cpu_.Observe(
+        {{"target", target}, {"tid", tid}, {"comm", c.t->comm}, {"mode", "system"}},
+        static_cast<double>(c.t->stime_ticks) / ticks_per_second_);
+    now.emplace(c.tid, c.t->comm);
+  }
+  for (const auto& [tid, comm] : thread_series_[target]) {
+    if (now.count({tid, comm})) continue;
+    for (const char* mode : {"user", "system"}) {
+      thread_cpu_.Forget(
+          {{"target", target}, {"tid", std::to_string(tid)}, {"comm", comm}, {"mode", mode}});
+    }
+  }
+  thread_series_[target] = std::move(now);
+}
+
 void CpuCollector::CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
                                  CpuStats& cpu) {
   constexpr Duration kRetryMissing = std::chrono::seconds(30);
@@ -490,8 +535,25 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     switches_.Observe({{"target", name}, {"kind", "involuntary"}},
                       static_cast<double>(cpu.nonvoluntary_ctxt_switches));
     threads_gauge_.Set({{"target", name}}, cpu.threads);
+    if (ctx.policy.global.collection.per_thread_metrics) {
+      ExportThreads(name, l.procs, ctx.policy.global.collection.per_thread_metrics_limit);
+    } else if (thread_series_.count(name)) {
+      thread_cpu_.ForgetTarget(name);
+      thread_series_.erase(name);
+    }
     allowed_cpus_gauge_.Set({{"target", name}}, cpu.allowed_cpus);
     ts.cpu = std::move(cpu);
+  }
+  // A target without live processes this tick keeps no per-thread series.
+  for (auto it = thread_series_.begin(); it != thread_series_.end();) {
+    const bool is_live = std::any_of(live.begin(), live.end(),
+                                     [&](const Live& l) { return *l.name == it->first; });
+    if (is_live) {
+      ++it;
+    } else {
+      thread_cpu_.ForgetTarget(it->first);
+      it = thread_series_.erase(it);
+    }
   }
   for (auto it = procs_.begin(); it != procs_.end();) {
     if (it->second.seen_tick != tick_) {
@@ -502,6 +564,8 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   }
   sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
     cpu_seconds_.ForgetTarget(t);
+    thread_cpu_.ForgetTarget(t);
+    thread_series_.erase(t);
     runqueue_.ForgetTarget(t);
     timeslices_.ForgetTarget(t);
     switches_.ForgetTarget(t);

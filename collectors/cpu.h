@@ -2,13 +2,19 @@
 // CpuCollector: per-target CPU use and scheduling, per-core host utilisation, cgroup throttling.
 //
 // Per process, every tick, from /proc/PID/stat on a kept fd: user/system time (the kernel keeps
-// exited threads' time in the process totals, so these never drop) and the thread count.
+// exited threads' time in the process totals, so these never drop) and the thread count. This is
+// the collector's floor: to format it the kernel walks every thread of the process
+// (do_task_stat; the process CPU clock walks them too), ~20 us per 100-thread process here.
 // Run-queue delay, timeslices and context switches are per-thread numbers in /proc (schedstat,
 // status describe one thread each), which at 20 000 threads is far too much text per second.
-// So, per process, every tick, when the kernel allows it (CAP_NET_ADMIN, real /proc root): one
-// netlink taskstats TGID query (SockDiag::TaskStatsTgid) gives those sums over live threads
-// computed in the kernel; its drops (a thread exited) are turned into zero increments, so the
-// totals never go backwards and lose at most one tick of the other threads' increments.
+// So, per process, when the kernel allows it (CAP_NET_ADMIN, real /proc root): one netlink
+// taskstats TGID query (SockDiag::TaskStatsTgid) gives those sums over live threads computed in
+// the kernel; its drops (a thread exited) are turned into zero increments, so the totals never
+// go backwards and lose at most one query's worth of the exiting thread's increments. The query
+// costs as much again as stat (a lock per thread), so it is made when this tick's stat moved
+// (CPU time, faults or thread count changed) and otherwise once per thread_interval, staggered
+// by pid; the sums are cumulative, so a skipped tick delays increments but never loses them.
+// refreshed["runqueue"] is the oldest query behind the target.
 // Otherwise (fallback) they are summed from per-thread files read in rotation, the sum of the
 // latest reading of each thread (so up to one rotation old; refreshed["runqueue"] says how old),
 // with an exited thread's last values kept in per-process "dead" totals.
@@ -29,12 +35,18 @@
 // user+nice+system+irq+softirq+steal (guest is inside user), total = busy+idle+iowait, each clamped
 // to never decrease (iowait can go backwards). Cgroup v2: <cgroup>/cpu.stat nr_throttled,
 // throttled_usec and cpu.max, when the target has a v2 cgroup with the cpu controller enabled.
+// Opt-in per-thread series (CollectionSettings::per_thread_metrics): for each target, the
+// per_thread_metrics_limit threads with the most CPU time (utime+stime of their latest visit in
+// the rotation, so as old as refreshed["threads"]) get knobd_thread_cpu_seconds_total
+// {target,tid,comm,mode}; series of threads that exit or leave that set are removed, so the
+// cardinality stays at most 2 x limit per target.
 // Thread rule: collection thread only.
 
 #include <sys/types.h>
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +82,8 @@ class CpuCollector final : public Collector {
   struct ThreadState {
     uint64_t wait_ns = 0, slices = 0, vcs = 0, nvcs = 0;
     int last_cpu = -1;
+    uint64_t utime_ticks = 0, stime_ticks = 0;  // from the thread's stat at its last visit
+    std::string comm;
     uint32_t passes = 0;               // visits so far
     std::optional<MonoTime> read_at;   // last visit
     std::optional<MonoTime> sched_at;  // last schedstat read (fallback)
@@ -115,6 +129,9 @@ class CpuCollector final : public Collector {
                  std::optional<MonoTime>& oldest_sched);
   void RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx);
   void CollectHost(Snapshot& out);
+  // per_thread_metrics: series for the target's busiest threads; drops the others' series.
+  void ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,
+                     uint32_t limit);
   void CollectCgroup(const std::string& target, const std::string& cgroup, MonoTime now,
                      CpuStats& cpu);
 
@@ -140,6 +157,8 @@ class CpuCollector final : public Collector {
   TargetSweeper sweeper_;
   CounterVec cpu_seconds_, runqueue_, timeslices_, switches_, throttled_periods_,
       throttled_seconds_, host_busy_seconds_, host_total_seconds_, vanished_;
+  CounterVec thread_cpu_;
+  std::map<std::string, std::set<std::pair<pid_t, std::string>>> thread_series_;  // tid, comm
   GaugeVec threads_gauge_, allowed_cpus_gauge_, quota_gauge_, age_gauge_;
 };
 

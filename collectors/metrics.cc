@@ -78,6 +78,13 @@ void CounterVec::ForgetTarget(const std::string& target) {
   }
 }
 
+void CounterVec::Forget(const prometheus::Labels& labels) {
+  auto it = series_.find(labels);
+  if (it == series_.end()) return;
+  family_->Remove(it->second.counter);
+  series_.erase(it);
+}
+
 void GaugeVec::Set(const prometheus::Labels& labels, double v) {
   auto it = series_.find(labels);
   if (it == series_.end()) it = series_.emplace(labels, Series{&family_->Add(labels)}).first;

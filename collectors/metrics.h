@@ -60,6 +60,8 @@ class CounterVec {
   void Increment(const prometheus::Labels& labels, double delta = 1);
   // Drops series whose labels contain target=`target` (target left the policy or went away).
   void ForgetTarget(const std::string& target);
+  // Drops the one series with exactly these labels, if any (a thread that exited).
+  void Forget(const prometheus::Labels& labels);
 
  private:
   struct Series {

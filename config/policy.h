@@ -102,6 +102,7 @@ struct CollectionSettings {
   std::chrono::nanoseconds discovery_interval = std::chrono::seconds(5);    // full /proc scan
   std::chrono::nanoseconds smaps_interval = std::chrono::seconds(30);  // smaps_rollup (PSS) re-read
   bool per_thread_metrics = false;  // opt-in: per-thread Prometheus series
+  uint32_t per_thread_metrics_limit = 64;  // busiest threads exported per target when opted in
   // Most /proc/PID/task/TID files the cpu collector reads in one tick, over all targets: bounds
   // the worst tick. Past it the thread rotation takes longer than thread_interval (the age is
   // exposed). 0 = unbounded.

@@ -755,7 +755,8 @@ class Loader {
     static const std::vector<std::string> kKeys = {
         "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
         "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval",
-        "thread_reads_per_tick", "use_taskstats", "socket_dump_sockets_per_tick"};
+        "thread_reads_per_tick", "use_taskstats", "socket_dump_sockets_per_tick",
+        "per_thread_metrics_limit"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);
@@ -786,6 +787,9 @@ class Loader {
         if (auto v = Bool(e, what)) c.use_taskstats = *v;
       } else if (e.key == "per_thread_metrics") {
         if (auto v = Bool(e, what)) c.per_thread_metrics = *v;
+      } else if (e.key == "per_thread_metrics_limit") {
+        if (auto v = Integer(e, what, 1, 10'000))
+          c.per_thread_metrics_limit = static_cast<uint32_t>(*v);
       }
     }
   }
@@ -1614,6 +1618,8 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
                   b.collection.use_taskstats, boolean);
   out.Field<bool>("collection.per_thread_metrics", a.collection.per_thread_metrics,
                   b.collection.per_thread_metrics, boolean);
+  out.Field<uint32_t>("collection.per_thread_metrics_limit", a.collection.per_thread_metrics_limit,
+                      b.collection.per_thread_metrics_limit, u32);
   out.Field<nanoseconds>("guard.cooldown", a.guard.cooldown, b.guard.cooldown, dur);
   out.Field<nanoseconds>("guard.verification_window", a.guard.verification_window,
                          b.guard.verification_window, dur);

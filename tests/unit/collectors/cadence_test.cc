@@ -241,5 +241,66 @@ TEST_F(CadenceTest, TaskstatsAskedWhenStatMovesElseOncePerThreadInterval) {
   EXPECT_EQ(s.targets.at("idle").cpu->voluntary_ctxt_switches, 5u * 3 + 7 + 4);
 }
 
+// A process `pid` with threads tids[i] whose stat says utime = utimes[i] ticks, comm "w".
+void WriteThreads(Harness& h, int pid, const std::vector<std::pair<int, int>>& tid_utime) {
+  WriteProcess(h, pid, "busy");
+  h.tree.Remove("proc/" + std::to_string(pid) + "/task");
+  for (const auto& [tid, utime] : tid_utime) {
+    const std::string dir = "proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+    std::filesystem::create_directories(h.tree.Path(dir));
+    std::ofstream(h.tree.Path(dir + "/stat"))
+        << tid << " (w) S 1 1 1 0 -1 0 10 0 0 0 " << utime
+        << " 2 0 0 20 0 1 0 4000 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 "
+           "0 0 0\n";
+    std::ofstream(h.tree.Path(dir + "/schedstat")) << "100 200 3\n";
+    std::ofstream(h.tree.Path(dir + "/status"))
+        << "voluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t0\n";
+  }
+}
+
+TEST_F(CadenceTest, PerThreadSeriesForTheBusiestThreadsOnlyAndRemovedOnExit) {
+  WriteThreads(h, 7000, {{7001, 10}, {7002, 500}, {7003, 30}, {7004, 400}, {7005, 20}});
+  h.policy.global.collection.per_thread_metrics = true;
+  h.policy.global.collection.per_thread_metrics_limit = 2;
+  h.AddTarget("busy", Comm("busy"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  h.Tick({&d, &cpu});
+  auto series = [&](int tid, const char* mode) {
+    return h.Metric("knobd_thread_cpu_seconds_total",
+                    {{"target", "busy"}, {"tid", std::to_string(tid)}, {"comm", "w"}, {"mode", mode}});
+  };
+  EXPECT_EQ(series(7002, "user"), 5.0);  // 500 ticks at USER_HZ 100
+  EXPECT_EQ(series(7002, "system"), 0.02);
+  EXPECT_EQ(series(7004, "user"), 4.0);
+  EXPECT_FALSE(series(7001, "user").has_value());
+  EXPECT_FALSE(series(7003, "user").has_value());
+  // 7002 exits: its series go, the next busiest takes its place.
+  h.tree.Remove("proc/7000/task/7002");
+  h.tree.Write("proc/7000/stat",
+               "7000 (busy) S 1 1 1 0 -1 0 10 0 0 0 5 3 0 0 20 0 4 0 4000 1000 10 "
+               "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+  for (int t = 0; t < 6; ++t) h.Tick({&d, &cpu});
+  EXPECT_FALSE(series(7002, "user").has_value());
+  EXPECT_FALSE(series(7002, "system").has_value());
+  EXPECT_EQ(series(7004, "user"), 4.0);
+  EXPECT_EQ(series(7003, "user"), 0.3);
+  // Opting out removes every per-thread series.
+  h.policy.global.collection.per_thread_metrics = false;
+  h.Tick({&d, &cpu});
+  EXPECT_FALSE(series(7004, "user").has_value());
+}
+
+TEST_F(CadenceTest, NoPerThreadSeriesByDefault) {
+  WriteThreads(h, 7100, {{7101, 10}, {7102, 20}});
+  h.AddTarget("busy", Comm("busy"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  h.Tick({&d, &cpu});
+  EXPECT_FALSE(h.Metric("knobd_thread_cpu_seconds_total",
+                        {{"target", "busy"}, {"tid", "7102"}, {"comm", "w"}, {"mode", "user"}})
+                   .has_value());
+}
+
 }  // namespace
 }  // namespace knob
