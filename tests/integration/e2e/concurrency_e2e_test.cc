@@ -344,7 +344,8 @@ TEST_F(TooHighE2eTest, LowersALimitThatLetsP99BreakTheSloAndHolds) {
   // by far more than half, at no cost in throughput.
   EXPECT_LT(after->p99_ms, 0.5 * before->p99_ms) << before->text << after->text;
   EXPECT_GT(after->throughput_rps, 0.8 * before->throughput_rps) << before->text << after->text;
-  // Every verified lowering moved the service's own p99 down from where it was decided. Not
+  // Every verified lowering that cut the concurrency in flight (200 -> 136 does not: only 128
+  // clients) moved the service's own p99 down from where it was decided. Not
   // asserted: that the last one lands inside the SLO. On a quiet VM it does (realized p99
   // 26-50 ms); with a neighbour's benchmark at load average 25+ the host holds p99 above 50 ms
   // at any limit, and knobd then stops shedding (hold_latency_not_limit) instead of chasing it.
@@ -353,8 +354,9 @@ TEST_F(TooHighE2eTest, LowersALimitThatLetsP99BreakTheSloAndHolds) {
     if (Str(r, "knob") != kKnob || Str(r, "outcome") != "verified" ||
         Str(r, "scenario") == "rollback" || !(Num(r, "new_value") < Num(r, "old_value")))
       continue;
-    ++lowerings;
     ASSERT_TRUE(r.contains("realized") && r.contains("triggers")) << r.dump();
+    if (!(Num(r, "new_value") < Num(r["triggers"], "concurrency"))) continue;
+    ++lowerings;
     EXPECT_LT(Num(r["realized"], "p99_seconds"), Num(r["triggers"], "p99_seconds")) << r.dump();
   }
   EXPECT_GE(lowerings, 1) << json(history).dump(1);
