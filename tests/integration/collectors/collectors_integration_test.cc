@@ -175,6 +175,43 @@ TEST(CollectorsIntegrationTest, IdleThreadsCountedLikePs) {
   EXPECT_LE(s.targets.at("idle").cpu->voluntary_ctxt_switches, after);
 }
 
+TEST(CollectorsIntegrationTest, PerThreadSeriesShowTheSpinningThreadLikeProc) {
+  Child child({"spin"});
+  ASSERT_EQ(child.ready(), "ready\n");
+  const std::string pid = std::to_string(child.pid());
+  std::string spinner;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/task")) {
+    if (e.path().filename() != pid) spinner = e.path().filename();
+  }
+  ASSERT_FALSE(spinner.empty());
+  RealHost h;
+  h.AddPid("spin", child.pid());
+  h.policy.global.collection.per_thread_metrics = true;
+  h.policy.global.collection.per_thread_metrics_limit = 1;  // only the busiest thread
+  Discovery d(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  const std::string comm = Shell("cat /proc/" + pid + "/task/" + spinner + "/comm");
+  auto series = [&](const std::string& tid, const std::string& mode) {
+    return testing::MetricValue(
+        h.registry, "knobd_thread_cpu_seconds_total",
+        {{"target", "spin"}, {"tid", tid}, {"comm", comm.substr(0, comm.find('\n'))}, {"mode", mode}});
+  };
+  ASSERT_TRUE(PollUntil([&] {
+    h.Tick({&d, &cpu});
+    auto user = series(spinner, "user");
+    return user && *user >= 1.0;
+  }));
+  // /proc's own utime+stime of that thread (fields 14 and 15, clock ticks), read after ours:
+  // ours is at most one rotation (here one tick) older, so it lies below and within 2 s.
+  const double ours = *series(spinner, "user") + series(spinner, "system").value_or(0);
+  const double proc = std::stod(Shell("awk '{print ($14 + $15) / " +
+                                      std::to_string(::sysconf(_SC_CLK_TCK)) + "}' /proc/" + pid +
+                                      "/task/" + spinner + "/stat"));
+  EXPECT_LE(ours, proc + 0.01);
+  EXPECT_NEAR(ours, proc, 2.0);
+  EXPECT_FALSE(series(pid, "user").has_value()) << "the idle main thread is not among the busiest 1";
+}
+
 TEST(CollectorsIntegrationTest, ManyThreadsAreCoveredByRotation) {
   Child child({"idle", "2000"});
   ASSERT_EQ(child.ready(), "ready\n");
