@@ -7,9 +7,11 @@
 //   pool must then hold (no change over several verification windows), every step is explained
 //   and respects bounds and max_step, and the final size must agree with Erlang C computed here
 //   independently from the service's own pool gauges at the final setting. Then knobd restarts
-//   with the same state directory: history, penalties and the observations of the first run are
-//   still there (the state file written at the second shutdown still holds observations older
-//   than the second run), and under the same load knobd does not start exploring again.
+//   with the same state directory: history and penalties are still there, the state file
+//   written at the second shutdown still holds observations older than the second run (unless
+//   that run detected a workload shift), and under the same load knobd does not start over: it
+//   sends nothing below the learned size, at most a step above it (the plateau moves with the
+//   host's load), and nothing into a penalty saved before the restart.
 //
 // CacheE2eTest: a 256 KiB cache in front of a two-connection backend, Zipf keys over a 16 MiB
 //   working set. Objective: the best hit ratio under the memory cap (the knob's max, 64 MiB),
