@@ -50,6 +50,10 @@ constexpr double kShrinkUtilisation = 0.75;
 // Observations the peak demand is taken over (the pool gauges are instantaneous and jumpy; a
 // CPU-starved tick shows few busy connections and must not read as an idle pool).
 constexpr size_t kPeakObservations = 20;
+// A kept raise that measured at least this gain, below the signal-to-noise bar, on a pool that
+// still binds with demand >= kDeepQueue x size, is inconclusive rather than a plateau.
+constexpr double kLargeGain = 0.10;
+constexpr double kDeepQueue = 1.5;
 
 // Cache sizes are proposed on a grid of 1/16 of the power of two below them (6.25%, at least
 // 64 KiB): the client's reuse histogram has doubling buckets, so finer sizes carry no
@@ -260,7 +264,13 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
                                            in.current >= last->new_value) {
       const bool helped = last->improvement && last->signal_to_noise && *last->improvement > 0 &&
                           *last->signal_to_noise >= in.guard.min_signal_to_noise;
-      if (!helped) {
+      // Inconclusive, not flat: a large measured gain drowned in a noisy host's variance while
+      // the pool still binds with a queue of half its size or more. A pool past its plateau stops
+      // binding (its members idle), so this does not apply there; a worker pool under a closed
+      // loop binds at any size, but past its plateau its measured gain is near zero, not large.
+      const bool inconclusive_gain = last->improvement && *last->improvement >= kLargeGain &&
+                                     binds && demand >= kDeepQueue * in.current;
+      if (!helped && !inconclusive_gain) {
         p.value = in.current;
         p.scenario = "hold_no_gain";
         p.reason =

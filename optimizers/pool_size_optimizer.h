@@ -13,7 +13,9 @@
 //   objective, grow to max(c_needed, ceil(D)) (grow_pool_demand) -- a saturated pool's measured
 //   offered load is capped at its size, so Erlang C alone would add one member per step, and a
 //   closed-loop pool whose mean wait fits the budget still limits throughput;
-//   stop growing once a kept raise did not improve the objective beyond noise (hold_no_gain);
+//   stop growing once a kept raise did not improve the objective beyond noise (hold_no_gain),
+//   unless it measured >= 10% while the pool still binds with D >= 1.5 x size (inconclusive
+//   on a noisy host, not a plateau);
 //   shrink only when current > 1.5 x S with S = max(c_needed + 1, ceil(peak D / 0.75)), the
 //   peak over the last 20 observations, to S (one spare server, and never a size the recent
 //   peak demand would bind), freeing threads/connections.
