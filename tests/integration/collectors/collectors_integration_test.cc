@@ -255,7 +255,10 @@ TEST(CollectorsIntegrationTest, UnacceptedConnectionsFillTheAcceptQueueLikeSs) {
   ASSERT_TRUE(PollUntil([&] {
     s = h.Tick({&d, &sock});
     const auto& st = s.targets.at("listener").sockets;
-    return st && st->listeners.size() == 1 && st->listeners[0].accept_queue == 5;
+    // Listeners come from the every-tick listen dump; states from the full pass, which is
+    // spread over ticks and published when complete: wait for both.
+    return st && st->listeners.size() == 1 && st->listeners[0].accept_queue == 5 &&
+           st->tcp_by_state.count("listen") == 1;
   }));
   EXPECT_EQ(s.targets.at("listener").sockets->listeners[0].port, port);
   EXPECT_EQ(s.targets.at("listener").sockets->listeners[0].backlog, 8u);
