@@ -2,6 +2,7 @@
 // Daemon, plug in the collectors, the brain and the control server, and run it.
 // Thread rule: main thread only; it becomes the loop thread.
 
+#include <fmt/format.h>
 #include <jemalloc/jemalloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -114,7 +115,8 @@ int main(int argc, char* argv[]) {
   spdlog::warn("built without the optimizers: knobd observes but never recommends");
 #endif
   // ==== Integration point: control server (daemon/control/: component, publisher and
-  //      app-report source, wired by AttachControlServer) ==========================================
+  //      app-report source, wired by AttachControlServer)
+  //      ==========================================
 #if defined(KNOB_HAVE_CONTROL)
   knob::AttachedControl control = knob::AttachControlServer(daemon);
 #if defined(KNOB_HAVE_BRAIN)
@@ -122,17 +124,53 @@ int main(int argc, char* argv[]) {
       [brain](uint64_t id, knob::Outcome outcome, const std::string& reason) {
         brain->OnOutcome(id, outcome, reason);
       });
-  control.backend->SetHistory([brain](const std::string& target, uint32_t limit)
-                                  -> knob::Result<std::vector<knob::Recommendation>> {
-    // The brain keeps history oldest first; operators read the newest first (docs/protocol.md).
-    std::vector<knob::Recommendation> all = brain->History(target);
-    std::reverse(all.begin(), all.end());
-    if (limit > 0 && all.size() > limit) all.resize(limit);
-    return all;
+  control.backend->SetHistory(
+      [brain](const std::string& target,
+              uint32_t limit) -> knob::Result<std::vector<knob::Recommendation>> {
+        // The brain keeps history oldest first; operators read the newest first (docs/protocol.md).
+        std::vector<knob::Recommendation> all = brain->History(target);
+        std::reverse(all.begin(), all.end());
+        if (limit > 0 && all.size() > limit) all.resize(limit);
+        return all;
+      });
+  control.backend->SetModel([brain](const std::string& target, std::map<std::string, double>& model,
+                                    std::vector<std::string>& notes) {
+    std::optional<knob::ModelSummary> m = brain->Model(target);
+    if (!m) return;
+    model["observations"] = static_cast<double>(m->observations);
+    model["workload_shifts"] = static_cast<double>(m->workload_shifts);
+    model["latency_factor"] = m->latency_factor;
+    if (m->usl) {
+      model["usl.alpha"] = m->usl->alpha;
+      model["usl.beta"] = m->usl->beta;
+      model["usl.gamma"] = m->usl->gamma;
+      model["usl.r_squared"] = m->usl->r_squared;
+      model["usl.confidence"] = m->usl->confidence;
+      model["usl.levels"] = m->usl->levels;
+      if (m->usl->peak) model["usl.peak_concurrency"] = *m->usl->peak;
+    } else if (!m->usl_status.empty()) {
+      notes.push_back("usl: " + m->usl_status);
+    }
+    for (const auto& p : m->pools) {
+      model["pool." + p.name + ".offered_erlangs"] = p.offered_erlangs;
+      model["pool." + p.name + ".arrival_rate"] = p.arrival_rate;
+      model["pool." + p.name + ".service_seconds"] = p.service_seconds;
+    }
+    for (const auto& c : m->caches) {
+      model["cache." + c.name + ".hit_ratio"] = c.hit_ratio_now;
+      if (c.bytes_for_90pct) model["cache." + c.name + ".bytes_for_90pct"] = *c.bytes_for_90pct;
+    }
+    for (const auto& p : m->penalties)
+      notes.push_back("penalty on " + p.knob + (p.direction > 0 ? " >= " : " <= ") +
+                      fmt::format("{:g}", p.value) +
+                      fmt::format(" for {:.0f} s more: ", p.remaining_seconds) + p.reason);
+    if (m->active_recommendation)
+      notes.push_back("change #" + std::to_string(*m->active_recommendation) +
+                      " is being verified");
   });
   control.backend->SetExplain(
-      [brain](uint64_t id)
-          -> knob::Result<std::pair<knob::Recommendation, std::vector<std::string>>> {
+      [brain](
+          uint64_t id) -> knob::Result<std::pair<knob::Recommendation, std::vector<std::string>>> {
         std::optional<knob::Recommendation> rec = brain->Find(id);
         if (!rec) return knob::NotFoundError("no recommendation " + std::to_string(id));
         std::vector<std::string> steps;

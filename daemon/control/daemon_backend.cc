@@ -104,6 +104,7 @@ Result<protocol::ShowInfo> DaemonAdminBackend::Show(const std::string& target) {
       if (!it->second.error.empty()) info.notes.push_back(it->second.error);
     }
   }
+  if (model_) model_(target, info.model, info.notes);
   return info;
 }
 
@@ -127,8 +128,7 @@ Result<std::string> DaemonAdminBackend::Reload() {
 
 AttachedControl AttachControlServer(Daemon& daemon) {
   auto backend = std::make_unique<DaemonAdminBackend>(daemon);
-  auto server =
-      std::make_unique<ControlServer>(daemon.loop(), daemon.clock(), &daemon.registry());
+  auto server = std::make_unique<ControlServer>(daemon.loop(), daemon.clock(), &daemon.registry());
   server->SetPolicy(daemon.shared_policy());
   AttachedControl out{server.get(), backend.get()};
   server->AdoptBackend(std::move(backend));

@@ -21,10 +21,15 @@ class DaemonAdminBackend final : public AdminBackend {
       std::function<Result<std::vector<Recommendation>>(const std::string& target, uint32_t limit)>;
   using ExplainFn =
       std::function<Result<std::pair<Recommendation, std::vector<std::string>>>(uint64_t id)>;
+  // Fills `show`'s model numbers ("usl.alpha") and notes for a target (the brain owns them).
+  using ModelFn =
+      std::function<void(const std::string& target, std::map<std::string, double>& model,
+                         std::vector<std::string>& notes)>;
 
   explicit DaemonAdminBackend(Daemon& daemon);
   void SetHistory(HistoryFn fn) { history_ = std::move(fn); }
   void SetExplain(ExplainFn fn) { explain_ = std::move(fn); }
+  void SetModel(ModelFn fn) { model_ = std::move(fn); }
 
   Result<protocol::StatusInfo> GetStatus() override;
   Result<std::vector<protocol::TargetInfo>> GetTargets() override;
@@ -38,6 +43,7 @@ class DaemonAdminBackend final : public AdminBackend {
   MonoTime started_;
   HistoryFn history_;
   ExplainFn explain_;
+  ModelFn model_;
 };
 
 // Flattens one target's collected metrics into "cpu.user_seconds"-style keys for `show`.

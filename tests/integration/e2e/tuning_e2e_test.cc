@@ -190,6 +190,15 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
     EXPECT_LE(std::fabs(to - from), limit + 1e-9) << "step beyond max_step: " << r.dump();
   }
 
+  // `knobctl show` carries what the model learned (observations, and the USL fit or why none).
+  auto model_observations = [&]() -> double {
+    auto r = Knobctl({"show", kTarget});
+    if (!r || !(*r)["show"].is_object() || !(*r)["show"].contains("model")) return 0;
+    return Num((*r)["show"]["model"], "observations", 0);
+  };
+  const double learned = model_observations();
+  EXPECT_GT(learned, 0) << "knobctl show has no model";
+
   // (4) SIGTERM saves the state; a restart with the same state dir serves the same history.
   ASSERT_EQ(knobd_->Stop(SIGTERM, seconds(30)), 0) << knobd_->Err();
   struct stat st {};
@@ -216,6 +225,7 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
     ++kept;
   }
   EXPECT_EQ(kept, static_cast<int>(saved.size()));
+  EXPECT_GT(model_observations(), 0) << "the restarted knobd shows no learned model";
 
   const double total_seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   std::printf(
