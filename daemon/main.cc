@@ -162,7 +162,7 @@ int main(int argc, char* argv[]) {
     }
     for (const auto& p : m->penalties)
       notes.push_back("penalty on " + p.knob + (p.direction > 0 ? " >= " : " <= ") +
-                      fmt::format("{:g}", p.value) +
+                      fmt::format("{}", p.value) +
                       fmt::format(" for {:.0f} s more: ", p.remaining_seconds) + p.reason);
     if (m->active_recommendation)
       notes.push_back("change #" + std::to_string(*m->active_recommendation) +
