@@ -190,96 +190,92 @@ Status RealSockDiag::TaskStatsTgid(pid_t tgid, TaskStatsTotals& out) {
   return ParseTaskStatsReply(buf_.data(), static_cast<size_t>(n), out);
 }
 
-Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,
-                                   std::vector<TcpSocketInfo>& out) {
+namespace {
+
+// Walks one datagram of a sock_diag dump and hands each SOCK_DIAG_BY_FAMILY message of at least
+// `min_payload` bytes to on_message(payload, payload_len). True when the dump ended
+// (NLMSG_DONE, or an NLMSG_ERROR carrying 0); false when more datagrams follow.
+template <typename OnMessage>
+Result<bool> WalkDiagDatagram(const char* data, size_t len, size_t min_payload, const char* what,
+                              OnMessage on_message) {
   size_t off = 0;
   while (off + sizeof(nlmsghdr) <= len) {
     auto h = LoadAt<nlmsghdr>(data + off);
     if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > len) {
-      return InternalError("sock_diag: truncated netlink message");
+      return InternalError(std::string(what) + ": truncated netlink message");
     }
     if (h.nlmsg_type == NLMSG_DONE) return true;
     if (h.nlmsg_type == NLMSG_ERROR) {
       if (h.nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
         auto e = LoadAt<nlmsgerr>(data + off + NLMSG_HDRLEN);
         if (e.error == 0) return true;
-        return ErrnoToStatus(-e.error, "sock_diag dump");
+        return ErrnoToStatus(-e.error, std::string(what) + " dump");
       }
-      return InternalError("sock_diag: short NLMSG_ERROR");
+      return InternalError(std::string(what) + ": short NLMSG_ERROR");
     }
-    if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY && h.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
-      const char* payload = data + off + NLMSG_HDRLEN;
-      auto m = LoadAt<inet_diag_msg>(payload);
-      TcpSocketInfo s;
-      s.family = m.idiag_family;
-      s.state = m.idiag_state;
-      s.local_port = ntohs(m.id.idiag_sport);
-      s.remote_port = ntohs(m.id.idiag_dport);
-      s.inode = m.idiag_inode;
-      s.uid = m.idiag_uid;
-      s.rqueue = m.idiag_rqueue;
-      s.wqueue = m.idiag_wqueue;
-      if (with_info) {
-        size_t attr_off = NLMSG_ALIGN(sizeof(inet_diag_msg));
-        size_t payload_len = h.nlmsg_len - NLMSG_HDRLEN;
-        while (attr_off + sizeof(nlattr) <= payload_len) {
-          auto a = LoadAt<nlattr>(payload + attr_off);
-          if (a.nla_len < sizeof(nlattr) || attr_off + a.nla_len > payload_len) break;
-          if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) {
-            const char* info = payload + attr_off + NLA_HDRLEN;
-            size_t info_len = a.nla_len - NLA_HDRLEN;
-            // Read only fields the kernel actually sent: older kernels send a shorter tcp_info.
-            auto field = [&](size_t field_off, size_t size) {
-              return field_off + size <= info_len;
-            };
-            if (field(offsetof(tcp_info, tcpi_rtt), 4))
-              s.rtt_us = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_rtt));
-            if (field(offsetof(tcp_info, tcpi_rttvar), 4))
-              s.rttvar_us = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_rttvar));
-            if (field(offsetof(tcp_info, tcpi_snd_cwnd), 4))
-              s.snd_cwnd = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_snd_cwnd));
-            if (field(offsetof(tcp_info, tcpi_total_retrans), 4))
-              s.total_retrans = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_total_retrans));
-          }
-          attr_off += NLA_ALIGN(a.nla_len);
-        }
-      }
-      out.push_back(s);
-    }
+    if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY && h.nlmsg_len >= NLMSG_LENGTH(min_payload))
+      on_message(data + off + NLMSG_HDRLEN, static_cast<size_t>(h.nlmsg_len - NLMSG_HDRLEN));
     off += NLMSG_ALIGN(h.nlmsg_len);
   }
   return false;
 }
 
+}  // namespace
+
+Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,
+                                   std::vector<TcpSocketInfo>& out) {
+  return WalkDiagDatagram(
+      data, len, sizeof(inet_diag_msg), "sock_diag", [&](const char* payload, size_t payload_len) {
+        auto m = LoadAt<inet_diag_msg>(payload);
+        TcpSocketInfo s;
+        s.family = m.idiag_family;
+        s.state = m.idiag_state;
+        s.local_port = ntohs(m.id.idiag_sport);
+        s.remote_port = ntohs(m.id.idiag_dport);
+        s.inode = m.idiag_inode;
+        s.uid = m.idiag_uid;
+        s.rqueue = m.idiag_rqueue;
+        s.wqueue = m.idiag_wqueue;
+        if (with_info) {
+          size_t attr_off = NLMSG_ALIGN(sizeof(inet_diag_msg));
+          while (attr_off + sizeof(nlattr) <= payload_len) {
+            auto a = LoadAt<nlattr>(payload + attr_off);
+            if (a.nla_len < sizeof(nlattr) || attr_off + a.nla_len > payload_len) break;
+            if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) {
+              const char* info = payload + attr_off + NLA_HDRLEN;
+              size_t info_len = a.nla_len - NLA_HDRLEN;
+              // Read only fields the kernel actually sent: older kernels send a shorter tcp_info.
+              auto field = [&](size_t field_off, size_t size) {
+                return field_off + size <= info_len;
+              };
+              if (field(offsetof(tcp_info, tcpi_rtt), 4))
+                s.rtt_us = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_rtt));
+              if (field(offsetof(tcp_info, tcpi_rttvar), 4))
+                s.rttvar_us = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_rttvar));
+              if (field(offsetof(tcp_info, tcpi_snd_cwnd), 4))
+                s.snd_cwnd = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_snd_cwnd));
+              if (field(offsetof(tcp_info, tcpi_total_retrans), 4))
+                s.total_retrans = LoadAt<uint32_t>(info + offsetof(tcp_info, tcpi_total_retrans));
+            }
+            attr_off += NLA_ALIGN(a.nla_len);
+          }
+        }
+        out.push_back(s);
+      });
+}
+
 Result<bool> ParseUnixDiagDatagram(const char* data, size_t len, std::vector<TcpSocketInfo>& out) {
-  size_t off = 0;
-  while (off + sizeof(nlmsghdr) <= len) {
-    auto h = LoadAt<nlmsghdr>(data + off);
-    if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > len) {
-      return InternalError("unix_diag: truncated netlink message");
-    }
-    if (h.nlmsg_type == NLMSG_DONE) return true;
-    if (h.nlmsg_type == NLMSG_ERROR) {
-      if (h.nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
-        auto e = LoadAt<nlmsgerr>(data + off + NLMSG_HDRLEN);
-        if (e.error == 0) return true;
-        return ErrnoToStatus(-e.error, "unix_diag dump");
-      }
-      return InternalError("unix_diag: short NLMSG_ERROR");
-    }
-    if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY && h.nlmsg_len >= NLMSG_LENGTH(sizeof(unix_diag_msg))) {
-      auto m = LoadAt<unix_diag_msg>(data + off + NLMSG_HDRLEN);
-      TcpSocketInfo s;
-      s.family = m.udiag_family;
-      s.protocol = 0;
-      s.unix_type = m.udiag_type;
-      s.state = m.udiag_state;
-      s.inode = m.udiag_ino;
-      out.push_back(s);
-    }
-    off += NLMSG_ALIGN(h.nlmsg_len);
-  }
-  return false;
+  return WalkDiagDatagram(data, len, sizeof(unix_diag_msg), "unix_diag",
+                          [&](const char* payload, size_t) {
+                            auto m = LoadAt<unix_diag_msg>(payload);
+                            TcpSocketInfo s;
+                            s.family = m.udiag_family;
+                            s.protocol = 0;
+                            s.unix_type = m.udiag_type;
+                            s.state = m.udiag_state;
+                            s.inode = m.udiag_ino;
+                            out.push_back(s);
+                          });
 }
 
 Status RealSockDiag::StartDump(const DiagDump& what) {
