@@ -220,6 +220,37 @@ Result<bool> WalkDiagDatagram(const char* data, size_t len, size_t min_payload, 
   return false;
 }
 
+// The inet_diag request for one family/protocol and state mask; tcp_info only for TCP.
+inet_diag_req_v2 InetRequest(uint8_t family, uint8_t protocol, uint32_t states, bool with_info) {
+  inet_diag_req_v2 req{};
+  req.sdiag_family = family;
+  req.sdiag_protocol = protocol;
+  req.idiag_states = states;
+  if (with_info && protocol == IPPROTO_TCP) req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+  return req;
+}
+
+// Sends `req` as a SOCK_DIAG_BY_FAMILY dump request to the kernel; the sendto result.
+template <typename Request>
+ssize_t SendDumpRequest(int fd, uint32_t seq, const Request& req) {
+  struct {
+    nlmsghdr nlh;
+    Request req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = seq;
+  msg.req = req;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do {
+    sent = ::sendto(fd, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
+  } while (sent < 0 && errno == EINTR);
+  return sent;
+}
+
 }  // namespace
 
 Result<bool> ParseInetDiagDatagram(const char* data, size_t len, bool with_info,
@@ -288,42 +319,14 @@ Status RealSockDiag::StartDump(const DiagDump& what) {
   }
   if (dump_buf_.size() < kBufBytes) dump_buf_.resize(kBufBytes);
   ssize_t sent;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
   if (what.family == AF_UNIX) {
-    struct {
-      nlmsghdr nlh;
-      unix_diag_req req;
-    } msg{};
-    msg.nlh.nlmsg_len = sizeof(msg);
-    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.nlh.nlmsg_seq = ++seq_;
-    msg.req.sdiag_family = AF_UNIX;
-    msg.req.udiag_states = what.states;
-    do {
-      sent = ::sendto(dump_fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel),
-                      sizeof(kernel));
-    } while (sent < 0 && errno == EINTR);
+    unix_diag_req req{};
+    req.sdiag_family = AF_UNIX;
+    req.udiag_states = what.states;
+    sent = SendDumpRequest(dump_fd_, ++seq_, req);
   } else {
-    struct {
-      nlmsghdr nlh;
-      inet_diag_req_v2 req;
-    } msg{};
-    msg.nlh.nlmsg_len = sizeof(msg);
-    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.nlh.nlmsg_seq = ++seq_;
-    msg.req.sdiag_family = what.family;
-    msg.req.sdiag_protocol = what.protocol;
-    msg.req.idiag_states = what.states;
-    if (what.with_info && what.protocol == IPPROTO_TCP) {
-      msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
-    }
-    do {
-      sent = ::sendto(dump_fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel),
-                      sizeof(kernel));
-    } while (sent < 0 && errno == EINTR);
+    sent = SendDumpRequest(dump_fd_, ++seq_,
+                           InetRequest(what.family, what.protocol, what.states, what.with_info));
   }
   if (sent < 0) {
     Status s = ErrnoToStatus(errno, "sock_diag sendto");
@@ -382,25 +385,8 @@ void RealSockDiag::CancelDump() {
 
 Status RealSockDiag::DumpFamily(uint8_t family, uint32_t state_mask, bool with_info,
                                 std::vector<TcpSocketInfo>& out) {
-  struct {
-    nlmsghdr nlh;
-    inet_diag_req_v2 req;
-  } msg{};
-  msg.nlh.nlmsg_len = sizeof(msg);
-  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  msg.nlh.nlmsg_seq = ++seq_;
-  msg.req.sdiag_family = family;
-  msg.req.sdiag_protocol = IPPROTO_TCP;
-  msg.req.idiag_states = state_mask;
-  if (with_info) msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do {
-    sent =
-        ::sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
-  } while (sent < 0 && errno == EINTR);
+  ssize_t sent =
+      SendDumpRequest(fd_, ++seq_, InetRequest(family, IPPROTO_TCP, state_mask, with_info));
   if (sent < 0) return ErrnoToStatus(errno, "sock_diag sendto");
   for (;;) {
     ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), 0);
