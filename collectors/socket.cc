@@ -39,6 +39,12 @@ constexpr uint32_t kFullEvery = 10;
 // remaining scans wait for the next tick (at least one process is scanned per tick). Bounds
 // the tick after startup, when every process is new and every fd must be read.
 constexpr uint64_t kFdReadlinksPerTick = 2000;
+// A cadence rescan first asks the kernel for the process's fd count (one fstat): when it equals
+// the count of the last listing, the set is taken as unchanged and the listing (a getdents that
+// instantiates an inode per fd) is skipped. Equal counts can hide a non-socket fd replaced by a
+// socket one for one (a socket replaced by a socket is caught by the pass, which no longer sees
+// the old inode), so every kListEveryChecks-th check lists anyway.
+constexpr uint32_t kListEveryChecks = 4;
 
 // "TCP6: inuse 3" -> 3 for key "TCP6:"; nullopt when absent.
 std::optional<uint64_t> SockstatInuse(std::string_view text, std::string_view key) {
@@ -198,6 +204,15 @@ Status SocketCollector::ScanFds(const ProcessKey& key, FdState& fs, MonoTime now
   fs.inodes.erase(std::unique(fs.inodes.begin(), fs.inodes.end()), fs.inodes.end());
   fs.scanned = now;
   return OkStatus();
+}
+
+bool SocketCollector::FdCountUnchanged(const ProcessKey& key, const FdState& fs) {
+  dir_ = std::to_string(key.pid) + "/fd";
+  Result<int64_t> n = env_.procfs.DirSize(FsRoot::kProc, dir_);
+  // 0 is what kernels before 6.2 report for any process: it proves nothing.
+  if (!n.ok() || *n <= 0 || static_cast<size_t>(*n) != fs.fds.size()) return false;
+  ++fd_count_checks_;
+  return true;
 }
 
 void SocketCollector::ReadNetstat(Snapshot& out) {
@@ -437,7 +452,6 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
         if (!f.scanned_once) ++pending_first_scans_;
       } else if (want) {
         // Listings are staggered by pid over the interval so no tick lists every process.
-        scanned_any = true;
         const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
         const int64_t slots = std::max<int64_t>(1, cs.fd_rescan_interval.count() / tick);
         if (!f.scanned_once || ctx.now >= f.due) {
@@ -445,6 +459,16 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
                   (f.scanned_once ? Duration(0)
                                   : Duration(tick * (static_cast<int64_t>(key.pid) % slots)));
         }
+        if (f.scanned_once && !f.suspect && f.count_checks + 1 < kListEveryChecks &&
+            FdCountUnchanged(key, f)) {
+          ++f.count_checks;
+          f.scanned = ctx.now;
+          auto& o = oldest_scan[t];
+          if (!o || f.scanned < *o) o = f.scanned;
+          continue;
+        }
+        scanned_any = true;
+        f.count_checks = 0;
         ++f.listings;
         f.suspect = false;
         old.swap(f.inodes);

@@ -66,6 +66,8 @@ class SocketCollector final : public Collector {
 
   uint64_t fd_scans() const { return fd_scans_; }          // /proc/PID/fd listings
   uint64_t fd_readlinks() const { return fd_readlinks_; }  // readlink() calls of those
+  // Cadence rescans skipped because the process's fd count had not changed.
+  uint64_t fd_count_checks() const { return fd_count_checks_; }
   uint64_t passes_completed() const { return passes_; }
   uint64_t pass_restarts() const { return restarts_; }
   bool pass_in_progress() const { return pass_active_; }
@@ -80,6 +82,7 @@ class SocketCollector final : public Collector {
     MonoTime scanned{};
     MonoTime due{};             // next cadence listing
     uint32_t listings = 0;      // picks the backstop slice of socket fds re-read each listing
+    uint32_t count_checks = 0;  // cadence checks answered by an unchanged fd count since a listing
     bool suspect = false;       // list again next tick (a socket closed, a listener appeared)
     bool scanned_once = false;  // the first scan reads every fd
     uint64_t seen_tick = 0;
@@ -105,6 +108,8 @@ class SocketCollector final : public Collector {
   // Lists /proc/PID/fd. `full`: readlink every fd; else only fds not known to be sockets
   // (new numbers, files that may have been replaced by a socket under the same number).
   Status ScanFds(const ProcessKey& key, FdState& fs, MonoTime now, bool full);
+  // True when the kernel reports as many open fds as the last listing found.
+  bool FdCountUnchanged(const ProcessKey& key, const FdState& fs);
   // Which of this pass's parts /proc/net/sockstat{,6} says have no sockets at all.
   void SkipEmptyParts();
   void ReadNetstat(Snapshot& out);
@@ -146,6 +151,7 @@ class SocketCollector final : public Collector {
 
   uint64_t tick_ = 0;
   uint64_t fd_readlinks_ = 0;
+  uint64_t fd_count_checks_ = 0;
   uint64_t fd_scans_ = 0, passes_ = 0, restarts_ = 0;
   SupportTracker support_;
   TargetSweeper sweeper_;

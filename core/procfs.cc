@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -190,6 +191,16 @@ Status RealProcFs::ListDirKept(FsRoot root, std::string_view path, std::vector<s
     Forget(root, path);
   }
   return result;
+}
+
+Result<int64_t> RealProcFs::DirSize(FsRoot root, std::string_view path) {
+  struct stat st {};
+  auto& m = kept_[Idx(root)];
+  auto it = m.find(std::string(path));
+  // Never opens: a directory without a kept fd costs a path walk, not an open()/close().
+  const int rc = it != m.end() ? ::fstat(it->second, &st) : ::stat(Full(root, path), &st);
+  if (rc != 0) return ErrnoToStatus(errno, path);
+  return static_cast<int64_t>(st.st_size);
 }
 
 Status RealProcFs::ReadLink(FsRoot root, std::string_view path, std::string& out) {

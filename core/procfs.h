@@ -53,6 +53,15 @@ class ProcFs {
     return ListDir(root, path, out);
   }
 
+  // st_size of a directory listed with ListDirKept (fstat of its kept fd; stat otherwise). For
+  // /proc/PID/fd, Linux >= 6.2 reports the number of open fds there, so a caller can skip a
+  // listing when the count did not change; older kernels report 0, fixture trees a block size.
+  // Default: Unavailable (callers list instead).
+  virtual Result<int64_t> DirSize(FsRoot root, std::string_view path) {
+    (void)root;
+    return UnavailableError(std::string(path) + ": no directory size");
+  }
+
   // Target of a symlink (/proc/PID/exe, /proc/PID/fd/N).
   virtual Status ReadLink(FsRoot root, std::string_view path, std::string& out) = 0;
 
@@ -74,6 +83,7 @@ class RealProcFs final : public ProcFs {
   void Forget(FsRoot root, std::string_view prefix) override;
   Status ListDir(FsRoot root, std::string_view path, std::vector<std::string>& out) override;
   Status ListDirKept(FsRoot root, std::string_view path, std::vector<std::string>& out) override;
+  Result<int64_t> DirSize(FsRoot root, std::string_view path) override;
   Status ReadLink(FsRoot root, std::string_view path, std::string& out) override;
   const std::string& RootPath(FsRoot root) const override;
 

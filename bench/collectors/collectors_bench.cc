@@ -7,9 +7,12 @@
 // is read from wait4() rusage, and the numbers we want are per tick, not per iteration.
 //
 //   knob_collectors_bench [--procs 200] [--threads 20000] [--sockets 20000] [--ticks 60]
-//                         [--targets 10] [--thread-interval 5] [--socket-interval 5]
+//                         [--targets 10] [--thread-interval S] [--socket-interval S]
 //                         [--thread-reads N] [--taskstats 0|1] [--smaps-interval S] [--peers 0|1]
-//                         [--warmup N] [--discovery-interval S] [--busy N]
+//                         [--warmup N] [--discovery-interval S] [--fd-rescan-interval S]
+//                         [--busy N]
+//
+// Every cadence not given on the command line is knobd's default (config/policy.h).
 //
 // --busy N: in N of the processes one thread wakes every 10 ms (a little CPU), so their CPU
 // clock moves every tick and knobd cannot take its "no thread ran" shortcut for them; the
@@ -50,7 +53,8 @@ namespace {
 
 struct Options {
   int procs = 200, threads = 20000, sockets = 20000, ticks = 60, targets = 10;
-  int thread_interval = 5, socket_interval = 5;
+  int thread_interval = -1, socket_interval = -1;  // seconds; -1 = the default
+  int fd_rescan_interval = -1;                      // seconds; -1 = the default
   int thread_reads = -1;    // CollectionSettings::thread_reads_per_tick; -1 = the default
   int taskstats = 1;        // 0: force the per-thread-file fallback
   int peers = 1;            // 0: skip the peer tools (quick runs)
@@ -99,10 +103,16 @@ void* Tick10ms(void*) {
   listen(lfd, pairs + 16);
   socklen_t len = sizeof(a);
   getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  // Closed by a reset when the child is killed: no TIME_WAIT sockets are left behind, which
+  // would otherwise sit in the next run's socket table for a minute and inflate its dump.
+  const linger reset{1, 0};
   for (int i = 0; i < pairs; ++i) {
     int c = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) _exit(4);
-    if (accept(lfd, nullptr, nullptr) < 0) _exit(5);
+    int s = accept(lfd, nullptr, nullptr);
+    if (s < 0) _exit(5);
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
   }
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -227,6 +237,8 @@ int main(int argc, char** argv) {
       o.smaps_interval = v;
     else if (k == "--discovery-interval")
       o.discovery_interval = v;
+    else if (k == "--fd-rescan-interval")
+      o.fd_rescan_interval = v;
     else if (k == "--warmup")
       o.warmup = std::max(1, v);
     else if (k == "--busy")
@@ -267,8 +279,10 @@ int main(int argc, char** argv) {
 
   knob::Policy policy;
   policy.source = "<bench>";
-  policy.global.collection.thread_interval = std::chrono::seconds(o.thread_interval);
-  policy.global.collection.socket_dump_interval = std::chrono::seconds(o.socket_interval);
+  auto& cs = policy.global.collection;
+  if (o.thread_interval > 0) cs.thread_interval = std::chrono::seconds(o.thread_interval);
+  if (o.socket_interval > 0) cs.socket_dump_interval = std::chrono::seconds(o.socket_interval);
+  if (o.fd_rescan_interval > 0) cs.fd_rescan_interval = std::chrono::seconds(o.fd_rescan_interval);
   if (o.thread_reads >= 0) {
     policy.global.collection.thread_reads_per_tick = static_cast<uint32_t>(o.thread_reads);
   }

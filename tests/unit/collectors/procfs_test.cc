@@ -126,6 +126,23 @@ TEST(ProcFsTest, ListDirKeptSeesChangesWithoutReopening) {
   EXPECT_EQ(std::count(names.begin(), names.end(), "."), 0);
 }
 
+TEST(ProcFsTest, DirSizeOfRealFdDirIsTheFdCountOrZeroOnOldKernels) {
+  RealProcFs fs("/proc", "/sys");
+  std::vector<std::string> names;
+  // Our own fd dir, listed through a kept fd that itself shows up in the listing.
+  ASSERT_TRUE(fs.ListDirKept(FsRoot::kProc, "self/fd", names).ok());
+  const uint64_t opens = fs.opens();
+  Result<int64_t> n = fs.DirSize(FsRoot::kProc, "self/fd");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(fs.opens(), opens);  // fstat of the kept fd, no open()
+  if (*n == 0) GTEST_SKIP() << "kernel before 6.2: /proc/PID/fd has no size";
+  EXPECT_EQ(*n, static_cast<int64_t>(names.size()));
+  int fd = ::dup(0);
+  EXPECT_EQ(*fs.DirSize(FsRoot::kProc, "self/fd"), static_cast<int64_t>(names.size()) + 1);
+  ::close(fd);
+  EXPECT_EQ(fs.DirSize(FsRoot::kProc, "999999999/fd").status().code(), StatusCode::kNotFound);
+}
+
 TEST(ProcFsTest, ReadLinkAndLargeFile) {
   RealProcFs fs("/proc", "/sys");
   std::string buf;
