@@ -90,6 +90,7 @@ TEST_F(SocketTest, JoinsSocketsToTheTargetThroughFdInodes) {
 }
 
 TEST_F(SocketTest, CadencesListenEveryTickFullDumpAndFdScanLessOften) {
+  h.policy.global.collection.socket_dump_interval = std::chrono::seconds(5);
   Tick();
   EXPECT_EQ(sock.fd_scans(), 1u);
   h.sock_diag.sockets[0].rqueue = 9;   // accept queue grows: seen next tick
@@ -443,6 +444,7 @@ TEST_F(SocketPassTest, PassSpreadOverTicksGivesTheOneShotAggregates) {
 
 TEST_F(SocketPassTest, AgeGrowsWhileTheNextPassRunsAndPreviousValuesStay) {
   h.policy.global.collection.socket_dump_sockets_per_tick = 1000;
+  h.policy.global.collection.socket_dump_interval = std::chrono::seconds(5);
   while (sock.passes_completed() == 0) Tick();
   // Until the interval (5 s) has passed since the first pass started, nothing new starts.
   Snapshot s;
