@@ -137,8 +137,18 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
 Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps) {
   const std::string base = std::to_string(key.pid);
   ps.pid = key.pid;
+  const auto& cs = ctx.policy.global.collection;
   // Process CPU time is wanted every tick, so stat is read every tick. It costs a walk over all
-  // the process's threads in the kernel (do_task_stat; the process CPU clock walks them too).
+  // the process's threads in the kernel (do_task_stat; the process CPU clock walks them too),
+  // so a process idle for idle_process_interval is re-read once per interval: its last reading
+  // stands (nothing moved), and an exit or a reused pid still shows within a tick because
+  // discovery re-checks every matched process each tick.
+  if (ps.last_stat && ps.idle_next && ctx.now < *ps.idle_next &&
+      cs.idle_process_interval > Duration(0)) {
+    stat_cache_.Put(key, ctx.now, *ps.last_stat);
+    ++idle_skips_;
+    return OkStatus();
+  }
   KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/stat", buf_));
   auto parsed = parse::ParsePidStat(buf_);
   if (!parsed.ok()) return parsed.status().WithContext(base + "/stat");
@@ -150,6 +160,20 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
                      parsed->num_threads != ps.last_stat->num_threads;
   ps.last_stat = std::move(*parsed);
   ++stat_reads_;
+  if (moved) ps.moved_at = ctx.now;
+  ps.stat_at = ctx.now;
+  const Duration idle = cs.idle_process_interval;
+  if (idle > Duration(0) && !moved && ctx.now - ps.moved_at >= idle) {
+    // Gone quiet: the first slow read is staggered by pid, so processes that went quiet
+    // together (e.g. all found in the first tick) do not come due in the same tick.
+    const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
+    const int64_t slots = std::max<int64_t>(1, idle.count() / tick);
+    ps.idle_next = ctx.now + idle -
+                   (ps.idle_next ? Duration(0)
+                                 : Duration(tick * (static_cast<int64_t>(key.pid) % slots)));
+  } else {
+    ps.idle_next.reset();
+  }
 
   // taskstats (as costly again: it takes a lock per thread) is queried when stat moved, and
   // otherwise at least once per thread_interval, staggered by pid. Its sums are cumulative, so
@@ -157,7 +181,6 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   // moved, its run-queue delay and switches show at the next query. refreshed["runqueue"] is
   // the oldest query behind the target.
   if (taskstats_) {
-    const auto& cs = ctx.policy.global.collection;
     const bool due = moved || !ps.ts_at || ctx.now - *ps.ts_at >= cs.thread_interval;
     if (due) {
       TaskStatsTotals t;
@@ -203,7 +226,6 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   ps.system_seconds = static_cast<double>(st->stime_ticks) / ticks_per_second_;
   ps.num_threads = static_cast<uint32_t>(std::max<int64_t>(0, st->num_threads));
 
-  const auto& cs = ctx.policy.global.collection;
   // Listing /proc/PID/task makes the kernel instantiate an inode per thread: only re-list when
   // stat's thread count differs from the list (small processes at once, large ones at most once
   // per thread_interval), and otherwise every kRelistIntervals thread intervals, in case threads
@@ -509,14 +531,19 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     const std::string& name = *l.name;
     TargetSnapshot& ts = *l.ts;
     CpuStats cpu;
-    std::optional<MonoTime> oldest_visit, oldest_sched, oldest_ts;
+    std::optional<MonoTime> oldest_visit, oldest_sched, oldest_ts, oldest_stat;
     bool all_ts = true;
     for (ProcState* ps : l.procs) {
       Aggregate(*ps, cpu, oldest_visit, oldest_sched);
+      if (ps->stat_at && (!oldest_stat || *ps->stat_at < *oldest_stat)) oldest_stat = ps->stat_at;
       if (ps->ts_now && (!oldest_ts || *ps->ts_asked < *oldest_ts)) oldest_ts = ps->ts_asked;
       all_ts = all_ts && ps->ts_now;
     }
     if (ts.cgroup) CollectCgroup(name, *ts.cgroup, ctx.now, cpu);
+    if (oldest_stat) {
+      ts.refreshed["process"] = *oldest_stat;
+      age_gauge_.Set({{"target", name}, {"part", "process"}}, ToSeconds(ctx.now - *oldest_stat));
+    }
     if (oldest_visit) {
       ts.refreshed["threads"] = *oldest_visit;
       age_gauge_.Set({{"target", name}, {"part", "threads"}}, ToSeconds(ctx.now - *oldest_visit));

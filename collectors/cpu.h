@@ -5,6 +5,8 @@
 // exited threads' time in the process totals, so these never drop) and the thread count. This is
 // the collector's floor: to format it the kernel walks every thread of the process
 // (do_task_stat; the process CPU clock walks them too), ~20 us per 100-thread process here.
+// So a process whose stat has not changed for idle_process_interval is read once per interval
+// (staggered by pid) until it changes; refreshed["process"] is the oldest stat reading.
 // Run-queue delay, timeslices and context switches are per-thread numbers in /proc (schedstat,
 // status describe one thread each), which at 20 000 threads is far too much text per second.
 // So, per process, when the kernel allows it (CAP_NET_ADMIN, real /proc root): one netlink
@@ -67,8 +69,10 @@ class CpuCollector final : public Collector {
   // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
   // benchmark.
   size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
-  // /proc/PID/stat reads so far (one per process per tick).
+  // /proc/PID/stat reads so far (one per process per tick, one per idle_process_interval for an
+  // idle process), and the reads skipped because the process was idle.
   uint64_t stat_reads() const { return stat_reads_; }
+  uint64_t idle_skips() const { return idle_skips_; }
   // taskstats queries so far (one per process whose stat moved, else once per thread_interval).
   uint64_t taskstats_queries() const { return taskstats_queries_; }
   // Whether run-queue delay and switches come from taskstats (else from thread files).
@@ -116,6 +120,9 @@ class CpuCollector final : public Collector {
     std::optional<parse::PidStat> last_stat;  // the latest /proc/PID/stat read
     std::optional<MonoTime> ts_at;     // schedule of the periodic taskstats query (staggered)
     std::optional<MonoTime> ts_asked;  // last successful taskstats query
+    std::optional<MonoTime> stat_at;   // last /proc/PID/stat read
+    MonoTime moved_at{};               // last read that saw stat change (or the first read)
+    std::optional<MonoTime> idle_next;  // idle: the next stat read (staggered by pid)
   };
 
   // Process-level reads of one process. NotFound when the process is gone.
@@ -145,6 +152,7 @@ class CpuCollector final : public Collector {
   size_t rr_ = 0;  // where the next tick's thread visits start
   size_t thread_reads_last_tick_ = 0;
   uint64_t stat_reads_ = 0;
+  uint64_t idle_skips_ = 0;
   uint64_t taskstats_queries_ = 0;
   std::string buf_;
   std::vector<std::string> names_;

@@ -104,6 +104,10 @@ struct CollectionSettings {
   std::chrono::nanoseconds fd_rescan_interval = std::chrono::seconds(30);   // /proc/PID/fd rescan
   std::chrono::nanoseconds discovery_interval = std::chrono::seconds(5);    // full /proc scan
   std::chrono::nanoseconds smaps_interval = std::chrono::seconds(30);  // smaps_rollup (PSS) re-read
+  // A process whose /proc/PID/stat has not changed for this long (no CPU tick, fault or thread
+  // count change) is re-read once per interval instead of every tick, until it changes again:
+  // a process-wide stat read walks every thread in the kernel. 0 = every process every tick.
+  std::chrono::nanoseconds idle_process_interval = std::chrono::seconds(5);
   bool per_thread_metrics = false;  // opt-in: per-thread Prometheus series
   uint32_t per_thread_metrics_limit = 64;  // busiest threads exported per target when opted in
   // Most /proc/PID/task/TID files the cpu collector reads in one tick, over all targets: bounds

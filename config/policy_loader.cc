@@ -756,7 +756,7 @@ class Loader {
         "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
         "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval",
         "thread_reads_per_tick", "use_taskstats", "socket_dump_sockets_per_tick",
-        "per_thread_metrics_limit"};
+        "per_thread_metrics_limit", "idle_process_interval"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);
@@ -777,6 +777,8 @@ class Loader {
         if (auto v = DurationField(e, what, lo, hi)) c.discovery_interval = *v;
       } else if (e.key == "smaps_interval") {
         if (auto v = DurationField(e, what, lo, hi)) c.smaps_interval = *v;
+      } else if (e.key == "idle_process_interval") {
+        if (auto v = DurationField(e, what, nanoseconds(0), hi)) c.idle_process_interval = *v;
       } else if (e.key == "thread_reads_per_tick") {
         if (auto v = Integer(e, what, 0, 10'000'000))
           c.thread_reads_per_tick = static_cast<uint32_t>(*v);
@@ -1609,6 +1611,8 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
                          b.collection.discovery_interval, dur);
   out.Field<nanoseconds>("collection.smaps_interval", a.collection.smaps_interval,
                          b.collection.smaps_interval, dur);
+  out.Field<nanoseconds>("collection.idle_process_interval", a.collection.idle_process_interval,
+                         b.collection.idle_process_interval, dur);
   out.Field<uint32_t>("collection.thread_reads_per_tick", a.collection.thread_reads_per_tick,
                       b.collection.thread_reads_per_tick, u32);
   out.Field<uint32_t>("collection.socket_dump_sockets_per_tick",

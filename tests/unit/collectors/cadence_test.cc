@@ -52,6 +52,7 @@ class CountingProcFs final : public ProcFs {
   std::map<std::string, int> reads;  // by file name (after the last '/')
   int listings_of_root = 0;
   int pid_stat_reads = 0;  // PID/stat and PID/task/TID/stat, not the host's /proc/stat
+  std::map<std::string, int> path_reads;  // by whole path
   Status Read(FsRoot r, std::string_view p, std::string& out) override {
     Count(p);
     return inner_.Read(r, p, out);
@@ -75,6 +76,7 @@ class CountingProcFs final : public ProcFs {
 
  private:
   void Count(std::string_view p) {
+    ++path_reads[std::string(p)];
     size_t slash = p.rfind('/');
     if (slash != std::string_view::npos && p.substr(slash) == "/stat") ++pid_stat_reads;
     ++reads[std::string(slash == std::string_view::npos ? p : p.substr(slash + 1))];
@@ -202,6 +204,7 @@ TEST_F(CadenceTest, TaskstatsAskedWhenStatMovesElseOncePerThreadInterval) {
   }
   ts.totals[::getpid()] = TaskStatsTotals{};  // the collector's permission probe
   h.policy.global.collection.thread_interval = std::chrono::seconds(5);
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(0);  // stat every tick
   h.AddTarget("idle", Comm("idle"));
   Discovery d(ts_env, h.registry);
   CpuCollector cpu(ts_env, h.registry);
@@ -239,6 +242,67 @@ TEST_F(CadenceTest, TaskstatsAskedWhenStatMovesElseOncePerThreadInterval) {
   ts.totals[5003].nvcsw += 4;
   for (int t = 0; t < 5; ++t) s = h.Tick({&d, &cpu});
   EXPECT_EQ(s.targets.at("idle").cpu->voluntary_ctxt_switches, 5u * 3 + 7 + 4);
+}
+
+TEST_F(CadenceTest, IdleProcessStatReadOncePerIntervalUntilItMoves) {
+  for (int i = 0; i < 4; ++i) WriteProcess(h, 6000 + i, "quiet");
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(5);
+  h.AddTarget("quiet", Comm("quiet"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  auto reads = [&](int pid) { return counting.path_reads[std::to_string(pid) + "/stat"]; };
+  // Until nothing has moved for 5 s, every process is read every tick (the first tick's count
+  // includes discovery's own read of a new process's stat).
+  h.Tick({&d, &cpu});
+  std::vector<int> first;
+  for (int i = 0; i < 4; ++i) first.push_back(reads(6000 + i));
+  for (int t = 0; t < 5; ++t) h.Tick({&d, &cpu});
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(reads(6000 + i), first[i] + 5) << 6000 + i;
+  // Then once per 5 s each, staggered by pid so they do not come due together.
+  Snapshot s;
+  int before = 0;
+  for (int i = 0; i < 4; ++i) before += reads(6000 + i);
+  for (int t = 0; t < 10; ++t) {
+    int at_start = 0;
+    for (int i = 0; i < 4; ++i) at_start += reads(6000 + i);
+    s = h.Tick({&d, &cpu});
+    int now = 0;
+    for (int i = 0; i < 4; ++i) now += reads(6000 + i);
+    EXPECT_LE(now - at_start, 1) << "tick " << t;
+    EXPECT_LE(s.time - s.targets.at("quiet").refreshed.at("process"), std::chrono::seconds(5));
+    EXPECT_EQ(s.targets.at("quiet").processes.size(), 4u);
+  }
+  int after = 0;
+  for (int i = 0; i < 4; ++i) after += reads(6000 + i);
+  EXPECT_EQ(after - before, 8);  // 4 processes x 2 intervals
+  EXPECT_EQ(cpu.idle_skips(), 4u * 10 - 8);
+  EXPECT_DOUBLE_EQ(s.targets.at("quiet").cpu->user_seconds, 4 * 0.05);
+  // 6001 starts running: its CPU shows at its next read at the latest, and from then on it
+  // is read every tick again.
+  h.tree.Write("proc/6001/stat",
+               "6001 (quiet) R 1 1 1 0 -1 0 10 0 0 0 105 3 0 0 20 0 1 0 4000 1000 10 "
+               "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+  int ticks = 0;
+  for (; ticks < 6; ++ticks) {
+    s = h.Tick({&d, &cpu});
+    if (s.targets.at("quiet").cpu->user_seconds > 4 * 0.05) break;
+  }
+  EXPECT_LT(ticks, 5);
+  EXPECT_DOUBLE_EQ(s.targets.at("quiet").cpu->user_seconds, 3 * 0.05 + 1.05);
+  const int seen_at = reads(6001);
+  for (int t = 0; t < 3; ++t) h.Tick({&d, &cpu});
+  EXPECT_EQ(reads(6001), seen_at + 3);
+}
+
+TEST_F(CadenceTest, IdleProcessIntervalZeroReadsEveryProcessEveryTick) {
+  for (int i = 0; i < 3; ++i) WriteProcess(h, 6100 + i, "still");
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(0);
+  h.AddTarget("still", Comm("still"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  for (int t = 0; t < 12; ++t) h.Tick({&d, &cpu});
+  EXPECT_EQ(cpu.stat_reads(), 3u * 12);
+  EXPECT_EQ(cpu.idle_skips(), 0u);
 }
 
 // A process `pid` with threads tids[i] whose stat says utime = utimes[i] ticks, comm "w".

@@ -72,6 +72,7 @@ global:
     socket_dump_interval: 3s
     fd_rescan_interval: 1m
     smaps_interval: 15s
+    idle_process_interval: 0s
     thread_reads_per_tick: 250
     use_taskstats: false
     discovery_interval: 250ms
@@ -105,6 +106,7 @@ global:
   EXPECT_EQ(g.collection.socket_dump_interval, seconds(3));
   EXPECT_EQ(g.collection.fd_rescan_interval, minutes(1));
   EXPECT_EQ(g.collection.smaps_interval, seconds(15));
+  EXPECT_EQ(g.collection.idle_process_interval, seconds(0));
   EXPECT_EQ(g.collection.thread_reads_per_tick, 250u);
   EXPECT_FALSE(g.collection.use_taskstats);
   EXPECT_EQ(g.collection.discovery_interval, milliseconds(250));

@@ -92,6 +92,7 @@ TEST(ShippedDocs, EveryBuiltinProfileAndKeyIsDocumented) {
                           "socket_dump_interval",
                           "fd_rescan_interval",
                           "smaps_interval",
+                          "idle_process_interval",
                           "thread_reads_per_tick",
                           "use_taskstats",
                           "discovery_interval",
