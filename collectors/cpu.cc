@@ -88,6 +88,7 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectCont
   }
   ps.threads.swap(next);
   ps.dirty = true;
+  ps.moved_since_list = false;
   if (env_.procfs.ReadKept(FsRoot::kProc, base + "/status", buf_).ok()) {
     auto st = parse::ParsePidStatus(buf_);
     if (st.ok() && st->cpus_allowed) ps.allowed_cpus = *st->cpus_allowed;
@@ -226,14 +227,16 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   ps.system_seconds = static_cast<double>(st->stime_ticks) / ticks_per_second_;
   ps.num_threads = static_cast<uint32_t>(std::max<int64_t>(0, st->num_threads));
 
-  // Listing /proc/PID/task makes the kernel instantiate an inode per thread: only re-list when
-  // stat's thread count differs from the list (small processes at once, large ones at most once
-  // per thread_interval), and otherwise every kRelistIntervals thread intervals, in case threads
+  // Listing /proc/PID/task looks up a dentry per thread: only re-list when stat's thread count
+  // differs from the list (small processes at once, large ones at most once per
+  // thread_interval), and otherwise every kRelistIntervals thread intervals, in case threads
   // were replaced one for one (a visit that finds its thread gone shrinks the list, so the
-  // count differs from the next tick on anyway).
+  // count differs from the next tick on anyway) - but only if the process's stat moved since
+  // the last listing: replacing a thread takes CPU and faults, and a quiet process has none.
+  if (moved) ps.moved_since_list = true;
   const bool changed = static_cast<int64_t>(ps.threads.size()) != st->num_threads;
   const Duration since = ps.last_list ? ctx.now - *ps.last_list : Duration::max();
-  if (!ps.last_list || since >= kRelistIntervals * cs.thread_interval ||
+  if (!ps.last_list || (ps.moved_since_list && since >= kRelistIntervals * cs.thread_interval) ||
       (changed && (ps.threads.size() <= kReadWholeThreads || since >= cs.thread_interval))) {
     RefreshThreadList(key.pid, ps, ctx);
   }

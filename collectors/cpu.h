@@ -108,6 +108,7 @@ class CpuCollector final : public Collector {
     Totals dead;
     Totals reported;  // never report less than this
     std::optional<MonoTime> last_list;
+    bool moved_since_list = false;  // stat moved since the last /proc/PID/task listing
     uint32_t allowed_cpus = 0;
     uint64_t seen_tick = 0;
     // This tick's process-level reading.

@@ -14,9 +14,10 @@
 //
 // Every cadence not given on the command line is knobd's default (config/policy.h).
 //
-// --busy N: in N of the processes one thread wakes every 10 ms (a little CPU), so their CPU
-// clock moves every tick and knobd cannot take its "no thread ran" shortcut for them; the
-// others stay idle. Real hosts sit somewhere between --busy 0 and --busy <procs>.
+// --busy N: in N of the processes one thread takes a page fault every 5 ms, so their
+// /proc/PID/stat changes every tick and knobd cannot take its shortcuts for idle processes
+// (stat once per idle_process_interval, taskstats once per thread_interval) for them; the others
+// stay idle. Real hosts sit somewhere between --busy 0 and --busy <procs>.
 //
 // Fake time: ticks run back to back and ctx.now advances by one second each, so cadences
 // behave as at a 1 s tick while the run takes seconds.
@@ -26,6 +27,7 @@
 #include <prometheus/registry.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -63,7 +65,7 @@ struct Options {
   // Unmeasured ticks before the measured ones, so that slow rotations have visited (and kept
   // fds for) every thread once: steady state. 1 = only the first tick (opens every fd).
   int warmup = 1;
-  int busy = 0;  // processes with a thread that wakes every 10 ms
+  int busy = 0;  // processes with a thread that faults a page every 5 ms
 };
 
 double CpuSeconds() {
@@ -86,8 +88,18 @@ void* Block(void*) {
   return nullptr;
 }
 
-void* Tick10ms(void*) {
-  for (;;) usleep(10000);
+// Every 5 ms: one page fault (a fresh anonymous page touched and unmapped), so the process's
+// /proc/PID/stat changes between two back-to-back bench ticks, as a working process's CPU time
+// does between two real 1 s ticks, at a small CPU cost (the bench's ticks take ~10 ms each).
+void* Busy(void*) {
+  for (;;) {
+    void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+      static_cast<volatile char*>(p)[0] = 1;
+      munmap(p, 4096);
+    }
+    usleep(5000);
+  }
   return nullptr;
 }
 
@@ -119,7 +131,7 @@ void* Tick10ms(void*) {
   pthread_attr_setstacksize(&attr, 64 * 1024);
   for (int i = 1; i < threads; ++i) {
     pthread_t t;
-    if (pthread_create(&t, &attr, busy && i == 1 ? Tick10ms : Block, nullptr) != 0) break;
+    if (pthread_create(&t, &attr, busy && i == 1 ? Busy : Block, nullptr) != 0) break;
   }
   char x = 'x';
   if (write(ready_fd, &x, 1) != 1) _exit(6);

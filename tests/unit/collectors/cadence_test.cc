@@ -53,6 +53,7 @@ class CountingProcFs final : public ProcFs {
   int listings_of_root = 0;
   int pid_stat_reads = 0;  // PID/stat and PID/task/TID/stat, not the host's /proc/stat
   std::map<std::string, int> path_reads;  // by whole path
+  std::map<std::string, int> dir_listings;  // ListDirKept calls by path
   Status Read(FsRoot r, std::string_view p, std::string& out) override {
     Count(p);
     return inner_.Read(r, p, out);
@@ -67,6 +68,7 @@ class CountingProcFs final : public ProcFs {
     return inner_.ListDir(r, p, out);
   }
   Status ListDirKept(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
+    ++dir_listings[std::string(p)];
     return inner_.ListDirKept(r, p, out);
   }
   Status ReadLink(FsRoot r, std::string_view p, std::string& out) override {
@@ -320,6 +322,44 @@ void WriteThreads(Harness& h, int pid, const std::vector<std::pair<int, int>>& t
     std::ofstream(h.tree.Path(dir + "/status"))
         << "voluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t0\n";
   }
+}
+
+TEST_F(CadenceTest, LargeProcessIsRelistedPeriodicallyOnlyWhenItsStatMoved) {
+  std::vector<std::pair<int, int>> threads;
+  for (int i = 0; i < 70; ++i) threads.emplace_back(7200 + i, 1);
+  WriteThreads(h, 7200, threads);
+  auto write_stat = [&](int utime) {
+    h.tree.Write("proc/7200/stat", "7200 (busy) S 1 1 1 0 -1 0 10 0 0 0 " + std::to_string(utime) +
+                                       " 3 0 0 20 0 70 0 4000 1000 10 18446744073709551615 1 1 "
+                                       "0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+  };
+  write_stat(5);
+  h.policy.global.collection.thread_interval = std::chrono::seconds(1);
+  h.policy.global.collection.thread_reads_per_tick = 4;  // a rotation takes ~18 ticks
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(0);
+  h.AddTarget("busy", Comm("busy"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  const std::string task = "7200/task";
+  h.Tick({&d, &cpu});
+  ASSERT_EQ(counting.dir_listings[task], 1);
+  // Nothing moves for well past 6 thread intervals: no periodic re-listing.
+  for (int t = 0; t < 15; ++t) h.Tick({&d, &cpu});
+  EXPECT_EQ(counting.dir_listings[task], 1);
+  // It runs (and could have replaced a thread one for one): re-listed at the next tick, as 6
+  // thread intervals have passed since the last listing.
+  write_stat(50);
+  h.Tick({&d, &cpu});
+  EXPECT_EQ(counting.dir_listings[task], 2);
+  // Still moving: the next periodic listing comes 6 intervals later, not before.
+  for (int t = 0; t < 5; ++t) {
+    write_stat(60 + t);
+    h.Tick({&d, &cpu});
+  }
+  EXPECT_EQ(counting.dir_listings[task], 2);
+  write_stat(70);
+  h.Tick({&d, &cpu});
+  EXPECT_EQ(counting.dir_listings[task], 3);
 }
 
 TEST_F(CadenceTest, PerThreadSeriesForTheBusiestThreadsOnlyAndRemovedOnExit) {
