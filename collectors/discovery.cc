@@ -231,16 +231,29 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
       std::optional<uint64_t> last = LastPid();
       scan = !last || !last_pid_at_scan_ || *last != *last_pid_at_scan_;
     }
+    // Exited watched processes are dropped whether or not this tick scans (a scan would drop
+    // them too, but must not meet a stale watch of a reused pid).
+    for (pid_t pid : watch_.Exited()) {
+      if (procs_.erase(pid)) env_.procfs.Forget(FsRoot::kProc, std::to_string(pid) + "/");
+    }
     if (scan) {
       last_pid_at_scan_ = LastPid();
       Scan();
       last_scan_ = ctx.now;
     } else {
-      // Between scans, only the processes that matched last tick are re-checked (a pread of
-      // comm on a kept fd): exits, pid reuse and execs show up within a tick.
+      // Between scans, only the processes that matched last tick are re-checked: by the pidfd
+      // watch when they have one, else by a pread of comm on a kept fd.
+      const bool watch = env_.procfs.RootPath(FsRoot::kProc) == "/proc" && watch_.available();
       for (pid_t pid : matched_) {
+        if (watch_.Watching(pid)) continue;
         Proc* p = nullptr;
+        ++comm_rechecks_;
         Refresh(pid, p).IgnoreError();  // gone: Refresh dropped it
+        if (p == nullptr || !watch || !watch_.Watch(pid)) continue;
+        // The pidfd names whatever process has the pid now: confirm through the kept comm fd
+        // (which names the process we matched) that it is still that one.
+        Proc* again = nullptr;
+        if (!Refresh(pid, again).ok() || again == nullptr) watch_.Unwatch(pid);
       }
     }
   }
@@ -335,6 +348,10 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
     up_gauge_.Set({{"target", t.name}}, ts.state == TargetState::kActive ? 1 : 0);
     processes_gauge_.Set({{"target", t.name}}, static_cast<double>(ts.processes.size()));
   }
+
+  std::sort(matched_.begin(), matched_.end());
+  matched_.erase(std::unique(matched_.begin(), matched_.end()), matched_.end());
+  watch_.Retain(matched_);
 
   for (auto it = memo_.begin(); it != memo_.end();) {
     bool configured = std::any_of(ctx.policy.targets.begin(), ctx.policy.targets.end(),

@@ -24,8 +24,12 @@
 // every CollectionSettings::discovery_interval, and only when some target needs scanning (pid,
 // registered and host targets never scan): listing /proc makes the kernel walk every pid,
 // threads included, which at 20 000 threads costs milliseconds. Between scans only the processes
-// that matched last tick are re-checked through their kept comm fd, so exits, pid reuse and
-// execs still show within a tick; new processes show at the next scan. A target that has no
+// that matched last tick are re-checked, so exits and pid reuse still show within a tick; new
+// processes show at the next scan. On the real /proc (Linux >= 5.3) a matched process is watched
+// through a pidfd in an epoll set (core/pid_watch.h), and one epoll_wait per tick names the ones
+// that exited, instead of a comm read per process per tick; an exec of a watched process (same
+// pid, new comm) then shows at the next scan. Elsewhere (fixture roots, old kernels) the re-check
+// is the comm read, and execs show within a tick. A target that has no
 // processes yet (pending or gone) does not wait for the interval: the scan runs at the next tick
 // in which /proc/loadavg's last-pid field moved (a process or thread was created). exe, cmdline
 // and cgroup are read once per process (again when its comm changes, i.e. after an exec) and
@@ -50,6 +54,7 @@
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
 #include "core/env.h"
+#include "core/pid_watch.h"
 
 namespace knob {
 
@@ -61,6 +66,9 @@ class Discovery final : public Collector {
 
   // Number of processes in the scan cache (tests, benchmark).
   size_t cached_processes() const { return procs_.size(); }
+  // Matched processes watched through a pidfd, and the comm re-checks made between scans.
+  size_t watched_processes() const { return watch_.size(); }
+  uint64_t comm_rechecks() const { return comm_rechecks_; }
 
  private:
   struct Proc {
@@ -99,6 +107,8 @@ class Discovery final : public Collector {
   std::optional<MonoTime> last_scan_;
   std::optional<uint64_t> last_pid_at_scan_;
   std::vector<pid_t> matched_;  // pids matched by scanning targets last tick
+  PidWatch watch_;              // matched processes, on the real /proc only
+  uint64_t comm_rechecks_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
   GaugeVec processes_gauge_;

@@ -332,6 +332,33 @@ TEST(CollectorsIntegrationTest, CommWithSpacesAndParenthesesIsFound) {
   EXPECT_EQ(s.targets.at("odd").processes[0].pid, child.pid());
 }
 
+TEST(CollectorsIntegrationTest, MatchedProcessWatchedByPidfdIsGoneTheTickAfterItExits) {
+  auto child = std::make_unique<Child>(std::vector<std::string>{"name", "knob-watched"});
+  ASSERT_EQ(child->ready(), "ready\n");
+  RealHost h;
+  TargetPolicy t;
+  t.name = "watched";
+  t.selector.comm = "knob-watched";
+  h.policy.targets.push_back(t);
+  h.policy.global.collection.discovery_interval = std::chrono::hours(1);  // no scan after the first
+  Discovery d(h.env, h.registry);
+  Snapshot s = h.Tick({&d});
+  ASSERT_EQ(s.targets.at("watched").processes.size(), 1u);
+  s = h.Tick({&d});  // the first re-check starts the watch
+  ASSERT_EQ(s.targets.at("watched").state, TargetState::kActive);
+  if (d.watched_processes() == 0) GTEST_SKIP() << "no pidfd_open here: comm re-checks instead";
+  const uint64_t rechecks = d.comm_rechecks();
+  for (int i = 0; i < 5; ++i) {
+    s = h.Tick({&d});
+    EXPECT_EQ(s.targets.at("watched").processes.size(), 1u);
+  }
+  EXPECT_EQ(d.comm_rechecks(), rechecks);  // watched: no /proc read per tick
+  child->Kill();
+  s = h.Tick({&d});
+  EXPECT_EQ(s.targets.at("watched").state, TargetState::kGone);
+  EXPECT_EQ(d.watched_processes(), 0u);
+}
+
 int ListenOn(int family) {
   int fd = socket(family, SOCK_STREAM, 0);
   sockaddr_storage ss{};
