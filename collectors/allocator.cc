@@ -72,9 +72,17 @@ Status AllocatorCollector::CollectProcess(const ProcessKey& key, const CollectCo
     st = &own_stat_;
   }
   if (st->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
-  KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/statm", buf_));
-  auto sm = parse::ParseStatm(buf_);
-  if (!sm.ok()) return sm.status();
+  // An idle process (the cpu collector found its stat unchanged for idle_process_interval and
+  // did not re-read it) has not faulted, so its resident set has not grown: its last statm
+  // stands until its next stat read (reclaim could only have shrunk it meanwhile).
+  const bool idle = shared_stat_ != nullptr && shared_stat_->Idle(key, ctx.now);
+  if (!idle || !detail.statm) {
+    KNOB_RETURN_IF_ERROR(env_.procfs.ReadKept(FsRoot::kProc, base + "/statm", buf_));
+    auto parsed = parse::ParseStatm(buf_);
+    if (!parsed.ok()) return parsed.status();
+    detail.statm = *parsed;
+  }
+  const parse::Statm* sm = &*detail.statm;
   const bool first = !detail.read_at;
   // A first read is never postponed (PSS would be missing); later ones share a per-tick cap so
   // that pids crowding into the same stagger slot cannot line up in one tick.

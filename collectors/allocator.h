@@ -19,6 +19,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/metrics.h"
+#include "collectors/parse/statm.h"
 #include "collectors/proc_stat_cache.h"
 #include "core/env.h"
 
@@ -42,6 +43,7 @@ class AllocatorCollector final : public Collector {
     std::optional<MonoTime> read_at;
     MonoTime due{};  // next smaps_rollup read
     uint64_t seen_tick = 0;
+    std::optional<parse::Statm> statm;  // last statm reading, reused while the process is idle
   };
   Status CollectProcess(const ProcessKey& key, const CollectContext& ctx, Detail& detail,
                         MemoryStats& mem);

@@ -146,7 +146,7 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   // discovery re-checks every matched process each tick.
   if (ps.last_stat && ps.idle_next && ctx.now < *ps.idle_next &&
       cs.idle_process_interval > Duration(0)) {
-    stat_cache_.Put(key, ctx.now, *ps.last_stat);
+    stat_cache_.Put(key, ctx.now, *ps.last_stat, /*idle=*/true);
     ++idle_skips_;
     return OkStatus();
   }
@@ -161,7 +161,10 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
                      parsed->num_threads != ps.last_stat->num_threads;
   ps.last_stat = std::move(*parsed);
   ++stat_reads_;
-  if (moved) ps.moved_at = ctx.now;
+  if (moved) {
+    ps.moved_at = ctx.now;
+    ps.visits_since_move = 0;
+  }
   ps.stat_at = ctx.now;
   const Duration idle = cs.idle_process_interval;
   if (idle > Duration(0) && !moved && ctx.now - ps.moved_at >= idle) {
@@ -243,6 +246,12 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   return OkStatus();
 }
 
+bool CpuCollector::Settled(const ProcState& ps) {
+  // With taskstats a visit only refreshes a thread's last CPU and CPU time, which do not move
+  // while the process is idle; in fallback visits also carry schedstat and switches, which do.
+  return ps.ts_now && ps.idle_next && ps.visits_since_move >= ps.threads.size();
+}
+
 void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget,
                                 bool& exhausted) {
   const size_t n = ps.threads.size();
@@ -300,6 +309,7 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
     }
   }
   ps.cursor_tid = it == ps.threads.end() ? 0 : it->first;
+  ps.visits_since_move += visited;
   const std::string base = std::to_string(ps.pid);
   for (pid_t tid : gone) {
     auto t = ps.threads.find(tid);
@@ -350,9 +360,10 @@ void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTim
   now_totals.nvcs += ps.thread_sum.nvcs;
   if (cpu.threads_per_cpu.size() < ps.per_cpu.size()) cpu.threads_per_cpu.resize(ps.per_cpu.size());
   for (size_t i = 0; i < ps.per_cpu.size(); ++i) cpu.threads_per_cpu[i] += ps.per_cpu[i];
-  if (ps.oldest_read && (!oldest_visit || *ps.oldest_read < *oldest_visit)) {
-    oldest_visit = ps.oldest_read;
-  }
+  // A settled process's threads were all read after its last change, and its latest stat read
+  // says nothing has changed since: they are as current as that read.
+  const std::optional<MonoTime> read = Settled(ps) ? ps.stat_at : ps.oldest_read;
+  if (read && (!oldest_visit || *read < *oldest_visit)) oldest_visit = read;
   if (!ps.ts_now && ps.oldest_sched && (!oldest_sched || *ps.oldest_sched < *oldest_sched)) {
     oldest_sched = ps.oldest_sched;
   }
@@ -521,6 +532,16 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     for (size_t i = 0; i < all.size(); ++i) {
       const size_t idx = (start + i) % all.size();
       bool exhausted = false;
+      if (Settled(*all[idx])) {
+        // Its thread files will not be read while it stays idle: give their kept fds (and the
+        // kernel's buffers behind them) back to the budget, for threads that do run.
+        if (!all[idx]->threads_forgotten) {
+          env_.procfs.Forget(FsRoot::kProc, std::to_string(all[idx]->pid) + "/task/");
+          all[idx]->threads_forgotten = true;
+        }
+        continue;
+      }
+      all[idx]->threads_forgotten = false;
       VisitThreads(ctx, *all[idx], budget, exhausted);
       if (exhausted || budget == 0) {
         // Its cursor remembers where it stopped; the others go first next tick.

@@ -6,7 +6,9 @@
 // the collector's floor: to format it the kernel walks every thread of the process
 // (do_task_stat; the process CPU clock walks them too), ~20 us per 100-thread process here.
 // So a process whose stat has not changed for idle_process_interval is read once per interval
-// (staggered by pid) until it changes; refreshed["process"] is the oldest stat reading.
+// (staggered by pid) until it changes; refreshed["process"] is the oldest stat reading. Such a
+// process, once each of its threads has been visited since its last change, gets no thread
+// visits either (with taskstats; see Settled()), leaving the budget to processes that run.
 // Run-queue delay, timeslices and context switches are per-thread numbers in /proc (schedstat,
 // status describe one thread each), which at 20 000 threads is far too much text per second.
 // So, per process, when the kernel allows it (CAP_NET_ADMIN, real /proc root): one netlink
@@ -109,6 +111,8 @@ class CpuCollector final : public Collector {
     Totals reported;  // never report less than this
     std::optional<MonoTime> last_list;
     bool moved_since_list = false;  // stat moved since the last /proc/PID/task listing
+    size_t visits_since_move = 0;   // thread visits since stat last moved
+    bool threads_forgotten = false;  // settled: its thread files' kept fds were closed
     uint32_t allowed_cpus = 0;
     uint64_t seen_tick = 0;
     // This tick's process-level reading.
@@ -136,6 +140,9 @@ class CpuCollector final : public Collector {
   void Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
                  std::optional<MonoTime>& oldest_sched);
   void RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx);
+  // Idle (stat unchanged for idle_process_interval), on taskstats, and every thread visited
+  // since its last change: its thread visits would read nothing new, so they are skipped.
+  static bool Settled(const ProcState& ps);
   void CollectHost(Snapshot& out);
   // per_thread_metrics: series for the target's busiest threads; drops the others' series.
   void ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,

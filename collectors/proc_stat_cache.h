@@ -19,14 +19,20 @@ namespace knob {
 class ProcStatCache {
  public:
   void Clear() { entries_.clear(); }
-  void Put(const ProcessKey& key, MonoTime at, const parse::PidStat& stat) {
-    entries_[key.pid] = Entry{key, at, stat};
+  // `idle`: not re-read this tick; the process's last reading, unchanged for
+  // idle_process_interval, stands (see CpuCollector).
+  void Put(const ProcessKey& key, MonoTime at, const parse::PidStat& stat, bool idle = false) {
+    entries_[key.pid] = Entry{key, at, stat, idle};
   }
   // The stat read for `key` at `now`, or null.
   const parse::PidStat* Get(const ProcessKey& key, MonoTime now) const {
-    auto it = entries_.find(key.pid);
-    if (it == entries_.end() || it->second.at != now || it->second.key != key) return nullptr;
-    return &it->second.stat;
+    const Entry* e = Find(key, now);
+    return e == nullptr ? nullptr : &e->stat;
+  }
+  // Whether `key`'s entry at `now` is an idle process's standing reading.
+  bool Idle(const ProcessKey& key, MonoTime now) const {
+    const Entry* e = Find(key, now);
+    return e != nullptr && e->idle;
   }
 
  private:
@@ -34,7 +40,13 @@ class ProcStatCache {
     ProcessKey key;
     MonoTime at;
     parse::PidStat stat;
+    bool idle = false;
   };
+  const Entry* Find(const ProcessKey& key, MonoTime now) const {
+    auto it = entries_.find(key.pid);
+    if (it == entries_.end() || it->second.at != now || it->second.key != key) return nullptr;
+    return &it->second;
+  }
   std::unordered_map<pid_t, Entry> entries_;
 };
 

@@ -296,6 +296,27 @@ TEST_F(CadenceTest, IdleProcessStatReadOncePerIntervalUntilItMoves) {
   EXPECT_EQ(reads(6001), seen_at + 3);
 }
 
+TEST_F(CadenceTest, AllocatorReusesStatmOfAnIdleProcessUntilItsStatIsReadAgain) {
+  WriteProcess(h, 6200, "mem");
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(5);
+  h.AddTarget("mem", Comm("mem"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  AllocatorCollector alloc(env, h.registry, cpu.stat_cache());
+  auto statm = [&] { return counting.path_reads["6200/statm"]; };
+  for (int t = 0; t < 6; ++t) h.Tick({&d, &cpu, &alloc});
+  EXPECT_EQ(statm(), 6);  // busy until 5 s without a change: every tick
+  // Idle: statm is read with the process's stat, once per 5 s, and RSS stays reported.
+  Snapshot s;
+  for (int t = 0; t < 10; ++t) {
+    s = h.Tick({&d, &cpu, &alloc});
+    ASSERT_TRUE(s.targets.at("mem").memory.has_value());
+    EXPECT_EQ(s.targets.at("mem").memory->rss_bytes, 100u * static_cast<uint64_t>(getpagesize()));
+  }
+  EXPECT_EQ(statm(), 6 + 2);
+  EXPECT_EQ(cpu.stat_reads(), 6u + 2);
+}
+
 TEST_F(CadenceTest, IdleProcessIntervalZeroReadsEveryProcessEveryTick) {
   for (int i = 0; i < 3; ++i) WriteProcess(h, 6100 + i, "still");
   h.policy.global.collection.idle_process_interval = std::chrono::seconds(0);
@@ -360,6 +381,53 @@ TEST_F(CadenceTest, LargeProcessIsRelistedPeriodicallyOnlyWhenItsStatMoved) {
   write_stat(70);
   h.Tick({&d, &cpu});
   EXPECT_EQ(counting.dir_listings[task], 3);
+}
+
+TEST_F(CadenceTest, IdleProcessThreadsAreNotVisitedOnceAllWereReadSinceItsLastChange) {
+  TableSockDiag ts;
+  Env ts_env{h.clock, counting, ts, h.perf};
+  std::vector<std::pair<int, int>> threads;
+  for (int i = 0; i < 20; ++i) threads.emplace_back(7300 + i, 1);
+  WriteThreads(h, 7300, threads);
+  auto write_stat = [&](int utime) {
+    h.tree.Write("proc/7300/stat", "7300 (busy) S 1 1 1 0 -1 0 10 0 0 0 " + std::to_string(utime) +
+                                       " 3 0 0 20 0 20 0 4000 1000 10 18446744073709551615 1 1 "
+                                       "0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+  };
+  write_stat(5);
+  ts.totals[7300] = TaskStatsTotals{10, 2, 3, 1, 1000, 1000};
+  ts.totals[::getpid()] = TaskStatsTotals{};
+  h.policy.global.collection.thread_interval = std::chrono::seconds(5);  // 4 visits a tick
+  h.policy.global.collection.thread_reads_per_tick = 100;
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(2);
+  h.AddTarget("busy", Comm("busy"));
+  Discovery d(ts_env, h.registry);
+  CpuCollector cpu(ts_env, h.registry);
+  cpu.AllowTaskStatsOnAnyRoot();
+  Snapshot s = h.Tick({&d, &cpu});
+  ASSERT_TRUE(cpu.using_taskstats());
+  // Idle after 2 s; visits go on until every thread was read once (20 threads at 4 a tick)...
+  int busy_ticks = 0;
+  for (int t = 0; t < 12; ++t) {
+    s = h.Tick({&d, &cpu});
+    if (cpu.thread_reads_last_tick() > 0) ++busy_ticks;
+  }
+  EXPECT_GE(busy_ticks, 4);
+  EXPECT_LE(busy_ticks, 6);
+  // ...then stop, and the threads' age is that of the last stat read that found nothing moved.
+  for (int t = 0; t < 10; ++t) {
+    s = h.Tick({&d, &cpu});
+    EXPECT_EQ(cpu.thread_reads_last_tick(), 0u) << "tick " << t;
+    EXPECT_LE(s.time - s.targets.at("busy").refreshed.at("threads"), std::chrono::seconds(2));
+  }
+  // It runs again: visits resume once a stat read sees it (within the 2 s idle interval).
+  write_stat(40);
+  size_t reads = 0;
+  for (int t = 0; t < 4; ++t) {
+    s = h.Tick({&d, &cpu});
+    reads += cpu.thread_reads_last_tick();
+  }
+  EXPECT_GE(reads, 8u);
 }
 
 TEST_F(CadenceTest, PerThreadSeriesForTheBusiestThreadsOnlyAndRemovedOnExit) {
