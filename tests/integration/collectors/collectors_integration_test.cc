@@ -212,25 +212,31 @@ TEST(CollectorsIntegrationTest, PerThreadSeriesShowTheSpinningThreadLikeProc) {
   EXPECT_FALSE(series(pid, "user").has_value()) << "the idle main thread is not among the busiest 1";
 }
 
-TEST(CollectorsIntegrationTest, ManyThreadsAreCoveredByRotation) {
-  Child child({"idle", "2000"});
+TEST(CollectorsIntegrationTest, TenThousandThreadsAreCountedLikePsAndCoveredByRotation) {
+  Child child({"idle", "10000"});
   ASSERT_EQ(child.ready(), "ready\n");
   RealHost h;
   h.AddPid("many", child.pid());
-  // A budget with room for 2001 threads per thread_interval (the default, 250, would stretch
-  // the rotation to 9 ticks; the budget's effect is pinned in rotation_test).
-  h.policy.global.collection.thread_reads_per_tick = 1000;
   Discovery d(h.env, h.registry);
   CpuCollector cpu(h.env, h.registry);
-  Snapshot s;
-  for (int i = 0; i < 6; ++i) s = h.Tick({&d, &cpu});
+  Snapshot s = h.Tick({&d, &cpu});
+  ASSERT_TRUE(s.targets.at("many").cpu.has_value());
+  EXPECT_EQ(s.targets.at("many").cpu->threads, 10001u);
+  const std::string nlwp = Shell("ps -o nlwp= -p " + std::to_string(child.pid()));
+  EXPECT_EQ(std::atoi(nlwp.c_str()), 10001) << nlwp;
+  // The default budget (250 thread files a tick) covers 10 001 threads in 41 ticks; no tick
+  // reads more.
+  for (int i = 0; i < 45; ++i) {
+    s = h.Tick({&d, &cpu});
+    EXPECT_LE(cpu.thread_reads_last_tick(), 250u);
+  }
   const TargetSnapshot& t = s.targets.at("many");
   ASSERT_TRUE(t.cpu.has_value());
-  EXPECT_EQ(t.cpu->threads, 2001u);
+  EXPECT_EQ(t.cpu->threads, 10001u);
   int placed = 0;
   for (int n : t.cpu->threads_per_cpu) placed += n;
-  EXPECT_EQ(placed, 2001);  // after one thread_interval (5 ticks) every thread was read
-  EXPECT_LE(s.time - t.refreshed.at("threads"), std::chrono::seconds(5));
+  EXPECT_EQ(placed, 10001);  // every thread's last CPU was read
+  EXPECT_LE(s.time - t.refreshed.at("threads"), std::chrono::seconds(45));
 }
 
 TEST(CollectorsIntegrationTest, UnacceptedConnectionsFillTheAcceptQueueLikeSs) {
