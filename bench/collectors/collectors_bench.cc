@@ -10,7 +10,7 @@
 //                         [--targets 10] [--thread-interval S] [--socket-interval S]
 //                         [--thread-reads N] [--taskstats 0|1] [--smaps-interval S] [--peers 0|1]
 //                         [--warmup N] [--discovery-interval S] [--fd-rescan-interval S]
-//                         [--busy N]
+//                         [--idle-interval S] [--busy N]
 //
 // Every cadence not given on the command line is knobd's default (config/policy.h).
 //
@@ -57,6 +57,7 @@ struct Options {
   int procs = 200, threads = 20000, sockets = 20000, ticks = 60, targets = 10;
   int thread_interval = -1, socket_interval = -1;  // seconds; -1 = the default
   int fd_rescan_interval = -1;                      // seconds; -1 = the default
+  int idle_interval = -1;  // idle_process_interval, seconds; 0 = every process every tick
   int thread_reads = -1;    // CollectionSettings::thread_reads_per_tick; -1 = the default
   int taskstats = 1;        // 0: force the per-thread-file fallback
   int peers = 1;            // 0: skip the peer tools (quick runs)
@@ -251,6 +252,8 @@ int main(int argc, char** argv) {
       o.discovery_interval = v;
     else if (k == "--fd-rescan-interval")
       o.fd_rescan_interval = v;
+    else if (k == "--idle-interval")
+      o.idle_interval = v;
     else if (k == "--warmup")
       o.warmup = std::max(1, v);
     else if (k == "--busy")
@@ -295,6 +298,7 @@ int main(int argc, char** argv) {
   if (o.thread_interval > 0) cs.thread_interval = std::chrono::seconds(o.thread_interval);
   if (o.socket_interval > 0) cs.socket_dump_interval = std::chrono::seconds(o.socket_interval);
   if (o.fd_rescan_interval > 0) cs.fd_rescan_interval = std::chrono::seconds(o.fd_rescan_interval);
+  if (o.idle_interval >= 0) cs.idle_process_interval = std::chrono::seconds(o.idle_interval);
   if (o.thread_reads >= 0) {
     policy.global.collection.thread_reads_per_tick = static_cast<uint32_t>(o.thread_reads);
   }
@@ -392,6 +396,14 @@ int main(int argc, char** argv) {
       o.procs * pairs_each * 2 + o.procs, o.targets);
   std::printf("seen per tick: %zu processes, %zu threads, %zu target sockets\n\n", processes_seen,
               threads_seen, sockets_seen);
+  auto secs = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
+  std::printf(
+      "cadences: thread_interval %gs, thread_reads_per_tick %u, idle_process_interval %gs, "
+      "socket_dump_interval %gs, fd_rescan_interval %gs, smaps_interval %gs, "
+      "discovery_interval %gs, taskstats %s\n\n",
+      secs(cs.thread_interval), cs.thread_reads_per_tick, secs(cs.idle_process_interval),
+      secs(cs.socket_dump_interval), secs(cs.fd_rescan_interval), secs(cs.smaps_interval),
+      secs(cs.discovery_interval), cs.use_taskstats ? "on" : "off");
   std::printf("| measure | value |\n|---|---|\n");
   std::printf("| ticks measured (1 s fake tick, back to back; after %d warm-up) | %zu |\n",
               o.warmup, tick_cpu.size());
