@@ -49,7 +49,8 @@ Discovery::Discovery(Env& env, prometheus::Registry& registry)
                        "Live processes matched by the target's selector"),
       up_gauge_(registry, "knobd_target_up",
                 "1 when the target is active (processes found or host target), else 0"),
-      scans_(registry, "knobd_discovery_scans_total", "Full /proc scans done by discovery") {}
+      scans_(registry, "knobd_discovery_scans_total", "Full /proc scans done by discovery"),
+      support_(registry, "discovery") {}
 
 Status Discovery::Refresh(pid_t pid, Proc*& out) {
   out = nullptr;
@@ -243,13 +244,21 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
     } else {
       // Between scans, only the processes that matched last tick are re-checked: by the pidfd
       // watch when they have one, else by a pread of comm on a kept fd.
-      const bool watch = env_.procfs.RootPath(FsRoot::kProc) == "/proc" && watch_.available();
+      bool watch = env_.procfs.RootPath(FsRoot::kProc) == "/proc";
+      if (watch && !watch_.available()) {
+        support_.Report("pidfd", UnavailableError(
+                                     "pidfd_open or epoll refused; matched processes are "
+                                     "re-checked by reading /proc/PID/comm every tick"));
+        watch = false;
+      }
       for (pid_t pid : matched_) {
         if (watch_.Watching(pid)) continue;
         Proc* p = nullptr;
         ++comm_rechecks_;
         Refresh(pid, p).IgnoreError();  // gone: Refresh dropped it
-        if (p == nullptr || !watch || !watch_.Watch(pid)) continue;
+        if (p == nullptr || !watch) continue;
+        if (!watch_.Watch(pid)) continue;
+        support_.Report("pidfd", OkStatus());
         // The pidfd names whatever process has the pid now: confirm through the kept comm fd
         // (which names the process we matched) that it is still that one.
         Proc* again = nullptr;

@@ -34,8 +34,9 @@ bool PidWatch::Watch(pid_t pid) {
   if (fds_.count(pid)) return true;
   int fd = PidfdOpen(pid);
   if (fd < 0) {
-    // No such syscall (or filtered): stop trying for everyone. Other errors are per process.
-    if (errno == ENOSYS || errno == EINVAL) pidfd_ok_ = false;
+    // No such syscall, or a seccomp filter (pidfd_open itself never says EPERM): stop trying
+    // for everyone. ESRCH (gone) and EMFILE/ENFILE (out of fds) are per process.
+    if (errno == ENOSYS || errno == EINVAL || errno == EPERM) pidfd_ok_ = false;
     return false;
   }
   // pidfd_open gives no O_CLOEXEC flag; the daemon spawns nothing, but be tidy anyway.
