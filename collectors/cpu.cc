@@ -135,7 +135,8 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
   return OkStatus();
 }
 
-Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps) {
+Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
+                                 bool serving) {
   const std::string base = std::to_string(key.pid);
   ps.pid = key.pid;
   const auto& cs = ctx.policy.global.collection;
@@ -143,8 +144,10 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   // the process's threads in the kernel (do_task_stat; the process CPU clock walks them too),
   // so a process idle for idle_process_interval is re-read once per interval: its last reading
   // stands (nothing moved), and an exit or a reused pid still shows within a tick because
-  // discovery re-checks every matched process each tick.
-  if (ps.last_stat && ps.idle_next && ctx.now < *ps.idle_next &&
+  // discovery re-checks every matched process each tick. A target whose app reports requests
+  // has all its processes read every tick: a worker that wakes up must not be counted late
+  // while the model is measuring that target.
+  if (!serving && ps.last_stat && ps.idle_next && ctx.now < *ps.idle_next &&
       cs.idle_process_interval > Duration(0)) {
     stat_cache_.Put(key, ctx.now, *ps.last_stat, /*idle=*/true);
     ++idle_skips_;
@@ -505,10 +508,16 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive || ts.processes.empty()) continue;
     Live l{&name, &ts, {}};
+    bool serving = false;
+    if (ts.app) {
+      auto [last, inserted] = last_requests_.try_emplace(name, ts.app->requests_total);
+      serving = inserted || last->second != ts.app->requests_total;
+      last->second = ts.app->requests_total;
+    }
     for (const ProcessKey& key : ts.processes) {
       ProcState& ps = procs_[key];
       ps.seen_tick = tick_;
-      Status s = ReadProcess(key, ctx, ps);
+      Status s = ReadProcess(key, ctx, ps, serving);
       if (s.ok()) {
         l.procs.push_back(&ps);
       } else if (s.code() == StatusCode::kNotFound) {
@@ -614,6 +623,7 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     }
   }
   sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
+    last_requests_.erase(t);
     cpu_seconds_.ForgetTarget(t);
     thread_cpu_.ForgetTarget(t);
     thread_series_.erase(t);

@@ -131,7 +131,9 @@ class CpuCollector final : public Collector {
   };
 
   // Process-level reads of one process. NotFound when the process is gone.
-  Status ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps);
+  // `serving`: the target's app reported new requests this tick (never skip it as idle).
+  Status ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
+                     bool serving);
   // This tick's thread visits of one process, charging `budget` (file reads left).
   void VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget, bool& exhausted);
   // Reads one thread's files; `reads` counts the files read.
@@ -160,6 +162,7 @@ class CpuCollector final : public Collector {
   size_t rr_ = 0;  // where the next tick's thread visits start
   size_t thread_reads_last_tick_ = 0;
   uint64_t stat_reads_ = 0;
+  std::map<std::string, double> last_requests_;  // per target: app requests_total last tick
   uint64_t idle_skips_ = 0;
   uint64_t taskstats_queries_ = 0;
   std::string buf_;

@@ -108,13 +108,13 @@ class Discovery final : public Collector {
   std::optional<uint64_t> last_pid_at_scan_;
   std::vector<pid_t> matched_;  // pids matched by scanning targets last tick
   PidWatch watch_;              // matched processes, on the real /proc only
-  SupportTracker support_;      // source "pidfd"
   uint64_t comm_rechecks_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
   GaugeVec processes_gauge_;
   GaugeVec up_gauge_;
   CounterVec scans_;
+  SupportTracker support_;  // source "pidfd"
 };
 
 }  // namespace knob

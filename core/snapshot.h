@@ -142,7 +142,8 @@ struct TargetSnapshot {
   std::optional<PerfStats> perf;
   std::optional<AppReport> app;
   // When each part was last fully refreshed, for parts collected on a slower cadence than the
-  // tick ("threads", "sockets", "fds"); age = Snapshot::time - refreshed[part].
+  // tick ("process", "threads", "runqueue", "memory_detail", "sockets", "fds"); age =
+  // Snapshot::time - refreshed[part].
   std::map<std::string, MonoTime> refreshed;
 };
 

@@ -317,6 +317,25 @@ TEST_F(CadenceTest, AllocatorReusesStatmOfAnIdleProcessUntilItsStatIsReadAgain) 
   EXPECT_EQ(cpu.stat_reads(), 6u + 2);
 }
 
+TEST_F(CadenceTest, ProcessesOfATargetServingRequestsAreReadEveryTickEvenWhenIdle) {
+  for (int i = 0; i < 3; ++i) WriteProcess(h, 6300 + i, "srv");
+  h.policy.global.collection.idle_process_interval = std::chrono::seconds(2);
+  h.AddTarget("srv", Comm("srv"));
+  Discovery d(env, h.registry);
+  CpuCollector cpu(env, h.registry);
+  AppReport app;
+  for (int t = 0; t < 10; ++t) {
+    app.requests_total += 100;  // serving, though its processes' stat never moves
+    h.apps["srv"] = app;
+    h.Tick({&d, &cpu});
+  }
+  EXPECT_EQ(cpu.stat_reads(), 3u * 10);
+  EXPECT_EQ(cpu.idle_skips(), 0u);
+  // The requests stop: the idle processes are skipped again.
+  for (int t = 0; t < 10; ++t) h.Tick({&d, &cpu});
+  EXPECT_GT(cpu.idle_skips(), 0u);
+}
+
 TEST_F(CadenceTest, IdleProcessIntervalZeroReadsEveryProcessEveryTick) {
   for (int i = 0; i < 3; ++i) WriteProcess(h, 6100 + i, "still");
   h.policy.global.collection.idle_process_interval = std::chrono::seconds(0);
