@@ -6,7 +6,9 @@
 // the collector's floor: to format it the kernel walks every thread of the process
 // (do_task_stat; the process CPU clock walks them too), ~20 us per 100-thread process here.
 // So a process whose stat has not changed for idle_process_interval is read once per interval
-// (staggered by pid) until it changes; refreshed["process"] is the oldest stat reading. Such a
+// (staggered by pid) until it changes - unless its target's app reported new requests this tick
+// (a target being measured is read in full every tick); refreshed["process"] is the oldest stat
+// reading. Such a
 // process, once each of its threads has been visited since its last change, gets no thread
 // visits either (with taskstats; see Settled()), leaving the budget to processes that run.
 // Run-queue delay, timeslices and context switches are per-thread numbers in /proc (schedstat,
