@@ -39,6 +39,19 @@ void WriteProcess(Harness& h, int pid, const std::string& comm) {
   std::ofstream(h.tree.Path(dir + "/status")) << "Name:\t" << comm << "\nThreads:\t1\n";
 }
 
+// Writes process `pid`'s stat with `utime` ticks and `threads` threads: the fields (with the
+// fault counts) whose change makes the cpu collector treat the process as running.
+void WriteStat(Harness& h, int pid, const std::string& comm, int utime, int threads) {
+  h.tree.Write("proc/" + std::to_string(pid) + "/stat",
+               std::to_string(pid) + " (" + comm + ") S 1 1 1 0 -1 0 10 0 0 0 " +
+                   std::to_string(utime) + " 3 0 0 20 0 " + std::to_string(threads) +
+                   " 0 4000 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 "
+                   "0\n");
+}
+
+// A process `pid` with `n` idle threads (tids pid .. pid+n-1) whose stat says so.
+void WriteThreadedProcess(Harness& h, int pid, int n);
+
 Selector Comm(const std::string& c) {
   Selector s;
   s.comm = c;
@@ -281,9 +294,7 @@ TEST_F(CadenceTest, IdleProcessStatReadOncePerIntervalUntilItMoves) {
   EXPECT_DOUBLE_EQ(s.targets.at("quiet").cpu->user_seconds, 4 * 0.05);
   // 6001 starts running: its CPU shows at its next read at the latest, and from then on it
   // is read every tick again.
-  h.tree.Write("proc/6001/stat",
-               "6001 (quiet) R 1 1 1 0 -1 0 10 0 0 0 105 3 0 0 20 0 1 0 4000 1000 10 "
-               "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+  WriteStat(h, 6001, "quiet", 105, 1);
   int ticks = 0;
   for (; ticks < 6; ++ticks) {
     s = h.Tick({&d, &cpu});
@@ -364,16 +375,16 @@ void WriteThreads(Harness& h, int pid, const std::vector<std::pair<int, int>>& t
   }
 }
 
-TEST_F(CadenceTest, LargeProcessIsRelistedPeriodicallyOnlyWhenItsStatMoved) {
+void WriteThreadedProcess(Harness& h, int pid, int n) {
   std::vector<std::pair<int, int>> threads;
-  for (int i = 0; i < 70; ++i) threads.emplace_back(7200 + i, 1);
-  WriteThreads(h, 7200, threads);
-  auto write_stat = [&](int utime) {
-    h.tree.Write("proc/7200/stat", "7200 (busy) S 1 1 1 0 -1 0 10 0 0 0 " + std::to_string(utime) +
-                                       " 3 0 0 20 0 70 0 4000 1000 10 18446744073709551615 1 1 "
-                                       "0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
-  };
-  write_stat(5);
+  for (int i = 0; i < n; ++i) threads.emplace_back(pid + i, 1);
+  WriteThreads(h, pid, threads);
+  WriteStat(h, pid, "busy", 5, n);
+}
+
+TEST_F(CadenceTest, LargeProcessIsRelistedPeriodicallyOnlyWhenItsStatMoved) {
+  WriteThreadedProcess(h, 7200, 70);
+  auto write_stat = [&](int utime) { WriteStat(h, 7200, "busy", utime, 70); };
   h.policy.global.collection.thread_interval = std::chrono::seconds(1);
   h.policy.global.collection.thread_reads_per_tick = 4;  // a rotation takes ~18 ticks
   h.policy.global.collection.idle_process_interval = std::chrono::seconds(0);
@@ -405,15 +416,8 @@ TEST_F(CadenceTest, LargeProcessIsRelistedPeriodicallyOnlyWhenItsStatMoved) {
 TEST_F(CadenceTest, IdleProcessThreadsAreNotVisitedOnceAllWereReadSinceItsLastChange) {
   TableSockDiag ts;
   Env ts_env{h.clock, counting, ts, h.perf};
-  std::vector<std::pair<int, int>> threads;
-  for (int i = 0; i < 20; ++i) threads.emplace_back(7300 + i, 1);
-  WriteThreads(h, 7300, threads);
-  auto write_stat = [&](int utime) {
-    h.tree.Write("proc/7300/stat", "7300 (busy) S 1 1 1 0 -1 0 10 0 0 0 " + std::to_string(utime) +
-                                       " 3 0 0 20 0 20 0 4000 1000 10 18446744073709551615 1 1 "
-                                       "0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
-  };
-  write_stat(5);
+  WriteThreadedProcess(h, 7300, 20);
+  auto write_stat = [&](int utime) { WriteStat(h, 7300, "busy", utime, 20); };
   ts.totals[7300] = TaskStatsTotals{10, 2, 3, 1, 1000, 1000};
   ts.totals[::getpid()] = TaskStatsTotals{};
   h.policy.global.collection.thread_interval = std::chrono::seconds(5);  // 4 visits a tick
