@@ -110,8 +110,7 @@ class ConcurrencyE2eTest : public E2eTest {
   // verdict) and, in apply mode, binding.
   void CheckSteps(const std::vector<json>& history, double step_fraction = kStepFraction,
                   double step_abs = kStepAbs, double knob_max = kKnobMax) {
-    std::map<uint64_t, json> by_id;
-    for (const auto& r : history) by_id[static_cast<uint64_t>(Num(r, "id"))] = r;
+    const std::map<uint64_t, json> by_id = ById(history);
     for (const auto& r : history) {
       if (Str(r, "knob") != kKnob) continue;
       EXPECT_NE(Str(r, "reason").find(" of example-service from "), std::string::npos) << r.dump();
@@ -126,14 +125,11 @@ class ConcurrencyE2eTest : public E2eTest {
       EXPECT_GE(to, kKnobMin) << r.dump();
       EXPECT_LE(to, knob_max) << r.dump();
       if (Str(r, "scenario") == "rollback") {
-        std::smatch m;
-        std::string reason = Str(r, "reason");
-        ASSERT_TRUE(std::regex_search(reason, m, std::regex(R"(rolled back #(\d+))"))) << reason;
-        auto it = by_id.find(std::stoull(m[1]));
-        ASSERT_NE(it, by_id.end()) << reason;
-        EXPECT_EQ(to, Num(it->second, "old_value")) << r.dump();
-        EXPECT_EQ(from, Num(it->second, "new_value")) << r.dump();
-        EXPECT_EQ(Str(it->second, "outcome"), "rolled_back");
+        const json* undone = UndoneChange(r, by_id);
+        ASSERT_NE(undone, nullptr) << Str(r, "reason");
+        EXPECT_EQ(to, Num(*undone, "old_value")) << r.dump();
+        EXPECT_EQ(from, Num(*undone, "new_value")) << r.dump();
+        EXPECT_EQ(Str(*undone, "outcome"), "rolled_back");
         continue;
       }
       double limit =

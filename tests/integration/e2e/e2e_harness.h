@@ -179,6 +179,23 @@ inline std::string Str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// History records by id.
+inline std::map<uint64_t, json> ById(const std::vector<json>& history) {
+  std::map<uint64_t, json> by_id;
+  for (const auto& r : history) by_id[static_cast<uint64_t>(Num(r, "id"))] = r;
+  return by_id;
+}
+
+// The change a rollback record undoes (its reason says "... rolled back #ID ..."), or null when
+// the reason names none or the history lacks it.
+inline const json* UndoneChange(const json& rollback, const std::map<uint64_t, json>& by_id) {
+  std::smatch m;
+  const std::string reason = Str(rollback, "reason");
+  if (!std::regex_search(reason, m, std::regex(R"(rolled back #(\d+))"))) return nullptr;
+  auto it = by_id.find(std::stoull(m[1]));
+  return it == by_id.end() ? nullptr : &it->second;
+}
+
 struct LoadResult {
   double throughput_rps = 0;
   double p99_ms = 0;

@@ -203,8 +203,7 @@ class PoolsE2eTest : public E2eTest {
   // (max(1, floor(fraction x from)) capped by abs); every rollback restores the value it left.
   void CheckSteps(const std::vector<json>& history, double lo, double hi, double fraction,
                   double abs_step) {
-    std::map<uint64_t, json> by_id;
-    for (const auto& r : history) by_id[static_cast<uint64_t>(Num(r, "id"))] = r;
+    const std::map<uint64_t, json> by_id = ById(history);
     for (const auto& r : history) {
       EXPECT_NE(Str(r, "reason").find(" of example-service from "), std::string::npos)
           << r.dump();
@@ -219,12 +218,9 @@ class PoolsE2eTest : public E2eTest {
       EXPECT_GE(to, lo) << r.dump();
       EXPECT_LE(to, hi) << r.dump();
       if (Str(r, "scenario") == "rollback") {
-        std::smatch m;
-        std::string reason = Str(r, "reason");
-        ASSERT_TRUE(std::regex_search(reason, m, std::regex(R"(rolled back #(\d+))"))) << reason;
-        auto it = by_id.find(std::stoull(m[1]));
-        ASSERT_NE(it, by_id.end()) << reason;
-        EXPECT_EQ(to, Num(it->second, "old_value")) << r.dump();
+        const json* undone = UndoneChange(r, by_id);
+        ASSERT_NE(undone, nullptr) << Str(r, "reason");
+        EXPECT_EQ(to, Num(*undone, "old_value")) << r.dump();
         continue;
       }
       double limit = std::max(1.0, std::floor(std::fabs(from) * fraction));

@@ -168,8 +168,7 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
   }
 
   // (3) Bounds and max_step on every recorded step; rollbacks restore exactly the value left.
-  std::map<uint64_t, json> by_id;
-  for (const auto& r : history) by_id[static_cast<uint64_t>(Num(r, "id"))] = r;
+  const std::map<uint64_t, json> by_id = ById(history);
   for (const auto& r : history) {
     if (Str(r, "knob") != kKnob) continue;
     double from = Num(r, "old_value"), to = Num(r, "new_value");
@@ -177,13 +176,10 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
     EXPECT_LE(to, kKnobMax) << r.dump();
     if (Str(r, "scenario") == "rollback") {
       // "... rolled back #ID: ...": the rollback returns to that change's old value.
-      std::smatch m;
-      std::string reason = Str(r, "reason");
-      ASSERT_TRUE(std::regex_search(reason, m, std::regex(R"(rolled back #(\d+))"))) << reason;
-      auto it = by_id.find(std::stoull(m[1]));
-      ASSERT_NE(it, by_id.end()) << reason;
-      EXPECT_EQ(to, Num(it->second, "old_value")) << r.dump();
-      EXPECT_EQ(Str(it->second, "outcome"), "rolled_back");
+      const json* undone = UndoneChange(r, by_id);
+      ASSERT_NE(undone, nullptr) << Str(r, "reason");
+      EXPECT_EQ(to, Num(*undone, "old_value")) << r.dump();
+      EXPECT_EQ(Str(*undone, "outcome"), "rolled_back");
       continue;
     }
     double limit = std::min(std::max(1.0, std::floor(std::fabs(from) * kStepFraction)), kStepAbs);
@@ -208,8 +204,7 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
   saved = history;
   ASSERT_GT(StartKnobd(2), 0);
   std::vector<json> restored = History();
-  std::map<uint64_t, json> restored_by_id;
-  for (const auto& r : restored) restored_by_id[static_cast<uint64_t>(Num(r, "id"))] = r;
+  const std::map<uint64_t, json> restored_by_id = ById(restored);
   int kept = 0;
   for (const auto& r : saved) {
     auto it = restored_by_id.find(static_cast<uint64_t>(Num(r, "id")));
