@@ -3,7 +3,7 @@
 
 #include "core/clock.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 class FakeClock final : public Clock {
  public:
@@ -22,4 +22,4 @@ class FakeClock final : public Clock {
   WallTime wall_;
 };
 
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -14,7 +14,7 @@
 #include "core/perf_events.h"
 #include "core/sock_diag.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 class FakeSockDiag final : public SockDiag {
  public:
@@ -82,4 +82,4 @@ inline std::optional<double> MetricValue(prometheus::Registry& reg, const std::s
   return std::nullopt;
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test

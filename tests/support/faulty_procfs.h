@@ -9,7 +9,7 @@
 
 #include "core/procfs.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 class FaultyProcFs final : public ProcFs {
  public:
@@ -70,4 +70,4 @@ class FaultyProcFs final : public ProcFs {
   int reads_ = 0;
 };
 
-}  // namespace knob::testing
+}  // namespace knob::test

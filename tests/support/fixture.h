@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-namespace knob::testing {
+namespace knob::test {
 
 // Absolute path of tests/data/proc/<case_name> in the source tree.
 inline std::string FixtureRoot(const std::string& case_name) {
@@ -48,4 +48,4 @@ class ScratchTree {
   std::string root_;
 };
 
-}  // namespace knob::testing
+}  // namespace knob::test

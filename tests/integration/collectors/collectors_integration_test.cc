@@ -113,10 +113,10 @@ struct RealHost {
     clock.Advance(1s);
     return s;
   }
-  testing::FakeClock clock;
+  test::FakeClock clock;
   RealProcFs procfs;
   RealSockDiag sock_diag;
-  testing::FakePerfEvents perf;
+  test::FakePerfEvents perf;
   Env env;
   prometheus::Registry registry;
   Policy policy;
@@ -192,7 +192,7 @@ TEST(CollectorsIntegrationTest, PerThreadSeriesShowTheSpinningThreadLikeProc) {
   CpuCollector cpu(h.env, h.registry);
   const std::string comm = Shell("cat /proc/" + pid + "/task/" + spinner + "/comm");
   auto series = [&](const std::string& tid, const std::string& mode) {
-    return testing::MetricValue(
+    return test::MetricValue(
         h.registry, "knobd_thread_cpu_seconds_total",
         {{"target", "spin"}, {"tid", tid}, {"comm", comm.substr(0, comm.find('\n'))}, {"mode", mode}});
   };
@@ -442,7 +442,7 @@ TEST(CollectorsIntegrationTest, HostLoadAndPsiEitherPresentOrDeclaredUnsupported
   Snapshot s = h.Tick({&load, &cpu});
   EXPECT_GT(s.host.total_tasks, 0u);
   EXPECT_EQ(s.host.online_cpus, std::thread::hardware_concurrency());
-  auto psi = testing::MetricValue(h.registry, "knobd_collector_supported",
+  auto psi = test::MetricValue(h.registry, "knobd_collector_supported",
                                   {{"collector", "load"}, {"source", "psi"}});
   ASSERT_TRUE(psi.has_value());
   EXPECT_EQ(*psi == 1, s.host.pressure.cpu.has_value());

@@ -195,10 +195,10 @@ TEST(SocketScaleTest, FiftyThousandSocketsCountedPerTargetInABoundedSpreadPass) 
                  << groups << " x 2 processes): " << why;
   }
 
-  testing::FakeClock clock;
+  test::FakeClock clock;
   RealProcFs procfs("/proc", "/sys");
   RealSockDiag diag;
-  testing::FakePerfEvents perf;
+  test::FakePerfEvents perf;
   Env env{clock, procfs, diag, perf};
   prometheus::Registry registry;
   Policy policy;
@@ -310,10 +310,10 @@ TEST(SocketKindsTest, UdpAndUnixCountsOfThisProcessFromTheRealKernel) {
     fds.push_back(sp[1]);
   }
 
-  testing::FakeClock clock;
+  test::FakeClock clock;
   RealProcFs procfs("/proc", "/sys");
   RealSockDiag diag;
-  testing::FakePerfEvents perf;
+  test::FakePerfEvents perf;
   Env env{clock, procfs, diag, perf};
   prometheus::Registry registry;
   Policy policy;
@@ -339,7 +339,7 @@ TEST(SocketKindsTest, UdpAndUnixCountsOfThisProcessFromTheRealKernel) {
   ASSERT_TRUE(s.targets.at("self").sockets.has_value());
   const SocketStats& st = *s.targets.at("self").sockets;
   auto supported = [&](const char* source) {
-    return testing::MetricValue(registry, "knobd_collector_supported",
+    return test::MetricValue(registry, "knobd_collector_supported",
                                 {{"collector", "socket"}, {"source", source}});
   };
   std::printf("udp_diag %s: %u UDP sockets; unix_diag %s: %u Unix sockets\n",

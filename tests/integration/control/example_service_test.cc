@@ -8,7 +8,7 @@
 
 #include "tests/integration/control/harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 const char* kService = KNOB_BINARY_DIR "/bench/example_service/knob-example-service";
@@ -85,4 +85,4 @@ TEST(ExampleServiceTest, RegistersReportsAndAppliesEveryKnob) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -23,7 +23,7 @@
 #include "daemon/control/server.h"
 #include "daemon/loop/async.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 inline std::shared_ptr<const Policy> HarnessPolicy(const ControlSettings& control) {
   Policy p;
@@ -212,4 +212,4 @@ inline std::string TempSocketDir() {
   return d ? std::string(d) : std::string("/tmp");
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -7,7 +7,7 @@
 #include "daemon/knobctl/knobctl.h"
 #include "tests/integration/control/harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 struct CtlRun {
@@ -158,4 +158,4 @@ TEST_F(KnobctlTest, CheckConfigAndAnalyzeNeedNoDaemon) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -15,7 +15,7 @@
 #include "client/client.h"
 #include "tests/integration/control/harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -113,4 +113,4 @@ TEST(KnobdControlTest, ClientAndKnobctlAgainstRealKnobdAcrossARestart) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -14,7 +14,7 @@
 #include "client/client.h"
 #include "tests/integration/control/harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 using protocol::ErrorCode;
@@ -429,4 +429,4 @@ TEST_F(ControlServerTest, ClientReconnectsAfterServerRestartWithoutBlockingAppTh
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace knob::testing {
+namespace knob::test {
 
 struct Exposition {
   std::map<std::string, std::string> types;  // family -> counter|gauge|histogram|summary|untyped
@@ -74,4 +74,4 @@ inline Exposition ParseExposition(const std::string& text) {
   return out;
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test

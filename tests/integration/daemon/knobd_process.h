@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-namespace knob::testing {
+namespace knob::test {
 
 inline std::string KnobdBinary() { return std::string(KNOB_BINARY_DIR) + "/daemon/knobd"; }
 
@@ -208,4 +208,4 @@ inline std::optional<double> SampleValue(const std::string& exposition,
   return std::nullopt;
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test

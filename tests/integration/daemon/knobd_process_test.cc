@@ -11,7 +11,7 @@
 #include "tests/integration/daemon/exposition.h"
 #include "tests/integration/daemon/knobd_process.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 using std::chrono::milliseconds;
@@ -396,4 +396,4 @@ TEST_F(KnobdTest, SpeaksSdNotify) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -9,7 +9,7 @@
 
 #include "tests/integration/daemon/knobd_process.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 std::string FindSystemdAnalyze() {
@@ -76,4 +76,4 @@ TEST_F(SystemdUnitTest, KeepsTheDirectivesKnobdRelies) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

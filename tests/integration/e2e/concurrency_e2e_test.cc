@@ -34,7 +34,7 @@
 // a deadline. The tests take ~31, ~23 and ~14 s here, each bounded at ~90 s.
 #include "tests/integration/e2e/e2e_harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 constexpr const char* kTarget = "example-service";
@@ -501,4 +501,4 @@ TEST_F(RollbackE2eTest, RollsBackAPlantedRegressionAndRemembersTheRegion) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

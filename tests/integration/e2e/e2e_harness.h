@@ -30,7 +30,7 @@
 #include <thread>
 #include <vector>
 
-namespace knob::testing {
+namespace knob::test {
 
 using json = nlohmann::json;
 using std::chrono::milliseconds;
@@ -372,4 +372,4 @@ class E2eTest : public ::testing::Test {
   int service_port_ = 0;
 };
 
-}  // namespace knob::testing
+}  // namespace knob::test

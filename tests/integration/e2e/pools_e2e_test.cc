@@ -30,7 +30,7 @@
 #include "optimizers/mrc.h"
 #include "tests/integration/e2e/e2e_harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 constexpr const char* kTarget = "example-service";
@@ -525,4 +525,4 @@ TEST_F(CacheE2eTest, GrowsTheCacheToTheMissRatioKneeAndHolds) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -23,7 +23,7 @@
 // path; KNOB_E2E_RAISES / KNOB_E2E_TUNE_SECONDS lengthen the tuning phase (run_e2e.sh).
 #include "tests/integration/e2e/e2e_harness.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 constexpr const char* kTarget = "example-service";
@@ -239,4 +239,4 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

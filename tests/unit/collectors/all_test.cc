@@ -8,7 +8,7 @@ namespace knob {
 namespace {
 
 TEST(MakeCollectorsTest, DiscoveryFirstThenTheFiveCollectors) {
-  testing::Harness h;
+  test::Harness h;
   auto cs = MakeCollectors(h.env, h.registry, h.policy);
   std::vector<std::string> names;
   for (const auto& c : cs) names.emplace_back(c->Name());
@@ -17,7 +17,7 @@ TEST(MakeCollectorsTest, DiscoveryFirstThenTheFiveCollectors) {
 }
 
 TEST(MakeCollectorsTest, AllRunOverTheFixtureHost) {
-  testing::Harness h;
+  test::Harness h;
   Selector sel;
   sel.comm = "web";
   h.AddTarget("web", sel);

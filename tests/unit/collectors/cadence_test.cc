@@ -20,7 +20,7 @@
 namespace knob {
 namespace {
 
-using testing::Harness;
+using test::Harness;
 
 // Writes a single-threaded process `pid` named `comm` into the fixture /proc.
 void WriteProcess(Harness& h, int pid, const std::string& comm) {

@@ -11,7 +11,7 @@
 namespace knob {
 namespace {
 
-using testing::Harness;
+using test::Harness;
 
 Selector Comm(const std::string& c) {
   Selector s;

@@ -18,7 +18,7 @@
 #include "tests/support/faulty_procfs.h"
 #include "tests/support/fixture.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 struct Harness {
   explicit Harness(const std::string& fixture = "edge")
@@ -72,4 +72,4 @@ struct Harness {
   Status last_status;
 };
 
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -23,7 +23,7 @@ namespace knob {
 namespace {
 
 TEST(ProcFsFixtureTest, CapturedVmParsesWithEveryParser) {
-  RealProcFs fs(testing::FixtureRoot("vm-hybrid-6.18"), "/nonexistent");
+  RealProcFs fs(test::FixtureRoot("vm-hybrid-6.18"), "/nonexistent");
   std::string buf;
   ASSERT_TRUE(fs.Read(FsRoot::kProc, "5410/stat", buf).ok());
   auto st = parse::ParsePidStat(buf);
@@ -56,7 +56,7 @@ TEST(ProcFsFixtureTest, CapturedVmParsesWithEveryParser) {
 }
 
 TEST(ProcFsTest, ErrorsMapToCodes) {
-  RealProcFs fs(testing::FixtureRoot("vm-hybrid-6.18"), "/nonexistent");
+  RealProcFs fs(test::FixtureRoot("vm-hybrid-6.18"), "/nonexistent");
   std::string buf = "stale";
   Status s = fs.Read(FsRoot::kProc, "99999/stat", buf);
   EXPECT_EQ(s.code(), StatusCode::kNotFound);

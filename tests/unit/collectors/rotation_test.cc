@@ -27,7 +27,7 @@
 namespace knob {
 namespace {
 
-using testing::Harness;
+using test::Harness;
 
 // A SockDiag whose taskstats answers come from a table (pid -> totals).
 class TaskStatsSockDiag final : public SockDiag {

@@ -21,7 +21,7 @@
 namespace knob {
 namespace {
 
-using testing::Harness;
+using test::Harness;
 
 constexpr uint8_t kEstablished = 1, kTimeWait = 6, kListen = 10;
 

@@ -18,7 +18,7 @@ TEST(SampleRingTest, WrapsKeepingNewest) {
 }
 
 TEST(TimeSeriesStoreTest, RateOverWindowAndCounterReset) {
-  testing::FakeClock clock;
+  test::FakeClock clock;
   TimeSeriesStore ts(100);
   double v = 0;
   for (int i = 0; i < 10; ++i) {

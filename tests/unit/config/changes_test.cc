@@ -12,7 +12,7 @@
 namespace knob {
 namespace {
 
-using testing::MustLoad;
+using test::MustLoad;
 
 bool Has(const std::vector<std::string>& lines, const std::string& want) {
   return std::find(lines.begin(), lines.end(), want) != lines.end();

@@ -13,8 +13,8 @@
 namespace knob {
 namespace {
 
-using testing::AllErrors;
-using testing::FailsAt;
+using test::AllErrors;
+using test::FailsAt;
 
 TEST(PolicyDiagnostic, ToStringFormat) {
   Diagnostic d{"/etc/knobd/knobd.yaml", 3, 5, "unknown key 'tick' in global",
@@ -145,7 +145,7 @@ TEST(PolicyUnknownKeys, UnknownKnobCloseToAKnownOne) {
               "    knobs:\n      worker_thread: {max: 4}\n",
               5, 7, "unknown knob 'worker_thread'", "did you mean 'worker_threads'?"));
   // A name far from every known knob is a client-defined knob and is accepted.
-  Policy p = testing::MustLoad(
+  Policy p = test::MustLoad(
       "targets:\n  - name: w\n    select: {pid: 1}\n"
       "    knobs:\n      gc_pause_target: {max: 4}\n"
       "      worker_threads_io: {max: 2}\n"

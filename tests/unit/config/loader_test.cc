@@ -14,12 +14,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
-using testing::MustLoad;
+using test::MustLoad;
 
 TEST(LoadPolicy, EmptyFileIsTheDefaultPolicy) {
   for (const char* yaml : {"", "# only a comment\n", "---\n", "global:\nprofiles:\ntargets:\n"}) {
     PolicyLoad load = LoadPolicyString(yaml, "empty.yaml");
-    ASSERT_TRUE(load.ok()) << testing::AllErrors(load);
+    ASSERT_TRUE(load.ok()) << test::AllErrors(load);
     const Policy& p = *load.policy;
     EXPECT_EQ(p.source, "empty.yaml");
     EXPECT_EQ(p.global, GlobalSettings{});

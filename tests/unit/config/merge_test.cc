@@ -12,7 +12,7 @@ namespace knob {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::MustLoad;
+using test::MustLoad;
 
 TEST(BuiltinProfiles, TheFiveFamiliesExistAndAreSane) {
   const auto& profiles = BuiltinProfiles();

@@ -10,7 +10,7 @@
 
 #include "config/policy_loader.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 inline std::string AllErrors(const PolicyLoad& load) {
   std::string s;
@@ -44,4 +44,4 @@ inline ::testing::AssertionResult FailsAt(std::string_view yaml, int line, int c
   return ::testing::AssertionSuccess();
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test

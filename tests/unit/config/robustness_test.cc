@@ -60,7 +60,7 @@ TEST(PolicyRobustness, HostileDocuments) {
 }
 
 TEST(PolicyRobustness, AnchorsAndAliasesWork) {
-  Policy p = testing::MustLoad(R"(
+  Policy p = test::MustLoad(R"(
 targets:
   - name: a
     select: {pid: 1}

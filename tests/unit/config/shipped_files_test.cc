@@ -20,7 +20,7 @@ const fs::path kConfigDir = fs::path(KNOB_SOURCE_DIR) / "config";
 
 TEST(ShippedPolicy, DefaultIsSafeAndWatchesHostAndRegisteredClients) {
   PolicyLoad load = LoadPolicyFile((kConfigDir / "knobd.yaml").string());
-  ASSERT_TRUE(load.ok()) << testing::AllErrors(load);
+  ASSERT_TRUE(load.ok()) << test::AllErrors(load);
   const Policy& p = *load.policy;
   EXPECT_EQ(p.global.mode, Mode::kRecommend);
   EXPECT_EQ(p.global.metrics_listen.rfind("127.0.0.1:", 0), 0u) << "loopback only by default";
@@ -43,7 +43,7 @@ TEST(ShippedPolicy, OneExamplePerBuiltinProfileAndAllLoad) {
     fs::path path = kConfigDir / "examples" / (name + ".yaml");
     ASSERT_TRUE(fs::exists(path)) << path;
     PolicyLoad load = LoadPolicyFile(path.string());
-    ASSERT_TRUE(load.ok()) << testing::AllErrors(load);
+    ASSERT_TRUE(load.ok()) << test::AllErrors(load);
     bool uses = false;
     for (const auto& [pname, p] : load.policy->profiles) {
       (void)p;
@@ -60,7 +60,7 @@ TEST(ShippedPolicy, EveryYamlFileUnderConfigLoads) {
     if (e.path().extension() != ".yaml") continue;
     ++count;
     PolicyLoad load = LoadPolicyFile(e.path().string());
-    EXPECT_TRUE(load.ok()) << testing::AllErrors(load);
+    EXPECT_TRUE(load.ok()) << test::AllErrors(load);
   }
   EXPECT_GE(count, 6);
 }

@@ -88,7 +88,7 @@ class ControlApiTest : public ::testing::Test {
     Outcome outcome;
     std::string reason;
   };
-  testing::FakeClock clock_;
+  test::FakeClock clock_;
   RecordingTransport transport_;
   prometheus::Registry registry_;
   ControlApi api_;

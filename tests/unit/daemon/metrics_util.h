@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace knob::testing {
+namespace knob::test {
 
 // The value of the sample `name` whose labels include every pair in `labels`: counter, gauge,
 // or for histograms the sample count. nullopt when absent.
@@ -44,4 +44,4 @@ inline std::optional<double> HistogramSum(const prometheus::Registry& registry,
   return std::nullopt;
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test

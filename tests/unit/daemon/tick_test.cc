@@ -15,8 +15,8 @@ namespace knob {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::FakeClock;
-using testing::MetricValue;
+using test::FakeClock;
+using test::MetricValue;
 
 std::shared_ptr<const Policy> TwoTargets() {
   Policy p;
@@ -205,7 +205,7 @@ TEST_F(TickTest, DurationComesFromTheClock) {
   EXPECT_EQ(r->duration, milliseconds(250));
   EXPECT_EQ(MetricValue(registry_, "knobd_ticks_total"), 1);
   EXPECT_EQ(MetricValue(registry_, "knobd_tick_duration_seconds"), 1);
-  EXPECT_DOUBLE_EQ(*testing::HistogramSum(registry_, "knobd_tick_duration_seconds"), 0.25);
+  EXPECT_DOUBLE_EQ(*test::HistogramSum(registry_, "knobd_tick_duration_seconds"), 0.25);
 }
 
 TEST_F(TickTest, OverrunningTickIsSkippedNotQueued) {

@@ -17,9 +17,9 @@
 namespace knob {
 namespace {
 
-using ::knob::testing::FakeClock;
-using ::knob::testing::SimPolicy;
-using ::knob::testing::SimService;
+using ::knob::test::FakeClock;
+using ::knob::test::SimPolicy;
+using ::knob::test::SimService;
 
 struct Harness {
   FakeClock clock;

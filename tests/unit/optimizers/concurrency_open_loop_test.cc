@@ -23,7 +23,7 @@
 namespace knob {
 namespace {
 
-using ::knob::testing::FakeClock;
+using ::knob::test::FakeClock;
 
 double ErlangB(int servers, double erlangs) {
   double b = 1;

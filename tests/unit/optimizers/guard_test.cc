@@ -31,7 +31,7 @@ const GuardVerdict* Find(const GuardDecision& d, const std::string& guard) {
 
 class GuardTest : public ::testing::Test {
  protected:
-  testing::FakeClock clock;
+  test::FakeClock clock;
   GuardSettings settings;
   TargetModel model;
 };

@@ -19,7 +19,7 @@ using ::testing::HasSubstr;
 
 // Feeds a model with a service following a known USL at the given concurrency levels.
 struct Feeder {
-  testing::FakeClock clock;
+  test::FakeClock clock;
   TargetModel model;
   HostSnapshot host;
   double requests = 0, errors = 0, cpu = 0;

@@ -17,7 +17,7 @@
 #include "optimizers/target_model.h"
 #include "tests/support/fake_clock.h"
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -306,9 +306,9 @@ TEST(PoolDemandTest, RestartWithTheSavedStateDoesNotExploreAgain) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 // Found end to end (CacheE2eTest): growing the cache from 2 to 4 MiB raised throughput by 42%
@@ -420,9 +420,9 @@ TEST(CacheGrowthTest, AnUnpredictedTailRiseIsStillRolledBack) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test
 
-namespace knob::testing {
+namespace knob::test {
 namespace {
 
 // Found end to end: while a penalty forbade growing the cache past 8 MiB, the knee moved by a
@@ -472,4 +472,4 @@ TEST(CacheGrowthTest, KneeIsOnACoarseGridSoAJitteringCurveProposesOneValue) {
 }
 
 }  // namespace
-}  // namespace knob::testing
+}  // namespace knob::test

@@ -18,9 +18,9 @@
 namespace knob {
 namespace {
 
-using ::knob::testing::FakeClock;
-using ::knob::testing::SimPolicy;
-using ::knob::testing::SimService;
+using ::knob::test::FakeClock;
+using ::knob::test::SimPolicy;
+using ::knob::test::SimService;
 using ::testing::HasSubstr;
 
 // The SimService under a brain, as in brain_test.cc, with delivery left to the test.

@@ -12,7 +12,7 @@
 #include "optimizers/usl.h"
 #include "tests/support/fake_clock.h"
 
-namespace knob::testing {
+namespace knob::test {
 
 struct SimService {
   double alpha = 0.02, beta = 0.0004, gamma = 100;  // peak N* ~ 49.5
@@ -77,4 +77,4 @@ inline Policy SimPolicy(Mode mode, double p99_ms = 50) {
   return p;
 }
 
-}  // namespace knob::testing
+}  // namespace knob::test
