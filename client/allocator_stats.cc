@@ -44,9 +44,9 @@ std::optional<AppReport::Allocator> ReadAllocatorStats() {
   a.kind = "glibc";
   a.allocated = static_cast<double>(mi.uordblks + mi.hblkhd);  // in use, heap + mmapped
   a.active = static_cast<double>(mi.uordblks + mi.hblkhd);
-  a.resident = static_cast<double>(mi.arena + mi.hblkhd);      // obtained from the OS
+  a.resident = static_cast<double>(mi.arena + mi.hblkhd);  // obtained from the OS
   a.mapped = static_cast<double>(mi.hblkhd);
-  a.retained = static_cast<double>(mi.fordblks);               // free, kept by malloc
+  a.retained = static_cast<double>(mi.fordblks);  // free, kept by malloc
   return a;
 #else
   return std::nullopt;

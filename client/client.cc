@@ -85,8 +85,10 @@ Client::Client(ClientOptions options)
     if (env == nullptr || *env == '\0') env = std::getenv("KNOBD_CONTROL_SOCKET");
     socket_path_ = env != nullptr && *env != '\0' ? env : "/run/knobd/control.sock";
   }
-  if (options_.initial_backoff.count() <= 0) options_.initial_backoff = std::chrono::milliseconds(1);
-  if (options_.max_backoff < options_.initial_backoff) options_.max_backoff = options_.initial_backoff;
+  if (options_.initial_backoff.count() <= 0)
+    options_.initial_backoff = std::chrono::milliseconds(1);
+  if (options_.max_backoff < options_.initial_backoff)
+    options_.max_backoff = options_.initial_backoff;
   if (options_.default_report_interval.count() <= 0)
     options_.default_report_interval = std::chrono::milliseconds(1000);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -228,8 +230,8 @@ void Client::Run() {
           hello.knobs.push_back({k.spec.name, k.spec.value, k.spec.min, k.spec.max, k.spec.unit});
       }
       protocol::LineFramer framer(kMaxLineBytes);
-      auto interval = std::chrono::duration_cast<SteadyClock::duration>(
-          options_.default_report_interval);
+      auto interval =
+          std::chrono::duration_cast<SteadyClock::duration>(options_.default_report_interval);
       auto welcome_deadline = SteadyClock::now() + kWelcomeTimeout;
       auto next_report = SteadyClock::now() + interval;
       bool alive = SendAll(fd, protocol::Encode(hello));
@@ -318,8 +320,8 @@ void Client::Run() {
                   result = SetResult::Rejected("callback threw");
                 }
               }
-              ack.result = result.applied ? protocol::AckResult::kApplied
-                                          : protocol::AckResult::kRejected;
+              ack.result =
+                  result.applied ? protocol::AckResult::kApplied : protocol::AckResult::kRejected;
               ack.reason = result.reason;
               if (result.applied) {
                 double v = result.value.value_or(set->value);

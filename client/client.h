@@ -9,7 +9,8 @@
 //   client.RegisterKnob({.name = "worker_threads", .value = 8, .min = 1, .max = 64,
 //                        .unit = "threads"},
 //                       [&](double v) { return pool.Resize(v) ? knob::SetResult::Applied()
-//                                                            : knob::SetResult::Rejected("busy"); });
+//                                                            : knob::SetResult::Rejected("busy");
+//                                                            });
 //   client.Start();
 //   ... on each request: client.RecordRequest(latency);   // lock-free
 //
@@ -42,7 +43,7 @@ namespace knob {
 
 struct SetResult {
   bool applied = true;
-  std::string reason;  // why rejected (or a note about what was applied)
+  std::string reason;           // why rejected (or a note about what was applied)
   std::optional<double> value;  // the value actually in effect, when it differs from requested
   static SetResult Applied(std::optional<double> actual = std::nullopt) {
     return {true, "", actual};

@@ -18,8 +18,8 @@ LatencyHistogram::LatencyHistogram(std::vector<double> bounds_seconds)
 void LatencyHistogram::Record(std::chrono::nanoseconds latency) {
   int64_t ns = std::max<int64_t>(0, latency.count());
   auto it = std::lower_bound(bounds_ns_.begin(), bounds_ns_.end(), ns);
-  size_t i = it == bounds_ns_.end() ? bounds_ns_.size() - 1
-                                    : static_cast<size_t>(it - bounds_ns_.begin());
+  size_t i =
+      it == bounds_ns_.end() ? bounds_ns_.size() - 1 : static_cast<size_t>(it - bounds_ns_.begin());
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
   total_.fetch_add(1, std::memory_order_relaxed);

@@ -32,7 +32,8 @@ typedef int (*knob_on_set_fn)(void* user, const char* knob, double value, char* 
 KNOB_API knob_client* knob_client_new(const char* name, const char* socket_path);
 /* min/max: pass NAN for "unbounded". unit may be NULL. */
 KNOB_API int knob_client_register_knob(knob_client* c, const char* name, double value, double min,
-                              double max, const char* unit, knob_on_set_fn on_set, void* user);
+                                       double max, const char* unit, knob_on_set_fn on_set,
+                                       void* user);
 KNOB_API int knob_client_start(knob_client* c);
 /* Stops the background thread (says bye) and frees the client. */
 KNOB_API void knob_client_free(knob_client* c);
@@ -42,14 +43,14 @@ KNOB_API void knob_client_record_error(knob_client* c);
 KNOB_API void knob_client_set_in_flight(knob_client* c, double n);
 KNOB_API void knob_client_set_queue_depth(knob_client* c, double n);
 KNOB_API void knob_client_set_pool(knob_client* c, const char* pool, double size, double busy,
-                          double waiters);
+                                   double waiters);
 KNOB_API void knob_client_cache_hit(knob_client* c, const char* cache);
 KNOB_API void knob_client_cache_miss(knob_client* c, const char* cache);
 /* Every access with the item's size, for the miss-ratio curve (SHARDS-sampled, rate 0.01). */
-KNOB_API void knob_client_cache_access(knob_client* c, const char* cache, const char* key, size_t key_len,
-                              uint64_t size_bytes);
+KNOB_API void knob_client_cache_access(knob_client* c, const char* cache, const char* key,
+                                       size_t key_len, uint64_t size_bytes);
 KNOB_API void knob_client_set_cache_size(knob_client* c, const char* cache, double bytes,
-                                double capacity_bytes);
+                                         double capacity_bytes);
 KNOB_API void knob_client_set_gauge(knob_client* c, const char* name, double value);
 /* 1 while connected and welcomed by knobd, else 0. */
 KNOB_API int knob_client_connected(const knob_client* c);

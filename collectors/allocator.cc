@@ -118,8 +118,8 @@ Status AllocatorCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   const double slots =
       std::max(1.0, ToSeconds(ctx.policy.global.collection.smaps_interval) /
                         std::max(1e-3, ToSeconds(ctx.policy.global.tick_interval)));
-  detail_cap_ =
-      std::max<size_t>(2, 2 * static_cast<size_t>(std::ceil(static_cast<double>(processes) / slots)));
+  detail_cap_ = std::max<size_t>(
+      2, 2 * static_cast<size_t>(std::ceil(static_cast<double>(processes) / slots)));
   detail_reads_tick_ = 0;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive) continue;

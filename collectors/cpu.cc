@@ -157,11 +157,10 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   auto parsed = parse::ParsePidStat(buf_);
   if (!parsed.ok()) return parsed.status().WithContext(base + "/stat");
   if (parsed->starttime_ticks != key.start_time_ticks) return NotFoundError(base + ": pid reused");
-  const bool moved = !ps.last_stat || parsed->utime_ticks != ps.last_stat->utime_ticks ||
-                     parsed->stime_ticks != ps.last_stat->stime_ticks ||
-                     parsed->minflt != ps.last_stat->minflt ||
-                     parsed->majflt != ps.last_stat->majflt ||
-                     parsed->num_threads != ps.last_stat->num_threads;
+  const bool moved =
+      !ps.last_stat || parsed->utime_ticks != ps.last_stat->utime_ticks ||
+      parsed->stime_ticks != ps.last_stat->stime_ticks || parsed->minflt != ps.last_stat->minflt ||
+      parsed->majflt != ps.last_stat->majflt || parsed->num_threads != ps.last_stat->num_threads;
   ps.last_stat = std::move(*parsed);
   ++stat_reads_;
   if (moved) {
@@ -175,9 +174,9 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
     // together (e.g. all found in the first tick) do not come due in the same tick.
     const int64_t tick = std::max<int64_t>(1, ctx.policy.global.tick_interval.count());
     const int64_t slots = std::max<int64_t>(1, idle.count() / tick);
-    ps.idle_next = ctx.now + idle -
-                   (ps.idle_next ? Duration(0)
-                                 : Duration(tick * (static_cast<int64_t>(key.pid) % slots)));
+    ps.idle_next =
+        ctx.now + idle -
+        (ps.idle_next ? Duration(0) : Duration(tick * (static_cast<int64_t>(key.pid) % slots)));
   } else {
     ps.idle_next.reset();
   }
@@ -348,7 +347,8 @@ void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTim
         }
         ++ps.per_cpu[static_cast<size_t>(t.last_cpu)];
       }
-      if (t.read_at && (!ps.oldest_read || *t.read_at < *ps.oldest_read)) ps.oldest_read = t.read_at;
+      if (t.read_at && (!ps.oldest_read || *t.read_at < *ps.oldest_read))
+        ps.oldest_read = t.read_at;
       // A thread never read yet counts as infinitely old: use the oldest known reading.
       if (t.sched_at && (!ps.oldest_sched || *t.sched_at < *ps.oldest_sched)) {
         ps.oldest_sched = t.sched_at;
@@ -407,9 +407,8 @@ void CpuCollector::ExportThreads(const std::string& target, const std::vector<Pr
     const std::string tid = std::to_string(c.tid);
     thread_cpu_.Observe({{"target", target}, {"tid", tid}, {"comm", c.t->comm}, {"mode", "user"}},
                         static_cast<double>(c.t->utime_ticks) / ticks_per_second_);
-    thread_cpu_.Observe(
-        {{"target", target}, {"tid", tid}, {"comm", c.t->comm}, {"mode", "system"}},
-        static_cast<double>(c.t->stime_ticks) / ticks_per_second_);
+    thread_cpu_.Observe({{"target", target}, {"tid", tid}, {"comm", c.t->comm}, {"mode", "system"}},
+                        static_cast<double>(c.t->stime_ticks) / ticks_per_second_);
     now.emplace(c.tid, c.t->comm);
   }
   for (const auto& [tid, comm] : thread_series_[target]) {
@@ -606,8 +605,8 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   }
   // A target without live processes this tick keeps no per-thread series.
   for (auto it = thread_series_.begin(); it != thread_series_.end();) {
-    const bool is_live = std::any_of(live.begin(), live.end(),
-                                     [&](const Live& l) { return *l.name == it->first; });
+    const bool is_live =
+        std::any_of(live.begin(), live.end(), [&](const Live& l) { return *l.name == it->first; });
     if (is_live) {
       ++it;
     } else {

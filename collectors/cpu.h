@@ -112,8 +112,8 @@ class CpuCollector final : public Collector {
     Totals dead;
     Totals reported;  // never report less than this
     std::optional<MonoTime> last_list;
-    bool moved_since_list = false;  // stat moved since the last /proc/PID/task listing
-    size_t visits_since_move = 0;   // thread visits since stat last moved
+    bool moved_since_list = false;   // stat moved since the last /proc/PID/task listing
+    size_t visits_since_move = 0;    // thread visits since stat last moved
     bool threads_forgotten = false;  // settled: its thread files' kept fds were closed
     uint32_t allowed_cpus = 0;
     uint64_t seen_tick = 0;
@@ -125,17 +125,16 @@ class CpuCollector final : public Collector {
     Totals ts_acc;
     bool ts_now = false;  // taskstats is this process's source (its last query answered)
     std::optional<parse::PidStat> last_stat;  // the latest /proc/PID/stat read
-    std::optional<MonoTime> ts_at;     // schedule of the periodic taskstats query (staggered)
-    std::optional<MonoTime> ts_asked;  // last successful taskstats query
-    std::optional<MonoTime> stat_at;   // last /proc/PID/stat read
-    MonoTime moved_at{};               // last read that saw stat change (or the first read)
+    std::optional<MonoTime> ts_at;      // schedule of the periodic taskstats query (staggered)
+    std::optional<MonoTime> ts_asked;   // last successful taskstats query
+    std::optional<MonoTime> stat_at;    // last /proc/PID/stat read
+    MonoTime moved_at{};                // last read that saw stat change (or the first read)
     std::optional<MonoTime> idle_next;  // idle: the next stat read (staggered by pid)
   };
 
   // Process-level reads of one process. NotFound when the process is gone.
   // `serving`: the target's app reported new requests this tick (never skip it as idle).
-  Status ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
-                     bool serving);
+  Status ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps, bool serving);
   // This tick's thread visits of one process, charging `budget` (file reads left).
   void VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget, bool& exhausted);
   // Reads one thread's files; `reads` counts the files read.

@@ -246,9 +246,9 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
       // watch when they have one, else by a pread of comm on a kept fd.
       bool watch = env_.procfs.RootPath(FsRoot::kProc) == "/proc";
       if (watch && !watch_.available()) {
-        support_.Report("pidfd", UnavailableError(
-                                     "pidfd_open or epoll refused; matched processes are "
-                                     "re-checked by reading /proc/PID/comm every tick"));
+        support_.Report("pidfd",
+                        UnavailableError("pidfd_open or epoll refused; matched processes are "
+                                         "re-checked by reading /proc/PID/comm every tick"));
         watch = false;
       }
       for (pid_t pid : matched_) {

@@ -24,12 +24,12 @@ std::string_view ObjectiveName(Objective o);  // "maximize: throughput" ...
 // Limits the optimizer must never cross. Unset means unconstrained.
 struct Constraints {
   std::optional<std::chrono::nanoseconds> p99_latency;
-  std::optional<double> error_rate;        // fraction of requests, 0.001 == "0.1%"
-  std::optional<double> cpu_cores;         // cores used by the target, e.g. 4 or 0.5
-  std::optional<uint64_t> memory_bytes;    // resident bytes of the target
-  std::optional<double> cpu_pressure;      // PSI cpu some avg10, fraction (0.10 == "10%")
-  std::optional<double> memory_pressure;   // PSI memory some avg10, fraction
-  std::optional<double> io_pressure;       // PSI io some avg10, fraction
+  std::optional<double> error_rate;       // fraction of requests, 0.001 == "0.1%"
+  std::optional<double> cpu_cores;        // cores used by the target, e.g. 4 or 0.5
+  std::optional<uint64_t> memory_bytes;   // resident bytes of the target
+  std::optional<double> cpu_pressure;     // PSI cpu some avg10, fraction (0.10 == "10%")
+  std::optional<double> memory_pressure;  // PSI memory some avg10, fraction
+  std::optional<double> io_pressure;      // PSI io some avg10, fraction
   std::optional<std::chrono::nanoseconds> runqueue_delay;  // mean run-queue wait per timeslice
   bool operator==(const Constraints&) const = default;
 };
@@ -96,19 +96,19 @@ struct ControlSettings {
 struct CollectionSettings {
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
-  std::chrono::nanoseconds thread_interval = std::chrono::seconds(5);       // per-thread rotation
+  std::chrono::nanoseconds thread_interval = std::chrono::seconds(5);  // per-thread rotation
   // Full sock_diag pass (TCP with tcp_info, UDP, Unix): ~1 us of kernel time per socket, so a
   // host with 20 000 sockets pays ~20 ms per pass. 15 s is the usual Prometheus scrape interval;
   // listen queues are read every tick regardless.
   std::chrono::nanoseconds socket_dump_interval = std::chrono::seconds(15);
-  std::chrono::nanoseconds fd_rescan_interval = std::chrono::seconds(30);   // /proc/PID/fd rescan
-  std::chrono::nanoseconds discovery_interval = std::chrono::seconds(5);    // full /proc scan
+  std::chrono::nanoseconds fd_rescan_interval = std::chrono::seconds(30);  // /proc/PID/fd rescan
+  std::chrono::nanoseconds discovery_interval = std::chrono::seconds(5);   // full /proc scan
   std::chrono::nanoseconds smaps_interval = std::chrono::seconds(30);  // smaps_rollup (PSS) re-read
   // A process whose /proc/PID/stat has not changed for this long (no CPU tick, fault or thread
   // count change) is re-read once per interval instead of every tick, until it changes again:
   // a process-wide stat read walks every thread in the kernel. 0 = every process every tick.
   std::chrono::nanoseconds idle_process_interval = std::chrono::seconds(5);
-  bool per_thread_metrics = false;  // opt-in: per-thread Prometheus series
+  bool per_thread_metrics = false;         // opt-in: per-thread Prometheus series
   uint32_t per_thread_metrics_limit = 64;  // busiest threads exported per target when opted in
   // Most /proc/PID/task/TID files the cpu collector reads in one tick, over all targets: bounds
   // the worst tick. Past it the thread rotation takes longer than thread_interval (the age is
@@ -128,11 +128,11 @@ struct CollectionSettings {
 struct GuardSettings {
   std::chrono::nanoseconds cooldown = std::chrono::seconds(30);
   std::chrono::nanoseconds verification_window = std::chrono::seconds(20);
-  uint32_t min_samples = 10;                 // observations needed before judging a change
-  double default_max_step_fraction = 0.10;   // max(1, 10%) when a knob sets no max_step
-  double regression_p99_fraction = 0.10;     // p99 rise that counts as a regression inside the SLO
-  double min_signal_to_noise = 3.0;          // improvement must exceed noise by this factor
-  double hysteresis_fraction = 0.05;         // ignore proposals closer than this to the current value
+  uint32_t min_samples = 10;                // observations needed before judging a change
+  double default_max_step_fraction = 0.10;  // max(1, 10%) when a knob sets no max_step
+  double regression_p99_fraction = 0.10;    // p99 rise that counts as a regression inside the SLO
+  double min_signal_to_noise = 3.0;         // improvement must exceed noise by this factor
+  double hysteresis_fraction = 0.05;  // ignore proposals closer than this to the current value
   bool operator==(const GuardSettings&) const = default;
 };
 

@@ -34,7 +34,8 @@ class DocumentStarts final : public YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
@@ -666,9 +667,9 @@ class Loader {
   }
 
   static const std::vector<std::string>& GlobalKeys() {
-    static const std::vector<std::string> k = {"tick_interval", "metrics_listen", "log_level",
-                                               "mode",          "state_dir",      "control",
-                                               "collection",    "guard",          "checkpoint_interval"};
+    static const std::vector<std::string> k = {
+        "tick_interval", "metrics_listen", "log_level",          "mode", "state_dir", "control",
+        "collection",    "guard",          "checkpoint_interval"};
     return k;
   }
 
@@ -752,11 +753,19 @@ class Loader {
   }
 
   void Collection(const YAML::Node& node) {
-    static const std::vector<std::string> kKeys = {
-        "proc_root",          "sys_root",           "thread_interval",   "socket_dump_interval",
-        "fd_rescan_interval", "discovery_interval", "per_thread_metrics", "smaps_interval",
-        "thread_reads_per_tick", "use_taskstats", "socket_dump_sockets_per_tick",
-        "per_thread_metrics_limit", "idle_process_interval"};
+    static const std::vector<std::string> kKeys = {"proc_root",
+                                                   "sys_root",
+                                                   "thread_interval",
+                                                   "socket_dump_interval",
+                                                   "fd_rescan_interval",
+                                                   "discovery_interval",
+                                                   "per_thread_metrics",
+                                                   "smaps_interval",
+                                                   "thread_reads_per_tick",
+                                                   "use_taskstats",
+                                                   "socket_dump_sockets_per_tick",
+                                                   "per_thread_metrics_limit",
+                                                   "idle_process_interval"};
     CollectionSettings& c = policy_.global.collection;
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);

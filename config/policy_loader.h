@@ -40,8 +40,8 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
 
 // Strict unit parsers shared with the protocol and knobctl. Accepted forms are in the messages.
 std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view s);  // 250ms 1s 5m 1h 10us
-std::optional<uint64_t> ParseSize(std::string_view s);       // 512 512B 64KiB 2GiB 1MB
-std::optional<double> ParsePercent(std::string_view s);      // "10%" -> 0.10
+std::optional<uint64_t> ParseSize(std::string_view s);   // 512 512B 64KiB 2GiB 1MB
+std::optional<double> ParsePercent(std::string_view s);  // "10%" -> 0.10
 std::string FormatDuration(std::chrono::nanoseconds d);
 std::string FormatSize(uint64_t bytes);
 

@@ -26,9 +26,9 @@ enum class Outcome {
 std::string_view OutcomeName(Outcome o);  // "proposed" "advisory" ... lowercase
 
 struct GuardVerdict {
-  std::string guard;   // "bounds" "max_step" "cooldown" "hysteresis" "constraint" ...
-  std::string verdict; // "allow" | "clamp" | "veto"
-  std::string reason;  // one sentence
+  std::string guard;    // "bounds" "max_step" "cooldown" "hysteresis" "constraint" ...
+  std::string verdict;  // "allow" | "clamp" | "veto"
+  std::string reason;   // one sentence
 };
 
 struct Recommendation {
@@ -37,9 +37,9 @@ struct Recommendation {
   std::string knob;
   double old_value = 0;
   double new_value = 0;
-  std::string optimizer;  // "concurrency" "pool_size" "scheduling"
-  std::string scenario;   // short id of why, from the optimizer's scenario table
-  std::string reason;     // one sentence a human reads
+  std::string optimizer;                    // "concurrency" "pool_size" "scheduling"
+  std::string scenario;                     // short id of why, from the optimizer's scenario table
+  std::string reason;                       // one sentence a human reads
   std::map<std::string, double> triggers;   // numbers that triggered it
   std::map<std::string, double> predicted;  // predicted quantities after the change
   std::map<std::string, double> realized;   // measured after the verification window
@@ -47,7 +47,7 @@ struct Recommendation {
   double confidence = 0;                    // 0..1
   std::vector<std::string> trade_offs;
   std::vector<GuardVerdict> verdicts;
-  bool advisory = true;                     // recommend mode: the target decides
+  bool advisory = true;  // recommend mode: the target decides
   Outcome outcome = Outcome::kProposed;
   std::string outcome_reason;
   WallTime created{};

@@ -25,30 +25,30 @@ struct ProcessKey {
 };
 
 enum class TargetState {
-  kPending,    // policy names it, nothing matched yet
-  kActive,     // processes found / client connected
-  kGone,       // had processes or a client, now none; history kept
-  kError,      // collection failed (reason in TargetSnapshot::error)
-  kPaused,     // operator paused it (knobctl pause)
+  kPending,  // policy names it, nothing matched yet
+  kActive,   // processes found / client connected
+  kGone,     // had processes or a client, now none; history kept
+  kError,    // collection failed (reason in TargetSnapshot::error)
+  kPaused,   // operator paused it (knobctl pause)
 };
 std::string_view TargetStateName(TargetState s);  // "pending" "active" "gone" "error" "paused"
 
 struct CpuStats {
-  double user_seconds = 0;             // summed over threads, live and exited
+  double user_seconds = 0;  // summed over threads, live and exited
   double system_seconds = 0;
-  double runqueue_delay_seconds = 0;   // schedstat field 2, summed over threads
-  uint64_t timeslices = 0;             // schedstat field 3
+  double runqueue_delay_seconds = 0;  // schedstat field 2, summed over threads
+  uint64_t timeslices = 0;            // schedstat field 3
   uint64_t voluntary_ctxt_switches = 0;
   uint64_t nonvoluntary_ctxt_switches = 0;
   uint32_t threads = 0;
-  uint32_t allowed_cpus = 0;           // popcount of the affinity mask
-  std::vector<int> threads_per_cpu;    // threads whose last CPU was i (index = cpu)
+  uint32_t allowed_cpus = 0;         // popcount of the affinity mask
+  std::vector<int> threads_per_cpu;  // threads whose last CPU was i (index = cpu)
   std::optional<uint64_t> cgroup_nr_throttled;
   std::optional<double> cgroup_throttled_seconds;
   std::optional<double> cgroup_cpu_quota_cores;  // cpu.max quota/period, unset when "max"
 };
 
-struct PressureLine {  // one "some" or "full" line of a PSI file
+struct PressureLine {                       // one "some" or "full" line of a PSI file
   double avg10 = 0, avg60 = 0, avg300 = 0;  // percent as the kernel writes it, 0..100
   uint64_t total_us = 0;
 };
@@ -61,7 +61,7 @@ struct PressureSet {
 
 struct MemoryStats {
   uint64_t rss_bytes = 0;
-  std::optional<uint64_t> pss_bytes;   // smaps_rollup only
+  std::optional<uint64_t> pss_bytes;  // smaps_rollup only
   uint64_t anon_bytes = 0;
   uint64_t swap_bytes = 0;
   uint64_t minor_faults = 0;
@@ -125,8 +125,8 @@ struct AppReport {
     double allocated = 0, active = 0, resident = 0, mapped = 0, retained = 0;
   };
   std::optional<Allocator> allocator;
-  std::map<std::string, double> knobs;    // current knob values
-  std::map<std::string, double> gauges;   // anything else the app sends
+  std::map<std::string, double> knobs;   // current knob values
+  std::map<std::string, double> gauges;  // anything else the app sends
 };
 
 struct TargetSnapshot {

@@ -13,10 +13,10 @@ namespace knob {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // the caller's input is wrong (bad policy, bad message)
-  kNotFound,           // a file, pid or target that does not exist (or no longer does)
-  kPermissionDenied,   // EACCES/EPERM: we may not look
-  kUnavailable,        // the kernel or host lacks the feature (no PSI, no PMU)
+  kInvalidArgument,   // the caller's input is wrong (bad policy, bad message)
+  kNotFound,          // a file, pid or target that does not exist (or no longer does)
+  kPermissionDenied,  // EACCES/EPERM: we may not look
+  kUnavailable,       // the kernel or host lacks the feature (no PSI, no PMU)
   kAlreadyExists,
   kFailedPrecondition,
   kResourceExhausted,  // a limit was hit (message size, client count, rate)
@@ -48,15 +48,27 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgumentError(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status PermissionDeniedError(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+inline Status PermissionDeniedError(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status AlreadyExistsError(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-inline Status FailedPreconditionError(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
-inline Status ResourceExhaustedError(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status AlreadyExistsError(std::string m) {
+  return {StatusCode::kAlreadyExists, std::move(m)};
+}
+inline Status FailedPreconditionError(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
+inline Status ResourceExhaustedError(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
-inline Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
+inline Status UnimplementedError(std::string m) {
+  return {StatusCode::kUnimplemented, std::move(m)};
+}
 
 // Maps an errno to a code (ENOENT/ESRCH -> kNotFound, EACCES/EPERM -> kPermissionDenied,
 // EOPNOTSUPP/ENOSYS/ENODEV -> kUnavailable, ...) with "context: strerror(err)".
@@ -65,7 +77,7 @@ Status ErrnoToStatus(int err, std::string_view context);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like StatusOr
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design, like StatusOr
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -87,8 +99,8 @@ class [[nodiscard]] Result {
 
 }  // namespace knob
 
-#define KNOB_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::knob::Status knob_status_ = (expr);   \
+#define KNOB_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::knob::Status knob_status_ = (expr);        \
     if (!knob_status_.ok()) return knob_status_; \
   } while (0)

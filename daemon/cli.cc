@@ -18,7 +18,7 @@ enum LongOnly : int {
   kOptSysRoot,
 };
 
-constexpr std::array<const char*, 7> kLogLevels = {"trace", "debug", "info",    "warn",
+constexpr std::array<const char*, 7> kLogLevels = {"trace", "debug",    "info", "warn",
                                                    "error", "critical", "off"};
 
 }  // namespace
@@ -59,7 +59,8 @@ std::string UsageText(const std::string& bundled_config) {
          "                             default 127.0.0.1:9464; port 0 picks a free port)\n"
          "      --control-socket PATH  control socket (env KNOBD_CONTROL_SOCKET;\n"
          "                             default /run/knobd/control.sock)\n"
-         "      --state-dir DIR        learned state (env KNOBD_STATE_DIR; default /var/lib/knobd)\n"
+         "      --state-dir DIR        learned state (env KNOBD_STATE_DIR; default "
+         "/var/lib/knobd)\n"
          "      --proc-root DIR        read targets' /proc from DIR (tests, containers)\n"
          "      --sys-root DIR         read /sys from DIR (tests, containers)\n"
          "  -h, --help                 show this help and exit\n"
@@ -104,16 +105,36 @@ Result<CliOptions> ParseCommandLine(int argc, char* const argv[], const EnvLooku
   int opt;
   while ((opt = getopt_long(argc, argv, ":hVc:", kLong, nullptr)) != -1) {
     switch (opt) {
-      case 'h': help = true; break;
-      case 'V': version = true; break;
-      case 'c': config = optarg; break;
-      case kOptCheckConfig: check = optarg; break;
-      case kOptLogLevel: out.overrides.log_level = optarg; break;
-      case kOptMetricsListen: out.overrides.metrics_listen = optarg; break;
-      case kOptControlSocket: out.overrides.control_socket = optarg; break;
-      case kOptStateDir: out.overrides.state_dir = optarg; break;
-      case kOptProcRoot: out.overrides.proc_root = optarg; break;
-      case kOptSysRoot: out.overrides.sys_root = optarg; break;
+      case 'h':
+        help = true;
+        break;
+      case 'V':
+        version = true;
+        break;
+      case 'c':
+        config = optarg;
+        break;
+      case kOptCheckConfig:
+        check = optarg;
+        break;
+      case kOptLogLevel:
+        out.overrides.log_level = optarg;
+        break;
+      case kOptMetricsListen:
+        out.overrides.metrics_listen = optarg;
+        break;
+      case kOptControlSocket:
+        out.overrides.control_socket = optarg;
+        break;
+      case kOptStateDir:
+        out.overrides.state_dir = optarg;
+        break;
+      case kOptProcRoot:
+        out.overrides.proc_root = optarg;
+        break;
+      case kOptSysRoot:
+        out.overrides.sys_root = optarg;
+        break;
       case ':':
         return InvalidArgumentError(std::string("option '") + argv[optind - 1] +
                                     "' needs an argument");
@@ -129,9 +150,9 @@ Result<CliOptions> ParseCommandLine(int argc, char* const argv[], const EnvLooku
     return InvalidArgumentError("unknown log level '" + *out.overrides.log_level +
                                 "' (accepted: trace, debug, info, warn, error, critical, off)");
   }
-  for (const auto* v : {&out.overrides.control_socket, &out.overrides.state_dir,
-                        &out.overrides.proc_root, &out.overrides.sys_root,
-                        &out.overrides.metrics_listen}) {
+  for (const auto* v :
+       {&out.overrides.control_socket, &out.overrides.state_dir, &out.overrides.proc_root,
+        &out.overrides.sys_root, &out.overrides.metrics_listen}) {
     if (v->has_value() && (*v)->empty()) return InvalidArgumentError("empty option value");
   }
 

@@ -38,8 +38,8 @@ std::string JoinDiagnostics(const std::vector<Diagnostic>& errors) {
 void PinRestartOnly(const Policy& running, Policy& next) {
   auto pin = [](const char* key, const std::string& old_value, std::string& new_value) {
     if (old_value != new_value) {
-      spdlog::warn("reload: {} changed ({} -> {}); it takes effect after a restart", key,
-                   old_value, new_value);
+      spdlog::warn("reload: {} changed ({} -> {}); it takes effect after a restart", key, old_value,
+                   new_value);
       new_value = old_value;
     }
   };
@@ -76,8 +76,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(DaemonOptions options) {
   PolicyLoad load = LoadPolicyFile(path);
   if (!load.ok()) {
     for (const auto& diag : load.errors) spdlog::error("{}", diag.ToString());
-    return InvalidArgumentError("policy " + path + " is unusable: " +
-                                std::to_string(load.errors.size()) +
+    return InvalidArgumentError("policy " + path +
+                                " is unusable: " + std::to_string(load.errors.size()) +
                                 " error(s); check it with: knobd --check-config " + path);
   }
   Policy policy = std::move(*load.policy);
@@ -146,9 +146,7 @@ void Daemon::AddPublisher(std::unique_ptr<Publisher> publisher) {
   owned_publishers_.push_back(std::move(publisher));
 }
 
-void Daemon::SetAppReportSource(AppReportSource* source) {
-  pipeline_->SetAppReportSource(source);
-}
+void Daemon::SetAppReportSource(AppReportSource* source) { pipeline_->SetAppReportSource(source); }
 
 void Daemon::AddComponent(std::unique_ptr<Component> component) {
   components_.push_back(std::move(component));
@@ -163,8 +161,7 @@ std::string Daemon::StatusLine() const {
   }
   return std::to_string(total) + " targets, " + std::to_string(active) + " active; mode " +
          std::string(ModeName(policy_->global.mode)) + "; tick " +
-         FormatDuration(policy_->global.tick_interval) + "; metrics " +
-         exporter_->BoundAddress();
+         FormatDuration(policy_->global.tick_interval) + "; metrics " + exporter_->BoundAddress();
 }
 
 int Daemon::Run() {
@@ -206,9 +203,8 @@ int Daemon::Run() {
   }
 
   spdlog::info("knobd {} running: policy {}, {} target(s), {} collector(s), mode {}, tick {}",
-               KNOB_VERSION, policy_->source, policy_->targets.size(),
-               pipeline_->collector_count(), ModeName(policy_->global.mode),
-               FormatDuration(policy_->global.tick_interval));
+               KNOB_VERSION, policy_->source, policy_->targets.size(), pipeline_->collector_count(),
+               ModeName(policy_->global.mode), FormatDuration(policy_->global.tick_interval));
   notifier_->Ready(StatusLine());
 
   Status s = loop_->Run();

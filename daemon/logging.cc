@@ -29,12 +29,18 @@ class SyslogPrefixFlag final : public spdlog::custom_flag_formatter {
 const char* SyslogPrefixForLevel(int spdlog_level) {
   switch (static_cast<spdlog::level::level_enum>(spdlog_level)) {
     case spdlog::level::trace:
-    case spdlog::level::debug: return "<7>";
-    case spdlog::level::info: return "<6>";
-    case spdlog::level::warn: return "<4>";
-    case spdlog::level::err: return "<3>";
-    case spdlog::level::critical: return "<2>";
-    default: return "<6>";
+    case spdlog::level::debug:
+      return "<7>";
+    case spdlog::level::info:
+      return "<6>";
+    case spdlog::level::warn:
+      return "<4>";
+    case spdlog::level::err:
+      return "<3>";
+    case spdlog::level::critical:
+      return "<2>";
+    default:
+      return "<6>";
   }
 }
 
@@ -65,8 +71,6 @@ void SetupLogging(const std::string& level) {
   SetLogLevel(level);
 }
 
-void SetLogLevel(const std::string& level) {
-  spdlog::set_level(spdlog::level::from_str(level));
-}
+void SetLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 }  // namespace knob

@@ -1,9 +1,8 @@
 #include "daemon/systemd_notify.h"
 
+#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
-
-#include <spdlog/spdlog.h>
 
 namespace knob {
 

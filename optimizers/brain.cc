@@ -504,9 +504,9 @@ std::optional<Recommendation> Brain::Track(const TargetPolicy& tp, const GuardSe
   KnobHistory prior = kh;
   kh.Charge(a.new_value, a.old_value, now);
   std::map<std::string, double> knobs_now = TunedSettings(tp, *ts.app);
-  rt.active = ActiveChange{rb.id,        a.knob,     a.new_value, a.old_value,      now,
-                           std::nullopt, now + life, true,        false,            false,
-                           std::move(prior),         std::move(knobs_now)};
+  rt.active = ActiveChange{rb.id, a.knob,       a.new_value,      a.old_value,
+                           now,   std::nullopt, now + life,       true,
+                           false, false,        std::move(prior), std::move(knobs_now)};
   if (metrics_) metrics_->recommended.Add({{"target", tp.name}, {"knob", a.knob}}).Set(a.old_value);
   return Record(std::move(rb));
 }
@@ -555,8 +555,7 @@ std::optional<PastChange> Brain::LastJudgedChange(const TargetRuntime& rt,
                                                   const std::string& knob) const {
   for (auto id = rt.history.rbegin(); id != rt.history.rend(); ++id) {
     auto r = records_.find(*id);
-    if (r == records_.end() || r->second.knob != knob || r->second.scenario == "rollback")
-      continue;
+    if (r == records_.end() || r->second.knob != knob || r->second.scenario == "rollback") continue;
     const Recommendation& rec = r->second;
     if (rec.outcome != Outcome::kVerified && rec.outcome != Outcome::kRolledBack) continue;
     PastChange c;

@@ -189,8 +189,8 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
     return higher.n >= std::max<double>(5, in.guard.min_samples) &&
            higher.mean < x_obs * (1 + gain);
   };
-  const double peak_n = confident && fit->Peak() ? *fit->Peak()
-                                                 : std::numeric_limits<double>::infinity();
+  const double peak_n =
+      confident && fit->Peak() ? *fit->Peak() : std::numeric_limits<double>::infinity();
 
   // 2. The limit turns bursts away. The USL speaks of the mean concurrency, the limit caps the
   // instantaneous one: if admitting the rejected share (Little: N grows to n / (1 - e)) stays
@@ -224,13 +224,13 @@ std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) 
           "the limit; {:.0f} carries {:.1f} in flight with room for bursts{}",
           100 * e, n_obs, target, n_admitted,
           slo ? fmt::format(" (predicted p99 {} <= SLO {})", Ms(p99_next), Ms(*slo)) : "");
-      p.predicted["throughput"] = confident ? std::min(fit->Throughput(n_admitted), x_obs / (1 - e))
-                                            : x_obs / (1 - e);
+      p.predicted["throughput"] =
+          confident ? std::min(fit->Throughput(n_admitted), x_obs / (1 - e)) : x_obs / (1 - e);
       if (has_p99 || confident) p.predicted["p99_seconds"] = p99_next;
       p.predicted["error_rate"] = 0;
       p.expected_gain = e / (1 - e);
-      p.trade_offs.push_back(fmt::format("mean in flight rises from {:.1f} to {:.1f}", n_obs,
-                                         n_admitted));
+      p.trade_offs.push_back(
+          fmt::format("mean in flight rises from {:.1f} to {:.1f}", n_obs, n_admitted));
       p.triggers["error_rate"] = e;
       // Rejections above the error-rate limit are a violated constraint this step cures: the
       // p99 it costs inside the SLO (bursts admitted now queue somewhere) is the accepted

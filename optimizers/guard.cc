@@ -30,8 +30,9 @@ std::vector<ConstraintViolation> ViolatedConstraints(const Constraints& c, const
           fmt::format("p99 {:.1f} ms > SLO {:.1f} ms", 1000 * w.p99_seconds.mean, 1000 * lim));
   }
   if (c.error_rate)
-    check("error_rate", w.error_rate, *c.error_rate,
-          fmt::format("error rate {:.3f}% > {:.3f}%", 100 * w.error_rate.mean, 100 * *c.error_rate));
+    check(
+        "error_rate", w.error_rate, *c.error_rate,
+        fmt::format("error rate {:.3f}% > {:.3f}%", 100 * w.error_rate.mean, 100 * *c.error_rate));
   if (c.cpu_cores)
     check("cpu_cores", w.cpu_cores, *c.cpu_cores,
           fmt::format("{:.2f} cores > {:.2f}", w.cpu_cores.mean, *c.cpu_cores));
@@ -53,8 +54,8 @@ std::vector<ConstraintViolation> ViolatedConstraints(const Constraints& c, const
   if (c.runqueue_delay) {
     double lim = std::chrono::duration<double>(*c.runqueue_delay).count();
     check("runqueue_delay", w.runqueue_delay_seconds, lim,
-          fmt::format("run-queue delay {:.2f} ms > {:.2f} ms",
-                      1000 * w.runqueue_delay_seconds.mean, 1000 * lim));
+          fmt::format("run-queue delay {:.2f} ms > {:.2f} ms", 1000 * w.runqueue_delay_seconds.mean,
+                      1000 * lim));
   }
   return out;
 }
@@ -142,8 +143,8 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
     // A knob that already went A->B->A and now wants B again is oscillating, not converging:
     // hold it four times longer than a single return.
     const size_t n = history.values.size();
-    const bool oscillated =
-        n >= 3 && history.values[n - 3] == history.values[n - 1] && history.values[n - 1] != d.value;
+    const bool oscillated = n >= 3 && history.values[n - 3] == history.values[n - 1] &&
+                            history.values[n - 1] != d.value;
     const Duration window = (oscillated ? 16 : 4) * settings_.cooldown;
     // A violation to fix excuses a single return (undoing the step that caused it), not a third
     // visit: after A->B->A, B was already tried and left, and a proposal's claim to fix a
@@ -254,11 +255,11 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     }
     if (got_worse && (has_baseline || !fixing_violation)) {
       r.kind = VerifyResult::Kind::kRollBack;
-      r.reason = !was_broken
-                     ? fmt::format("constraint {} violated after the change: {}", v.name,
-                                   v.sentence)
-                     : fmt::format("constraint {} got worse after the change: {} (was {:.4g})",
-                                   v.name, v.sentence, b != nullptr ? b->mean : 0.0);
+      r.reason =
+          !was_broken
+              ? fmt::format("constraint {} violated after the change: {}", v.name, v.sentence)
+              : fmt::format("constraint {} got worse after the change: {} (was {:.4g})", v.name,
+                            v.sentence, b != nullptr ? b->mean : 0.0);
       return r;
     }
   }
@@ -301,11 +302,13 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   // landed at the limit, a neighbour's pressure) is named, not called "held".
   std::string constraints_text = "every constraint held";
   if (auto still = ViolatedConstraint(constraints, after))
-    constraints_text = fmt::format("{} still above its limit but not made worse ({})",
-                                   still->first, still->second);
+    constraints_text = fmt::format("{} still above its limit but not made worse ({})", still->first,
+                                   still->second);
   if (!comparable) {
-    r.reason = "the objective could not be compared (not measured in both windows, or zero "
-               "before the change); " + constraints_text;
+    r.reason =
+        "the objective could not be compared (not measured in both windows, or zero "
+        "before the change); " +
+        constraints_text;
     return r;
   }
   r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), {}",

@@ -86,9 +86,9 @@ class Guard {
 };
 
 struct ConstraintViolation {
-  std::string name;            // "p99_latency", "cpu_pressure", ...
-  std::string sentence;        // "cpu pressure 29.8% > 20.0%"
-  const RunningStat* stat;     // the window's statistic the constraint is measured on
+  std::string name;         // "p99_latency", "cpu_pressure", ...
+  std::string sentence;     // "cpu pressure 29.8% > 20.0%"
+  const RunningStat* stat;  // the window's statistic the constraint is measured on
 };
 // The window's statistic a constraint ("p99_latency", "cpu_pressure", ...) is measured on.
 const RunningStat* ConstraintStat(std::string_view name, const WindowStats& w);

@@ -33,9 +33,9 @@ struct Scenario {
 // brain's history: what the previous move really did, measured against its baseline.
 struct PastChange {
   double old_value = 0, new_value = 0;
-  bool verified = false;                   // kept; false: rolled back
-  std::optional<double> improvement;       // realized relative objective change, when comparable
-  std::optional<double> signal_to_noise;   // of that change
+  bool verified = false;                  // kept; false: rolled back
+  std::optional<double> improvement;      // realized relative objective change, when comparable
+  std::optional<double> signal_to_noise;  // of that change
 };
 
 struct OptimizerInput {

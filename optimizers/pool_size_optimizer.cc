@@ -160,8 +160,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
       // back only a p99 rise beyond it plus its regression budget, and always the SLO): at most
       // in proportion to the throughput gain the step's miss ratio predicts, (1 - h) / (1 - h')
       // if misses dominate the cost of a request, capped at doubling and at (1 - h) x SLO.
-      const double step_to = std::min(knee, in.current + MaxStep(in.current, in.knob_policy,
-                                                                 in.guard));
+      const double step_to =
+          std::min(knee, in.current + MaxStep(in.current, in.knob_policy, in.guard));
       const double h_step = mrc->HitRatio(step_to);
       const double x_gain = std::min(1.0, (1 - h_cur) / std::max(1e-9, 1 - h_step) - 1);
       const auto& last = *m.latest();
@@ -245,8 +245,7 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   // then sound); the demand takes over when the measured load is capped by the pool (saturated)
   // or when the wait fits the budget yet the pool binds.
   const bool saturated = !(std::isfinite(wait_cur) && wait_cur < 3600);
-  const bool by_demand =
-      binds && std::ceil(demand) > target && (saturated || target <= in.current);
+  const bool by_demand = binds && std::ceil(demand) > target && (saturated || target <= in.current);
   if (by_demand) target = std::min(std::ceil(demand), static_cast<double>(c_hi));
   auto describe = [&](double c) {
     double w = MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds);
@@ -273,15 +272,16 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
       if (!helped && !inconclusive_gain) {
         p.value = in.current;
         p.scenario = "hold_no_gain";
-        p.reason =
-            last->improvement && last->signal_to_noise
-                ? fmt::format("hold: last raise did not help ({:.0f} to {:.0f} changed the "
-                              "objective by {:.1f}%, signal-to-noise {:.1f} < {:.1f})",
-                              last->old_value, last->new_value, 100 * *last->improvement,
-                              *last->signal_to_noise, in.guard.min_signal_to_noise)
-                : fmt::format("hold: last raise did not help ({:.0f} to {:.0f} could not be "
-                              "compared with a baseline)",
-                              last->old_value, last->new_value);
+        p.reason = last->improvement && last->signal_to_noise
+                       ? fmt::format(
+                             "hold: last raise did not help ({:.0f} to {:.0f} changed the "
+                             "objective by {:.1f}%, signal-to-noise {:.1f} < {:.1f})",
+                             last->old_value, last->new_value, 100 * *last->improvement,
+                             *last->signal_to_noise, in.guard.min_signal_to_noise)
+                       : fmt::format(
+                             "hold: last raise did not help ({:.0f} to {:.0f} could not be "
+                             "compared with a baseline)",
+                             last->old_value, last->new_value);
         p.triggers["last_raise_from"] = last->old_value;
         p.triggers["last_raise_to"] = last->new_value;
         return p;
@@ -292,8 +292,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
     // rather than printing a clamped sentinel.
     const std::string demand_clause =
-        by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ",
-                                waiters_w.mean, demand)
+        by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ", waiters_w.mean,
+                                demand)
                   : std::string();
     p.reason =
         !saturated && by_demand
@@ -302,12 +302,13 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
         : !saturated
             ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
                           pool->name, 1000 * wait_cur, 1000 * budget, describe(target))
-            : fmt::format("pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "
-                          "queue grows without bound{}); {}",
-                          pool->name, pool->offered_erlangs, in.current,
-                          by_demand ? "; " + demand_clause.substr(0, demand_clause.size() - 2)
-                                    : std::string(),
-                          describe(target));
+            : fmt::format(
+                  "pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "
+                  "queue grows without bound{}); {}",
+                  pool->name, pool->offered_erlangs, in.current,
+                  by_demand ? "; " + demand_clause.substr(0, demand_clause.size() - 2)
+                            : std::string(),
+                  describe(target));
     if (slo) p.binding_constraint = "p99_latency";
     double w_new =
         MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);
@@ -319,7 +320,8 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
                           ? (wait_cur - w_new) / std::max(*m.latest()->mean_latency_seconds, 1e-9)
                           : 0.05;
     // A binding pool limits throughput about in proportion to its size.
-    if (by_demand) p.expected_gain = std::max(p.expected_gain, std::min(1.0, target / in.current - 1));
+    if (by_demand)
+      p.expected_gain = std::max(p.expected_gain, std::min(1.0, target / in.current - 1));
     // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
     // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
     p.fixes_violation = saturated;

@@ -56,12 +56,12 @@ namespace {
 struct Options {
   int procs = 200, threads = 20000, sockets = 20000, ticks = 60, targets = 10;
   int thread_interval = -1, socket_interval = -1;  // seconds; -1 = the default
-  int fd_rescan_interval = -1;                      // seconds; -1 = the default
-  int idle_interval = -1;  // idle_process_interval, seconds; 0 = every process every tick
-  int thread_reads = -1;    // CollectionSettings::thread_reads_per_tick; -1 = the default
-  int taskstats = 1;        // 0: force the per-thread-file fallback
-  int peers = 1;            // 0: skip the peer tools (quick runs)
-  int smaps_interval = -1;  // seconds; -1 = the default
+  int fd_rescan_interval = -1;                     // seconds; -1 = the default
+  int idle_interval = -1;       // idle_process_interval, seconds; 0 = every process every tick
+  int thread_reads = -1;        // CollectionSettings::thread_reads_per_tick; -1 = the default
+  int taskstats = 1;            // 0: force the per-thread-file fallback
+  int peers = 1;                // 0: skip the peer tools (quick runs)
+  int smaps_interval = -1;      // seconds; -1 = the default
   int discovery_interval = -1;  // seconds; -1 = the default
   // Unmeasured ticks before the measured ones, so that slow rotations have visited (and kept
   // fds for) every thread once: steady state. 1 = only the first tick (opens every fd).
@@ -104,8 +104,7 @@ void* Busy(void*) {
   return nullptr;
 }
 
-[[noreturn]] void ChildMain(int idx, int targets, int threads, int pairs, bool busy,
-                            int ready_fd) {
+[[noreturn]] void ChildMain(int idx, int targets, int threads, int pairs, bool busy, int ready_fd) {
   std::string name = std::string("kb-w").append(std::to_string(idx % targets));
   prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -416,9 +415,10 @@ int main(int argc, char** argv) {
   for (const auto& c : collectors) {
     if (const auto* cpu = dynamic_cast<const knob::CpuCollector*>(c.get())) {
       const double n = static_cast<double>(tick_cpu.size() + static_cast<size_t>(o.warmup));
-      std::printf("| cpu: process stat reads / taskstats queries per tick (whole run) | %.1f / %.1f |\n",
-                  static_cast<double>(cpu->stat_reads()) / n,
-                  static_cast<double>(cpu->taskstats_queries()) / n);
+      std::printf(
+          "| cpu: process stat reads / taskstats queries per tick (whole run) | %.1f / %.1f |\n",
+          static_cast<double>(cpu->stat_reads()) / n,
+          static_cast<double>(cpu->taskstats_queries()) / n);
     }
   }
   std::printf("| kept /proc fds at the end | %zu |\n",

@@ -43,12 +43,11 @@ std::atomic<bool> g_stop{false};
 
 struct Flags {
   std::map<std::string, std::string> values = {
-      {"port", "7070"},          {"backend-port", "0"},      {"backend-delay-us", "2000"},
-      {"value-bytes", "4096"},   {"cpu-work-us", "200"},     {"lock-hold-us", "20"},
-      {"workers", "4"},          {"backend-pool", "4"},      {"concurrency-limit", "256"},
-      {"cache-bytes", "8388608"}, {"socket", ""},            {"name", "example-service"},
-      {"duration", "0"},         {"regress-above", ""},
-      {"cache-sample-rate", "0.01"}};
+      {"port", "7070"},           {"backend-port", "0"},  {"backend-delay-us", "2000"},
+      {"value-bytes", "4096"},    {"cpu-work-us", "200"}, {"lock-hold-us", "20"},
+      {"workers", "4"},           {"backend-pool", "4"},  {"concurrency-limit", "256"},
+      {"cache-bytes", "8388608"}, {"socket", ""},         {"name", "example-service"},
+      {"duration", "0"},          {"regress-above", ""},  {"cache-sample-rate", "0.01"}};
   double Num(const std::string& k) const { return std::strtod(values.at(k).c_str(), nullptr); }
   const std::string& Str(const std::string& k) const { return values.at(k); }
 };
@@ -171,10 +170,14 @@ int main(int argc, char** argv) {
   auto regressed = [&]() {
     if (!regression) return false;
     double v = 0;
-    if (regression->knob == "worker_threads") v = workers.size();
-    else if (regression->knob == "backend_pool") v = pool.size();
-    else if (regression->knob == "concurrency_limit") v = limit.load();
-    else v = static_cast<double>(cache.capacity());
+    if (regression->knob == "worker_threads")
+      v = workers.size();
+    else if (regression->knob == "backend_pool")
+      v = pool.size();
+    else if (regression->knob == "concurrency_limit")
+      v = limit.load();
+    else
+      v = static_cast<double>(cache.capacity());
     return v > regression->above;
   };
 
@@ -192,18 +195,17 @@ int main(int argc, char** argv) {
                         pool.Resize(static_cast<int>(v));
                         return knob::SetResult::Applied(pool.size());
                       });
-  client.RegisterKnob({"concurrency_limit", static_cast<double>(limit.load()), 1, 4096,
-                       "requests"},
+  client.RegisterKnob({"concurrency_limit", static_cast<double>(limit.load()), 1, 4096, "requests"},
                       [&](double v) {
                         limit = static_cast<int>(v);
                         return knob::SetResult::Applied();
                       });
-  client.RegisterKnob({"cache_bytes", static_cast<double>(cache.capacity()), 65536, 1 << 30,
-                       "bytes"},
-                      [&](double v) {
-                        cache.SetCapacity(static_cast<uint64_t>(v));
-                        return knob::SetResult::Applied();
-                      });
+  client.RegisterKnob(
+      {"cache_bytes", static_cast<double>(cache.capacity()), 65536, 1 << 30, "bytes"},
+      [&](double v) {
+        cache.SetCapacity(static_cast<uint64_t>(v));
+        return knob::SetResult::Applied();
+      });
   auto& cache_stats = client.cache("main", flags.Num("cache-sample-rate"));
   if (!client.Start().ok()) std::fprintf(stderr, "knob client did not start; serving anyway\n");
 
@@ -290,14 +292,17 @@ int main(int argc, char** argv) {
               std::lock_guard<std::mutex> l(contended);
               h ^= CpuWork(hold_us, h);
             }
-            std::string reply = ok ? "OK " + std::to_string(size) + " " + std::to_string(h & 0xff) + "\n"
-                                   : "ERR backend\n";
+            std::string reply =
+                ok ? "OK " + std::to_string(size) + " " + std::to_string(h & 0xff) + "\n"
+                   : "ERR backend\n";
             {
               std::lock_guard<std::mutex> w(conn->write_mu);
               WriteAll(conn->fd, reply);
             }
-            if (ok) client.RecordRequest(Clock::now() - t0);
-            else client.RecordError();
+            if (ok)
+              client.RecordRequest(Clock::now() - t0);
+            else
+              client.RecordError();
             in_flight.fetch_sub(1);
           });
         }

@@ -53,10 +53,9 @@ class Zipf {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> f = {{"port", "7070"},      {"connections", "16"},
-                                          {"duration", "10"},    {"rate", "0"},
-                                          {"keys", "100000"},    {"zipf", "0.99"},
-                                          {"report-every", "0"}};
+  std::map<std::string, std::string> f = {
+      {"port", "7070"},   {"connections", "16"}, {"duration", "10"},   {"rate", "0"},
+      {"keys", "100000"}, {"zipf", "0.99"},      {"report-every", "0"}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     std::string k = a.rfind("--", 0) == 0 ? a.substr(2) : "";
@@ -151,7 +150,8 @@ int main(int argc, char** argv) {
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double q) {
     if (latencies.empty()) return 0.0;
-    size_t i = std::min(latencies.size() - 1, static_cast<size_t>(q * static_cast<double>(latencies.size())));
+    size_t i = std::min(latencies.size() - 1,
+                        static_cast<size_t>(q * static_cast<double>(latencies.size())));
     return latencies[i] * 1e3;
   };
   std::printf("mode         %s\n", rate > 0 ? "open loop" : "closed loop");

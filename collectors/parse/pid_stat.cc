@@ -42,7 +42,8 @@ Result<PidStat> ParsePidStat(std::string_view text) {
   }
   st.ppid = static_cast<pid_t>(ppid);
   int64_t cpu = 0;
-  if (n > 36 && ToI64(f[36], cpu) && cpu >= 0 && cpu <= INT32_MAX) st.processor = static_cast<int>(cpu);
+  if (n > 36 && ToI64(f[36], cpu) && cpu >= 0 && cpu <= INT32_MAX)
+    st.processor = static_cast<int>(cpu);
   return st;
 }
 

@@ -12,15 +12,23 @@ using json = nlohmann::json;
 
 std::string_view JsonTypeName(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    default: return "value";
+    case json::value_t::number_unsigned:
+      return "integer";
+    case json::value_t::number_float:
+      return "number";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    default:
+      return "value";
   }
 }
 
@@ -227,9 +235,9 @@ json AppReportJson(const AppReport& a, bool with_received) {
   }
   if (a.allocator) {
     const auto& al = *a.allocator;
-    j["allocator"] = {{"kind", al.kind},           {"allocated", al.allocated},
-                      {"active", al.active},       {"resident", al.resident},
-                      {"mapped", al.mapped},       {"retained", al.retained}};
+    j["allocator"] = {{"kind", al.kind},     {"allocated", al.allocated},
+                      {"active", al.active}, {"resident", al.resident},
+                      {"mapped", al.mapped}, {"retained", al.retained}};
   }
   if (!a.knobs.empty()) j["knobs"] = NumMapJson(a.knobs);
   if (!a.gauges.empty()) j["gauges"] = NumMapJson(a.gauges);
@@ -312,7 +320,8 @@ void ReadAppReport(Reader& r, AppReport& a, bool with_received) {
         rr.UInt("cold", c.reuse_cold);
         rr.NonNeg("sample_rate", c.sample_rate, true);
         if (rr.ok()) CheckHistogram(rr, "", c.reuse_bounds_bytes, c.reuse_counts.size());
-        if (rr.ok() && c.sample_rate > 1) rr.Fail("field '" + rr.Path("sample_rate") + "': must be <= 1");
+        if (rr.ok() && c.sample_rate > 1)
+          rr.Fail("field '" + rr.Path("sample_rate") + "': must be <= 1");
         cr.Adopt(rr);
       }
       r.Adopt(cr);
@@ -390,8 +399,7 @@ void ReadRecommendation(Reader& r, Recommendation& rec) {
     for (size_t i = 0; i < vs->size() && r.ok(); ++i) {
       std::string path = r.Path("verdicts") + "[" + std::to_string(i) + "]";
       if (!(*vs)[i].is_object()) {
-        r.Fail("field '" + path + "': expected object, got " +
-               std::string(JsonTypeName((*vs)[i])));
+        r.Fail("field '" + path + "': expected object, got " + std::string(JsonTypeName((*vs)[i])));
         break;
       }
       Reader vr((*vs)[i], path + ".");
@@ -408,8 +416,10 @@ void ReadRecommendation(Reader& r, Recommendation& rec) {
   r.Str("outcome", outcome);
   if (!outcome.empty()) {
     auto o = ParseOutcome(outcome);
-    if (!o) r.Fail("field '" + r.Path("outcome") + "': unknown outcome '" + outcome + "'");
-    else rec.outcome = *o;
+    if (!o)
+      r.Fail("field '" + r.Path("outcome") + "': unknown outcome '" + outcome + "'");
+    else
+      rec.outcome = *o;
   }
   r.Str("outcome_reason", rec.outcome_reason);
   double created = 0, expires = 0;
@@ -455,8 +465,12 @@ void ReadKnobs(Reader& r, std::string_view field, std::vector<KnobInfo>& out) {
 }
 
 json TargetJson(const TargetInfo& t) {
-  json j = {{"name", t.name},       {"state", t.state},     {"mode", t.mode},
-            {"connected", t.connected}, {"pid", t.pid},    {"reports", t.reports},
+  json j = {{"name", t.name},
+            {"state", t.state},
+            {"mode", t.mode},
+            {"connected", t.connected},
+            {"pid", t.pid},
+            {"reports", t.reports},
             {"recommendations", t.recommendations}};
   if (t.last_report_age_seconds) j["last_report_age_seconds"] = *t.last_report_age_seconds;
   return j;
@@ -596,9 +610,12 @@ void Read(Reader& r, Ack& m) {
   std::string result;
   r.Str("result", result, true);
   if (r.ok()) {
-    if (result == "applied") m.result = AckResult::kApplied;
-    else if (result == "rejected") m.result = AckResult::kRejected;
-    else r.Fail("field 'result': expected \"applied\" or \"rejected\", got \"" + result + "\"");
+    if (result == "applied")
+      m.result = AckResult::kApplied;
+    else if (result == "rejected")
+      m.result = AckResult::kRejected;
+    else
+      r.Fail("field 'result': expected \"applied\" or \"rejected\", got \"" + result + "\"");
   }
   r.OptNum("value", m.value);
   r.Str("reason", m.reason);
@@ -643,8 +660,7 @@ void Read(Reader& r, AdminRequest& m) {
   r.UInt("limit", limit);
   m.limit = static_cast<uint32_t>(std::min<uint64_t>(limit, 1u << 30));
   bool needs_target = m.op == AdminOp::kShow || m.op == AdminOp::kHistory ||
-                      m.op == AdminOp::kPause || m.op == AdminOp::kResume ||
-                      m.op == AdminOp::kMode;
+                      m.op == AdminOp::kPause || m.op == AdminOp::kResume || m.op == AdminOp::kMode;
   if (r.ok() && needs_target && m.target.empty()) r.Fail("missing field 'target'");
   if (m.op == AdminOp::kExplain) r.UInt("recommendation", m.recommendation, true);
   if (r.ok() && m.op == AdminOp::kMode && m.mode.empty()) r.Fail("missing field 'mode'");
@@ -655,8 +671,10 @@ void Read(Reader& r, AdminReply& m) {
   r.Str("op", op, true);
   if (r.ok()) {
     auto o = ParseAdminOp(op);
-    if (!o) r.Fail("field 'op': unknown admin op '" + op + "'");
-    else m.op = *o;
+    if (!o)
+      r.Fail("field 'op': unknown admin op '" + op + "'");
+    else
+      m.op = *o;
   }
   if (const json* s = r.Obj("status")) {
     Reader sr(*s, "status.");
@@ -767,23 +785,40 @@ std::string_view AckResultName(AckResult r) {
 
 std::string_view ErrorCodeName(ErrorCode c) {
   switch (c) {
-    case ErrorCode::kBadJson: return "bad_json";
-    case ErrorCode::kBadMessage: return "bad_message";
-    case ErrorCode::kUnknownType: return "unknown_type";
-    case ErrorCode::kVersionMismatch: return "version_mismatch";
-    case ErrorCode::kTooLarge: return "too_large";
-    case ErrorCode::kRateLimited: return "rate_limited";
-    case ErrorCode::kTooManyClients: return "too_many_clients";
-    case ErrorCode::kIdleTimeout: return "idle_timeout";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kPidMismatch: return "pid_mismatch";
-    case ErrorCode::kNotRegistered: return "not_registered";
-    case ErrorCode::kAlreadyRegistered: return "already_registered";
-    case ErrorCode::kUnknownTarget: return "unknown_target";
-    case ErrorCode::kUnknownRecommendation: return "unknown_recommendation";
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kBadJson:
+      return "bad_json";
+    case ErrorCode::kBadMessage:
+      return "bad_message";
+    case ErrorCode::kUnknownType:
+      return "unknown_type";
+    case ErrorCode::kVersionMismatch:
+      return "version_mismatch";
+    case ErrorCode::kTooLarge:
+      return "too_large";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
+    case ErrorCode::kTooManyClients:
+      return "too_many_clients";
+    case ErrorCode::kIdleTimeout:
+      return "idle_timeout";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kPidMismatch:
+      return "pid_mismatch";
+    case ErrorCode::kNotRegistered:
+      return "not_registered";
+    case ErrorCode::kAlreadyRegistered:
+      return "already_registered";
+    case ErrorCode::kUnknownTarget:
+      return "unknown_target";
+    case ErrorCode::kUnknownRecommendation:
+      return "unknown_recommendation";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -798,15 +833,24 @@ std::optional<ErrorCode> ParseErrorCode(std::string_view s) {
 
 std::string_view AdminOpName(AdminOp op) {
   switch (op) {
-    case AdminOp::kStatus: return "status";
-    case AdminOp::kTargets: return "targets";
-    case AdminOp::kShow: return "show";
-    case AdminOp::kHistory: return "history";
-    case AdminOp::kExplain: return "explain";
-    case AdminOp::kPause: return "pause";
-    case AdminOp::kResume: return "resume";
-    case AdminOp::kMode: return "mode";
-    case AdminOp::kReload: return "reload";
+    case AdminOp::kStatus:
+      return "status";
+    case AdminOp::kTargets:
+      return "targets";
+    case AdminOp::kShow:
+      return "show";
+    case AdminOp::kHistory:
+      return "history";
+    case AdminOp::kExplain:
+      return "explain";
+    case AdminOp::kPause:
+      return "pause";
+    case AdminOp::kResume:
+      return "resume";
+    case AdminOp::kMode:
+      return "mode";
+    case AdminOp::kReload:
+      return "reload";
   }
   return "status";
 }
@@ -856,7 +900,8 @@ Result<Message> Decode(std::string_view line, DecodeError* err) {
   std::optional<uint64_t> id;
   if (auto it = j.find("id"); it != j.end() && it->is_number_unsigned()) id = it->get<uint64_t>();
   auto v = j.find("v");
-  if (v == j.end()) return fail(ErrorCode::kBadMessage, "missing field 'v' (protocol version, 1)", id);
+  if (v == j.end())
+    return fail(ErrorCode::kBadMessage, "missing field 'v' (protocol version, 1)", id);
   if (!v->is_number_integer())
     return fail(ErrorCode::kBadMessage,
                 "field 'v': expected integer, got " + std::string(JsonTypeName(*v)), id);

@@ -64,10 +64,10 @@ struct Bye {
 // ---- Daemon -> target -------------------------------------------------------------------
 
 struct Welcome {
-  std::string session;   // opaque id of this connection
-  std::string target;    // policy target this client belongs to ("" when none matches)
+  std::string session;               // opaque id of this connection
+  std::string target;                // policy target this client belongs to ("" when none matches)
   double tick_interval_seconds = 1;  // send a report about this often
-  std::string mode;      // "observe" | "recommend" | "apply"
+  std::string mode;                  // "observe" | "recommend" | "apply"
 };
 
 struct Set {
@@ -77,28 +77,28 @@ struct Set {
   double old_value = 0;
   std::string reason;  // one sentence a human reads
   std::map<std::string, double> predicted;
-  bool advisory = false;  // recommend mode: apply only if the app agrees; ack either way
+  bool advisory = false;          // recommend mode: apply only if the app agrees; ack either way
   double expires_in_seconds = 0;  // ack before this or the daemon counts it expired
 };
 
 // Error codes, stable on the wire (docs/protocol.md has the table).
 enum class ErrorCode {
-  kBadJson,             // the line is not JSON
-  kBadMessage,          // JSON but a field is missing or of the wrong type
-  kUnknownType,         // "type" names no message
-  kVersionMismatch,     // "v" is not 1
-  kTooLarge,            // a line exceeded the message size limit (connection closed)
-  kRateLimited,         // more messages per second than allowed; message dropped
-  kTooManyClients,      // connection refused (connection closed)
-  kIdleTimeout,         // nothing received for the idle timeout (connection closed)
-  kPermissionDenied,    // admin op from a non-admin peer
-  kPidMismatch,         // hello pid differs from the peer's pid (connection closed)
-  kNotRegistered,       // report/ack before hello
-  kAlreadyRegistered,   // a second hello on one connection, or the name is live elsewhere
-  kUnknownTarget,       // admin op names no target
+  kBadJson,            // the line is not JSON
+  kBadMessage,         // JSON but a field is missing or of the wrong type
+  kUnknownType,        // "type" names no message
+  kVersionMismatch,    // "v" is not 1
+  kTooLarge,           // a line exceeded the message size limit (connection closed)
+  kRateLimited,        // more messages per second than allowed; message dropped
+  kTooManyClients,     // connection refused (connection closed)
+  kIdleTimeout,        // nothing received for the idle timeout (connection closed)
+  kPermissionDenied,   // admin op from a non-admin peer
+  kPidMismatch,        // hello pid differs from the peer's pid (connection closed)
+  kNotRegistered,      // report/ack before hello
+  kAlreadyRegistered,  // a second hello on one connection, or the name is live elsewhere
+  kUnknownTarget,      // admin op names no target
   kUnknownRecommendation,
-  kInvalidArgument,     // admin op argument not accepted (e.g. mode "fast")
-  kUnavailable,         // the daemon cannot answer this now (e.g. no brain built)
+  kInvalidArgument,  // admin op argument not accepted (e.g. mode "fast")
+  kUnavailable,      // the daemon cannot answer this now (e.g. no brain built)
   kInternal,
 };
 std::string_view ErrorCodeName(ErrorCode c);  // "bad_json" ...
@@ -106,23 +106,33 @@ std::optional<ErrorCode> ParseErrorCode(std::string_view s);
 
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
-  std::string message;        // what went wrong and, where possible, what to do
+  std::string message;         // what went wrong and, where possible, what to do
   std::optional<uint64_t> id;  // the admin request id this answers, when known
 };
 
 // ---- Admin (knobctl) --------------------------------------------------------------------
 
-enum class AdminOp { kStatus, kTargets, kShow, kHistory, kExplain, kPause, kResume, kMode, kReload };
+enum class AdminOp {
+  kStatus,
+  kTargets,
+  kShow,
+  kHistory,
+  kExplain,
+  kPause,
+  kResume,
+  kMode,
+  kReload
+};
 std::string_view AdminOpName(AdminOp op);  // "status" ...
 std::optional<AdminOp> ParseAdminOp(std::string_view s);
 
 struct AdminRequest {
   AdminOp op = AdminOp::kStatus;
-  uint64_t id = 0;             // echoed in the reply
-  std::string target;          // show history pause resume mode
+  uint64_t id = 0;              // echoed in the reply
+  std::string target;           // show history pause resume mode
   uint64_t recommendation = 0;  // explain
-  std::string mode;            // mode
-  uint32_t limit = 0;          // history: newest N, 0 = daemon default
+  std::string mode;             // mode
+  uint32_t limit = 0;           // history: newest N, 0 = daemon default
 };
 
 struct StatusInfo {
@@ -134,7 +144,7 @@ struct StatusInfo {
   double tick_interval_seconds = 0;
   uint64_t ticks = 0;
   uint32_t targets = 0;
-  uint32_t clients = 0;  // connected target clients
+  uint32_t clients = 0;               // connected target clients
   std::vector<std::string> degraded;  // features running degraded, one sentence each
 };
 
@@ -167,7 +177,7 @@ struct AdminReply {
   std::optional<std::vector<Recommendation>> history;
   std::optional<Recommendation> recommendation;  // explain
   std::vector<std::string> explanation;          // explain: one sentence per step
-  std::string message;  // pause/resume/mode/reload: what changed, in words
+  std::string message;                           // pause/resume/mode/reload: what changed, in words
 };
 
 using Message =

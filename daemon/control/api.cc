@@ -1,13 +1,13 @@
 #include "daemon/control/api.h"
 
-#include <unistd.h>
-
-#include <algorithm>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "core/protocol/codec.h"
 
@@ -76,9 +76,12 @@ std::optional<Mode> ParseMode(std::string_view s) {
 
 std::string_view ModeText(Mode m) {
   switch (m) {
-    case Mode::kObserve: return "observe";
-    case Mode::kRecommend: return "recommend";
-    case Mode::kApply: return "apply";
+    case Mode::kObserve:
+      return "observe";
+    case Mode::kRecommend:
+      return "recommend";
+    case Mode::kApply:
+      return "apply";
   }
   return "observe";
 }
@@ -247,8 +250,7 @@ void ControlApi::HandleHello(SessionId id, Session& s, protocol::Hello hello) {
     return;
   }
   auto existing = clients_.find(hello.name);
-  if (existing != clients_.end() && existing->second.session &&
-      *existing->second.session != id) {
+  if (existing != clients_.end() && existing->second.session && *existing->second.session != id) {
     Refuse(id, ErrorCode::kAlreadyRegistered,
            "name '" + hello.name + "' is already registered by pid " +
                std::to_string(existing->second.pid) + "; use a distinct name per process",
@@ -445,13 +447,18 @@ namespace {
 
 ErrorCode CodeFor(const Status& s, ErrorCode not_found) {
   switch (s.code()) {
-    case StatusCode::kNotFound: return not_found;
-    case StatusCode::kInvalidArgument: return ErrorCode::kInvalidArgument;
+    case StatusCode::kNotFound:
+      return not_found;
+    case StatusCode::kInvalidArgument:
+      return ErrorCode::kInvalidArgument;
     case StatusCode::kUnavailable:
     case StatusCode::kUnimplemented:
-    case StatusCode::kFailedPrecondition: return ErrorCode::kUnavailable;
-    case StatusCode::kPermissionDenied: return ErrorCode::kPermissionDenied;
-    default: return ErrorCode::kInternal;
+    case StatusCode::kFailedPrecondition:
+      return ErrorCode::kUnavailable;
+    case StatusCode::kPermissionDenied:
+      return ErrorCode::kPermissionDenied;
+    default:
+      return ErrorCode::kInternal;
   }
 }
 
@@ -572,7 +579,8 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
     case AdminOp::kHistory: {
       if (!backend_) return fail(ErrorCode::kUnavailable, "history is not available");
       auto r = backend_->History(req.target, req.limit);
-      if (!r.ok()) return fail(CodeFor(r.status(), ErrorCode::kUnknownTarget), r.status().message());
+      if (!r.ok())
+        return fail(CodeFor(r.status(), ErrorCode::kUnknownTarget), r.status().message());
       reply.history = std::move(*r);
       break;
     }
@@ -592,8 +600,8 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
       spdlog::info("control: operator uid {} paused '{}'", s.peer.uid, req.target);
       break;
     case AdminOp::kResume:
-      reply.message = paused_.erase(req.target) ? "resumed " + req.target
-                                                 : req.target + " was not paused";
+      reply.message =
+          paused_.erase(req.target) ? "resumed " + req.target : req.target + " was not paused";
       spdlog::info("control: operator uid {} resumed '{}'", s.peer.uid, req.target);
       break;
     case AdminOp::kMode: {
@@ -612,7 +620,8 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
     case AdminOp::kReload: {
       if (!backend_) return fail(ErrorCode::kUnavailable, "reload is not available");
       auto r = backend_->Reload();
-      if (!r.ok()) return fail(CodeFor(r.status(), ErrorCode::kInvalidArgument), r.status().message());
+      if (!r.ok())
+        return fail(CodeFor(r.status(), ErrorCode::kInvalidArgument), r.status().message());
       reply.message = std::move(*r);
       break;
     }

@@ -44,8 +44,8 @@ constexpr CommandSpec kCommands[] = {
      "rejected with every error and the old policy stays in force.",
      0, 0},
     {"check-config", std::nullopt, "FILE", "validate a policy file without a daemon",
-     "Loads FILE as knobd would and prints every problem as FILE:LINE:COL. Exit 0 when valid.",
-     1, 1},
+     "Loads FILE as knobd would and prints every problem as FILE:LINE:COL. Exit 0 when valid.", 1,
+     1},
     {"analyze", std::nullopt, "usl|mrc FILE [--sample-rate R]",
      "offline USL fit or miss-ratio curve, no daemon needed",
      "Runs knobd's models on a file: `usl` fits the Universal Scalability Law to "

@@ -14,13 +14,13 @@
 namespace knob {
 
 struct CommandSpec {
-  std::string_view name;                 // "show"
-  std::optional<protocol::AdminOp> op;   // unset: runs inside knobctl, no daemon needed
-  std::string_view args;                 // "TARGET"
-  std::string_view summary;              // one line
-  std::string_view details;              // a paragraph for `knobctl CMD --help`
+  std::string_view name;                // "show"
+  std::optional<protocol::AdminOp> op;  // unset: runs inside knobctl, no daemon needed
+  std::string_view args;                // "TARGET"
+  std::string_view summary;             // one line
+  std::string_view details;             // a paragraph for `knobctl CMD --help`
   int min_args = 0;
-  int max_args = 0;                      // -1: any number
+  int max_args = 0;  // -1: any number
 };
 
 std::span<const CommandSpec> Commands();

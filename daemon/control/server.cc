@@ -2,11 +2,10 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <csignal>
-
-#include <spdlog/spdlog.h>
 #include <vector>
 
 #include "core/protocol/codec.h"
@@ -76,15 +75,15 @@ Status ControlServer::Start() {
     // Keeping knobd's own group is strictly narrower access, so a missing group (a dev
     // machine without the packaged sysusers entry) degrades instead of refusing to start.
     if (!group)
-      spdlog::warn("control: group '{}' does not exist; the socket keeps knobd's own group, so "
-                   "only root and that group can connect (create the group or leave "
-                   "control.group empty)",
-                   settings_.group);
+      spdlog::warn(
+          "control: group '{}' does not exist; the socket keeps knobd's own group, so "
+          "only root and that group can connect (create the group or leave "
+          "control.group empty)",
+          settings_.group);
   }
-  KNOB_RETURN_IF_ERROR(server_.Listen(settings_.socket_path, 0660, group,
-                                      [this](std::unique_ptr<Stream> s) {
-                                        OnConnection(std::move(s));
-                                      }));
+  KNOB_RETURN_IF_ERROR(
+      server_.Listen(settings_.socket_path, 0660, group,
+                     [this](std::unique_ptr<Stream> s) { OnConnection(std::move(s)); }));
   sweep_.Start(std::chrono::seconds(1), std::chrono::seconds(1), [this] { api_.Sweep(); });
   stopped_ = false;
   spdlog::info("control: listening on {} (max {} clients, {} B messages)", settings_.socket_path,
@@ -118,8 +117,8 @@ void ControlServer::Stop() {
 
 void ControlServer::OnConnection(std::unique_ptr<Stream> stream) {
   SessionId id = next_id_++;
-  auto conn = std::make_unique<Conn>(Conn{std::move(stream),
-                                          protocol::LineFramer(settings_.max_message_bytes)});
+  auto conn = std::make_unique<Conn>(
+      Conn{std::move(stream), protocol::LineFramer(settings_.max_message_bytes)});
   auto peer = conn->stream->Peer();
   PeerIdentity ident;
   if (peer.ok()) {

@@ -43,7 +43,8 @@ std::string GlobalHelp() {
          "Operator CLI for knobd.\n\ncommands:\n" +
          CommandsHelp() +
          "\noptions:\n"
-         "  --socket PATH     control socket (default $KNOBD_SOCKET or $KNOBD_CONTROL_SOCKET, else " +
+         "  --socket PATH     control socket (default $KNOBD_SOCKET or $KNOBD_CONTROL_SOCKET, "
+         "else " +
          std::string(kDefaultSocket) +
          ")\n"
          "  --json            print the daemon's reply as JSON (one line)\n"
@@ -77,8 +78,10 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
       double d = std::strtod(v->c_str(), &end);
       if (end == v->c_str() || *end != '\0' || d <= 0 || !std::isfinite(d))
         return a + " needs a positive number, got '" + *v + "'";
-      if (a == "--limit") o.limit = static_cast<uint32_t>(std::min(d, 1e9));
-      else o.timeout_seconds = d;
+      if (a == "--limit")
+        o.limit = static_cast<uint32_t>(std::min(d, 1e9));
+      else
+        o.timeout_seconds = d;
     } else if (a.size() > 1 && a[0] == '-' && o.command != "analyze") {
       return "unknown option '" + a + "'";
     } else if (o.command.empty()) {
@@ -99,18 +102,26 @@ std::string Num(double v) {
     return buf;
   }
   char buf[48];
-  if (v == std::floor(v)) std::snprintf(buf, sizeof(buf), "%.0f", v);
-  else std::snprintf(buf, sizeof(buf), "%.4g", v);
+  if (v == std::floor(v))
+    std::snprintf(buf, sizeof(buf), "%.0f", v);
+  else
+    std::snprintf(buf, sizeof(buf), "%.4g", v);
   return buf;
 }
 
 std::string Seconds(double s) {
   char buf[32];
-  if (s < 1e-3) std::snprintf(buf, sizeof(buf), "%.0fus", s * 1e6);
-  else if (s < 1) std::snprintf(buf, sizeof(buf), "%.1fms", s * 1e3);
-  else if (s < 120) std::snprintf(buf, sizeof(buf), "%.1fs", s);
-  else if (s < 7200) std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(s) / 3600, (static_cast<int>(s) / 60) % 60);
+  if (s < 1e-3)
+    std::snprintf(buf, sizeof(buf), "%.0fus", s * 1e6);
+  else if (s < 1)
+    std::snprintf(buf, sizeof(buf), "%.1fms", s * 1e3);
+  else if (s < 120)
+    std::snprintf(buf, sizeof(buf), "%.1fs", s);
+  else if (s < 7200)
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(s) / 3600,
+                  (static_cast<int>(s) / 60) % 60);
   return buf;
 }
 
@@ -435,7 +446,8 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
     return kKnobctlUsage;
   }
   if (o.socket.empty()) {
-    auto get = env.getenv ? env.getenv : [](const char* k) -> const char* { return std::getenv(k); };
+    auto get =
+        env.getenv ? env.getenv : [](const char* k) -> const char* { return std::getenv(k); };
     // KNOBD_CONTROL_SOCKET is the daemon's own variable; honouring it too means one export
     // points knobd, knobctl and clients at the same socket.
     const char* s = get("KNOBD_SOCKET");

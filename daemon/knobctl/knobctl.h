@@ -23,7 +23,7 @@ using AnalyzeFn =
 
 struct KnobctlEnv {
   std::function<const char*(const char*)> getenv;  // null: std::getenv
-  AnalyzeFn analyze;                                // null: "not built"
+  AnalyzeFn analyze;                               // null: "not built"
 };
 
 // args excludes argv[0].

@@ -47,8 +47,9 @@ Status PipeServer::Listen(const std::string& path, int mode, std::optional<gid_t
     if (!S_ISSOCK(st.st_mode))
       return AlreadyExistsError(path + " exists and is not a socket; refusing to replace it");
     if (SomeoneListens(path))
-      return AlreadyExistsError(path + ": another process is serving this socket (is knobd "
-                                       "already running?)");
+      return AlreadyExistsError(path +
+                                ": another process is serving this socket (is knobd "
+                                "already running?)");
     unlink(path.c_str());
   }
   auto* h = new uv_pipe_t;

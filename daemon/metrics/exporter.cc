@@ -1,10 +1,9 @@
 #include "daemon/metrics/exporter.h"
 
-#include <prometheus/exposer.h>
-#include <prometheus/registry.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

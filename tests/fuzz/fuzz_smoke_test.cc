@@ -9,6 +9,9 @@
 // what an ok result promises. Inputs fuzzing found mishandled are pinned in findings_test.cc.
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -31,10 +34,6 @@
 #include "collectors/parse/schedstat.h"
 #include "collectors/parse/smaps_rollup.h"
 #include "collectors/parse/statm.h"
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/parser.h>
-
 #include "config/policy_loader.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/framing.h"
@@ -78,8 +77,8 @@ std::string Kind(const fs::path& p) {
 const std::map<std::string, std::vector<std::string>>& FixtureSeeds() {
   static const auto* seeds = [] {
     auto* m = new std::map<std::string, std::vector<std::string>>();
-    for (const auto& e : fs::recursive_directory_iterator(fs::path(KNOB_SOURCE_DIR) / "tests" /
-                                                          "data" / "proc")) {
+    for (const auto& e :
+         fs::recursive_directory_iterator(fs::path(KNOB_SOURCE_DIR) / "tests" / "data" / "proc")) {
       if (!e.is_regular_file()) continue;
       std::string kind = Kind(e.path());
       if (!kind.empty()) (*m)[kind].push_back(ReadFile(e.path()));
@@ -121,10 +120,10 @@ void Fuzz(const std::vector<std::string>& seeds, uint32_t rng_seed, size_t n,
 }
 
 constexpr size_t kProcIterations = 3000;
-const std::vector<std::string> kProcDict = {"kB", " kB\n", "cpu", "cpu0", "some", "full",
-                                            "avg10=", "total=", "TcpExt:", "Threads:",
-                                            "VmRSS:", "Cpus_allowed_list:", "0-4294967295",
-                                            "0::", "max", "usage_usec"};
+const std::vector<std::string> kProcDict = {
+    "kB",           " kB\n",  "cpu",     "cpu0",      "some",   "full",
+    "avg10=",       "total=", "TcpExt:", "Threads:",  "VmRSS:", "Cpus_allowed_list:",
+    "0-4294967295", "0::",    "max",     "usage_usec"};
 
 bool Sane(double x, double hi) { return std::isfinite(x) && x >= 0 && x <= hi; }
 
@@ -132,103 +131,104 @@ bool Sane(double x, double hi) { return std::isfinite(x) && x >= 0 && x <= hi; }
 
 template <typename Parse>
 void NeverCrashes(const std::string& kind, uint32_t rng_seed, Parse parse) {
-  Fuzz(Seeds(kind), rng_seed, Iterations(kProcIterations), kProcDict,
-       [&](const std::string& in) {
-         auto r = parse(in);
-         if (!r.ok()) {
-           EXPECT_FALSE(r.status().ToString().empty());
-         }
-       });
+  Fuzz(Seeds(kind), rng_seed, Iterations(kProcIterations), kProcDict, [&](const std::string& in) {
+    auto r = parse(in);
+    if (!r.ok()) {
+      EXPECT_FALSE(r.status().ToString().empty());
+    }
+  });
 }
 
 TEST(FuzzSmokeTest, PidStatNeverCrashes) { NeverCrashes("pid_stat", 1, parse::ParsePidStat); }
 TEST(FuzzSmokeTest, PidStatusNeverCrashes) { NeverCrashes("status", 2, parse::ParsePidStatus); }
 TEST(FuzzSmokeTest, SchedstatNeverCrashes) { NeverCrashes("schedstat", 3, parse::ParseSchedstat); }
-TEST(FuzzSmokeTest, SmapsRollupNeverCrashes) { NeverCrashes("smaps_rollup", 4, parse::ParseSmapsRollup); }
+TEST(FuzzSmokeTest, SmapsRollupNeverCrashes) {
+  NeverCrashes("smaps_rollup", 4, parse::ParseSmapsRollup);
+}
 TEST(FuzzSmokeTest, StatmNeverCrashes) { NeverCrashes("statm", 5, parse::ParseStatm); }
 TEST(FuzzSmokeTest, ProcStatNeverCrashes) { NeverCrashes("proc_stat", 6, parse::ParseProcStat); }
 TEST(FuzzSmokeTest, LoadAvgNeverCrashes) { NeverCrashes("loadavg", 7, parse::ParseLoadAvg); }
 TEST(FuzzSmokeTest, PressureNeverCrashes) { NeverCrashes("pressure", 8, parse::ParsePressure); }
 TEST(FuzzSmokeTest, PidCgroupNeverCrashes) { NeverCrashes("pid_cgroup", 9, parse::ParsePidCgroup); }
-TEST(FuzzSmokeTest, CgroupCpuStatNeverCrashes) { NeverCrashes("cpu.stat", 10, parse::ParseCgroupCpuStat); }
-TEST(FuzzSmokeTest, CgroupCpuMaxNeverCrashes) { NeverCrashes("cpu.max", 11, parse::ParseCgroupCpuMax); }
-TEST(FuzzSmokeTest, NetstatListenNeverCrashes) { NeverCrashes("netstat", 12, parse::ParseNetstatListen); }
+TEST(FuzzSmokeTest, CgroupCpuStatNeverCrashes) {
+  NeverCrashes("cpu.stat", 10, parse::ParseCgroupCpuStat);
+}
+TEST(FuzzSmokeTest, CgroupCpuMaxNeverCrashes) {
+  NeverCrashes("cpu.max", 11, parse::ParseCgroupCpuMax);
+}
+TEST(FuzzSmokeTest, NetstatListenNeverCrashes) {
+  NeverCrashes("netstat", 12, parse::ParseNetstatListen);
+}
 
 // ---- /proc and cgroup parsers: what an ok result promises ----
 
 TEST(FuzzSmokeTest, ProcStatOkResultsAreSane) {
-  Fuzz(Seeds("proc_stat"), 106, Iterations(kProcIterations), kProcDict,
-       [](const std::string& in) {
-         auto r = parse::ParseProcStat(in);
-         if (!r.ok()) return;
-         for (const auto& c : r->cpus) EXPECT_GE(c.cpu, 0);
-         EXPECT_EQ(r->total.cpu, -1);
-       });
+  Fuzz(Seeds("proc_stat"), 106, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+    auto r = parse::ParseProcStat(in);
+    if (!r.ok()) return;
+    for (const auto& c : r->cpus) EXPECT_GE(c.cpu, 0);
+    EXPECT_EQ(r->total.cpu, -1);
+  });
 }
 
 // The kernel writes load averages as non-negative decimals; nan, inf or a negative load is
 // garbage the models would propagate.
 TEST(FuzzSmokeTest, LoadAvgOkResultsAreSane) {
-  Fuzz(Seeds("loadavg"), 107, Iterations(kProcIterations), kProcDict,
-       [](const std::string& in) {
-         auto r = parse::ParseLoadAvg(in);
-         if (!r.ok()) return;
-         EXPECT_TRUE(Sane(r->load1, 1e9) && Sane(r->load5, 1e9) && Sane(r->load15, 1e9))
-             << r->load1 << " " << r->load5 << " " << r->load15;
-       });
+  Fuzz(Seeds("loadavg"), 107, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+    auto r = parse::ParseLoadAvg(in);
+    if (!r.ok()) return;
+    EXPECT_TRUE(Sane(r->load1, 1e9) && Sane(r->load5, 1e9) && Sane(r->load15, 1e9))
+        << r->load1 << " " << r->load5 << " " << r->load15;
+  });
 }
 
 // PSI averages are percentages, 0..100.
 TEST(FuzzSmokeTest, PressureOkResultsAreSane) {
-  Fuzz(Seeds("pressure"), 108, Iterations(kProcIterations), kProcDict,
-       [](const std::string& in) {
-         auto r = parse::ParsePressure(in);
-         if (!r.ok()) return;
-         for (const auto& l : {r->some, r->full}) {
-           if (!l) continue;
-           EXPECT_TRUE(Sane(l->avg10, 100) && Sane(l->avg60, 100) && Sane(l->avg300, 100))
-               << l->avg10 << " " << l->avg60 << " " << l->avg300;
-         }
-       });
+  Fuzz(Seeds("pressure"), 108, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+    auto r = parse::ParsePressure(in);
+    if (!r.ok()) return;
+    for (const auto& l : {r->some, r->full}) {
+      if (!l) continue;
+      EXPECT_TRUE(Sane(l->avg10, 100) && Sane(l->avg60, 100) && Sane(l->avg300, 100))
+          << l->avg10 << " " << l->avg60 << " " << l->avg300;
+    }
+  });
 }
 
 TEST(FuzzSmokeTest, CgroupCpuMaxOkResultsAreSane) {
-  Fuzz(Seeds("cpu.max"), 111, Iterations(kProcIterations), kProcDict,
-       [](const std::string& in) {
-         auto r = parse::ParseCgroupCpuMax(in);
-         if (!r.ok() || !r->has_value()) return;
-         EXPECT_TRUE(std::isfinite(**r) && **r >= 0) << **r;
-       });
+  Fuzz(Seeds("cpu.max"), 111, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+    auto r = parse::ParseCgroupCpuMax(in);
+    if (!r.ok() || !r->has_value()) return;
+    EXPECT_TRUE(std::isfinite(**r) && **r >= 0) << **r;
+  });
 }
 
 // The kernel never prints a negative pid, thread count or rss.
 TEST(FuzzSmokeTest, PidStatOkResultsAreSane) {
-  Fuzz(Seeds("pid_stat"), 101, Iterations(kProcIterations), kProcDict,
-       [](const std::string& in) {
-         auto r = parse::ParsePidStat(in);
-         if (!r.ok()) return;
-         EXPECT_GT(r->pid, 0);
-         EXPECT_GE(r->ppid, 0);
-         EXPECT_GE(r->num_threads, 0);
-         EXPECT_GE(r->rss_pages, 0);
-         if (r->processor) {
-           EXPECT_GE(*r->processor, 0);
-         }
-       });
+  Fuzz(Seeds("pid_stat"), 101, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+    auto r = parse::ParsePidStat(in);
+    if (!r.ok()) return;
+    EXPECT_GT(r->pid, 0);
+    EXPECT_GE(r->ppid, 0);
+    EXPECT_GE(r->num_threads, 0);
+    EXPECT_GE(r->rss_pages, 0);
+    if (r->processor) {
+      EXPECT_GE(*r->processor, 0);
+    }
+  });
 }
 
 TEST(FuzzSmokeTest, PidCgroupOkResultsAreSane) {
-  Fuzz(Seeds("pid_cgroup"), 109, Iterations(kProcIterations), kProcDict,
-       [](const std::string& in) {
-         auto r = parse::ParsePidCgroup(in);
-         if (!r.ok()) return;
-         EXPECT_TRUE(r->unified.has_value() || !r->v1.empty() ||
-                     in.find("::") != std::string::npos || in.find(':') != std::string::npos);
-         for (const auto& [controller, path] : r->v1) {
-           EXPECT_EQ(controller.find(','), std::string::npos) << controller;
-           EXPECT_EQ(path.find('\n'), std::string::npos) << path;
-         }
-       });
+  Fuzz(Seeds("pid_cgroup"), 109, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+    auto r = parse::ParsePidCgroup(in);
+    if (!r.ok()) return;
+    EXPECT_TRUE(r->unified.has_value() || !r->v1.empty() || in.find("::") != std::string::npos ||
+                in.find(':') != std::string::npos);
+    for (const auto& [controller, path] : r->v1) {
+      EXPECT_EQ(controller.find(','), std::string::npos) << controller;
+      EXPECT_EQ(path.find('\n'), std::string::npos) << path;
+    }
+  });
 }
 
 // ---- protocol codec ----
@@ -277,10 +277,30 @@ std::vector<std::string> ProtocolSeeds() {
   return seeds;
 }
 
-const std::vector<std::string> kJsonDict = {
-    "{", "}", "[", "]", "\"", "\\", "null", "true", "false", "1e400", "-1e400", "[]", "{}",
-    "\"v\":1,", "\"v\":2,", "\"type\":", "\"id\":", "\"value\":", "\\u0000", "\\ud800", ",",
-    "\"type\":\"hello\"", "\"type\":\"reply\"", "\"op\":\"show\""};
+const std::vector<std::string> kJsonDict = {"{",
+                                            "}",
+                                            "[",
+                                            "]",
+                                            "\"",
+                                            "\\",
+                                            "null",
+                                            "true",
+                                            "false",
+                                            "1e400",
+                                            "-1e400",
+                                            "[]",
+                                            "{}",
+                                            "\"v\":1,",
+                                            "\"v\":2,",
+                                            "\"type\":",
+                                            "\"id\":",
+                                            "\"value\":",
+                                            "\\u0000",
+                                            "\\ud800",
+                                            ",",
+                                            "\"type\":\"hello\"",
+                                            "\"type\":\"reply\"",
+                                            "\"op\":\"show\""};
 
 TEST(FuzzSmokeTest, ProtocolDecodeNeverCrashes) {
   Fuzz(ProtocolSeeds(), 20, Iterations(4000), kJsonDict, [](const std::string& in) {
@@ -385,11 +405,47 @@ std::vector<std::string> PolicySeeds() {
   return seeds;
 }
 
-const std::vector<std::string> kYamlDict = {
-    ": ", "- ", "  ", "    ", "&a ", "*a", "<<: *a", "!!str ", "!!binary ", "{", "}", "[", "]",
-    "~", "null", "'", "\"", "|", ">", "#", "---\n", "...\n", "? ", "1e400", "-5", "0s", "-1s",
-    "99999999999h", "10%", "-10%", "1000%", "1TiB", "18446744073709551615B", "apply", "observe",
-    "recommend", "targets:", "knobs:", "min: ", "max: ", "\t"};
+const std::vector<std::string> kYamlDict = {": ",
+                                            "- ",
+                                            "  ",
+                                            "    ",
+                                            "&a ",
+                                            "*a",
+                                            "<<: *a",
+                                            "!!str ",
+                                            "!!binary ",
+                                            "{",
+                                            "}",
+                                            "[",
+                                            "]",
+                                            "~",
+                                            "null",
+                                            "'",
+                                            "\"",
+                                            "|",
+                                            ">",
+                                            "#",
+                                            "---\n",
+                                            "...\n",
+                                            "? ",
+                                            "1e400",
+                                            "-5",
+                                            "0s",
+                                            "-1s",
+                                            "99999999999h",
+                                            "10%",
+                                            "-10%",
+                                            "1000%",
+                                            "1TiB",
+                                            "18446744073709551615B",
+                                            "apply",
+                                            "observe",
+                                            "recommend",
+                                            "targets:",
+                                            "knobs:",
+                                            "min: ",
+                                            "max: ",
+                                            "\t"};
 
 // Counts documents the way YAML::LoadAll walks them, but stops early.
 

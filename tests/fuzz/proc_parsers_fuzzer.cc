@@ -22,18 +22,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   using namespace knob::parse;
   switch (data[0] % 12) {
-    case 0: (void)ParsePidStat(text); break;
-    case 1: (void)ParsePidStatus(text); break;
-    case 2: (void)ParseSchedstat(text); break;
-    case 3: (void)ParseSmapsRollup(text); break;
-    case 4: (void)ParseStatm(text); break;
-    case 5: (void)ParseProcStat(text); break;
-    case 6: (void)ParseLoadAvg(text); break;
-    case 7: (void)ParsePressure(text); break;
-    case 8: (void)ParsePidCgroup(text); break;
-    case 9: (void)ParseCgroupCpuStat(text); break;
-    case 10: (void)ParseCgroupCpuMax(text); break;
-    case 11: (void)ParseNetstatListen(text); break;
+    case 0:
+      (void)ParsePidStat(text);
+      break;
+    case 1:
+      (void)ParsePidStatus(text);
+      break;
+    case 2:
+      (void)ParseSchedstat(text);
+      break;
+    case 3:
+      (void)ParseSmapsRollup(text);
+      break;
+    case 4:
+      (void)ParseStatm(text);
+      break;
+    case 5:
+      (void)ParseProcStat(text);
+      break;
+    case 6:
+      (void)ParseLoadAvg(text);
+      break;
+    case 7:
+      (void)ParsePressure(text);
+      break;
+    case 8:
+      (void)ParsePidCgroup(text);
+      break;
+    case 9:
+      (void)ParseCgroupCpuStat(text);
+      break;
+    case 10:
+      (void)ParseCgroupCpuMax(text);
+      break;
+    case 11:
+      (void)ParseNetstatListen(text);
+      break;
   }
   return 0;
 }

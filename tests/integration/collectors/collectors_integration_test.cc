@@ -192,9 +192,11 @@ TEST(CollectorsIntegrationTest, PerThreadSeriesShowTheSpinningThreadLikeProc) {
   CpuCollector cpu(h.env, h.registry);
   const std::string comm = Shell("cat /proc/" + pid + "/task/" + spinner + "/comm");
   auto series = [&](const std::string& tid, const std::string& mode) {
-    return test::MetricValue(
-        h.registry, "knobd_thread_cpu_seconds_total",
-        {{"target", "spin"}, {"tid", tid}, {"comm", comm.substr(0, comm.find('\n'))}, {"mode", mode}});
+    return test::MetricValue(h.registry, "knobd_thread_cpu_seconds_total",
+                             {{"target", "spin"},
+                              {"tid", tid},
+                              {"comm", comm.substr(0, comm.find('\n'))},
+                              {"mode", mode}});
   };
   ASSERT_TRUE(PollUntil([&] {
     h.Tick({&d, &cpu});
@@ -204,12 +206,13 @@ TEST(CollectorsIntegrationTest, PerThreadSeriesShowTheSpinningThreadLikeProc) {
   // /proc's own utime+stime of that thread (fields 14 and 15, clock ticks), read after ours:
   // ours is at most one rotation (here one tick) older, so it lies below and within 2 s.
   const double ours = *series(spinner, "user") + series(spinner, "system").value_or(0);
-  const double proc = std::stod(Shell("awk '{print ($14 + $15) / " +
-                                      std::to_string(::sysconf(_SC_CLK_TCK)) + "}' /proc/" + pid +
-                                      "/task/" + spinner + "/stat"));
+  const double proc =
+      std::stod(Shell("awk '{print ($14 + $15) / " + std::to_string(::sysconf(_SC_CLK_TCK)) +
+                      "}' /proc/" + pid + "/task/" + spinner + "/stat"));
   EXPECT_LE(ours, proc + 0.01);
   EXPECT_NEAR(ours, proc, 2.0);
-  EXPECT_FALSE(series(pid, "user").has_value()) << "the idle main thread is not among the busiest 1";
+  EXPECT_FALSE(series(pid, "user").has_value())
+      << "the idle main thread is not among the busiest 1";
 }
 
 TEST(CollectorsIntegrationTest, TenThousandThreadsAreCountedLikePsAndCoveredByRotation) {
@@ -443,7 +446,7 @@ TEST(CollectorsIntegrationTest, HostLoadAndPsiEitherPresentOrDeclaredUnsupported
   EXPECT_GT(s.host.total_tasks, 0u);
   EXPECT_EQ(s.host.online_cpus, std::thread::hardware_concurrency());
   auto psi = test::MetricValue(h.registry, "knobd_collector_supported",
-                                  {{"collector", "load"}, {"source", "psi"}});
+                               {{"collector", "load"}, {"source", "psi"}});
   ASSERT_TRUE(psi.has_value());
   EXPECT_EQ(*psi == 1, s.host.pressure.cpu.has_value());
 }

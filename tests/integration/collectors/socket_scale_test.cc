@@ -340,7 +340,7 @@ TEST(SocketKindsTest, UdpAndUnixCountsOfThisProcessFromTheRealKernel) {
   const SocketStats& st = *s.targets.at("self").sockets;
   auto supported = [&](const char* source) {
     return test::MetricValue(registry, "knobd_collector_supported",
-                                {{"collector", "socket"}, {"source", source}});
+                             {{"collector", "socket"}, {"source", source}});
   };
   std::printf("udp_diag %s: %u UDP sockets; unix_diag %s: %u Unix sockets\n",
               supported("udp_diag") == 1.0 ? "supported" : "missing", st.udp_sockets,

@@ -1,10 +1,9 @@
 // knob-example-service against a real control server: it registers, reports its pools and
 // cache, and applies every knob live (acks "applied"), while knob-loadgen drives traffic.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "tests/integration/control/harness.h"
 
@@ -38,8 +37,8 @@ TEST(ExampleServiceTest, RegistersReportsAndAppliesEveryKnob) {
   pid_t service = Spawn({kService, "--port", port, "--socket", c.socket_path, "--duration", "25",
                          "--workers", "2", "--cpu-work-us", "50"});
   ASSERT_GT(service, 0);
-  bool registered = h.WaitOnLoop(
-      [&] { return h.server().api().RegisteredPids().count("example-service") == 1; });
+  bool registered =
+      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("example-service") == 1; });
   pid_t load = Spawn({kLoadgen, "--port", port, "--duration", "4", "--connections", "4"});
   std::map<std::string, double> want = {{"worker_threads", 6},
                                         {"backend_pool", 2},

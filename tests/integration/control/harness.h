@@ -3,6 +3,7 @@
 // the control integration tests. OnLoop() runs a function on the loop thread and waits.
 
 #include <poll.h>
+#include <prometheus/registry.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <future>
 #include <mutex>
 #include <optional>
-#include <prometheus/registry.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -159,7 +159,8 @@ class RawConn {
   }
   bool SendMessage(const protocol::Message& m) { return Send(protocol::Encode(m) + "\n"); }
   // Next line; nullopt on EOF, error or timeout (eof() tells which).
-  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  std::optional<std::string> ReadLine(
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       size_t nl = buf_.find('\n');

@@ -1,10 +1,11 @@
 // knobctl against a real control server: output, --json, exit codes, helpful errors.
+#include "daemon/knobctl/knobctl.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "daemon/knobctl/knobctl.h"
 #include "tests/integration/control/harness.h"
 
 namespace knob::test {

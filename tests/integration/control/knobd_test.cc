@@ -1,14 +1,12 @@
 // The real knobd binary with the control server linked in: a C++ client registers, knobctl (the
 // binary) sees it, knobd restarts, and the client reconnects on its own.
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
-#include <sys/stat.h>
-
 #include <fstream>
 #include <thread>
 

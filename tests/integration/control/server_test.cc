@@ -1,11 +1,10 @@
 // The control server on a real loop with real Unix sockets: C++ and Python clients, many
 // clients, bad input of every kind, identity checks, and client reconnects across a restart.
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdio>
@@ -104,7 +103,8 @@ TEST_F(ControlServerTest, CppClientRoundTrip) {
   client.pool("workers").size = 4;
   client.RecordRequest(2ms);
   ASSERT_TRUE(client.Start().ok());
-  ASSERT_TRUE(h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("example-service") == 1; }));
+  ASSERT_TRUE(h.WaitOnLoop(
+      [&] { return h.server().api().RegisteredPids().count("example-service") == 1; }));
   // Reports arrive every tick (200 ms).
   ASSERT_TRUE(h.WaitOnLoop([&] {
     Snapshot snap;
@@ -143,7 +143,8 @@ TEST_F(ControlServerTest, PythonClientRoundTrip) {
   {
     std::ofstream f(script);
     f << "import sys, time\n"
-         "sys.path.insert(0, '" KNOB_SOURCE_DIR "/client/python')\n"
+         "sys.path.insert(0, '" KNOB_SOURCE_DIR
+         "/client/python')\n"
          "import knob_client\n"
          "c = knob_client.Client('py-service', sys.argv[1])\n"
          "c.register_knob('workers', 4, lo=1, hi=64, unit='threads', on_set=lambda v: True)\n"
@@ -156,8 +157,8 @@ TEST_F(ControlServerTest, PythonClientRoundTrip) {
          "print('applied' if c.applied and c.applied[0][3] else 'none', c.reports_sent)\n";
   }
   std::string output;
-  bool registered = RunPythonClientAndPublish(
-      h, "python3 " + script + " " + dir_ + "/control.sock", 21, 8, &output);
+  bool registered = RunPythonClientAndPublish(h, "python3 " + script + " " + dir_ + "/control.sock",
+                                              21, 8, &output);
   unlink(script.c_str());
   ASSERT_TRUE(registered);
   ASSERT_FALSE(h.outcomes().empty());
@@ -187,14 +188,16 @@ TEST_F(ControlServerTest, CAbiSharedLibraryFromPythonCtypes) {
          "lib = ctypes.CDLL(sys.argv[1])\n"
          "lib.knob_client_new.restype = ctypes.c_void_p\n"
          "lib.knob_client_new.argtypes = [ctypes.c_char_p, ctypes.c_char_p]\n"
-         "ON_SET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double,"
+         "ON_SET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, "
+         "ctypes.c_double,"
          " ctypes.c_char_p, ctypes.c_size_t)\n"
          "seen = []\n"
          "def on_set(user, knob, value, reason, n):\n"
          "    seen.append(value)\n"
          "    return 1\n"
          "cb = ON_SET(on_set)\n"
-         "lib.knob_client_register_knob.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double,"
+         "lib.knob_client_register_knob.argtypes = [ctypes.c_void_p, ctypes.c_char_p, "
+         "ctypes.c_double,"
          " ctypes.c_double, ctypes.c_double, ctypes.c_char_p, ON_SET, ctypes.c_void_p]\n"
          "lib.knob_client_record_request.argtypes = [ctypes.c_void_p, ctypes.c_uint64]\n"
          "lib.knob_client_start.argtypes = [ctypes.c_void_p]\n"
@@ -416,9 +419,8 @@ TEST_F(ControlServerTest, ClientReconnectsAfterServerRestartWithoutBlockingAppTh
   {
     Harness h(Settings(dir_));
     ASSERT_TRUE(h.start_status().ok());
-    EXPECT_TRUE(h.WaitOnLoop([&] {
-      return h.server().api().RegisteredPids().count("example-service") == 1;
-    }));
+    EXPECT_TRUE(h.WaitOnLoop(
+        [&] { return h.server().api().RegisteredPids().count("example-service") == 1; }));
     EXPECT_GE(client.connections(), 2u);
   }
   stop = true;

@@ -4,14 +4,13 @@
 // Every wait polls with a generous deadline (the CI VM has 2 busy cores); none is an assertion
 // on speed.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include <chrono>
 #include <cstring>
@@ -198,8 +197,7 @@ inline std::pair<int, std::string> RunKnobd(std::vector<std::string> args,
 
 // The value of the first sample line "NAME{...} VALUE" or "NAME VALUE" whose text starts with
 // `series` (e.g. `knobd_config_reloads_total{result="success"}`).
-inline std::optional<double> SampleValue(const std::string& exposition,
-                                         const std::string& series) {
+inline std::optional<double> SampleValue(const std::string& exposition, const std::string& series) {
   std::istringstream in(exposition);
   std::string line;
   while (std::getline(in, line)) {

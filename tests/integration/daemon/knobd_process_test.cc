@@ -1,6 +1,8 @@
 // knobd end to end as a child process: the CLI, /metrics over real HTTP, reloads, signals,
 // sd_notify messages, journald formatting and the exit statuses of every startup failure.
 
+#include "tests/integration/daemon/knobd_process.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,7 +11,6 @@
 #include <set>
 
 #include "tests/integration/daemon/exposition.h"
-#include "tests/integration/daemon/knobd_process.h"
 
 namespace knob::test {
 namespace {
@@ -33,8 +34,8 @@ class KnobdTest : public ::testing::Test {
     WriteFile(policy_, kPolicy);
   }
   std::vector<std::string> Args() const {
-    return {"--config",        policy_,
-            "--state-dir",     dir_.path() + "/state",
+    return {"--config",         policy_,
+            "--state-dir",      dir_.path() + "/state",
             "--control-socket", dir_.path() + "/run/control.sock",
             "--metrics-listen", "127.0.0.1:0"};
   }
@@ -97,8 +98,9 @@ TEST_F(KnobdTest, CheckConfigAcceptsEveryShippedPolicy) {
 
 TEST_F(KnobdTest, CheckConfigPrintsEveryErrorWithLineAndColumn) {
   std::string bad = Out("bad.yaml");
-  WriteFile(bad, "global:\n  tick_intervall: 1s\n  metrics_listen: 127.0.0.1:9464\n"
-                 "  tick_interval: soon\n");
+  WriteFile(bad,
+            "global:\n  tick_intervall: 1s\n  metrics_listen: 127.0.0.1:9464\n"
+            "  tick_interval: soon\n");
   auto [rc, out] = RunKnobd({"--check-config", bad}, Out("check"));
   EXPECT_EQ(rc, 2);
   EXPECT_NE(out.find(bad + ":2:3: error:"), std::string::npos) << out;
@@ -118,12 +120,11 @@ TEST_F(KnobdTest, ServesWellFormedMetricsOverHttp) {
   Exposition e = ParseExposition(r->body);
   EXPECT_TRUE(e.problems.empty()) << ::testing::PrintToString(e.problems);
   for (const char* family :
-       {"knobd_build_info", "knobd_up", "knobd_start_time_seconds",
-        "knobd_tick_duration_seconds", "knobd_ticks_total", "knobd_ticks_skipped_total",
-        "knobd_config_last_reload_success",
-        "knobd_config_last_reload_timestamp_seconds", "knobd_config_reloads_total",
-        "knobd_targets", "knobd_recommendations_published_total",
-        "knobd_process_resident_memory_bytes", "knobd_process_cpu_seconds_total"}) {
+       {"knobd_build_info", "knobd_up", "knobd_start_time_seconds", "knobd_tick_duration_seconds",
+        "knobd_ticks_total", "knobd_ticks_skipped_total", "knobd_config_last_reload_success",
+        "knobd_config_last_reload_timestamp_seconds", "knobd_config_reloads_total", "knobd_targets",
+        "knobd_recommendations_published_total", "knobd_process_resident_memory_bytes",
+        "knobd_process_cpu_seconds_total"}) {
     EXPECT_EQ(e.types.count(family), 1u) << family;
     EXPECT_EQ(e.help.count(family), 1u) << family;
   }
@@ -238,7 +239,8 @@ TEST_F(KnobdTest, CheckpointSurvivesSigkill) {
   ASSERT_TRUE(knobd->WaitExit(seconds(15)).has_value());
   EXPECT_FALSE(knobd->LogContains("state saved to")) << knobd->Log();  // no shutdown save ran
 
-  auto again = std::make_unique<KnobdProcess>(Args(), Out("knobd2.log"), std::vector<std::string>{});
+  auto again =
+      std::make_unique<KnobdProcess>(Args(), Out("knobd2.log"), std::vector<std::string>{});
   ASSERT_TRUE(again->WaitForLog("restored learned state from")) << again->Log();
   again->Signal(SIGTERM);
   EXPECT_EQ(again->WaitExit(seconds(15)), 0) << again->Log();

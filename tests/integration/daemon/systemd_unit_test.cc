@@ -39,8 +39,8 @@ class SystemdUnitTest : public ::testing::Test {
     unit_text_ = ReadFile(std::string(KNOB_SOURCE_DIR) + "/systemd/knobd.service");
     ASSERT_FALSE(unit_text_.empty());
     copy_ = dir_.path() + "/knobd.service";
-    WriteFile(copy_, std::regex_replace(unit_text_, std::regex("/usr/local/bin/knobd"),
-                                        KnobdBinary()));
+    WriteFile(copy_,
+              std::regex_replace(unit_text_, std::regex("/usr/local/bin/knobd"), KnobdBinary()));
   }
   std::string analyze_, unit_text_, copy_;
   TempDir dir_;
@@ -65,12 +65,11 @@ TEST_F(SystemdUnitTest, ExposureStaysLow) {
 }
 
 TEST_F(SystemdUnitTest, KeepsTheDirectivesKnobdRelies) {
-  for (const char* line :
-       {"Type=notify", "WatchdogSec=", "Restart=on-failure", "RuntimeDirectory=knobd",
-        "StateDirectory=knobd", "ProtectSystem=strict", "NoNewPrivileges=yes",
-        "ExecReload=/bin/kill -HUP $MAINPID",
-        "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_PERFMON",
-        "RestartPreventExitStatus=2"}) {
+  for (const char* line : {"Type=notify", "WatchdogSec=", "Restart=on-failure",
+                           "RuntimeDirectory=knobd", "StateDirectory=knobd", "ProtectSystem=strict",
+                           "NoNewPrivileges=yes", "ExecReload=/bin/kill -HUP $MAINPID",
+                           "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_PERFMON",
+                           "RestartPreventExitStatus=2"}) {
     EXPECT_NE(unit_text_.find(line), std::string::npos) << line;
   }
 }

@@ -13,9 +13,9 @@
 //   limit (explore, then the USL fit), each step verified, until the limit no longer binds, and
 //   then holds: no change for 4 verification windows. Throughput at the final setting is clearly
 //   higher than at the starting one, the error rate (rejections) clearly lower, p99 within the
-//   SLO (200 ms: generous, p99 is not what this scenario tunes); every step within bounds and max_step and explained. After a restart with the same
-//   state dir the model (observations, USL fit) is back on /metrics before the target
-//   reconnects.
+//   SLO (200 ms: generous, p99 is not what this scenario tunes); every step within bounds and
+//   max_step and explained. After a restart with the same state dir the model (observations, USL
+//   fit) is back on /metrics before the target reconnects.
 // TooHighE2eTest.LowersALimitThatLetsP99BreakTheSloAndHolds
 //   The other direction: 3000/s offered to a backend that serves ~1900/s; a limit of 200 lets
 //   128 clients queue (p99 above its 50 ms SLO). Knobd lowers it (shrink_latency, each step a
@@ -132,11 +132,9 @@ class ConcurrencyE2eTest : public E2eTest {
         EXPECT_EQ(Str(*undone, "outcome"), "rolled_back");
         continue;
       }
-      double limit =
-          std::min(std::max(1.0, std::floor(std::fabs(from) * step_fraction)), step_abs);
+      double limit = std::min(std::max(1.0, std::floor(std::fabs(from) * step_fraction)), step_abs);
       EXPECT_LE(std::fabs(to - from), limit + 1e-9) << "step beyond max_step: " << r.dump();
-      EXPECT_TRUE(r.contains("predicted") && r["predicted"].is_object() &&
-                  !r["predicted"].empty())
+      EXPECT_TRUE(r.contains("predicted") && r["predicted"].is_object() && !r["predicted"].empty())
           << "a change without a prediction: " << r.dump();
     }
   }
@@ -248,26 +246,24 @@ TEST_F(ConcurrencyE2eTest, RaisesATooLowLimitUntilTheLoadIsCarriedAndHolds) {
         std::this_thread::sleep_for(milliseconds(600));
         std::string again = HttpGet(metrics_port, "/metrics");
         return observations > 0 &&
-               SumSamples(again, "knobd_model_observations", {{"target", kTarget}}) ==
-                   observations;
+               SumSamples(again, "knobd_model_observations", {{"target", kTarget}}) == observations;
       },
       seconds(10), milliseconds(0));
   // (Few when a workload shift, e.g. a neighbour's benchmark starting, made it forget.)
   EXPECT_GT(observations, 0) << scrape;
-  const double r2 = SumSamples(scrape, "knobd_model_fit_r_squared",
-                               {{"target", kTarget}, {"model", "usl"}});
+  const double r2 =
+      SumSamples(scrape, "knobd_model_fit_r_squared", {{"target", kTarget}, {"model", "usl"}});
   const bool has_usl = scrape.find("knobd_model_fit_r_squared{") != std::string::npos;
   ASSERT_EQ(knobd_->Stop(SIGTERM, seconds(30)), 0) << knobd_->Err();
   int port2 = StartKnobd(2);
   ASSERT_GT(port2, 0);
   std::string restored = HttpGet(port2, "/metrics");
-  EXPECT_EQ(SumSamples(restored, "knobd_model_observations", {{"target", kTarget}}),
-            observations)
+  EXPECT_EQ(SumSamples(restored, "knobd_model_observations", {{"target", kTarget}}), observations)
       << restored;
   if (has_usl) {
-    EXPECT_NEAR(SumSamples(restored, "knobd_model_fit_r_squared",
-                           {{"target", kTarget}, {"model", "usl"}}),
-                r2, 1e-6)
+    EXPECT_NEAR(
+        SumSamples(restored, "knobd_model_fit_r_squared", {{"target", kTarget}, {"model", "usl"}}),
+        r2, 1e-6)
         << restored;
   }
   EXPECT_EQ(History().size(), history.size());
@@ -276,8 +272,8 @@ TEST_F(ConcurrencyE2eTest, RaisesATooLowLimitUntilTheLoadIsCarriedAndHolds) {
       "[ e2e ] concurrency_limit 2 -> %g in %.1f s of tuning (held: %s); baseline %.0f req/s, "
       "%.0f%% errors, p99 %.1f ms; final %.0f req/s, %.1f%% errors, p99 %.1f ms (x%.2f); "
       "during tuning %.0f req/s; model: %g observations, USL %s; test %.1f s\n",
-      *final_limit, tuning_seconds, held ? "yes" : "no", before->throughput_rps,
-      100 * err_before, before->p99_ms, after->throughput_rps, 100 * err_after, after->p99_ms,
+      *final_limit, tuning_seconds, held ? "yes" : "no", before->throughput_rps, 100 * err_before,
+      before->p99_ms, after->throughput_rps, 100 * err_after, after->p99_ms,
       after->throughput_rps / before->throughput_rps, during ? during->throughput_rps : 0.0,
       observations, has_usl ? ("R2 " + std::to_string(r2)).c_str() : "none",
       std::chrono::duration<double>(SteadyClock::now() - t0).count());
@@ -410,8 +406,9 @@ TEST_F(RollbackE2eTest, RollsBackAPlantedRegressionAndRemembersTheRegion) {
           if (Str(r, "knob") != kKnob) continue;
           if (Str(r, "outcome") == "rolled_back" && Num(r, "old_value") == 4) bad = r;
           if (!bad.is_null() && Str(r, "scenario") == "rollback" &&
-              Str(r, "reason").find("rolled back #" + std::to_string(static_cast<uint64_t>(
-                                                          Num(bad, "id")))) != std::string::npos)
+              Str(r, "reason")
+                      .find("rolled back #" + std::to_string(static_cast<uint64_t>(
+                                                  Num(bad, "id")))) != std::string::npos)
             rollback = r;
         }
         return !rollback.is_null() && Str(rollback, "outcome") == "verified";
@@ -420,8 +417,7 @@ TEST_F(RollbackE2eTest, RollsBackAPlantedRegressionAndRemembersTheRegion) {
   ASSERT_FALSE(bad.is_null()) << "no raise from 4 was rolled back; history:\n"
                               << json(History()).dump(1) << knobd_->Err();
   ASSERT_FALSE(rollback.is_null()) << json(History()).dump(1);
-  const double rolled_back_at =
-      std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  const double rolled_back_at = std::chrono::duration<double>(SteadyClock::now() - t0).count();
 
   // The bad step: a raise past 4, recorded rolled_back with its reason, realized vs predicted.
   EXPECT_GT(Num(bad, "new_value"), 4.0) << bad.dump();
@@ -456,9 +452,9 @@ TEST_F(RollbackE2eTest, RollsBackAPlantedRegressionAndRemembersTheRegion) {
 
   // The region is penalized: /metrics shows it, and knobd does not step into it again.
   std::string scrape = HttpGet(metrics_port, "/metrics");
-  EXPECT_GE(SumSamples(scrape, "knobd_model_penalized_regions",
-                       {{"target", kTarget}, {"knob", kKnob}}),
-            1.0)
+  EXPECT_GE(
+      SumSamples(scrape, "knobd_model_penalized_regions", {{"target", kTarget}, {"knob", kKnob}}),
+      1.0)
       << scrape;
   const auto rb_id = static_cast<uint64_t>(Num(rollback, "id"));
   std::this_thread::sleep_for(seconds(4));  // two verification windows under load
@@ -471,12 +467,11 @@ TEST_F(RollbackE2eTest, RollsBackAPlantedRegressionAndRemembersTheRegion) {
   int port2 = StartKnobd(2);
   ASSERT_GT(port2, 0);
   std::string restored = HttpGet(port2, "/metrics");
-  EXPECT_GE(SumSamples(restored, "knobd_model_penalized_regions",
-                       {{"target", kTarget}, {"knob", kKnob}}),
-            1.0)
+  EXPECT_GE(
+      SumSamples(restored, "knobd_model_penalized_regions", {{"target", kTarget}, {"knob", kKnob}}),
+      1.0)
       << restored;
-  EXPECT_GT(SumSamples(restored, "knobd_model_observations", {{"target", kTarget}}), 0)
-      << restored;
+  EXPECT_GT(SumSamples(restored, "knobd_model_observations", {{"target", kTarget}}), 0) << restored;
   bool found = false;
   for (const auto& r : History())
     if (Num(r, "id") == Num(bad, "id")) found = Str(r, "outcome") == "rolled_back";

@@ -56,7 +56,8 @@ targets:
     objective: {maximize: throughput}
     constraints: {p99_latency: 200ms}
     knobs:
-      )") + knob_line + "\n";
+      )") +
+         knob_line + "\n";
 }
 
 bool Sent(const json& r) {
@@ -166,7 +167,8 @@ class PoolsE2eTest : public E2eTest {
   // the converged value followed by 4 windows without any change.
   void CheckHold(const Tuned& t, double band) {
     EXPECT_LE(t.hold.size(), 2u) << "knobd did not hold " << knob_ << " at " << t.final_value
-                                 << ":\n" << json(t.hold).dump(1);
+                                 << ":\n"
+                                 << json(t.hold).dump(1);
     for (const auto& r : t.hold) {
       double v = Str(r, "scenario") == "rollback" ? Num(r, "old_value") : Num(r, "new_value");
       EXPECT_LE(std::fabs(v - t.final_value), band + 1e-6)
@@ -205,8 +207,7 @@ class PoolsE2eTest : public E2eTest {
                   double abs_step) {
     const std::map<uint64_t, json> by_id = ById(history);
     for (const auto& r : history) {
-      EXPECT_NE(Str(r, "reason").find(" of example-service from "), std::string::npos)
-          << r.dump();
+      EXPECT_NE(Str(r, "reason").find(" of example-service from "), std::string::npos) << r.dump();
       EXPECT_TRUE(r.contains("verdicts") && r["verdicts"].is_array() && !r["verdicts"].empty())
           << r.dump();
       if (Sent(r)) {
@@ -300,8 +301,9 @@ TEST_F(BackendPoolE2eTest, RaisesTheSaturatedPoolHoldsAndKeepsItsModelAcrossARes
                        {{"target", kTarget}, {"knob", knob_}, {"outcome", "verified"}}),
             1.0);
   // Clearly higher throughput; p99 within the SLO.
-  EXPECT_GT(after->throughput_rps, 1.5 * before->throughput_rps)
-      << "baseline:\n" << before->text << "final:\n" << after->text;
+  EXPECT_GT(after->throughput_rps, 1.5 * before->throughput_rps) << "baseline:\n"
+                                                                 << before->text << "final:\n"
+                                                                 << after->text;
   EXPECT_LE(after->p99_ms, kSloSeconds * 1e3) << after->text;
   for (const auto& r : history) {
     if (Str(r, "outcome") != "verified" || !r.contains("realized")) continue;
@@ -397,10 +399,11 @@ TEST_F(BackendPoolE2eTest, RaisesTheSaturatedPoolHoldsAndKeepsItsModelAcrossARes
   std::printf(
       "[ e2e ] backend_pool 1 -> %g in %.1f s of tuning; baseline %.0f req/s p99 %.1f ms; final "
       "%.0f req/s p99 %.1f ms (x%.2f); during tuning %.0f req/s; after restart %.0f req/s; "
-      "Erlang C at the final point: busy %.2f, c_needed %d; %zu late step(s); %zu change(s) after the restart; %zu observations "
+      "Erlang C at the final point: busy %.2f, c_needed %d; %zu late step(s); %zu change(s) after "
+      "the restart; %zu observations "
       "saved, %zu of them still saved after the second run (%g shifts); test %.1f s\n",
-      *final_value, t.tuning_seconds, before->throughput_rps, before->p99_ms,
-      after->throughput_rps, after->p99_ms, after->throughput_rps / before->throughput_rps,
+      *final_value, t.tuning_seconds, before->throughput_rps, before->p99_ms, after->throughput_rps,
+      after->p99_ms, after->throughput_rps / before->throughput_rps,
       t.during ? t.during->throughput_rps : 0.0, again ? again->throughput_rps : 0.0, busy,
       c_needed, t.hold.size(), after_restart.size(), saved_observations, older, shifts,
       std::chrono::duration<double>(SteadyClock::now() - t0).count());
@@ -424,13 +427,14 @@ double ExactKnee() {
   double sum = 0;
   for (int i = 0; i < kKeys; ++i) sum += 1.0 / std::pow(i + 1.0, kZipf);
   double acc = 0;
-  for (int i = 0; i < kKeys; ++i) cdf[static_cast<size_t>(i)] = (acc += 1.0 / std::pow(i + 1.0, kZipf) / sum);
+  for (int i = 0; i < kKeys; ++i)
+    cdf[static_cast<size_t>(i)] = (acc += 1.0 / std::pow(i + 1.0, kZipf) / sum);
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> u(0, 1);
   std::vector<std::string> trace;
   for (int i = 0; i < 200000; ++i)
-    trace.push_back("key-" + std::to_string(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) -
-                                            cdf.begin()));
+    trace.push_back("key-" +
+                    std::to_string(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin()));
   MissRatioCurve mrc = MissRatioCurve::FromTrace(trace);
   double cap_objects = kCacheMax / kValueBytes;
   double best = mrc.BestHitRatioUnder(cap_objects);
@@ -451,8 +455,8 @@ class CacheE2eTest : public PoolsE2eTest {
             Num((*app)["caches"]["main"], "misses_total")};
   }
   // A measured run plus the cache hit ratio over it.
-  std::pair<std::optional<LoadResult>, double> MeasureWithHits(const std::string& name,
-                                                               const std::vector<std::string>& load) {
+  std::pair<std::optional<LoadResult>, double> MeasureWithHits(
+      const std::string& name, const std::vector<std::string>& load) {
     auto [h0, m0] = HitsMisses();
     auto r = MeasureLoad(name, 6, load);
     auto [h1, m1] = HitsMisses();
@@ -463,8 +467,9 @@ class CacheE2eTest : public PoolsE2eTest {
 
 TEST_F(CacheE2eTest, GrowsTheCacheToTheMissRatioKneeAndHolds) {
   const auto t0 = SteadyClock::now();
-  const std::vector<std::string> load = {"--connections", std::to_string(kConnections), "--keys",
-                                         std::to_string(kKeys), "--zipf", "0.99"};
+  const std::vector<std::string> load = {"--connections", std::to_string(kConnections),
+                                         "--keys",        std::to_string(kKeys),
+                                         "--zipf",        "0.99"};
   int metrics_port = StartKnobd(1);
   ASSERT_GT(metrics_port, 0);
   ASSERT_TRUE(Knobctl({"pause", kTarget}).has_value());
@@ -495,8 +500,9 @@ TEST_F(CacheE2eTest, GrowsTheCacheToTheMissRatioKneeAndHolds) {
                        {{"target", kTarget}, {"knob", knob_}, {"outcome", "verified"}}),
             1.0);
   EXPECT_GT(hit_after, hit_before + 0.15) << "hit ratio " << hit_before << " -> " << hit_after;
-  EXPECT_GT(after->throughput_rps, 1.3 * before->throughput_rps)
-      << "baseline:\n" << before->text << "final:\n" << after->text;
+  EXPECT_GT(after->throughput_rps, 1.3 * before->throughput_rps) << "baseline:\n"
+                                                                 << before->text << "final:\n"
+                                                                 << after->text;
   EXPECT_LE(after->p99_ms, kSloSeconds * 1e3) << after->text;
   CheckHold(t, t.final_value);  // max_step 100%
   CheckSteps(history, kCacheMin, kCacheMax, 1.0, 0);
@@ -517,8 +523,8 @@ TEST_F(CacheE2eTest, GrowsTheCacheToTheMissRatioKneeAndHolds) {
       "[ e2e ] cache_bytes %.0f KiB -> %.0f KiB in %.1f s of tuning (exact knee %.0f KiB); hit "
       "ratio %.3f -> %.3f; baseline %.0f req/s p99 %.1f ms; final %.0f req/s p99 %.1f ms "
       "(x%.2f); test %.1f s\n",
-      kCacheStart / 1024, *final_value / 1024, t.tuning_seconds, knee / 1024, hit_before,
-      hit_after, before->throughput_rps, before->p99_ms, after->throughput_rps, after->p99_ms,
+      kCacheStart / 1024, *final_value / 1024, t.tuning_seconds, knee / 1024, hit_before, hit_after,
+      before->throughput_rps, before->p99_ms, after->throughput_rps, after->p99_ms,
       after->throughput_rps / before->throughput_rps,
       std::chrono::duration<double>(SteadyClock::now() - t0).count());
   PrintHistory(history);

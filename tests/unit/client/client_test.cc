@@ -1,10 +1,11 @@
+#include "client/client.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <thread>
 
 #include "client/allocator_stats.h"
-#include "client/client.h"
 #include "client/histogram.h"
 #include "client/knob.h"
 #include "client/shards.h"

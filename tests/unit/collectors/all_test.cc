@@ -33,9 +33,9 @@ TEST(MakeCollectorsTest, AllRunOverTheFixtureHost) {
 }
 
 TEST(MakeCollectorsTest, KeptFdBudgetLeavesAReserve) {
-  EXPECT_EQ(KeptFdBudgetFor(20000), 17500u);     // this VM's hard limit
-  EXPECT_EQ(KeptFdBudgetFor(262144), 229376u);   // the unit's LimitNOFILE
-  EXPECT_EQ(KeptFdBudgetFor(1024), 512u);        // an unraised default soft limit
+  EXPECT_EQ(KeptFdBudgetFor(20000), 17500u);    // this VM's hard limit
+  EXPECT_EQ(KeptFdBudgetFor(262144), 229376u);  // the unit's LimitNOFILE
+  EXPECT_EQ(KeptFdBudgetFor(1024), 512u);       // an unraised default soft limit
   EXPECT_EQ(KeptFdBudgetFor(4096), 3072u);
   EXPECT_EQ(KeptFdBudgetFor(0), 0u);
   EXPECT_EQ(KeptFdBudgetFor(uint64_t{1} << 30), 262144u);

@@ -65,7 +65,7 @@ class CountingProcFs final : public ProcFs {
   std::map<std::string, int> reads;  // by file name (after the last '/')
   int listings_of_root = 0;
   int pid_stat_reads = 0;  // PID/stat and PID/task/TID/stat, not the host's /proc/stat
-  std::map<std::string, int> path_reads;  // by whole path
+  std::map<std::string, int> path_reads;    // by whole path
   std::map<std::string, int> dir_listings;  // ListDirKept calls by path
   Status Read(FsRoot r, std::string_view p, std::string& out) override {
     Count(p);
@@ -462,8 +462,9 @@ TEST_F(CadenceTest, PerThreadSeriesForTheBusiestThreadsOnlyAndRemovedOnExit) {
   CpuCollector cpu(env, h.registry);
   h.Tick({&d, &cpu});
   auto series = [&](int tid, const char* mode) {
-    return h.Metric("knobd_thread_cpu_seconds_total",
-                    {{"target", "busy"}, {"tid", std::to_string(tid)}, {"comm", "w"}, {"mode", mode}});
+    return h.Metric(
+        "knobd_thread_cpu_seconds_total",
+        {{"target", "busy"}, {"tid", std::to_string(tid)}, {"comm", "w"}, {"mode", mode}});
   };
   EXPECT_EQ(series(7002, "user"), 5.0);  // 500 ticks at USER_HZ 100
   EXPECT_EQ(series(7002, "system"), 0.02);

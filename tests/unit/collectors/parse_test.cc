@@ -192,8 +192,8 @@ TEST(LoadAvgTest, Table) {
   EXPECT_FALSE(ParseLoadAvg("").ok());
   EXPECT_FALSE(ParseLoadAvg("0.00 0.02 0.00").ok());
   EXPECT_FALSE(ParseLoadAvg("0.00 0.02 0.00 188 5390").ok());
-  for (const char* text : {"nan 0.1 0.1 1/88 5390", "0.1 inf 0.1 1/88 5390",
-                           "0.1 0.1 -1 1/88 5390"}) {
+  for (const char* text :
+       {"nan 0.1 0.1 1/88 5390", "0.1 inf 0.1 1/88 5390", "0.1 0.1 -1 1/88 5390"}) {
     EXPECT_FALSE(ParseLoadAvg(text).ok()) << text;
   }
 }
@@ -220,10 +220,10 @@ TEST(PressureTest, Rejects) {
   EXPECT_FALSE(ParsePressure("some avg10=0.00 avg60=0.00\n").ok());
   EXPECT_FALSE(ParsePressure("some avg10=x avg60=0.00 avg300=0.00 total=1\n").ok());
   EXPECT_FALSE(ParsePressure("full avg10=0.00 avg60=0.00 avg300=0.00 total=1\n").ok());
-  for (const char* text : {"some avg10=nan avg60=0 avg300=0 total=0\n",
-                           "some avg10=0 avg60=inf avg300=0 total=0\n",
-                           "some avg10=0 avg60=0 avg300=-5 total=0\n",
-                           "some avg10=100.01 avg60=0 avg300=0 total=0\n"}) {
+  for (const char* text :
+       {"some avg10=nan avg60=0 avg300=0 total=0\n", "some avg10=0 avg60=inf avg300=0 total=0\n",
+        "some avg10=0 avg60=0 avg300=-5 total=0\n",
+        "some avg10=100.01 avg60=0 avg300=0 total=0\n"}) {
     EXPECT_FALSE(ParsePressure(text).ok()) << text;
   }
 }

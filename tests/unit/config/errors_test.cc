@@ -156,9 +156,10 @@ TEST(PolicyUnknownKeys, UnknownKnobCloseToAKnownOne) {
   EXPECT_EQ(p.targets[0].knobs.count("worker_threads_io"), 1u);
   EXPECT_EQ(p.targets[0].knobs.count("db_pool_size"), 1u);
   EXPECT_EQ(p.targets[0].knobs.count("http_cache_bytes"), 1u);
-  EXPECT_TRUE(FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
-                      "    knobs:\n      max_in_fligth: {max: 4}\n",
-                      5, 7, "unknown knob 'max_in_fligth'", "did you mean 'max_in_flight'?"));
+  EXPECT_TRUE(
+      FailsAt("targets:\n  - name: w\n    select: {pid: 1}\n"
+              "    knobs:\n      max_in_fligth: {max: 4}\n",
+              5, 7, "unknown knob 'max_in_fligth'", "did you mean 'max_in_flight'?"));
 }
 
 TEST(PolicyDuplicateKeys, AreReportedWithTheFirstLine) {

@@ -1,7 +1,6 @@
 #include "daemon/control/api.h"
 
 #include <gtest/gtest.h>
-
 #include <prometheus/registry.h>
 
 #include "config/policy_loader.h"
@@ -140,8 +139,9 @@ TEST_F(ControlApiTest, ReportBeforeHelloIsNotRegistered) {
 
 TEST_F(ControlApiTest, ReportIsMergedIntoTheTargetSnapshot) {
   Register(1, 100);
-  api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"seq\":1,\"requests_total\":50,\"errors_total\":2,"
-                 "\"pools\":{\"workers\":{\"size\":4,\"busy\":3}}}");
+  api_.OnLine(1,
+              "{\"v\":1,\"type\":\"report\",\"seq\":1,\"requests_total\":50,\"errors_total\":2,"
+              "\"pools\":{\"workers\":{\"size\":4,\"busy\":3}}}");
   Snapshot snap;
   snap.targets["svc"].name = "svc";
   snap.targets["other"].name = "other";
@@ -194,8 +194,9 @@ TEST_F(ControlApiTest, PublishSendsSetAndAckReachesTheDecider) {
   EXPECT_EQ(set->id, 9u);
   EXPECT_EQ(set->value, 6);
   EXPECT_FALSE(set->advisory);  // svc is in apply mode
-  api_.OnLine(1, "{\"v\":1,\"type\":\"ack\",\"id\":9,\"knob\":\"worker_threads\","
-                 "\"result\":\"rejected\",\"reason\":\"too many\"}");
+  api_.OnLine(1,
+              "{\"v\":1,\"type\":\"ack\",\"id\":9,\"knob\":\"worker_threads\","
+              "\"result\":\"rejected\",\"reason\":\"too many\"}");
   ASSERT_EQ(outcomes_.size(), 1u);
   EXPECT_EQ(outcomes_[0].id, 9u);
   EXPECT_EQ(outcomes_[0].outcome, Outcome::kRejected);

@@ -2,14 +2,14 @@
 
 #include "daemon/cli.h"
 
-#include "daemon/daemon.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "daemon/daemon.h"
 
 namespace knob {
 namespace {
@@ -54,9 +54,9 @@ TEST_F(CliTest, SystemConfigPreferredWhenPresent) {
 }
 
 TEST_F(CliTest, EveryFlagSetsItsOverride) {
-  auto o = Parse({"--config", "/p.yaml", "--log-level", "debug", "--metrics-listen",
-                  "0.0.0.0:9000", "--control-socket", "/tmp/c.sock", "--state-dir", "/tmp/s",
-                  "--proc-root", "/fixture/proc", "--sys-root", "/fixture/sys"});
+  auto o = Parse({"--config", "/p.yaml", "--log-level", "debug", "--metrics-listen", "0.0.0.0:9000",
+                  "--control-socket", "/tmp/c.sock", "--state-dir", "/tmp/s", "--proc-root",
+                  "/fixture/proc", "--sys-root", "/fixture/sys"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->config_path, "/p.yaml");
   EXPECT_EQ(o->overrides.log_level, "debug");
@@ -139,8 +139,7 @@ TEST_F(CliTest, UsageErrors) {
     auto o = Parse(c.args);
     ASSERT_FALSE(o.ok()) << c.args[0];
     EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(o.status().message().find(c.message_part), std::string::npos)
-        << o.status().message();
+    EXPECT_NE(o.status().message().find(c.message_part), std::string::npos) << o.status().message();
   }
 }
 
@@ -154,8 +153,8 @@ TEST_F(CliTest, RepeatedParsesAreIndependent) {
 TEST(CliUsageTest, HelpMentionsEveryFlagAndExitCodes) {
   std::string u = UsageText(kBundled);
   for (const char* flag : {"--config", "--check-config", "--log-level", "--metrics-listen",
-                           "--control-socket", "--state-dir", "--proc-root", "--sys-root",
-                           "--help", "--version", "SIGHUP", "Exit status", kBundled}) {
+                           "--control-socket", "--state-dir", "--proc-root", "--sys-root", "--help",
+                           "--version", "SIGHUP", "Exit status", kBundled}) {
     EXPECT_NE(u.find(flag), std::string::npos) << flag;
   }
 }

@@ -49,8 +49,8 @@ TEST_F(FsChecksTest, ReadOnlyDirectoryFailsForNonRoot) {
   if (geteuid() == 0) GTEST_SKIP() << "root writes to mode 0500 directories";
   std::string d = dir_ + "/ro";
   std::filesystem::create_directory(d);
-  std::filesystem::permissions(d, std::filesystem::perms::owner_read |
-                                      std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      d, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   Status s = EnsureWritableDir(d, "state directory");
   EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.ToString();
 }

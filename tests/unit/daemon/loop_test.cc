@@ -1,6 +1,8 @@
 // The libuv wrappers on a real loop: callbacks fire, handles close cleanly, work runs off the
 // loop thread and completes on it.
 
+#include "daemon/loop/loop.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 #include <thread>
 
 #include "daemon/loop/async.h"
-#include "daemon/loop/loop.h"
 #include "daemon/loop/signal.h"
 #include "daemon/loop/timer.h"
 #include "daemon/loop/work.h"
@@ -96,11 +97,13 @@ TEST(SignalTest, DeliversOnLoopThread) {
   Signal sig(loop);
   int got = 0;
   std::thread::id cb_thread;
-  ASSERT_TRUE(sig.Start(SIGUSR1, [&](int signo) {
-                   got = signo;
-                   cb_thread = std::this_thread::get_id();
-                   sig.Stop();
-                 }).ok());
+  ASSERT_TRUE(sig.Start(SIGUSR1,
+                        [&](int signo) {
+                          got = signo;
+                          cb_thread = std::this_thread::get_id();
+                          sig.Stop();
+                        })
+                  .ok());
   ASSERT_EQ(raise(SIGUSR1), 0);
   ASSERT_TRUE(loop.Run().ok());
   EXPECT_EQ(got, SIGUSR1);

@@ -25,11 +25,14 @@ inline std::optional<double> MetricValue(const prometheus::Registry& registry,
       }
       if (!match) continue;
       switch (family.type) {
-        case prometheus::MetricType::Counter: return m.counter.value;
-        case prometheus::MetricType::Gauge: return m.gauge.value;
+        case prometheus::MetricType::Counter:
+          return m.counter.value;
+        case prometheus::MetricType::Gauge:
+          return m.gauge.value;
         case prometheus::MetricType::Histogram:
           return static_cast<double>(m.histogram.sample_count);
-        default: return std::nullopt;
+        default:
+          return std::nullopt;
       }
     }
   }

@@ -145,9 +145,15 @@ TEST_F(TickTest, StagesRunInPipelineOrder) {
   auto r = pipeline_->RunSync(TwoTargets());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->published, 2u);
-  std::vector<std::string> want = {"merge", "collect:discovery", "collect:cpu", "observe",
-                                   "decide", "publish:worker_threads", "publish:worker_threads",
-                                   "publish:worker_threads", "publish:worker_threads"};
+  std::vector<std::string> want = {"merge",
+                                   "collect:discovery",
+                                   "collect:cpu",
+                                   "observe",
+                                   "decide",
+                                   "publish:worker_threads",
+                                   "publish:worker_threads",
+                                   "publish:worker_threads",
+                                   "publish:worker_threads"};
   EXPECT_EQ(trace_.events, want);
   EXPECT_EQ(pub1.published.size(), 2u);
   EXPECT_EQ(pub2.published.size(), 2u);
@@ -262,8 +268,7 @@ TEST(SelfMetricsTest, ReloadResultsAreRecorded) {
   EXPECT_EQ(MetricValue(registry, "knobd_config_last_reload_success"), 1);
   (*m)->RecordReload(false, clock.WallNow() + std::chrono::seconds(5));
   EXPECT_EQ(MetricValue(registry, "knobd_config_last_reload_success"), 0);
-  EXPECT_EQ(MetricValue(registry, "knobd_config_last_reload_timestamp_seconds"),
-            1'800'000'005.0);
+  EXPECT_EQ(MetricValue(registry, "knobd_config_last_reload_timestamp_seconds"), 1'800'000'005.0);
   EXPECT_EQ(MetricValue(registry, "knobd_config_reloads_total", {{"result", "success"}}), 1);
   EXPECT_EQ(MetricValue(registry, "knobd_config_reloads_total", {{"result", "failure"}}), 1);
   EXPECT_EQ(MetricValue(registry, "knobd_build_info"), 1);

@@ -32,10 +32,10 @@ double ErlangB(int servers, double erlangs) {
 }
 
 struct OpenLoopService {
-  double rate = 2000;           // offered requests/s
-  double service_s = 0.0023;    // slot holding time
-  double limit = 2;             // concurrency_limit
-  double p99_factor = 1.3;      // p99 / mean latency
+  double rate = 2000;         // offered requests/s
+  double service_s = 0.0023;  // slot holding time
+  double limit = 2;           // concurrency_limit
+  double p99_factor = 1.3;    // p99 / mean latency
   double requests = 0, errors = 0;
   std::mt19937 rng{7};
 
@@ -319,8 +319,8 @@ TEST(ConcurrencyOpenLoopTest, BrainRaisesARejectingLimitUntilTheLoadFitsAndHolds
   }
   // Holds: the last minute without a change.
   ASSERT_GE(limits.size(), 240u);
-  EXPECT_TRUE(std::all_of(limits.end() - 240, limits.end(),
-                          [&](double v) { return v == limits.back(); }));
+  EXPECT_TRUE(
+      std::all_of(limits.end() - 240, limits.end(), [&](double v) { return v == limits.back(); }));
 }
 
 }  // namespace

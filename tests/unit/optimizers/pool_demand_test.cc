@@ -23,8 +23,8 @@ namespace {
 using ::testing::HasSubstr;
 
 // A model fed `ticks` one-second observations of one pool.
-TargetModel PoolModelOf(FakeClock& clock, double throughput, AppReport::Pool pool,
-                        int ticks = 10, const std::string& name = "backend") {
+TargetModel PoolModelOf(FakeClock& clock, double throughput, AppReport::Pool pool, int ticks = 10,
+                        const std::string& name = "backend") {
   TargetModel model;
   HostSnapshot host;
   double requests = 0;
@@ -400,7 +400,8 @@ TEST(CacheGrowthTest, ThroughputGainWithAProportionalTailRiseIsKept) {
       EXPECT_LE(r.predicted.at("p99_seconds"), 0.95 * 0.2);
     }
   }
-  const double knee = *h.truth.SmallestSizeForHitRatio(h.truth.BestHitRatioUnder(64.0 * 1024 * 1024) * 0.995);
+  const double knee =
+      *h.truth.SmallestSizeForHitRatio(h.truth.BestHitRatioUnder(64.0 * 1024 * 1024) * 0.995);
   EXPECT_GE(h.cache, knee / 2);
   EXPECT_LE(h.cache, knee * 1.0625 + 65536);  // the 1/16-octave grid
   // And then it holds.
@@ -414,8 +415,7 @@ TEST(CacheGrowthTest, AnUnpredictedTailRiseIsStillRolledBack) {
   h.policy.targets[0].objective = Objective::kMinimizeP99Latency;  // no tail rise is accepted
   for (int i = 0; i < 120; ++i) h.Tick();
   bool rolled_back = false;
-  for (const auto& r : h.brain.History("svc"))
-    rolled_back |= r.outcome == Outcome::kRolledBack;
+  for (const auto& r : h.brain.History("svc")) rolled_back |= r.outcome == Outcome::kRolledBack;
   EXPECT_TRUE(rolled_back);
 }
 

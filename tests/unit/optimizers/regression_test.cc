@@ -564,7 +564,8 @@ TEST(BrainPenaltyRegressionTest, FlickeringViolationFixDoesNotTurnAFlapVetoIntoA
   bool flap_veto = false;
   for (const auto& r : h.brain.History("svc")) {
     if (r.new_value == 5 && r.outcome != Outcome::kVetoed) ++raises;
-    flap_veto |= r.outcome == Outcome::kVetoed && r.outcome_reason.find("flap") != std::string::npos;
+    flap_veto |=
+        r.outcome == Outcome::kVetoed && r.outcome_reason.find("flap") != std::string::npos;
   }
   EXPECT_EQ(raises, 1);
   EXPECT_TRUE(flap_veto);
@@ -577,11 +578,11 @@ TEST(GuardRegressionTest, ViolationFixRespectsOscillationAndTheRollbacksPenalty)
   Guard g(settings);
   TargetModel model;
   KnobHistory h;
-  h.Charge(4, 5, clock.Now());               // change 4 -> 5
+  h.Charge(4, 5, clock.Now());  // change 4 -> 5
   clock.Advance(std::chrono::seconds(20));
-  h.Charge(5, 4, clock.Now());               // rolled back: 5 -> 4
+  h.Charge(5, 4, clock.Now());  // rolled back: 5 -> 4
   model.Penalize("worker_threads", Penalty{5, 1, clock.Now() + 10 * settings.cooldown, "#1"});
-  clock.Advance(std::chrono::seconds(31));   // past the cooldown
+  clock.Advance(std::chrono::seconds(31));  // past the cooldown
 
   Proposal p;
   p.knob = "worker_threads";

@@ -20,8 +20,11 @@ T RoundTrip(const T& in) {
 }
 
 TEST(CodecTest, HelloRoundTrip) {
-  Hello h{"example-service", 4242, {{"worker_threads", 8, 1, 64, "threads"}, {"cache_bytes", 1e6, {}, {}, ""}},
-          {"requests", "latency"}, "knob-cpp/0.1"};
+  Hello h{"example-service",
+          4242,
+          {{"worker_threads", 8, 1, 64, "threads"}, {"cache_bytes", 1e6, {}, {}, ""}},
+          {"requests", "latency"},
+          "knob-cpp/0.1"};
   Hello out = RoundTrip(h);
   EXPECT_EQ(out.name, "example-service");
   EXPECT_EQ(out.pid, 4242);
@@ -171,8 +174,10 @@ void PrintTo(const BadCase& c, std::ostream* os) {
   for (const char* p = c.message; *p != '\0'; ++p) {
     char ch = *p;
     bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (alnum) name += ch;
-    else if (name.back() != '_') name += '_';
+    if (alnum)
+      name += ch;
+    else if (name.back() != '_')
+      name += '_';
   }
   *os << name;
 }
@@ -185,8 +190,7 @@ TEST_P(CodecErrorTest, NamesTheProblem) {
   ASSERT_FALSE(r.ok()) << GetParam().line;
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(err.code, GetParam().code) << err.message;
-  EXPECT_NE(err.message.find(GetParam().message), std::string::npos)
-      << "got: " << err.message;
+  EXPECT_NE(err.message.find(GetParam().message), std::string::npos) << "got: " << err.message;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -213,8 +217,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "field 'pid': expected non-negative integer"},
         BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":0}", ErrorCode::kBadMessage,
                 "must be a positive pid"},
-        BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":1,\"knobs\":[{\"name\":\"k\"}]}",
-                ErrorCode::kBadMessage, "missing field 'knobs[0].value'"},
+        BadCase{
+            "{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":1,\"knobs\":[{\"name\":\"k\"}]}",
+            ErrorCode::kBadMessage, "missing field 'knobs[0].value'"},
         BadCase{"{\"v\":1,\"type\":\"hello\",\"name\":\"a\",\"pid\":1,\"knobs\":{}}",
                 ErrorCode::kBadMessage, "field 'knobs': expected array, got object"},
         BadCase{"{\"v\":1,\"type\":\"report\",\"errors_total\":0}", ErrorCode::kBadMessage,
