@@ -308,7 +308,7 @@ void ControlApi::HandleAck(SessionId id, Session& s, const protocol::Ack& ack) {
   spdlog::info("control: '{}' {} recommendation {} ({}){}", s.client_name,
                protocol::AckResultName(ack.result), ack.id, ack.knob,
                ack.reason.empty() ? "" : ": " + ack.reason);
-  if (outcome_sink_) outcome_sink_(ack.id, o, ack.reason);
+  if (outcome_sink_) outcome_sink_->OnOutcome(ack.id, o, ack.reason);
 }
 
 ControlApi::Client* ControlApi::FindClientByTarget(const std::string& target) {
@@ -328,7 +328,7 @@ void ControlApi::Publish(const Recommendation& rec) {
   auto outcome = [&](Outcome o, std::string reason) {
     spdlog::info("control: recommendation {} for '{}' not delivered: {}", rec.id, rec.target,
                  reason);
-    if (outcome_sink_) outcome_sink_(rec.id, o, reason);
+    if (outcome_sink_) outcome_sink_->OnOutcome(rec.id, o, reason);
   };
   if (Paused(rec.target)) {
     outcome(Outcome::kVetoed, "target '" + rec.target + "' is paused by the operator");
@@ -385,7 +385,8 @@ void ControlApi::Sweep() {
       std::string client = it->second.client;
       it = pending_.erase(it);
       if (!advisory && outcome_sink_)
-        outcome_sink_(id, Outcome::kExpired, "no ack from '" + client + "' before expiry");
+        outcome_sink_->OnOutcome(id, Outcome::kExpired,
+                                 "no ack from '" + client + "' before expiry");
     } else {
       ++it;
     }
@@ -589,8 +590,8 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
       auto r = backend_->Explain(req.recommendation);
       if (!r.ok())
         return fail(CodeFor(r.status(), ErrorCode::kUnknownRecommendation), r.status().message());
-      reply.recommendation = std::move(r->first);
-      reply.explanation = std::move(r->second);
+      reply.recommendation = std::move(r->recommendation);
+      reply.explanation = std::move(r->steps);
       break;
     }
     case AdminOp::kPause:

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "config/policy.h"
+#include "core/brain_queries.h"
 #include "core/clock.h"
 #include "core/protocol/messages.h"
 #include "core/publisher.h"
@@ -57,8 +58,6 @@ class Transport {
   virtual void Close(SessionId session) = 0;
 };
 
-using OutcomeSink = std::function<void(uint64_t id, Outcome outcome, const std::string& reason)>;
-
 class ControlMetrics;
 
 class ControlApi : public Publisher, public AppReportSource {
@@ -71,7 +70,8 @@ class ControlApi : public Publisher, public AppReportSource {
   ControlApi& operator=(const ControlApi&) = delete;
 
   void SetPolicy(std::shared_ptr<const Policy> policy);
-  void SetOutcomeSink(OutcomeSink sink) { outcome_sink_ = std::move(sink); }
+  // Null: outcomes are dropped. The sink must outlive this object.
+  void SetOutcomeSink(OutcomeSink* sink) { outcome_sink_ = sink; }
   void SetBackend(AdminBackend* backend) { backend_ = backend; }
 
   // --- Transport events ---
@@ -153,7 +153,7 @@ class ControlApi : public Publisher, public AppReportSource {
   AdminBackend* backend_;
   std::unique_ptr<ControlMetrics> metrics_;
   std::shared_ptr<const Policy> policy_;
-  OutcomeSink outcome_sink_;
+  OutcomeSink* outcome_sink_ = nullptr;
   std::map<SessionId, Session> sessions_;
   std::map<std::string, Client> clients_;  // by registered name
   std::map<uint64_t, PendingSet> pending_;

@@ -67,13 +67,14 @@ std::optional<T> Last(const std::vector<protocol::Message>& msgs) {
   return std::nullopt;
 }
 
-class ControlApiTest : public ::testing::Test {
+class ControlApiTest : public ::testing::Test, public OutcomeSink {
  protected:
   ControlApiTest() : api_(clock_, transport_, nullptr, &registry_) {
     api_.SetPolicy(TestPolicy());
-    api_.SetOutcomeSink([this](uint64_t id, Outcome o, const std::string& r) {
-      outcomes_.push_back({id, o, r});
-    });
+    api_.SetOutcomeSink(this);
+  }
+  void OnOutcome(uint64_t id, Outcome o, const std::string& r) override {
+    outcomes_.push_back({id, o, r});
   }
   void Connect(SessionId s, pid_t pid, bool admin = false) {
     api_.OnConnect(s, PeerIdentity{pid, admin ? 0u : 1000u, 1000, admin});
