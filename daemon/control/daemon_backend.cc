@@ -138,8 +138,8 @@ ControlServer* AttachControlServer(Daemon& daemon, OutcomeSink* outcomes,
   server->api().SetOutcomeSink(outcomes);
   server->AdoptBackend(std::move(backend));
   ControlServer* out = server.get();
-  daemon.SetAppReportSource(&server->api());
-  daemon.AddPublisher(&server->api());
+  daemon.SetAppReportSource(&server->api().clients());
+  daemon.AddPublisher(&server->api().clients());
   daemon.AddComponent(std::move(server));
   return out;
 }
