@@ -2,30 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <exception>
-
 namespace knob {
 namespace {
-
-prometheus::Registry& Orphan() {
-  static prometheus::Registry orphan;
-  return orphan;
-}
-
-template <typename Builder, typename T>
-prometheus::Family<T>& SafeRegister(Builder b, prometheus::Registry& reg, const std::string& name) {
-  try {
-    return b.Register(reg);
-  } catch (const std::exception& e) {
-    spdlog::error("metrics: cannot register {}: {}; it will not be exported", name, e.what());
-  }
-  try {
-    return b.Register(Orphan());
-  } catch (const std::exception& e) {
-    spdlog::critical("metrics: cannot register {} at all: {}", name, e.what());
-    std::terminate();
-  }
-}
 
 bool HasTarget(const prometheus::Labels& l, const std::string& target) {
   auto it = l.find("target");
@@ -36,19 +14,17 @@ bool HasTarget(const prometheus::Labels& l, const std::string& target) {
 
 // Several collectors share families (knobd_collector_supported, sample ages): prometheus-cpp's
 // default InsertBehavior::Merge returns the existing family for the same name. A registry built
-// with InsertBehavior::Throw would make the second one land in the orphan registry (logged).
+// with InsertBehavior::Throw would make the second one unscraped (logged and counted).
 prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& reg,
                                                    const std::string& name,
                                                    const std::string& help) {
-  return SafeRegister<decltype(prometheus::BuildGauge()), prometheus::Gauge>(
-      prometheus::BuildGauge().Name(name).Help(help), reg, name);
+  return FamilyOrUnscraped<prometheus::Gauge>(reg, {name, help});
 }
 
 prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& reg,
                                                        const std::string& name,
                                                        const std::string& help) {
-  return SafeRegister<decltype(prometheus::BuildCounter()), prometheus::Counter>(
-      prometheus::BuildCounter().Name(name).Help(help), reg, name);
+  return FamilyOrUnscraped<prometheus::Counter>(reg, {name, help});
 }
 
 void CounterVec::Observe(const prometheus::Labels& labels, double raw) {

@@ -1,9 +1,12 @@
 #pragma once
 // Small helpers every collector uses to expose what it saw on the Prometheus registry it was
-// given, without throwing (prometheus-cpp throws on a conflicting registration; we log and fall
-// back to an unscraped registry so a naming bug costs one metric, not the daemon).
+// given. Registration follows core/prometheus.h's policy (FamilyOrUnscraped: a failure is
+// logged and counted, and costs one metric, not the daemon).
 //
-//  - GaugeFamily / CounterFamily: register a family (name, help) safely.
+//  - GaugeFamily / CounterFamily: register a family (name, help).
+//  - GaugeVec / CounterVec: per-label-set series; given the collector's TargetMetricTable they
+//    list themselves in it, so one table.ForgetTarget(t) removes every per-target series the
+//    collector creates.
 //  - CounterFeed: turns a raw cumulative kernel counter into Prometheus increments that never go
 //    backwards; a drop (the process restarted, a new history) counts the new value from zero.
 //  - SupportTracker: the degraded-mode rule. The first time a source is unsupported it sets
@@ -22,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/prometheus.h"
 #include "core/status.h"
 
 namespace knob {
@@ -51,15 +55,21 @@ class CounterFeed {
 };
 
 // Per-label-set counters fed from raw cumulative values.
-class CounterVec {
+class CounterVec final : public TargetSeries {
  public:
   CounterVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
       : family_(&CounterFamily(reg, name, help)) {}
+  // Listed in `table` (declared before this member), which removes its series per target.
+  CounterVec(TargetMetricTable& table, prometheus::Registry& reg, const std::string& name,
+             const std::string& help)
+      : CounterVec(reg, name, help) {
+    table.Add(*this);
+  }
   void Observe(const prometheus::Labels& labels, double raw);
   // For events knobd counts itself (not a kernel cumulative value).
   void Increment(const prometheus::Labels& labels, double delta = 1);
   // Drops series whose labels contain target=`target` (target left the policy or went away).
-  void ForgetTarget(const std::string& target);
+  void ForgetTarget(const std::string& target) override;
   // Drops the one series with exactly these labels, if any (a thread that exited).
   void Forget(const prometheus::Labels& labels);
 
@@ -72,12 +82,18 @@ class CounterVec {
   std::map<prometheus::Labels, Series> series_;
 };
 
-class GaugeVec {
+class GaugeVec final : public TargetSeries {
  public:
   GaugeVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
       : family_(&GaugeFamily(reg, name, help)) {}
+  // Listed in `table` (declared before this member), which removes its series per target.
+  GaugeVec(TargetMetricTable& table, prometheus::Registry& reg, const std::string& name,
+           const std::string& help)
+      : GaugeVec(reg, name, help) {
+    table.Add(*this);
+  }
   void Set(const prometheus::Labels& labels, double v);
-  void ForgetTarget(const std::string& target);
+  void ForgetTarget(const std::string& target) override;
   // Removes series with target=`target` that were not Set() since the last call to
   // BeginTarget(target): used for label sets that come and go (listen ports).
   void BeginTarget(const std::string& target);

@@ -104,3 +104,14 @@ class [[nodiscard]] Result {
     ::knob::Status knob_status_ = (expr);        \
     if (!knob_status_.ok()) return knob_status_; \
   } while (0)
+
+// `KNOB_ASSIGN_OR_RETURN(auto* f, MakeF());` declares (or assigns) the value of a Result, or
+// returns its Status from the enclosing function.
+#define KNOB_STATUS_CONCAT_INNER_(a, b) a##b
+#define KNOB_STATUS_CONCAT_(a, b) KNOB_STATUS_CONCAT_INNER_(a, b)
+#define KNOB_ASSIGN_OR_RETURN(lhs, expr) \
+  KNOB_ASSIGN_OR_RETURN_IMPL_(KNOB_STATUS_CONCAT_(knob_result_, __LINE__), lhs, expr)
+#define KNOB_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                                \
+  if (!result.ok()) return result.status();            \
+  lhs = std::move(*result)

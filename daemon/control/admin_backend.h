@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/brain_queries.h"
 #include "core/protocol/messages.h"
 #include "core/recommendation.h"
 #include "core/status.h"
@@ -43,7 +44,7 @@ class AdminBackend {
     return UnavailableError("history is not available for " + target + " (no brain built)");
   }
   // The stored recommendation and one sentence per decision step.
-  virtual Result<std::pair<Recommendation, std::vector<std::string>>> Explain(uint64_t id) {
+  virtual Result<Explanation> Explain(uint64_t id) {
     return UnavailableError("explain is not available for " + std::to_string(id) +
                             " (no brain built)");
   }

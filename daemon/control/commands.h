@@ -1,7 +1,9 @@
 #pragma once
-// The one table of operator commands. The control API dispatches admin ops from it, knobctl
-// parses its command line from it, and both print `help` generated from it, so a command
-// cannot exist without its documentation (the bpftune `bpftune_reqs[]` idea).
+// The one table of operator commands. knobctl parses its command line from it and prints `help`
+// generated from it; the daemon binds one handler to each entry with an `op`
+// (daemon/control/admin_ops.h, checked at the control server's start), so a command cannot
+// exist without its documentation or its handler (the bpftune `bpftune_reqs[]` idea). This
+// file stays free of the daemon so knobctl links only it.
 // Thread rule: immutable data, any thread.
 
 #include <optional>

@@ -6,8 +6,8 @@
 
 namespace knob {
 
-DaemonAdminBackend::DaemonAdminBackend(Daemon& daemon)
-    : daemon_(daemon), started_(daemon.clock().Now()) {}
+DaemonAdminBackend::DaemonAdminBackend(Daemon& daemon, const BrainQueries* brain)
+    : daemon_(daemon), started_(daemon.clock().Now()), brain_(brain) {}
 
 Result<protocol::StatusInfo> DaemonAdminBackend::GetStatus() {
   protocol::StatusInfo s;
@@ -104,20 +104,24 @@ Result<protocol::ShowInfo> DaemonAdminBackend::Show(const std::string& target) {
       if (!it->second.error.empty()) info.notes.push_back(it->second.error);
     }
   }
-  if (model_) model_(target, info.model, info.notes);
+  if (brain_) {
+    if (std::optional<ModelView> view = brain_->Model(target)) {
+      for (auto& [key, value] : view->model) info.model[key] = value;
+      for (auto& note : view->notes) info.notes.push_back(std::move(note));
+    }
+  }
   return info;
 }
 
 Result<std::vector<Recommendation>> DaemonAdminBackend::History(const std::string& target,
                                                                 uint32_t limit) {
-  if (!history_) return AdminBackend::History(target, limit);
-  return history_(target, limit);
+  if (!brain_) return AdminBackend::History(target, limit);
+  return brain_->History(target, limit);
 }
 
-Result<std::pair<Recommendation, std::vector<std::string>>> DaemonAdminBackend::Explain(
-    uint64_t id) {
-  if (!explain_) return AdminBackend::Explain(id);
-  return explain_(id);
+Result<Explanation> DaemonAdminBackend::Explain(uint64_t id) {
+  if (!brain_) return AdminBackend::Explain(id);
+  return brain_->Explain(id);
 }
 
 Result<std::string> DaemonAdminBackend::Reload() {
@@ -126,14 +130,16 @@ Result<std::string> DaemonAdminBackend::Reload() {
   return std::string("policy reloaded from " + daemon_.config_path());
 }
 
-AttachedControl AttachControlServer(Daemon& daemon) {
-  auto backend = std::make_unique<DaemonAdminBackend>(daemon);
+ControlServer* AttachControlServer(Daemon& daemon, OutcomeSink* outcomes,
+                                   const BrainQueries* brain) {
+  auto backend = std::make_unique<DaemonAdminBackend>(daemon, brain);
   auto server = std::make_unique<ControlServer>(daemon.loop(), daemon.clock(), &daemon.registry());
   server->SetPolicy(daemon.shared_policy());
-  AttachedControl out{server.get(), backend.get()};
+  server->api().SetOutcomeSink(outcomes);
   server->AdoptBackend(std::move(backend));
-  daemon.SetAppReportSource(&server->api());
-  daemon.AddPublisher(&server->api());
+  ControlServer* out = server.get();
+  daemon.SetAppReportSource(&server->api().clients());
+  daemon.AddPublisher(&server->api().clients());
   daemon.AddComponent(std::move(server));
   return out;
 }

@@ -1,14 +1,14 @@
 #pragma once
 // AdminBackend over the running Daemon: status, targets and show from the policy and the last
-// tick's snapshot, reload through Daemon::Reload. History and explain come from the brain,
-// plugged in with SetHistory/SetExplain (optimizers own the history); without them those ops
-// answer `unavailable`.
+// tick's snapshot, reload through Daemon::Reload. History, explain and show's model come from the
+// brain through core/brain_queries.h (optimizers own them); without one those ops answer
+// `unavailable` and show has no model.
 // AttachControlServer() is the one call main.cc makes to put the control socket into knobd.
 // Thread rule: loop thread only.
 
-#include <functional>
 #include <memory>
 
+#include "core/brain_queries.h"
 #include "daemon/control/admin_backend.h"
 #include "daemon/control/server.h"
 #include "daemon/daemon.h"
@@ -17,49 +17,31 @@ namespace knob {
 
 class DaemonAdminBackend final : public AdminBackend {
  public:
-  using HistoryFn =
-      std::function<Result<std::vector<Recommendation>>(const std::string& target, uint32_t limit)>;
-  using ExplainFn =
-      std::function<Result<std::pair<Recommendation, std::vector<std::string>>>(uint64_t id)>;
-  // Fills `show`'s model numbers ("usl.alpha") and notes for a target (the brain owns them).
-  using ModelFn =
-      std::function<void(const std::string& target, std::map<std::string, double>& model,
-                         std::vector<std::string>& notes)>;
-
-  explicit DaemonAdminBackend(Daemon& daemon);
-  void SetHistory(HistoryFn fn) { history_ = std::move(fn); }
-  void SetExplain(ExplainFn fn) { explain_ = std::move(fn); }
-  void SetModel(ModelFn fn) { model_ = std::move(fn); }
+  // `brain` may be null (no brain built: history and explain are unavailable); it must outlive
+  // this backend.
+  DaemonAdminBackend(Daemon& daemon, const BrainQueries* brain);
 
   Result<protocol::StatusInfo> GetStatus() override;
   Result<std::vector<protocol::TargetInfo>> GetTargets() override;
   Result<protocol::ShowInfo> Show(const std::string& target) override;
   Result<std::vector<Recommendation>> History(const std::string& target, uint32_t limit) override;
-  Result<std::pair<Recommendation, std::vector<std::string>>> Explain(uint64_t id) override;
+  Result<Explanation> Explain(uint64_t id) override;
   Result<std::string> Reload() override;
 
  private:
   Daemon& daemon_;
   MonoTime started_;
-  HistoryFn history_;
-  ExplainFn explain_;
-  ModelFn model_;
+  const BrainQueries* brain_;
 };
 
 // Flattens one target's collected metrics into "cpu.user_seconds"-style keys for `show`.
 std::map<std::string, double> FlattenTargetMetrics(const TargetSnapshot& t);
 
-// Creates the control server and its backend, wires them into `daemon` (component, publisher,
-// app-report source) and returns them so the caller can connect the brain:
-//   auto control = AttachControlServer(daemon);
-//   control.server->api().SetOutcomeSink([decider](uint64_t id, Outcome o, const std::string& r) {
-//     decider->OnOutcome(id, o, r); });
-//   control.backend->SetHistory(...); control.backend->SetExplain(...);
-// The daemon owns both; the pointers stay valid until the Daemon is destroyed.
-struct AttachedControl {
-  ControlServer* server = nullptr;
-  DaemonAdminBackend* backend = nullptr;
-};
-AttachedControl AttachControlServer(Daemon& daemon);
+// Creates the control server and its backend and wires them into `daemon` (component,
+// publisher, app-report source). Acks and expiries go to `outcomes`; history, explain and show's
+// model come from `brain`. Either may be null; both must outlive the Daemon's components.
+// The daemon owns the server; the returned pointer stays valid until the Daemon is destroyed.
+ControlServer* AttachControlServer(Daemon& daemon, OutcomeSink* outcomes,
+                                   const BrainQueries* brain);
 
 }  // namespace knob

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/protocol/codec.h"
+#include "daemon/control/admin_ops.h"
 
 namespace knob {
 namespace {
@@ -69,6 +70,7 @@ Status ControlServer::Start() {
   // libuv writes with write(2): a client that vanished mid-reply would raise SIGPIPE and kill
   // knobd. EPIPE as an error value is what we want.
   signal(SIGPIPE, SIG_IGN);
+  KNOB_RETURN_IF_ERROR(CheckAdminHandlers());
   std::optional<gid_t> group;
   if (!settings_.group.empty()) {
     group = LookupGroup(settings_.group);

@@ -5,15 +5,10 @@
 // class only moves bytes and enforces what needs the transport (oversized lines, too many
 // clients, slow readers).
 //
-// Wiring into knobd (daemon/main.cc):
-//   auto server = std::make_unique<ControlServer>(daemon.loop(), daemon.clock(),
-//                                                 &daemon.registry());
-//   server->SetPolicy(daemon.shared_policy());
-//   server->api().SetBackend(backend);                  // AdminBackend, optional
-//   server->api().SetOutcomeSink(...Decider::OnOutcome...);
-//   daemon.SetAppReportSource(&server->api());
-//   daemon.AddPublisher(&server->api());
-//   daemon.AddComponent(std::move(server));             // Start/Stop/OnPolicyChanged
+// Wired into knobd by AttachControlServer (daemon/control/daemon_backend.h): the backend, the
+// outcome sink, api().clients() as the tick's Publisher and AppReportSource, and the server as
+// a Component (Start/Stop/OnPolicyChanged). Start refuses to listen when an operator command
+// has no admin handler (CheckAdminHandlers).
 // Thread rule: loop thread only.
 
 #include <map>

@@ -17,7 +17,8 @@ inline constexpr int kKnobctlDaemonError = 1;
 inline constexpr int kKnobctlUsage = 2;
 inline constexpr int kKnobctlCannotConnect = 3;
 
-// Offline analysis hook (`knobctl analyze ...`): set when knob_optimizers is linked.
+// Offline analysis hook (`knobctl analyze ...`): knobctl's main sets it to knob_optimizers'
+// RunAnalyze; in-process tests may leave it null.
 using AnalyzeFn =
     std::function<int(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)>;
 

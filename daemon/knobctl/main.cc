@@ -2,17 +2,13 @@
 #include <iostream>
 
 #include "daemon/knobctl/knobctl.h"
-#if defined(KNOB_HAVE_ANALYZE)
 #include "optimizers/analyze.h"
-#endif
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   knob::KnobctlEnv env;
-#if defined(KNOB_HAVE_ANALYZE)
   env.analyze = [](const std::vector<std::string>& a, std::ostream& out, std::ostream& err) {
     return knob::RunAnalyze(a, out, err);
   };
-#endif
   return knob::RunKnobctl(args, std::cout, std::cerr, env);
 }

@@ -2,8 +2,7 @@
 
 #include <prometheus/registry.h>
 
-#include <exception>
-
+#include "core/prometheus.h"
 #include "knob/version.h"
 
 namespace knob {
@@ -19,78 +18,73 @@ constexpr TargetState kAllStates[] = {TargetState::kPending, TargetState::kActiv
 
 }  // namespace
 
+// A family that cannot be registered is a startup error here (core/prometheus.h): knobd's own
+// health metrics are what an operator alerts on.
 Result<std::unique_ptr<SelfMetrics>> SelfMetrics::Create(prometheus::Registry& registry,
                                                          WallTime start_time) {
   std::unique_ptr<SelfMetrics> m(new SelfMetrics);
-  try {
-    prometheus::BuildGauge()
-        .Name("knobd_build_info")
-        .Help("Always 1; the version label says which knobd is running")
-        .Register(registry)
-        .Add({{"version", KNOB_VERSION}})
-        .Set(1);
-    prometheus::BuildGauge()
-        .Name("knobd_up")
-        .Help("Always 1 while knobd serves metrics")
-        .Register(registry)
-        .Add({})
-        .Set(1);
-    prometheus::BuildGauge()
-        .Name("knobd_start_time_seconds")
-        .Help("Unix time knobd started")
-        .Register(registry)
-        .Add({})
-        .Set(std::chrono::duration<double>(start_time.time_since_epoch()).count());
-    m->tick_duration_ = &prometheus::BuildHistogram()
-                             .Name("knobd_tick_duration_seconds")
-                             .Help("Wall time of one tick: collection, decision and publishing")
-                             .Register(registry)
-                             .Add({}, kTickBuckets);
-    m->ticks_ = &prometheus::BuildCounter()
-                     .Name("knobd_ticks_total")
-                     .Help("Ticks completed")
-                     .Register(registry)
-                     .Add({});
-    m->ticks_skipped_ = &prometheus::BuildCounter()
-                             .Name("knobd_ticks_skipped_total")
-                             .Help("Ticks skipped because the previous one was still running")
-                             .Register(registry)
-                             .Add({});
-    m->collector_errors_ = &prometheus::BuildCounter()
-                                .Name("knobd_collector_errors_total")
-                                .Help("Collect() calls that returned an error, by collector")
-                                .Register(registry);
-    m->reload_success_ = &prometheus::BuildGauge()
-                              .Name("knobd_config_last_reload_success")
-                              .Help("1 if the last policy load or reload succeeded, else 0")
-                              .Register(registry)
-                              .Add({});
-    m->reload_timestamp_ = &prometheus::BuildGauge()
-                                .Name("knobd_config_last_reload_timestamp_seconds")
-                                .Help("Unix time of the last policy load or reload attempt")
-                                .Register(registry)
-                                .Add({});
-    auto& reloads = prometheus::BuildCounter()
-                        .Name("knobd_config_reloads_total")
-                        .Help("Policy reloads (SIGHUP or control socket), by result")
-                        .Register(registry);
-    m->reloads_ok_ = &reloads.Add({{"result", "success"}});
-    m->reloads_failed_ = &reloads.Add({{"result", "failure"}});
-    auto& targets = prometheus::BuildGauge()
-                        .Name("knobd_targets")
-                        .Help("Targets in the policy by state, as of the last tick")
-                        .Register(registry);
-    for (TargetState s : kAllStates) {
-      m->targets_[s] = &targets.Add({{"state", std::string(TargetStateName(s))}});
-    }
-    m->published_ = &prometheus::BuildCounter()
-                         .Name("knobd_recommendations_published_total")
-                         .Help("Recommendations handed to the publishers after the guards")
-                         .Register(registry)
-                         .Add({});
-  } catch (const std::exception& e) {
-    return InternalError(std::string("registering knobd self metrics: ") + e.what());
+  using prometheus::Counter;
+  using prometheus::Gauge;
+  using prometheus::Histogram;
+  KNOB_ASSIGN_OR_RETURN(
+      auto* build_info,
+      RegisterFamily<Gauge>(registry, {"knobd_build_info",
+                                       "Always 1; the version label says which knobd is running"}));
+  build_info->Add({{"version", KNOB_VERSION}}).Set(1);
+  KNOB_ASSIGN_OR_RETURN(auto* up, RegisterFamily<Gauge>(registry, {"knobd_up",
+                                                                   "Always 1 while knobd serves "
+                                                                   "metrics"}));
+  up->Add({}).Set(1);
+  KNOB_ASSIGN_OR_RETURN(auto* start, RegisterFamily<Gauge>(registry, {"knobd_start_time_seconds",
+                                                                      "Unix time knobd started"}));
+  start->Add({}).Set(std::chrono::duration<double>(start_time.time_since_epoch()).count());
+  KNOB_ASSIGN_OR_RETURN(
+      auto* tick_duration,
+      RegisterFamily<Histogram>(registry,
+                                {"knobd_tick_duration_seconds",
+                                 "Wall time of one tick: collection, decision and publishing"}));
+  m->tick_duration_ = &tick_duration->Add({}, kTickBuckets);
+  KNOB_ASSIGN_OR_RETURN(
+      auto* ticks, RegisterFamily<Counter>(registry, {"knobd_ticks_total", "Ticks completed"}));
+  m->ticks_ = &ticks->Add({});
+  KNOB_ASSIGN_OR_RETURN(
+      auto* skipped, RegisterFamily<Counter>(
+                         registry, {"knobd_ticks_skipped_total",
+                                    "Ticks skipped because the previous one was still running"}));
+  m->ticks_skipped_ = &skipped->Add({});
+  KNOB_ASSIGN_OR_RETURN(
+      m->collector_errors_,
+      RegisterFamily<Counter>(registry, {"knobd_collector_errors_total",
+                                         "Collect() calls that returned an error, by collector"}));
+  KNOB_ASSIGN_OR_RETURN(
+      auto* reload_success,
+      RegisterFamily<Gauge>(registry, {"knobd_config_last_reload_success",
+                                       "1 if the last policy load or reload succeeded, else 0"}));
+  m->reload_success_ = &reload_success->Add({});
+  KNOB_ASSIGN_OR_RETURN(
+      auto* reload_timestamp,
+      RegisterFamily<Gauge>(registry, {"knobd_config_last_reload_timestamp_seconds",
+                                       "Unix time of the last policy load or reload attempt"}));
+  m->reload_timestamp_ = &reload_timestamp->Add({});
+  KNOB_ASSIGN_OR_RETURN(
+      auto* reloads,
+      RegisterFamily<Counter>(registry, {"knobd_config_reloads_total",
+                                         "Policy reloads (SIGHUP or control socket), by result"}));
+  m->reloads_ok_ = &reloads->Add({{"result", "success"}});
+  m->reloads_failed_ = &reloads->Add({{"result", "failure"}});
+  KNOB_ASSIGN_OR_RETURN(
+      auto* targets,
+      RegisterFamily<Gauge>(
+          registry, {"knobd_targets", "Targets in the policy by state, as of the last tick"}));
+  for (TargetState s : kAllStates) {
+    m->targets_[s] = &targets->Add({{"state", std::string(TargetStateName(s))}});
   }
+  KNOB_ASSIGN_OR_RETURN(
+      auto* published,
+      RegisterFamily<Counter>(registry, {"knobd_recommendations_published_total",
+                                         "Recommendations handed to the publishers after the "
+                                         "guards"}));
+  m->published_ = &published->Add({});
   return m;
 }
 

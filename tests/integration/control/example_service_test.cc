@@ -37,8 +37,8 @@ TEST(ExampleServiceTest, RegistersReportsAndAppliesEveryKnob) {
   pid_t service = Spawn({kService, "--port", port, "--socket", c.socket_path, "--duration", "25",
                          "--workers", "2", "--cpu-work-us", "50"});
   ASSERT_GT(service, 0);
-  bool registered =
-      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("example-service") == 1; });
+  bool registered = h.WaitOnLoop(
+      [&] { return h.server().api().clients().RegisteredPids().count("example-service") == 1; });
   pid_t load = Spawn({kLoadgen, "--port", port, "--duration", "4", "--connections", "4"});
   std::map<std::string, double> want = {{"worker_threads", 6},
                                         {"backend_pool", 2},
@@ -53,13 +53,13 @@ TEST(ExampleServiceTest, RegistersReportsAndAppliesEveryKnob) {
       rec.target = "svc";
       rec.knob = knob;
       rec.new_value = value;
-      h.OnLoop([&] { h.server().api().Publish(rec); });
+      h.OnLoop([&] { h.server().api().clients().Publish(rec); });
     }
     acked = h.WaitOnLoop([&] { return h.outcomes().size() == want.size(); });
     reported = h.WaitOnLoop([&] {
       Snapshot snap;
       snap.targets["svc"].name = "svc";
-      h.server().api().MergeReports(Policy{}, snap);
+      h.server().api().clients().MergeReports(Policy{}, snap);
       const auto& app = snap.targets["svc"].app;
       if (!app || app->requests_total == 0) return false;
       for (const auto& [knob, value] : want)

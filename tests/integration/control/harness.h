@@ -50,16 +50,13 @@ struct OutcomeRecord {
   std::string reason;
 };
 
-class Harness {
+class Harness : public OutcomeSink {
  public:
   explicit Harness(const ControlSettings& control) {
     loop_ = std::make_unique<Loop>();
     server_ = std::make_unique<ControlServer>(*loop_, SystemClock::Instance(), &registry_);
     server_->SetPolicy(HarnessPolicy(control));
-    server_->api().SetOutcomeSink([this](uint64_t id, Outcome o, const std::string& r) {
-      std::lock_guard<std::mutex> lock(mu_);
-      outcomes_.push_back({id, o, r});
-    });
+    server_->api().SetOutcomeSink(this);
     start_status_ = server_->Start();
     async_ = std::make_unique<Async>(*loop_, [this] { Drain(); });
     thread_ = std::thread([this] { (void)loop_->Run(); });
@@ -73,6 +70,10 @@ class Harness {
     server_.reset();
     async_.reset();
     loop_.reset();
+  }
+  void OnOutcome(uint64_t id, Outcome o, const std::string& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcomes_.push_back({id, o, r});
   }
   const Status& start_status() const { return start_status_; }
   ControlServer& server() { return *server_; }

@@ -47,15 +47,15 @@ bool RunPythonClientAndPublish(Harness& h, const std::string& cmd, uint64_t id, 
     while (fgets(buf, sizeof(buf), p) != nullptr) *output += buf;
     pclose(p);
   });
-  bool registered =
-      h.WaitOnLoop([&] { return h.server().api().RegisteredPids().count("py-service") == 1; });
+  bool registered = h.WaitOnLoop(
+      [&] { return h.server().api().clients().RegisteredPids().count("py-service") == 1; });
   if (registered) {
     Recommendation rec;
     rec.id = id;
     rec.target = "py";
     rec.knob = "workers";
     rec.new_value = value;
-    h.OnLoop([&] { h.server().api().Publish(rec); });
+    h.OnLoop([&] { h.server().api().clients().Publish(rec); });
     EXPECT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
   }
   py.join();
@@ -104,12 +104,12 @@ TEST_F(ControlServerTest, CppClientRoundTrip) {
   client.RecordRequest(2ms);
   ASSERT_TRUE(client.Start().ok());
   ASSERT_TRUE(h.WaitOnLoop(
-      [&] { return h.server().api().RegisteredPids().count("example-service") == 1; }));
+      [&] { return h.server().api().clients().RegisteredPids().count("example-service") == 1; }));
   // Reports arrive every tick (200 ms).
   ASSERT_TRUE(h.WaitOnLoop([&] {
     Snapshot snap;
     snap.targets["svc"].name = "svc";
-    h.server().api().MergeReports(Policy{}, snap);
+    h.server().api().clients().MergeReports(Policy{}, snap);
     return snap.targets["svc"].app.has_value() && snap.targets["svc"].app->requests_total == 1 &&
            snap.targets["svc"].app->pools.count("workers") == 1;
   }));
@@ -120,7 +120,7 @@ TEST_F(ControlServerTest, CppClientRoundTrip) {
   rec.knob = "worker_threads";
   rec.old_value = 4;
   rec.new_value = 6;
-  h.OnLoop([&] { h.server().api().Publish(rec); });
+  h.OnLoop([&] { h.server().api().clients().Publish(rec); });
   ASSERT_TRUE(h.WaitOnLoop([&] { return !h.outcomes().empty(); }));
   auto out = h.outcomes();
   EXPECT_EQ(out[0].id, 11u);
@@ -129,7 +129,7 @@ TEST_F(ControlServerTest, CppClientRoundTrip) {
   // Out of bounds: the client library rejects without calling the app.
   rec.id = 12;
   rec.new_value = 1000;
-  h.OnLoop([&] { h.server().api().Publish(rec); });
+  h.OnLoop([&] { h.server().api().clients().Publish(rec); });
   ASSERT_TRUE(h.WaitOnLoop([&] { return h.outcomes().size() == 2; }));
   EXPECT_EQ(h.outcomes()[1].outcome, Outcome::kRejected);
   EXPECT_EQ(applied.load(), 6);
@@ -167,7 +167,7 @@ TEST_F(ControlServerTest, PythonClientRoundTrip) {
   // The python client's report was accepted by the C++ decoder.
   Snapshot snap;
   snap.targets["py"].name = "py";
-  h.OnLoop([&] { h.server().api().MergeReports(Policy{}, snap); });
+  h.OnLoop([&] { h.server().api().clients().MergeReports(Policy{}, snap); });
   ASSERT_TRUE(snap.targets["py"].app.has_value()) << output;
   EXPECT_EQ(snap.targets["py"].app->requests_total, 1);
 }
@@ -251,7 +251,7 @@ TEST_F(ControlServerTest, TwoHundredClientsAtOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(welcomed.load(), kClients);
   size_t pids = 0;
-  h.OnLoop([&] { pids = h.server().api().RegisteredPids().size(); });
+  h.OnLoop([&] { pids = h.server().api().clients().RegisteredPids().size(); });
   EXPECT_EQ(pids, static_cast<size_t>(kClients));
 }
 
@@ -333,7 +333,7 @@ TEST_F(ControlServerTest, SpoofedPidIsRefused) {
   EXPECT_EQ(e->code, ErrorCode::kPidMismatch);
   EXPECT_TRUE(c.WaitEof());
   size_t pids = 1;
-  h.OnLoop([&] { pids = h.server().api().RegisteredPids().size(); });
+  h.OnLoop([&] { pids = h.server().api().clients().RegisteredPids().size(); });
   EXPECT_EQ(pids, 0u);
 }
 
@@ -369,7 +369,7 @@ TEST_F(ControlServerTest, AdminOpFromNonAdminUidIsRefused) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "child exit code (10 setuid, 11 connect, 13 no reply, "
                                        "14 not an error, 15 wrong code)";
   bool paused = true;
-  h.OnLoop([&] { paused = h.server().api().Paused("svc"); });
+  h.OnLoop([&] { paused = h.server().api().clients().Paused("svc"); });
   EXPECT_FALSE(paused);
 }
 
@@ -420,7 +420,7 @@ TEST_F(ControlServerTest, ClientReconnectsAfterServerRestartWithoutBlockingAppTh
     Harness h(Settings(dir_));
     ASSERT_TRUE(h.start_status().ok());
     EXPECT_TRUE(h.WaitOnLoop(
-        [&] { return h.server().api().RegisteredPids().count("example-service") == 1; }));
+        [&] { return h.server().api().clients().RegisteredPids().count("example-service") == 1; }));
     EXPECT_GE(client.connections(), 2u);
   }
   stop = true;

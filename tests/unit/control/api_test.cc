@@ -67,13 +67,14 @@ std::optional<T> Last(const std::vector<protocol::Message>& msgs) {
   return std::nullopt;
 }
 
-class ControlApiTest : public ::testing::Test {
+class ControlApiTest : public ::testing::Test, public OutcomeSink {
  protected:
   ControlApiTest() : api_(clock_, transport_, nullptr, &registry_) {
     api_.SetPolicy(TestPolicy());
-    api_.SetOutcomeSink([this](uint64_t id, Outcome o, const std::string& r) {
-      outcomes_.push_back({id, o, r});
-    });
+    api_.SetOutcomeSink(this);
+  }
+  void OnOutcome(uint64_t id, Outcome o, const std::string& r) override {
+    outcomes_.push_back({id, o, r});
   }
   void Connect(SessionId s, pid_t pid, bool admin = false) {
     api_.OnConnect(s, PeerIdentity{pid, admin ? 0u : 1000u, 1000, admin});
@@ -102,7 +103,7 @@ TEST_F(ControlApiTest, HelloGetsWelcomeWithTargetModeAndTick) {
   EXPECT_EQ(w->target, "svc");
   EXPECT_EQ(w->mode, "apply");
   EXPECT_EQ(w->tick_interval_seconds, 0.5);
-  EXPECT_EQ(api_.RegisteredPids().at("example-service"), 100);
+  EXPECT_EQ(api_.clients().RegisteredPids().at("example-service"), 100);
 }
 
 TEST_F(ControlApiTest, SpoofedPidIsRefusedAndClosed) {
@@ -113,7 +114,7 @@ TEST_F(ControlApiTest, SpoofedPidIsRefusedAndClosed) {
   ASSERT_NE(e, std::nullopt);
   EXPECT_EQ(e->code, ErrorCode::kPidMismatch);
   EXPECT_EQ(transport_.closed, std::vector<SessionId>{1});
-  EXPECT_TRUE(api_.RegisteredPids().empty());
+  EXPECT_TRUE(api_.clients().RegisteredPids().empty());
 }
 
 TEST_F(ControlApiTest, GarbageGetsErrorAndConnectionStays) {
@@ -145,7 +146,7 @@ TEST_F(ControlApiTest, ReportIsMergedIntoTheTargetSnapshot) {
   Snapshot snap;
   snap.targets["svc"].name = "svc";
   snap.targets["other"].name = "other";
-  api_.MergeReports(Policy{}, snap);
+  api_.clients().MergeReports(Policy{}, snap);
   ASSERT_TRUE(snap.targets["svc"].app);
   EXPECT_EQ(snap.targets["svc"].app->requests_total, 50);
   EXPECT_EQ(snap.targets["svc"].app->pools.at("workers").busy, 3);
@@ -158,15 +159,15 @@ TEST_F(ControlApiTest, DisconnectKeepsGoneAndReconnectResumes) {
   Register(1, 100);
   api_.OnLine(1, "{\"v\":1,\"type\":\"report\",\"requests_total\":5,\"errors_total\":0}");
   api_.OnDisconnect(1);
-  EXPECT_TRUE(api_.RegisteredPids().empty());
+  EXPECT_TRUE(api_.clients().RegisteredPids().empty());
   Snapshot snap;
   snap.targets["svc"].name = "svc";
-  api_.MergeReports(Policy{}, snap);
+  api_.clients().MergeReports(Policy{}, snap);
   EXPECT_EQ(snap.targets["svc"].state, TargetState::kGone);
   ASSERT_TRUE(snap.targets["svc"].app);  // history stays
   Register(2, 101);
   EXPECT_NE(Last<protocol::Welcome>(transport_.Take(2)), std::nullopt);
-  EXPECT_EQ(api_.RegisteredPids().at("example-service"), 101);
+  EXPECT_EQ(api_.clients().RegisteredPids().at("example-service"), 101);
 }
 
 TEST_F(ControlApiTest, SecondLiveClientWithSameNameIsRefused) {
@@ -175,7 +176,7 @@ TEST_F(ControlApiTest, SecondLiveClientWithSameNameIsRefused) {
   const auto e = Last<protocol::Error>(transport_.Take(2));
   ASSERT_NE(e, std::nullopt);
   EXPECT_EQ(e->code, ErrorCode::kAlreadyRegistered);
-  EXPECT_EQ(api_.RegisteredPids().at("example-service"), 100);
+  EXPECT_EQ(api_.clients().RegisteredPids().at("example-service"), 100);
 }
 
 TEST_F(ControlApiTest, PublishSendsSetAndAckReachesTheDecider) {
@@ -188,7 +189,7 @@ TEST_F(ControlApiTest, PublishSendsSetAndAckReachesTheDecider) {
   rec.old_value = 4;
   rec.new_value = 6;
   rec.reason = "queue grows";
-  api_.Publish(rec);
+  api_.clients().Publish(rec);
   const auto set = Last<protocol::Set>(transport_.Take(1));
   ASSERT_NE(set, std::nullopt);
   EXPECT_EQ(set->id, 9u);
@@ -214,7 +215,7 @@ TEST_F(ControlApiTest, UnackedSetExpires) {
   rec.id = 3;
   rec.target = "svc";
   rec.expires = clock_.WallNow() + std::chrono::seconds(5);
-  api_.Publish(rec);
+  api_.clients().Publish(rec);
   api_.Sweep();
   EXPECT_TRUE(outcomes_.empty());
   clock_.Advance(std::chrono::seconds(6));
@@ -235,20 +236,20 @@ TEST_F(ControlApiTest, PauseAndObserveModeStopDelivery) {
   rec.id = 4;
   rec.target = "svc";
   transport_.Take(1);
-  api_.Publish(rec);
+  api_.clients().Publish(rec);
   EXPECT_EQ(Last<protocol::Set>(transport_.Take(1)), std::nullopt);
   ASSERT_EQ(outcomes_.size(), 1u);
   EXPECT_EQ(outcomes_[0].outcome, Outcome::kVetoed);
   Snapshot snap;
   snap.targets["svc"].name = "svc";
-  api_.MergeReports(Policy{}, snap);
+  api_.clients().MergeReports(Policy{}, snap);
   EXPECT_EQ(snap.targets["svc"].state, TargetState::kPaused);
 
   api_.OnLine(9, "{\"v\":1,\"type\":\"resume\",\"id\":2,\"target\":\"svc\"}");
   api_.OnLine(9, "{\"v\":1,\"type\":\"mode\",\"id\":3,\"target\":\"svc\",\"mode\":\"recommend\"}");
-  EXPECT_EQ(api_.ModeOverride("svc"), Mode::kRecommend);
+  EXPECT_EQ(api_.clients().ModeOverride("svc"), Mode::kRecommend);
   rec.id = 5;
-  api_.Publish(rec);
+  api_.clients().Publish(rec);
   const auto set = Last<protocol::Set>(transport_.Take(1));
   ASSERT_NE(set, std::nullopt);
   EXPECT_TRUE(set->advisory);
@@ -264,16 +265,17 @@ TEST_F(ControlApiTest, PauseAndObserveModeStopDelivery) {
 // policy's mode. The tick now hands the decider a policy with the overrides applied.
 TEST_F(ControlApiTest, OverridesRewriteTheTickPolicy) {
   Policy p = *TestPolicy();
-  EXPECT_FALSE(api_.ApplyOverrides(p));  // nothing to override: the tick shares the policy
+  EXPECT_FALSE(
+      api_.clients().ApplyOverrides(p));  // nothing to override: the tick shares the policy
   Connect(9, 1, /*admin=*/true);
   api_.OnLine(9, "{\"v\":1,\"type\":\"mode\",\"id\":1,\"target\":\"other\",\"mode\":\"apply\"}");
   api_.OnLine(9, "{\"v\":1,\"type\":\"pause\",\"id\":2,\"target\":\"svc\"}");
-  ASSERT_TRUE(api_.ApplyOverrides(p));
+  ASSERT_TRUE(api_.clients().ApplyOverrides(p));
   EXPECT_EQ(p.FindTarget("other")->mode, Mode::kApply);
   EXPECT_EQ(p.FindTarget("svc")->mode, Mode::kObserve);
   api_.OnLine(9, "{\"v\":1,\"type\":\"resume\",\"id\":3,\"target\":\"svc\"}");
   Policy q = *TestPolicy();
-  ASSERT_TRUE(api_.ApplyOverrides(q));
+  ASSERT_TRUE(api_.clients().ApplyOverrides(q));
   EXPECT_EQ(q.FindTarget("svc")->mode, Mode::kApply);
 }
 
