@@ -13,6 +13,7 @@
 
 #include "optimizers/brain_state.h"
 #include "tests/support/brain_driver.h"
+#include "tests/support/metric_value.h"
 #include "tests/unit/optimizers/sim_service.h"
 
 namespace knob {
@@ -375,13 +376,7 @@ TEST(BrainTest, LoadExportsTheRestoredModelAndPenalties) {
   ASSERT_TRUE(h2.brain->Load(dir).ok());
   prometheus::TextSerializer ser;
   std::string text = ser.Serialize(h2.registry.Collect());
-  auto value = [&](const std::string& prefix) {
-    auto at = text.find(prefix);
-    if (at == std::string::npos) return -1.0;
-    auto eol = text.find('\n', at);
-    auto sp = text.rfind(' ', eol);
-    return std::stod(text.substr(sp + 1, eol - sp - 1));
-  };
+  auto value = [&](const std::string& series) { return test::SampleValue(text, series); };
   EXPECT_EQ(value("knobd_model_observations{target=\"web\"}"), observations) << text;
   EXPECT_GE(value("knobd_model_penalized_regions{knob=\"concurrency_limit\",target=\"web\"}"), 1)
       << text;
