@@ -1,13 +1,10 @@
 #pragma once
 // Fakes for the non-file parts of Env: a SockDiag that returns a scripted socket list and a
 // PerfEvents that either fails every open with a chosen status (no PMU, no permission) or
-// counts up deterministically. Plus MetricValue() to read a series back from a registry.
+// counts up deterministically. (Metrics are read back with tests/support/metric_value.h.)
 // Thread rule: test thread only.
 
-#include <prometheus/registry.h>
-
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,27 +56,5 @@ class FakePerfEvents final : public PerfEvents {
  private:
   int next_ = 100;
 };
-
-// Value of the series `name`{labels} (labels must match exactly), or unset.
-inline std::optional<double> MetricValue(prometheus::Registry& reg, const std::string& name,
-                                         const std::map<std::string, std::string>& labels) {
-  for (const auto& fam : reg.Collect()) {
-    if (fam.name != name) continue;
-    for (const auto& m : fam.metric) {
-      std::map<std::string, std::string> got;
-      for (const auto& l : m.label) got[l.name] = l.value;
-      if (got != labels) continue;
-      switch (fam.type) {
-        case prometheus::MetricType::Counter:
-          return m.counter.value;
-        case prometheus::MetricType::Gauge:
-          return m.gauge.value;
-        default:
-          return std::nullopt;
-      }
-    }
-  }
-  return std::nullopt;
-}
 
 }  // namespace knob::test

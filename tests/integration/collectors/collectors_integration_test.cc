@@ -28,6 +28,7 @@
 #include "core/sock_diag.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_host.h"
+#include "tests/support/metric_value.h"
 
 namespace knob {
 namespace {

@@ -195,15 +195,4 @@ inline std::pair<int, std::string> RunKnobd(std::vector<std::string> args,
   return {rc.value_or(-2), p.Log()};
 }
 
-// The value of the first sample line "NAME{...} VALUE" or "NAME VALUE" whose text starts with
-// `series` (e.g. `knobd_config_reloads_total{result="success"}`).
-inline std::optional<double> SampleValue(const std::string& exposition, const std::string& series) {
-  std::istringstream in(exposition);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nullopt;
-}
-
 }  // namespace knob::test

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "tests/integration/daemon/exposition.h"
+#include "tests/support/metric_value.h"
 
 namespace knob::test {
 namespace {

@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/metric_value.h"
+
 namespace knob::test {
 
 using json = nlohmann::json;
@@ -148,24 +150,6 @@ inline std::string HttpGet(int port, const std::string& path) {
       split == std::string::npos)
     return "";
   return raw.substr(split + 4);
-}
-
-// Sum of the samples of `family` whose labels include every `labels` pair.
-inline double SumSamples(const std::string& exposition, const std::string& family,
-                         const std::map<std::string, std::string>& labels) {
-  std::istringstream in(exposition);
-  std::string line;
-  double sum = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind(family + "{", 0) != 0) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels)
-      match = match && line.find(k + "=\"" + v + "\"") != std::string::npos;
-    if (!match) continue;
-    auto sp = line.rfind(' ');
-    if (sp != std::string::npos) sum += std::strtod(line.c_str() + sp + 1, nullptr);
-  }
-  return sum;
 }
 
 inline double Num(const json& j, const char* key, double fallback = std::nan("")) {

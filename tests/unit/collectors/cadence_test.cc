@@ -15,11 +15,13 @@
 #include "collectors/allocator.h"
 #include "collectors/cpu.h"
 #include "collectors/discovery.h"
+#include "tests/support/counting_procfs.h"
 #include "tests/unit/collectors/harness.h"
 
 namespace knob {
 namespace {
 
+using test::CountingProcFs;
 using test::Harness;
 
 // Writes a single-threaded process `pid` named `comm` into the fixture /proc.
@@ -57,47 +59,6 @@ Selector Comm(const std::string& c) {
   s.comm = c;
   return s;
 }
-
-// Counts reads of files whose path ends in `suffix`, by wrapping the harness's ProcFs.
-class CountingProcFs final : public ProcFs {
- public:
-  explicit CountingProcFs(ProcFs& inner) : inner_(inner) {}
-  std::map<std::string, int> reads;  // by file name (after the last '/')
-  int listings_of_root = 0;
-  int pid_stat_reads = 0;  // PID/stat and PID/task/TID/stat, not the host's /proc/stat
-  std::map<std::string, int> path_reads;    // by whole path
-  std::map<std::string, int> dir_listings;  // ListDirKept calls by path
-  Status Read(FsRoot r, std::string_view p, std::string& out) override {
-    Count(p);
-    return inner_.Read(r, p, out);
-  }
-  Status ReadKept(FsRoot r, std::string_view p, std::string& out) override {
-    Count(p);
-    return inner_.ReadKept(r, p, out);
-  }
-  void Forget(FsRoot r, std::string_view prefix) override { inner_.Forget(r, prefix); }
-  Status ListDir(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
-    if (p.empty()) ++listings_of_root;
-    return inner_.ListDir(r, p, out);
-  }
-  Status ListDirKept(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
-    ++dir_listings[std::string(p)];
-    return inner_.ListDirKept(r, p, out);
-  }
-  Status ReadLink(FsRoot r, std::string_view p, std::string& out) override {
-    return inner_.ReadLink(r, p, out);
-  }
-  const std::string& RootPath(FsRoot r) const override { return inner_.RootPath(r); }
-
- private:
-  void Count(std::string_view p) {
-    ++path_reads[std::string(p)];
-    size_t slash = p.rfind('/');
-    if (slash != std::string_view::npos && p.substr(slash) == "/stat") ++pid_stat_reads;
-    ++reads[std::string(slash == std::string_view::npos ? p : p.substr(slash + 1))];
-  }
-  ProcFs& inner_;
-};
 
 class CadenceTest : public ::testing::Test {
  protected:
@@ -151,14 +112,14 @@ TEST_F(CadenceTest, DiscoveryListsProcOnItsIntervalAndRechecksMatchedEveryTick) 
   Discovery d(env, h.registry);
   Snapshot s = h.Tick({&d});
   ASSERT_EQ(s.targets.at("svc").processes.size(), 5u);
-  EXPECT_EQ(counting.listings_of_root, 1);
+  EXPECT_EQ(counting.ListingsOf(""), 1);
   // A matched process exits between scans: gone at the next tick, without a listing.
   h.tree.Remove("proc/3002");
-  const int comm_reads = counting.reads["comm"];
+  const int comm_reads = counting.ReadsNamed("comm");
   s = h.Tick({&d});
   EXPECT_EQ(s.targets.at("svc").processes.size(), 4u);
-  EXPECT_EQ(counting.listings_of_root, 1);
-  EXPECT_EQ(counting.reads["comm"] - comm_reads, 5);  // the 5 matched last tick, nothing else
+  EXPECT_EQ(counting.ListingsOf(""), 1);
+  EXPECT_EQ(counting.ReadsNamed("comm") - comm_reads, 5);  // the 5 matched last tick, nothing else
   // A new process is found at the next scan (5 s after the first), not before.
   WriteProcess(h, 3010, "svc");
   for (int t = 0; t < 2; ++t) {
@@ -169,7 +130,7 @@ TEST_F(CadenceTest, DiscoveryListsProcOnItsIntervalAndRechecksMatchedEveryTick) 
   EXPECT_EQ(s.targets.at("svc").processes.size(), 4u);
   s = h.Tick({&d});  // now = 5 s: scan
   EXPECT_EQ(s.targets.at("svc").processes.size(), 5u);
-  EXPECT_EQ(counting.listings_of_root, 2);
+  EXPECT_EQ(counting.ListingsOf(""), 2);
 }
 
 TEST_F(CadenceTest, WaitingTargetScansWhenAPidWasAllocated) {
@@ -178,21 +139,21 @@ TEST_F(CadenceTest, WaitingTargetScansWhenAPidWasAllocated) {
   Discovery d(env, h.registry);
   Snapshot s = h.Tick({&d});
   EXPECT_EQ(s.targets.at("late").state, TargetState::kPending);
-  EXPECT_EQ(counting.listings_of_root, 1);
+  EXPECT_EQ(counting.ListingsOf(""), 1);
   // No pid allocated (loadavg's last pid unchanged): no listing while the target waits.
   for (int t = 0; t < 3; ++t) h.Tick({&d});
-  EXPECT_EQ(counting.listings_of_root, 1);
+  EXPECT_EQ(counting.ListingsOf(""), 1);
   // The process starts: last pid moves, the next tick scans and finds it.
   WriteProcess(h, 4000, "late");
   h.tree.Write("proc/loadavg", "1.50 0.75 0.25 3/121 4000\n");
   s = h.Tick({&d});
-  EXPECT_EQ(counting.listings_of_root, 2);
+  EXPECT_EQ(counting.ListingsOf(""), 2);
   ASSERT_EQ(s.targets.at("late").processes.size(), 1u);
   EXPECT_EQ(s.targets.at("late").state, TargetState::kActive);
   // Active now: pid allocations no longer trigger scans before the interval.
   h.tree.Write("proc/loadavg", "1.50 0.75 0.25 3/122 4001\n");
   h.Tick({&d});
-  EXPECT_EQ(counting.listings_of_root, 2);
+  EXPECT_EQ(counting.ListingsOf(""), 2);
 }
 
 // taskstats answers from a table; a test changes an entry to make a process "run".
@@ -265,7 +226,7 @@ TEST_F(CadenceTest, IdleProcessStatReadOncePerIntervalUntilItMoves) {
   h.AddTarget("quiet", Comm("quiet"));
   Discovery d(env, h.registry);
   CpuCollector cpu(env, h.registry);
-  auto reads = [&](int pid) { return counting.path_reads[std::to_string(pid) + "/stat"]; };
+  auto reads = [&](int pid) { return counting.ReadsOf(std::to_string(pid) + "/stat"); };
   // Until nothing has moved for 5 s, every process is read every tick (the first tick's count
   // includes discovery's own read of a new process's stat).
   h.Tick({&d, &cpu});
@@ -314,7 +275,7 @@ TEST_F(CadenceTest, AllocatorReusesStatmOfAnIdleProcessUntilItsStatIsReadAgain) 
   Discovery d(env, h.registry);
   CpuCollector cpu(env, h.registry);
   AllocatorCollector alloc(env, h.registry, cpu.stat_cache());
-  auto statm = [&] { return counting.path_reads["6200/statm"]; };
+  auto statm = [&] { return counting.ReadsOf("6200/statm"); };
   for (int t = 0; t < 6; ++t) h.Tick({&d, &cpu, &alloc});
   EXPECT_EQ(statm(), 6);  // busy until 5 s without a change: every tick
   // Idle: statm is read with the process's stat, once per 5 s, and RSS stays reported.
@@ -393,24 +354,24 @@ TEST_F(CadenceTest, LargeProcessIsRelistedPeriodicallyOnlyWhenItsStatMoved) {
   CpuCollector cpu(env, h.registry);
   const std::string task = "7200/task";
   h.Tick({&d, &cpu});
-  ASSERT_EQ(counting.dir_listings[task], 1);
+  ASSERT_EQ(counting.KeptListingsOf(task), 1);
   // Nothing moves for well past 6 thread intervals: no periodic re-listing.
   for (int t = 0; t < 15; ++t) h.Tick({&d, &cpu});
-  EXPECT_EQ(counting.dir_listings[task], 1);
+  EXPECT_EQ(counting.KeptListingsOf(task), 1);
   // It runs (and could have replaced a thread one for one): re-listed at the next tick, as 6
   // thread intervals have passed since the last listing.
   write_stat(50);
   h.Tick({&d, &cpu});
-  EXPECT_EQ(counting.dir_listings[task], 2);
+  EXPECT_EQ(counting.KeptListingsOf(task), 2);
   // Still moving: the next periodic listing comes 6 intervals later, not before.
   for (int t = 0; t < 5; ++t) {
     write_stat(60 + t);
     h.Tick({&d, &cpu});
   }
-  EXPECT_EQ(counting.dir_listings[task], 2);
+  EXPECT_EQ(counting.KeptListingsOf(task), 2);
   write_stat(70);
   h.Tick({&d, &cpu});
-  EXPECT_EQ(counting.dir_listings[task], 3);
+  EXPECT_EQ(counting.KeptListingsOf(task), 3);
 }
 
 TEST_F(CadenceTest, IdleProcessThreadsAreNotVisitedOnceAllWereReadSinceItsLastChange) {

@@ -17,6 +17,7 @@
 #include "tests/support/fake_host.h"
 #include "tests/support/faulty_procfs.h"
 #include "tests/support/fixture.h"
+#include "tests/support/metric_value.h"
 
 namespace knob::test {
 

@@ -22,6 +22,7 @@
 #include "collectors/cpu.h"
 #include "collectors/discovery.h"
 #include "core/sock_diag.h"
+#include "tests/support/counting_procfs.h"
 #include "tests/unit/collectors/harness.h"
 
 namespace knob {
@@ -242,33 +243,7 @@ TEST_F(RotationTest, TaskStatsRefusedFallsBackToThreadFiles) {
 namespace knob {
 namespace {
 
-// Counts reads and listings of one exact path, forwarding everything.
-class CountingProcFs final : public ProcFs {
- public:
-  CountingProcFs(ProcFs& inner, std::string path) : inner_(inner), path_(std::move(path)) {}
-  int reads = 0;
-  Status Read(FsRoot r, std::string_view p, std::string& out) override {
-    reads += p == path_;
-    return inner_.Read(r, p, out);
-  }
-  Status ReadKept(FsRoot r, std::string_view p, std::string& out) override {
-    reads += p == path_;
-    return inner_.ReadKept(r, p, out);
-  }
-  void Forget(FsRoot r, std::string_view p) override { inner_.Forget(r, p); }
-  Status ListDir(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
-    reads += p == path_;
-    return inner_.ListDir(r, p, out);
-  }
-  Status ReadLink(FsRoot r, std::string_view p, std::string& out) override {
-    return inner_.ReadLink(r, p, out);
-  }
-  const std::string& RootPath(FsRoot r) const override { return inner_.RootPath(r); }
-
- private:
-  ProcFs& inner_;
-  std::string path_;
-};
+using test::CountingProcFs;
 
 TEST(ProcStatCacheTest, AllocatorReusesTheCpuCollectorsStatOfTheSameTick) {
   for (bool shared : {true, false}) {
@@ -276,7 +251,7 @@ TEST(ProcStatCacheTest, AllocatorReusesTheCpuCollectorsStatOfTheSameTick) {
     Selector s;
     s.comm = "a) (b\nc";
     h.AddTarget("weird", s);
-    CountingProcFs counting(h.faulty, "100/stat");
+    CountingProcFs counting(h.faulty);
     Env env{h.clock, counting, h.sock_diag, h.perf};
     Discovery d(env, h.registry);
     CpuCollector cpu(env, h.registry);
@@ -285,12 +260,12 @@ TEST(ProcStatCacheTest, AllocatorReusesTheCpuCollectorsStatOfTheSameTick) {
     ASSERT_TRUE(snap.targets.at("weird").memory.has_value());
     EXPECT_EQ(snap.targets.at("weird").memory->minor_faults, 500u);
     // Discovery and the cpu collector read it; the allocator only without the shared cache.
-    EXPECT_EQ(counting.reads, shared ? 2 : 3) << "shared=" << shared;
+    EXPECT_EQ(counting.TouchesOf("100/stat"), shared ? 2 : 3) << "shared=" << shared;
     // Next tick, without the cpu collector: the previous tick's entry is not reused, the
     // allocator reads the file (discovery re-checks a known pid through comm, not stat).
-    counting.reads = 0;
+    counting.Reset();
     h.Tick({&d, &alloc});
-    EXPECT_EQ(counting.reads, 1) << "shared=" << shared;
+    EXPECT_EQ(counting.TouchesOf("100/stat"), 1) << "shared=" << shared;
   }
 }
 
@@ -299,12 +274,13 @@ TEST(ThreadListTest, ReListedWhenTheThreadCountChangesNotEveryTick) {
   Selector s;
   s.comm = "a) (b\nc";
   h.AddTarget("weird", s);
-  CountingProcFs counting(h.faulty, "100/task");
+  CountingProcFs counting(h.faulty);
   Env env{h.clock, counting, h.sock_diag, h.perf};
   Discovery d(env, h.registry);
   CpuCollector cpu(env, h.registry);
   for (int i = 0; i < 10; ++i) h.Tick({&d, &cpu});
-  EXPECT_EQ(counting.reads, 1) << "stat's thread count (3) matches the list: no re-list";
+  EXPECT_EQ(counting.TouchesOf("100/task"), 1)
+      << "stat's thread count (3) matches the list: no re-list";
   // A fourth thread appears: stat says 4, so the small process re-lists on the next tick.
   std::filesystem::create_directories(h.tree.Path("proc/100/task/104"));
   h.tree.Write("proc/100/task/104/schedstat", "0 3000000 1\n");
@@ -316,7 +292,7 @@ TEST(ThreadListTest, ReListedWhenTheThreadCountChangesNotEveryTick) {
                "100 (a) (b\nc) S 1 100 100 0 -1 4194560 500 0 7 0 300 100 0 0 20 0 4 0 5000 "
                "100000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
   Snapshot snap = h.Tick({&d, &cpu});
-  EXPECT_EQ(counting.reads, 2);
+  EXPECT_EQ(counting.TouchesOf("100/task"), 2);
   EXPECT_DOUBLE_EQ(snap.targets.at("weird").cpu->runqueue_delay_seconds,
                    (50000 + 250000 + 700000 + 3000000) / 1e9);
 }

@@ -16,6 +16,7 @@
 #include "collectors/discovery.h"
 #include "collectors/socket.h"
 #include "core/sock_diag.h"
+#include "tests/support/counting_procfs.h"
 #include "tests/unit/collectors/harness.h"
 
 namespace knob {
@@ -544,26 +545,13 @@ TEST_F(SocketPassTest, FdRescansReadOnlyWhatMayHaveChanged) {
 }
 
 // Reports a directory's entry count as its size, as /proc/PID/fd does on Linux >= 6.2 (or 0,
-// as older kernels do), and counts the listings of /proc/PID/fd.
-class FdCountProcFs final : public ProcFs {
+// as older kernels do); counts the listings of /proc/PID/fd like any CountingProcFs.
+class FdCountProcFs final : public test::CountingProcFs {
  public:
-  FdCountProcFs(ProcFs& inner, const std::string& proc_root) : inner_(inner), root_(proc_root) {}
+  FdCountProcFs(ProcFs& inner, const std::string& proc_root)
+      : CountingProcFs(inner), root_(proc_root) {}
   bool old_kernel = false;
-  int fd_listings = 0;
-  Status Read(FsRoot r, std::string_view p, std::string& out) override {
-    return inner_.Read(r, p, out);
-  }
-  Status ReadKept(FsRoot r, std::string_view p, std::string& out) override {
-    return inner_.ReadKept(r, p, out);
-  }
-  void Forget(FsRoot r, std::string_view prefix) override { inner_.Forget(r, prefix); }
-  Status ListDir(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
-    return inner_.ListDir(r, p, out);
-  }
-  Status ListDirKept(FsRoot r, std::string_view p, std::vector<std::string>& out) override {
-    if (p.size() >= 3 && p.substr(p.size() - 3) == "/fd") ++fd_listings;
-    return inner_.ListDirKept(r, p, out);
-  }
+  int fd_listings() const { return KeptListingsEndingWith("/fd"); }
   Result<int64_t> DirSize(FsRoot r, std::string_view p) override {
     if (r != FsRoot::kProc) return UnavailableError("not proc");
     if (old_kernel) return int64_t{0};
@@ -576,13 +564,8 @@ class FdCountProcFs final : public ProcFs {
     if (ec) return NotFoundError(std::string(p));
     return n;
   }
-  Status ReadLink(FsRoot r, std::string_view p, std::string& out) override {
-    return inner_.ReadLink(r, p, out);
-  }
-  const std::string& RootPath(FsRoot r) const override { return inner_.RootPath(r); }
 
  private:
-  ProcFs& inner_;
   std::string root_;
 };
 
@@ -598,19 +581,19 @@ class FdCountGateTest : public SocketPassTest {
 TEST_F(FdCountGateTest, UnchangedFdCountSkipsCadenceListingsButEveryFourthListsAnyway) {
   h.policy.global.collection.fd_rescan_interval = std::chrono::seconds(1);
   CountedTick();
-  ASSERT_EQ(counting.fd_listings, 1);  // the first scan always lists
+  ASSERT_EQ(counting.fd_listings(), 1);  // the first scan always lists
   for (int i = 0; i < 12; ++i) CountedTick();
   // 12 cadence rescans: 3 of every 4 answered by the unchanged count.
   EXPECT_EQ(cs.fd_count_checks(), 9u);
-  EXPECT_EQ(counting.fd_listings, 1 + 3);
+  EXPECT_EQ(counting.fd_listings(), 1 + 3);
   Snapshot s = CountedTick();
   EXPECT_LE(s.time - s.targets.at("srv").refreshed.at("fds"), std::chrono::seconds(1));
   // A new socket changes the count: the next rescan lists and the next pass counts it.
   Link(60, "socket:[8888]");
   diag.sockets.push_back(Sock(kEstablished, 8080, 8888, 0, 0));
-  const int before = counting.fd_listings;
+  const int before = counting.fd_listings();
   CountedTick();
-  EXPECT_EQ(counting.fd_listings, before + 1);
+  EXPECT_EQ(counting.fd_listings(), before + 1);
   for (int i = 0; i < 12; ++i) s = CountedTick();
   EXPECT_EQ(Stats(s).tcp_by_state.at("established"), 41u);
 }
@@ -620,7 +603,7 @@ TEST_F(FdCountGateTest, KernelsWithoutAnFdCountListEveryTime) {
   h.policy.global.collection.fd_rescan_interval = std::chrono::seconds(1);
   for (int i = 0; i < 9; ++i) CountedTick();
   EXPECT_EQ(cs.fd_count_checks(), 0u);
-  EXPECT_EQ(counting.fd_listings, 9);
+  EXPECT_EQ(counting.fd_listings(), 9);
 }
 
 TEST_F(SocketPassTest, FirstScansOverTheReadlinkBudgetWaitForTheNextTickAndSoDoesTheFirstPass) {

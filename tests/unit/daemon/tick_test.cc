@@ -9,7 +9,7 @@
 
 #include "daemon/metrics/self_metrics.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/daemon/metrics_util.h"
+#include "tests/support/metric_value.h"
 
 namespace knob {
 namespace {

@@ -18,11 +18,13 @@
 #include "optimizers/brain.h"
 #include "optimizers/concurrency_optimizer.h"
 #include "optimizers/target_model.h"
+#include "tests/support/brain_driver.h"
 #include "tests/support/fake_clock.h"
 
 namespace knob {
 namespace {
 
+using ::knob::test::BrainDriver;
 using ::knob::test::FakeClock;
 
 double ErlangB(int servers, double erlangs) {
@@ -289,29 +291,20 @@ TEST(ConcurrencyOpenLoopTest, ASlackLimitAboveThePeakIsNotLowered) {
 // it until the load is carried (error rate under the constraint), never lowers it for the
 // rejections, and then holds.
 TEST(ConcurrencyOpenLoopTest, BrainRaisesARejectingLimitUntilTheLoadFitsAndHolds) {
-  FakeClock clock;
-  Brain brain(clock, nullptr);
-  OpenLoopService svc;
-  Policy policy = OpenLoopPolicy();
-  std::vector<Recommendation> published;
+  struct Driver : BrainDriver {
+    OpenLoopService svc;
+    Driver() : BrainDriver(OpenLoopPolicy()) {}
+    void Apply(const Recommendation& r) override { svc.limit = r.new_value; }
+  } h;
+  OpenLoopService& svc = h.svc;
   std::vector<double> limits;
   for (int tick = 0; tick < 4 * 120; ++tick) {
-    clock.Advance(std::chrono::milliseconds(250));
-    Snapshot s;
-    s.time = clock.Now();
-    s.wall_time = clock.WallNow();
-    s.targets["web"] = svc.Tick(0.25);
-    brain.Observe(policy, s);
-    for (auto& r : brain.Decide(policy, s)) {
-      published.push_back(r);
-      svc.limit = r.new_value;
-      brain.OnOutcome(r.id, Outcome::kApplied, "");
-    }
+    h.Step(std::chrono::milliseconds(250), svc.Tick(0.25));
     limits.push_back(svc.limit);
   }
   EXPECT_LT(svc.Rejected(), 0.01) << "final limit " << svc.limit;
   EXPECT_LE(svc.limit, 20) << "ran away past the burst allowance";
-  for (const auto& r : brain.History("web")) {
+  for (const auto& r : h.brain->History("web")) {
     EXPECT_NE(r.scenario, "shrink_errors") << r.reason;
     if (r.outcome == Outcome::kVerified || r.outcome == Outcome::kRolledBack) {
       EXPECT_GT(r.new_value, r.old_value) << r.reason;

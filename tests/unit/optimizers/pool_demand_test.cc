@@ -15,6 +15,7 @@
 #include "optimizers/brain.h"
 #include "optimizers/pool_size_optimizer.h"
 #include "optimizers/target_model.h"
+#include "tests/support/brain_driver.h"
 #include "tests/support/fake_clock.h"
 
 namespace knob::test {
@@ -199,16 +200,12 @@ TEST(PoolDemandTest, ShrinkKeepsTheRecentPeakDemandUnbound) {
 // A closed loop of 16 clients whose requests each need a backend connection: below the plateau
 // (8 connections: the CPU limit) every connection is busy and the rest of the clients queue;
 // from the plateau on throughput is flat and the pool has idle members.
-struct ClosedLoopBackend {
-  FakeClock clock;
-  std::unique_ptr<Brain> brain = std::make_unique<Brain>(clock, nullptr);
-  Policy policy;
+struct ClosedLoopBackend : BrainDriver {
   double pool = 1, requests = 0, cpu = 0;
   double plateau = 8, per_member = 500, clients = 16, noise = 0.02;
   std::mt19937 rng{5};
-  std::vector<Recommendation> published;
 
-  ClosedLoopBackend() {
+  ClosedLoopBackend() : BrainDriver(Policy{}) {
     policy.global.guard.cooldown = std::chrono::seconds(1);
     policy.global.guard.verification_window = std::chrono::seconds(2);
     policy.global.guard.min_samples = 6;
@@ -228,7 +225,6 @@ struct ClosedLoopBackend {
 
   void Tick() {
     const double dt = 0.25;
-    clock.Advance(std::chrono::milliseconds(250));
     std::normal_distribution<double> e(0, noise);
     double x = per_member * std::min(pool, plateau) * (1 + e(rng));
     requests += x * dt;
@@ -247,19 +243,11 @@ struct ClosedLoopBackend {
     CpuStats c;
     c.user_seconds = cpu;
     t.cpu = c;
-    Snapshot s;
-    s.time = clock.Now();
-    s.wall_time = clock.WallNow();
-    s.targets["svc"] = t;
-    brain->Observe(policy, s);
-    for (const auto& r : brain->Decide(policy, s)) {
-      published.push_back(r);
-      if (!r.advisory) {
-        pool = r.new_value;
-        brain->OnOutcome(r.id, Outcome::kApplied, "");
-      }
-    }
+    Step(std::chrono::milliseconds(250), std::move(t));
   }
+
+ protected:
+  void Apply(const Recommendation& r) override { pool = r.new_value; }
 };
 
 TEST(PoolDemandTest, ClosedLoopPoolReachesThePlateauInFewStepsAndHolds) {
@@ -293,7 +281,7 @@ TEST(PoolDemandTest, RestartWithTheSavedStateDoesNotExploreAgain) {
   ASSERT_TRUE(h.brain->Save(dir).ok());
   const size_t records = h.brain->History("svc").size();
 
-  h.brain = std::make_unique<Brain>(h.clock, nullptr);
+  h.Restart();
   ASSERT_TRUE(h.brain->Load(dir).ok());
   EXPECT_EQ(h.brain->History("svc").size(), records);
   ASSERT_NE(h.brain->FindModel("svc"), nullptr);
@@ -317,17 +305,13 @@ namespace {
 // misses that remain meet a busier backend. grow_cache_hits now predicts the throughput gain of
 // its step and accepts a p99 rise in proportion, inside the SLO; the guard still rolls back a
 // larger rise.
-struct ClosedLoopCache {
-  FakeClock clock;
-  Brain brain{clock, nullptr};
-  Policy policy;
+struct ClosedLoopCache : BrainDriver {
   double cache = 256 * 1024, requests = 0, hits = 0, misses = 0;
   std::vector<double> bounds;
   std::vector<uint64_t> counts;
   MissRatioCurve truth;
-  std::vector<Recommendation> published;
 
-  ClosedLoopCache() {
+  ClosedLoopCache() : BrainDriver(Policy{}) {
     policy.global.guard.cooldown = std::chrono::seconds(1);
     policy.global.guard.verification_window = std::chrono::seconds(2);
     policy.global.guard.min_samples = 6;
@@ -352,7 +336,6 @@ struct ClosedLoopCache {
 
   void Tick() {
     const double dt = 0.25;
-    clock.Advance(std::chrono::milliseconds(250));
     double h = truth.HitRatio(cache);
     double x = std::min(6000.0, 1000.0 / (1 - h));  // two backend connections for the misses
     requests += x * dt;
@@ -376,25 +359,17 @@ struct ClosedLoopCache {
     c.sample_rate = 0.1;
     a.caches["main"] = c;
     t.app = a;
-    Snapshot s;
-    s.time = clock.Now();
-    s.wall_time = clock.WallNow();
-    s.targets["svc"] = t;
-    brain.Observe(policy, s);
-    for (const auto& r : brain.Decide(policy, s)) {
-      published.push_back(r);
-      if (!r.advisory) {
-        cache = r.new_value;
-        brain.OnOutcome(r.id, Outcome::kApplied, "");
-      }
-    }
+    Step(std::chrono::milliseconds(250), std::move(t));
   }
+
+ protected:
+  void Apply(const Recommendation& r) override { cache = r.new_value; }
 };
 
 TEST(CacheGrowthTest, ThroughputGainWithAProportionalTailRiseIsKept) {
   ClosedLoopCache h;
   for (int i = 0; i < 480; ++i) h.Tick();  // 2 minutes
-  for (const auto& r : h.brain.History("svc")) {
+  for (const auto& r : h.brain->History("svc")) {
     EXPECT_NE(r.outcome, Outcome::kRolledBack) << r.reason << ": " << r.outcome_reason;
     if (r.scenario == "grow_cache_hits" && r.predicted.count("p99_seconds")) {
       EXPECT_LE(r.predicted.at("p99_seconds"), 0.95 * 0.2);
@@ -415,7 +390,7 @@ TEST(CacheGrowthTest, AnUnpredictedTailRiseIsStillRolledBack) {
   h.policy.targets[0].objective = Objective::kMinimizeP99Latency;  // no tail rise is accepted
   for (int i = 0; i < 120; ++i) h.Tick();
   bool rolled_back = false;
-  for (const auto& r : h.brain.History("svc")) rolled_back |= r.outcome == Outcome::kRolledBack;
+  for (const auto& r : h.brain->History("svc")) rolled_back |= r.outcome == Outcome::kRolledBack;
   EXPECT_TRUE(rolled_back);
 }
 

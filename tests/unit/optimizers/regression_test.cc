@@ -13,36 +13,27 @@
 #include "optimizers/guard.h"
 #include "optimizers/pool_size_optimizer.h"
 #include "optimizers/target_model.h"
+#include "tests/support/brain_driver.h"
 #include "tests/unit/optimizers/sim_service.h"
 
 namespace knob {
 namespace {
 
+using ::knob::test::BrainDriver;
+using ::knob::test::Delivery;
 using ::knob::test::FakeClock;
 using ::knob::test::SimPolicy;
 using ::knob::test::SimService;
 using ::testing::HasSubstr;
 
 // The SimService under a brain, as in brain_test.cc, with delivery left to the test.
-struct SimHarness {
-  FakeClock clock;
-  Brain brain{clock, nullptr};
+struct SimHarness : BrainDriver {
   SimService sim;
-  Policy policy = SimPolicy(Mode::kApply);
-  std::vector<Recommendation> published;
+
+  SimHarness() : BrainDriver(SimPolicy(Mode::kApply), Delivery::kNone) {}
 
   // Returns what the brain decided this tick (not delivered).
-  std::vector<Recommendation> Tick() {
-    clock.Advance(std::chrono::seconds(1));
-    Snapshot s;
-    s.time = clock.Now();
-    s.wall_time = clock.WallNow();
-    s.targets["web"] = sim.Tick(1.0);
-    brain.Observe(policy, s);
-    auto recs = brain.Decide(policy, s);
-    for (const auto& r : recs) published.push_back(r);
-    return recs;
-  }
+  std::vector<Recommendation> Tick() { return Step(std::chrono::seconds(1), sim.Tick(1.0)); }
 };
 
 BrainStateData SavedState(const Brain& brain, const std::string& name) {
@@ -69,10 +60,10 @@ TEST(BrainRegressionTest, VetoedDeliveryFreesTheTargetAndUndoesTheKnobCharge) {
   }
   ASSERT_TRUE(first.has_value());
   const std::string why = "target 'web' is paused by the operator";
-  h.brain.OnOutcome(first->id, Outcome::kVetoed, why);
+  h.brain->OnOutcome(first->id, Outcome::kVetoed, why);
 
-  EXPECT_FALSE(h.brain.Model("web")->active_recommendation.has_value());
-  BrainStateData state = SavedState(h.brain, "vetoed_delivery");
+  EXPECT_FALSE(h.brain->Model("web")->active_recommendation.has_value());
+  BrainStateData state = SavedState(*h.brain, "vetoed_delivery");
   ASSERT_EQ(state.targets.size(), 1u);
   for (const auto& k : state.targets[0].knobs) {
     if (k.knob != "concurrency_limit") continue;
@@ -82,9 +73,9 @@ TEST(BrainRegressionTest, VetoedDeliveryFreesTheTargetAndUndoesTheKnobCharge) {
 
   // Long past its expiry it is still `vetoed`, with the operator's reason.
   for (int i = 0; i < 60; ++i) {
-    for (const auto& r : h.Tick()) h.brain.OnOutcome(r.id, Outcome::kVetoed, why);
+    for (const auto& r : h.Tick()) h.brain->OnOutcome(r.id, Outcome::kVetoed, why);
   }
-  auto r = h.brain.Find(first->id);
+  auto r = h.brain->Find(first->id);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->outcome, Outcome::kVetoed);
   EXPECT_EQ(r->outcome_reason, why);
@@ -143,14 +134,14 @@ TEST(BrainRegressionTest, ChangesStartOnlyWithAFullBaseline) {
     for (const auto& r : h.Tick()) {
       if (!first_at) first_at = h.clock.Now();
       h.sim.limit = r.new_value;
-      h.brain.OnOutcome(r.id, Outcome::kApplied, "");
+      h.brain->OnOutcome(r.id, Outcome::kApplied, "");
     }
   }
   ASSERT_TRUE(first_at.has_value());
   // Observations start on the second tick; min_samples (5) of them precede the first change.
   EXPECT_GE(*first_at - start, std::chrono::seconds(1 + h.policy.global.guard.min_samples));
   int verified = 0;
-  for (const auto& r : h.brain.History("web")) {
+  for (const auto& r : h.brain->History("web")) {
     if (r.outcome != Outcome::kVerified || r.scenario == "rollback") continue;
     ++verified;
     EXPECT_EQ(r.realized.count("signal_to_noise"), 1u) << r.outcome_reason;
@@ -197,18 +188,14 @@ TEST(TargetModelRegressionTest, OwnKnobChangeIsNotAWorkloadShift) {
 
 // A closed-loop service whose worker pool stops helping at 4 workers: every worker is always
 // busy (offered load reads as busy == size), so Erlang C alone asks for ever more.
-struct ClosedLoopPool {
-  FakeClock clock;
-  Brain brain{clock, nullptr};
-  Policy policy;
+struct ClosedLoopPool : BrainDriver {
   double workers = 2, requests = 0, cpu = 0;
   double plateau = 4, per_worker = 100, noise = 0.01;
   bool idle = false;
   std::mt19937 rng{77};
-  std::vector<Recommendation> published;
   std::vector<double> host_busy = {0, 0}, host_total = {0, 0};
 
-  ClosedLoopPool() {
+  ClosedLoopPool() : BrainDriver(Policy{}) {
     policy.global.guard.cooldown = std::chrono::seconds(10);
     policy.global.guard.verification_window = std::chrono::seconds(8);
     policy.global.guard.min_samples = 5;
@@ -225,7 +212,6 @@ struct ClosedLoopPool {
   }
 
   void Tick() {
-    clock.Advance(std::chrono::seconds(1));
     std::normal_distribution<double> e(0, noise);
     double x = idle ? 0 : per_worker * std::min(workers, plateau) * (1 + e(rng));
     requests += x;
@@ -249,8 +235,6 @@ struct ClosedLoopPool {
     c.timeslices = static_cast<uint64_t>(cpu * 1e5);
     t.cpu = c;
     Snapshot s;
-    s.time = clock.Now();
-    s.wall_time = clock.WallNow();
     for (size_t i = 0; i < 2; ++i) {
       host_busy[i] += 0.02;
       host_total[i] += 1;
@@ -258,15 +242,11 @@ struct ClosedLoopPool {
     s.host.cpu_busy_seconds = host_busy;
     s.host.cpu_total_seconds = host_total;
     s.targets["svc"] = t;
-    brain.Observe(policy, s);
-    for (const auto& r : brain.Decide(policy, s)) {
-      published.push_back(r);
-      if (!r.advisory) {
-        workers = r.new_value;
-        brain.OnOutcome(r.id, Outcome::kApplied, "");
-      }
-    }
+    Step(std::chrono::seconds(1), std::move(s));
   }
+
+ protected:
+  void Apply(const Recommendation& r) override { workers = r.new_value; }
 };
 
 // Bug 3: grow_pool_wait kept raising worker_threads past the throughput plateau up to the
@@ -277,7 +257,7 @@ TEST(PoolSizeRegressionTest, StopsGrowingAPoolOnceARaiseDidNotHelp) {
   EXPECT_GE(h.workers, 4);  // the raises that helped were made
   EXPECT_LE(h.workers, 6);  // and it stopped soon after the plateau
   bool said_so = false;
-  for (const auto& l : h.brain.DecisionLog())
+  for (const auto& l : h.brain->DecisionLog())
     said_so |= l.find("hold: last raise did not help") != std::string::npos;
   EXPECT_TRUE(said_so);
 }
@@ -439,17 +419,13 @@ namespace {
 
 // A saturated worker pool on a host whose cpu pressure is already above the 20% limit, and
 // clearly worse with 5 workers than with 4. The service applies advisory (recommend-mode) sets.
-struct PressuredPool {
-  FakeClock clock;
-  Brain brain{clock, nullptr};
-  Policy policy;
+struct PressuredPool : BrainDriver {
   double workers = 4, requests = 0, cpu = 0, rate = 3000;
   bool flicker = false;  // offered load alternates 3.95 / 4.0 Erlangs every 20 s
   int tick = 0;
   std::mt19937 rng{31};
-  std::vector<Recommendation> published;
 
-  PressuredPool() {
+  PressuredPool() : BrainDriver(Policy{}, Delivery::kApplyOnly) {
     policy.global.guard.cooldown = std::chrono::seconds(30);
     policy.global.guard.verification_window = std::chrono::seconds(20);
     policy.global.guard.min_samples = 5;
@@ -468,7 +444,6 @@ struct PressuredPool {
 
   void Tick() {
     ++tick;
-    clock.Advance(std::chrono::seconds(1));
     std::normal_distribution<double> e(0, 0.01);
     double x = rate * (1 + e(rng));
     requests += x;
@@ -488,25 +463,23 @@ struct PressuredPool {
     c.user_seconds = cpu;
     t.cpu = c;
     Snapshot s;
-    s.time = clock.Now();
-    s.wall_time = clock.WallNow();
     Pressure p;
     p.some = PressureLine{100 * (workers >= 5 ? 0.31 : 0.25) * (1 + e(rng)), 0, 0, 0};
     s.host.pressure.cpu = p;
     s.targets["svc"] = t;
-    brain.Observe(policy, s);
-    for (const auto& r : brain.Decide(policy, s)) {
-      published.push_back(r);
-      workers = r.new_value;  // the service applies the advisory set
-    }
+    Step(std::chrono::seconds(1), std::move(s));
   }
+
+ protected:
+  // The service applies the advisory set.
+  void Apply(const Recommendation& r) override { workers = r.new_value; }
 };
 
 // Ticks until the first change is rolled back (at most 200 s).
 std::optional<Recommendation> FirstRollback(PressuredPool& h) {
   for (int i = 0; i < 200; ++i) {
     h.Tick();
-    for (const auto& r : h.brain.History("svc"))
+    for (const auto& r : h.brain->History("svc"))
       if (r.outcome == Outcome::kRolledBack) return r;
   }
   return std::nullopt;
@@ -526,11 +499,11 @@ TEST(BrainPenaltyRegressionTest, RolledBackChangeIsNotRetriedWithinItsPenaltyAcr
   // points, not the penalty.
   for (int i = 0; i < 40; ++i) h.Tick();
   h.rate = 1950;
-  const uint64_t shifts_before = h.brain.Model("svc")->workload_shifts;
+  const uint64_t shifts_before = h.brain->Model("svc")->workload_shifts;
   for (int i = 0; i < 60; ++i) h.Tick();
-  EXPECT_GT(h.brain.Model("svc")->workload_shifts, shifts_before)
+  EXPECT_GT(h.brain->Model("svc")->workload_shifts, shifts_before)
       << "the test needs a workload shift after the rollback";
-  auto model = h.brain.Model("svc");
+  auto model = h.brain->Model("svc");
   ASSERT_FALSE(model->penalties.empty()) << "the shift dropped the rollback's penalty";
   EXPECT_EQ(model->penalties[0].value, 5);
 
@@ -538,7 +511,7 @@ TEST(BrainPenaltyRegressionTest, RolledBackChangeIsNotRetriedWithinItsPenaltyAcr
   // flap: the knob went 4 -> 5 -> 4; the penalty holds it too), never made again.
   while (h.clock.Now() - rolled_back_at < std::chrono::seconds(290)) h.Tick();
   int vetoes = 0;
-  for (const auto& r : h.brain.History("svc")) {
+  for (const auto& r : h.brain->History("svc")) {
     if (r.id <= bad_id + 1) continue;  // the change and its rollback
     if (r.new_value == 5) {
       EXPECT_EQ(r.outcome, Outcome::kVetoed) << "#" << r.id << " " << r.reason;
@@ -547,7 +520,7 @@ TEST(BrainPenaltyRegressionTest, RolledBackChangeIsNotRetriedWithinItsPenaltyAcr
   }
   EXPECT_GE(vetoes, 1);
   EXPECT_EQ(h.workers, 4);
-  EXPECT_NE(h.brain.FindModel("svc")->PenaltyFor("worker_threads", 5, h.clock.Now()), nullptr);
+  EXPECT_NE(h.brain->FindModel("svc")->PenaltyFor("worker_threads", 5, h.clock.Now()), nullptr);
 }
 
 TEST(BrainPenaltyRegressionTest, FlickeringViolationFixDoesNotTurnAFlapVetoIntoAnAllow) {
@@ -562,7 +535,7 @@ TEST(BrainPenaltyRegressionTest, FlickeringViolationFixDoesNotTurnAFlapVetoIntoA
   while (h.clock.Now() - rolled_back_at < std::chrono::seconds(450)) h.Tick();
   int raises = 0;
   bool flap_veto = false;
-  for (const auto& r : h.brain.History("svc")) {
+  for (const auto& r : h.brain->History("svc")) {
     if (r.new_value == 5 && r.outcome != Outcome::kVetoed) ++raises;
     flap_veto |=
         r.outcome == Outcome::kVetoed && r.outcome_reason.find("flap") != std::string::npos;
@@ -653,14 +626,14 @@ TEST(BrainPenaltyRegressionTest, PenaltiesSurviveSaveAndLoad) {
   PressuredPool h;
   std::optional<Recommendation> bad = FirstRollback(h);
   ASSERT_TRUE(bad.has_value());
-  auto before = h.brain.Model("svc");
+  auto before = h.brain->Model("svc");
   ASSERT_EQ(before->penalties.size(), 1u);
   const double remaining = before->penalties[0].remaining_seconds;
   EXPECT_GT(remaining, 250);
 
   std::string dir = ::testing::TempDir() + "/penalty_round_trip";
   std::filesystem::create_directories(dir);
-  ASSERT_TRUE(h.brain.Save(dir).ok());
+  ASSERT_TRUE(h.brain->Save(dir).ok());
   FakeClock clock2;
   Brain restored(clock2, nullptr);
   ASSERT_TRUE(restored.Load(dir).ok());
