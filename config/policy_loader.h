@@ -34,20 +34,6 @@ struct PolicyLoad {
 PolicyLoad LoadPolicyFile(const std::string& path);
 PolicyLoad LoadPolicyString(std::string_view yaml, const std::string& source_name = "<string>");
 
-// Human-readable list of what differs, one line each ("tick_interval: 1s -> 500ms",
-// "target web added"), for the reload log line. Empty when nothing changed.
-std::vector<std::string> DescribePolicyChanges(const Policy& before, const Policy& after);
-
-// Strict unit parsers shared with the protocol and knobctl. Accepted forms are in the messages.
-std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view s);  // 250ms 1s 5m 1h 10us
-std::optional<uint64_t> ParseSize(std::string_view s);   // 512 512B 64KiB 2GiB 1MB
-std::optional<double> ParsePercent(std::string_view s);  // "10%" -> 0.10
-std::string FormatDuration(std::chrono::nanoseconds d);
-std::string FormatSize(uint64_t bytes);
-
-// Additions beyond the agreed API (config work):
-// "10%" for 0.10; the inverse of ParsePercent.
-std::string FormatPercent(double fraction);
 // Checks "ADDR:PORT" as accepted by global.metrics_listen (IPv4, [IPv6] or localhost; port
 // 0-65535, 0 = any free port), so --metrics-listen can accept exactly what the policy does.
 Status ValidateListenAddress(std::string_view addr);

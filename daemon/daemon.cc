@@ -5,7 +5,9 @@
 
 #include <csignal>
 
+#include "config/policy_diff.h"
 #include "config/policy_loader.h"
+#include "config/units.h"
 #include "daemon/fs_checks.h"
 #include "daemon/logging.h"
 #include "daemon/loop/signal.h"

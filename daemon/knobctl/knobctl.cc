@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "config/policy_loader.h"
+#include "config/units.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/framing.h"
 #include "daemon/control/commands.h"

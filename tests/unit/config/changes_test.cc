@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/policy_diff.h"
 #include "config/policy_loader.h"
 #include "tests/unit/config/policy_test_util.h"
 

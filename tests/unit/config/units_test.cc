@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/policy_loader.h"
+#include "config/units.h"
 
 namespace knob {
 namespace {
