@@ -4,7 +4,7 @@
 // sampled access the reuse distance is the bytes of distinct sampled keys touched since the
 // previous access to the same key, scaled by 1/R to estimate the full-trace distance; first
 // accesses count as cold. The histogram (byte bounds doubling from 1 KiB) is cumulative since
-// start, the shape optimizers/mrc.h turns into a miss-ratio curve.
+// start, the shape optimizers/models/mrc.h turns into a miss-ratio curve.
 // Cost: unsampled accesses are one hash; sampled ones walk an LRU list of sampled keys (bounded
 // to kMaxTracked entries) under a mutex.
 // Thread rule: Access and Fill from any thread.

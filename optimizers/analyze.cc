@@ -9,7 +9,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "optimizers/mrc.h"
+#include "optimizers/models/mrc.h"
 
 namespace knob {
 namespace {

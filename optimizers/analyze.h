@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "optimizers/usl.h"
+#include "optimizers/models/usl.h"
 
 namespace knob {
 

@@ -46,8 +46,8 @@
 #include "core/clock.h"
 #include "optimizers/decider.h"
 #include "optimizers/guard.h"
+#include "optimizers/models/target_model.h"
 #include "optimizers/optimizer.h"
-#include "optimizers/target_model.h"
 
 namespace prometheus {
 class Registry;

@@ -12,7 +12,7 @@
 
 #include "core/recommendation.h"
 #include "core/status.h"
-#include "optimizers/target_model.h"
+#include "optimizers/models/target_model.h"
 
 namespace knob {
 

@@ -7,7 +7,7 @@
 //                         starts only when observed p99 - se > SLO, so noise does not flap)
 //   minimize p99 / cpu per request: the smallest N whose LCB[X(N)] still carries the observed
 //                         throughput (less queueing in the system, less coherency work)
-// X(N) and R = N/X from optimizers/usl.h (Gunther 2007; Little's law); LCB = X - 1 * se(X).
+// X(N) and R = N/X from optimizers/models/usl.h (Gunther 2007; Little's law); LCB = X - 1 * se(X).
 // Knobs: concurrency_limit, max_in_flight, max_concurrency.
 // Thread rule: stateless.
 

@@ -34,8 +34,8 @@
 #include "config/policy.h"
 #include "core/clock.h"
 #include "core/recommendation.h"
+#include "optimizers/models/target_model.h"
 #include "optimizers/optimizer.h"
-#include "optimizers/target_model.h"
 
 namespace knob {
 

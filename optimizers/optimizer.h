@@ -19,7 +19,7 @@
 
 #include "config/policy.h"
 #include "core/snapshot.h"
-#include "optimizers/target_model.h"
+#include "optimizers/models/target_model.h"
 
 namespace knob {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "optimizers/queueing.h"
+#include "optimizers/models/queueing.h"
 
 namespace knob {
 namespace {

@@ -5,7 +5,7 @@
 // NAME_connections -> "NAME"; a pool named exactly like the knob also matches.
 //   lambda = observed throughput (requests/s), S = busy / lambda (Little), a = busy (Erlangs)
 //   wait budget W = 10% of the p99 SLO (or 5% of the mean service time with no SLO)
-//   c_needed = smallest c with Erlang-C mean wait Wq(c) <= W (optimizers/queueing.h)
+//   c_needed = smallest c with Erlang-C mean wait Wq(c) <= W (optimizers/models/queueing.h)
 //   grow when c_needed > current (grow_pool_wait);
 //   demand D = busy + waiters (Little: requests holding or queued for a member), means over
 //   the last 20 observations at the current size; the pool binds when waiters >= 1 and

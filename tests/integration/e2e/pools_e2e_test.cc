@@ -27,7 +27,7 @@
 #include <random>
 #include <set>
 
-#include "optimizers/mrc.h"
+#include "optimizers/models/mrc.h"
 #include "tests/integration/e2e/e2e_harness.h"
 
 namespace knob::test {
@@ -65,8 +65,8 @@ bool Sent(const json& r) {
   return o == "pending" || o == "applied" || o == "verified" || o == "rolled_back";
 }
 
-// Erlang C, written out here independently of optimizers/queueing.cc: the mean wait in queue of
-// an M/M/c with offered load a Erlangs and mean service time s.
+// Erlang C, written out here independently of optimizers/models/queueing.cc: the mean wait in queue
+// of an M/M/c with offered load a Erlangs and mean service time s.
 double ErlangCWait(int c, double a, double s) {
   if (a >= c) return std::numeric_limits<double>::infinity();
   double b = 1;  // Erlang B by recursion

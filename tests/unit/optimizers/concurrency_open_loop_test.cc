@@ -17,7 +17,7 @@
 
 #include "optimizers/brain.h"
 #include "optimizers/concurrency_optimizer.h"
-#include "optimizers/target_model.h"
+#include "optimizers/models/target_model.h"
 #include "tests/support/brain_driver.h"
 #include "tests/support/fake_clock.h"
 

@@ -1,4 +1,4 @@
-#include "optimizers/mrc.h"
+#include "optimizers/models/mrc.h"
 
 #include <gtest/gtest.h>
 

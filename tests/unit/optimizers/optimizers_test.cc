@@ -6,10 +6,10 @@
 #include <random>
 
 #include "optimizers/concurrency_optimizer.h"
+#include "optimizers/models/queueing.h"
+#include "optimizers/models/target_model.h"
 #include "optimizers/pool_size_optimizer.h"
-#include "optimizers/queueing.h"
 #include "optimizers/scheduling_optimizer.h"
-#include "optimizers/target_model.h"
 #include "tests/support/fake_clock.h"
 
 namespace knob {

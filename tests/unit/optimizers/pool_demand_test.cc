@@ -13,8 +13,8 @@
 #include <set>
 
 #include "optimizers/brain.h"
+#include "optimizers/models/target_model.h"
 #include "optimizers/pool_size_optimizer.h"
-#include "optimizers/target_model.h"
 #include "tests/support/brain_driver.h"
 #include "tests/support/fake_clock.h"
 

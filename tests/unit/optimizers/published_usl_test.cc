@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "optimizers/analyze.h"
-#include "optimizers/usl.h"
+#include "optimizers/models/usl.h"
 
 namespace knob {
 namespace {

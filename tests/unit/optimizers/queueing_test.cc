@@ -1,4 +1,4 @@
-#include "optimizers/queueing.h"
+#include "optimizers/models/queueing.h"
 
 #include <gtest/gtest.h>
 

@@ -11,8 +11,8 @@
 #include "optimizers/brain.h"
 #include "optimizers/brain_state.h"
 #include "optimizers/guard.h"
+#include "optimizers/models/target_model.h"
 #include "optimizers/pool_size_optimizer.h"
-#include "optimizers/target_model.h"
 #include "tests/support/brain_driver.h"
 #include "tests/unit/optimizers/sim_service.h"
 

@@ -1,4 +1,4 @@
-#include "optimizers/shift_detector.h"
+#include "optimizers/models/shift_detector.h"
 
 #include <gtest/gtest.h>
 

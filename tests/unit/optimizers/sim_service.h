@@ -9,7 +9,7 @@
 
 #include "config/policy.h"
 #include "core/snapshot.h"
-#include "optimizers/usl.h"
+#include "optimizers/models/usl.h"
 #include "tests/support/fake_clock.h"
 
 namespace knob::test {

@@ -1,4 +1,4 @@
-#include "optimizers/usl.h"
+#include "optimizers/models/usl.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "optimizers/scheduling_model.h"
+#include "optimizers/models/scheduling_model.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "optimizers/target_model.h"
+#include "optimizers/models/target_model.h"
 
 #include <algorithm>
 #include <cmath>

@@ -24,10 +24,10 @@
 #include "config/policy.h"
 #include "core/clock.h"
 #include "core/snapshot.h"
-#include "optimizers/mrc.h"
-#include "optimizers/scheduling_model.h"
-#include "optimizers/shift_detector.h"
-#include "optimizers/usl.h"
+#include "optimizers/models/mrc.h"
+#include "optimizers/models/scheduling_model.h"
+#include "optimizers/models/shift_detector.h"
+#include "optimizers/models/usl.h"
 
 namespace knob {
 
