@@ -3,14 +3,6 @@
 #include <spdlog/spdlog.h>
 
 namespace knob {
-namespace {
-
-bool HasTarget(const prometheus::Labels& l, const std::string& target) {
-  auto it = l.find("target");
-  return it != l.end() && it->second == target;
-}
-
-}  // namespace
 
 // Several collectors share families (knobd_collector_supported, sample ages): prometheus-cpp's
 // default InsertBehavior::Merge returns the existing family for the same name. A registry built
@@ -25,75 +17,6 @@ prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& reg
                                                        const std::string& name,
                                                        const std::string& help) {
   return FamilyOrUnscraped<prometheus::Counter>(reg, {name, help});
-}
-
-void CounterVec::Observe(const prometheus::Labels& labels, double raw) {
-  auto it = series_.find(labels);
-  if (it == series_.end()) {
-    it = series_.emplace(labels, Series{&family_->Add(labels), CounterFeed{}}).first;
-  }
-  it->second.feed.Observe(*it->second.counter, raw);
-}
-
-void CounterVec::Increment(const prometheus::Labels& labels, double delta) {
-  auto it = series_.find(labels);
-  if (it == series_.end()) {
-    it = series_.emplace(labels, Series{&family_->Add(labels), CounterFeed{}}).first;
-  }
-  it->second.counter->Increment(delta);
-}
-
-void CounterVec::ForgetTarget(const std::string& target) {
-  for (auto it = series_.begin(); it != series_.end();) {
-    if (HasTarget(it->first, target)) {
-      family_->Remove(it->second.counter);
-      it = series_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void CounterVec::Forget(const prometheus::Labels& labels) {
-  auto it = series_.find(labels);
-  if (it == series_.end()) return;
-  family_->Remove(it->second.counter);
-  series_.erase(it);
-}
-
-void GaugeVec::Set(const prometheus::Labels& labels, double v) {
-  auto it = series_.find(labels);
-  if (it == series_.end()) it = series_.emplace(labels, Series{&family_->Add(labels)}).first;
-  it->second.gauge->Set(v);
-  it->second.touched = true;
-}
-
-void GaugeVec::ForgetTarget(const std::string& target) {
-  for (auto it = series_.begin(); it != series_.end();) {
-    if (HasTarget(it->first, target)) {
-      family_->Remove(it->second.gauge);
-      it = series_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void GaugeVec::BeginTarget(const std::string& target) {
-  for (auto& [l, s] : series_) {
-    if (HasTarget(l, target)) s.touched = false;
-  }
-}
-
-void GaugeVec::EndTarget(const std::string& target) {
-  for (auto it = series_.begin(); it != series_.end();) {
-    if (HasTarget(it->first, target) && !it->second.touched) {
-      family_->Remove(it->second.gauge);
-      it = series_.erase(it);
-    } else {
-      ++it;
-    }
-  }
 }
 
 SupportTracker::SupportTracker(prometheus::Registry& reg, std::string collector)

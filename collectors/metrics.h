@@ -4,11 +4,9 @@
 // logged and counted, and costs one metric, not the daemon).
 //
 //  - GaugeFamily / CounterFamily: register a family (name, help).
-//  - GaugeVec / CounterVec: per-label-set series; given the collector's TargetMetricTable they
-//    list themselves in it, so one table.ForgetTarget(t) removes every per-target series the
-//    collector creates.
-//  - CounterFeed: turns a raw cumulative kernel counter into Prometheus increments that never go
-//    backwards; a drop (the process restarted, a new history) counts the new value from zero.
+//  - GaugeVec / CounterVec / CounterFeed (core/prometheus.h): per-label-set series; given the
+//    collector's TargetMetricTable they list themselves in it, so one table.ForgetTarget(t)
+//    removes every per-target series the collector creates.
 //  - SupportTracker: the degraded-mode rule. The first time a source is unsupported it sets
 //    knobd_collector_supported{collector,source} to 0 and logs one warning with the reason;
 //    when it comes back it sets 1 and logs one info line.
@@ -36,77 +34,6 @@ prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& reg,
 prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& reg,
                                                        const std::string& name,
                                                        const std::string& help);
-
-class CounterFeed {
- public:
-  void Observe(prometheus::Counter& c, double raw) {
-    if (!has_ || raw < last_) {
-      if (raw > 0) c.Increment(raw);
-    } else if (raw > last_) {
-      c.Increment(raw - last_);
-    }
-    has_ = true;
-    last_ = raw;
-  }
-
- private:
-  bool has_ = false;
-  double last_ = 0;
-};
-
-// Per-label-set counters fed from raw cumulative values.
-class CounterVec final : public TargetSeries {
- public:
-  CounterVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
-      : family_(&CounterFamily(reg, name, help)) {}
-  // Listed in `table` (declared before this member), which removes its series per target.
-  CounterVec(TargetMetricTable& table, prometheus::Registry& reg, const std::string& name,
-             const std::string& help)
-      : CounterVec(reg, name, help) {
-    table.Add(*this);
-  }
-  void Observe(const prometheus::Labels& labels, double raw);
-  // For events knobd counts itself (not a kernel cumulative value).
-  void Increment(const prometheus::Labels& labels, double delta = 1);
-  // Drops series whose labels contain target=`target` (target left the policy or went away).
-  void ForgetTarget(const std::string& target) override;
-  // Drops the one series with exactly these labels, if any (a thread that exited).
-  void Forget(const prometheus::Labels& labels);
-
- private:
-  struct Series {
-    prometheus::Counter* counter;
-    CounterFeed feed;
-  };
-  prometheus::Family<prometheus::Counter>* family_;
-  std::map<prometheus::Labels, Series> series_;
-};
-
-class GaugeVec final : public TargetSeries {
- public:
-  GaugeVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
-      : family_(&GaugeFamily(reg, name, help)) {}
-  // Listed in `table` (declared before this member), which removes its series per target.
-  GaugeVec(TargetMetricTable& table, prometheus::Registry& reg, const std::string& name,
-           const std::string& help)
-      : GaugeVec(reg, name, help) {
-    table.Add(*this);
-  }
-  void Set(const prometheus::Labels& labels, double v);
-  void ForgetTarget(const std::string& target) override;
-  // Removes series with target=`target` that were not Set() since the last call to
-  // BeginTarget(target): used for label sets that come and go (listen ports).
-  void BeginTarget(const std::string& target);
-  void EndTarget(const std::string& target);
-
- private:
-  struct Series {
-    prometheus::Gauge* gauge;
-    bool touched = true;
-  };
-  prometheus::Family<prometheus::Gauge>* family_;
-  std::map<prometheus::Labels, Series> series_;
-};
 
 // Remembers which targets a collector exported series for, and calls `forget` for each one that
 // is no longer in the policy (a reload removed it), so its series disappear.

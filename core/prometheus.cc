@@ -57,6 +57,15 @@ prometheus::Family<T>& FamilyOrUnscraped(prometheus::Registry& registry, const F
 
 uint64_t RegistrationFailures() { return g_failures.load(std::memory_order_relaxed); }
 
+namespace {
+
+bool HasTarget(const prometheus::Labels& l, const std::string& target) {
+  auto it = l.find("target");
+  return it != l.end() && it->second == target;
+}
+
+}  // namespace
+
 template Result<prometheus::Family<prometheus::Counter>*> RegisterFamily(prometheus::Registry&,
                                                                          const FamilySpec&);
 template Result<prometheus::Family<prometheus::Gauge>*> RegisterFamily(prometheus::Registry&,
@@ -69,5 +78,74 @@ template prometheus::Family<prometheus::Gauge>& FamilyOrUnscraped(prometheus::Re
                                                                   const FamilySpec&);
 template prometheus::Family<prometheus::Histogram>& FamilyOrUnscraped(prometheus::Registry&,
                                                                       const FamilySpec&);
+
+void CounterVec::Observe(const prometheus::Labels& labels, double raw) {
+  auto it = series_.find(labels);
+  if (it == series_.end()) {
+    it = series_.emplace(labels, Series{&family_->Add(labels), CounterFeed{}}).first;
+  }
+  it->second.feed.Observe(*it->second.counter, raw);
+}
+
+void CounterVec::Increment(const prometheus::Labels& labels, double delta) {
+  auto it = series_.find(labels);
+  if (it == series_.end()) {
+    it = series_.emplace(labels, Series{&family_->Add(labels), CounterFeed{}}).first;
+  }
+  it->second.counter->Increment(delta);
+}
+
+void CounterVec::ForgetTarget(const std::string& target) {
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (HasTarget(it->first, target)) {
+      family_->Remove(it->second.counter);
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void CounterVec::Forget(const prometheus::Labels& labels) {
+  auto it = series_.find(labels);
+  if (it == series_.end()) return;
+  family_->Remove(it->second.counter);
+  series_.erase(it);
+}
+
+void GaugeVec::Set(const prometheus::Labels& labels, double v) {
+  auto it = series_.find(labels);
+  if (it == series_.end()) it = series_.emplace(labels, Series{&family_->Add(labels)}).first;
+  it->second.gauge->Set(v);
+  it->second.touched = true;
+}
+
+void GaugeVec::ForgetTarget(const std::string& target) {
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (HasTarget(it->first, target)) {
+      family_->Remove(it->second.gauge);
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void GaugeVec::BeginTarget(const std::string& target) {
+  for (auto& [l, s] : series_) {
+    if (HasTarget(l, target)) s.touched = false;
+  }
+}
+
+void GaugeVec::EndTarget(const std::string& target) {
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (HasTarget(it->first, target) && !it->second.touched) {
+      family_->Remove(it->second.gauge);
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
 
 }  // namespace knob

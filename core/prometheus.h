@@ -12,12 +12,13 @@
 //     registry nobody scrapes, so the caller's code path stays the same.
 // Registration runs once per family per subsystem, so "one line" is one line per failed family.
 //
-// Per-target series: a unit that labels series by target lists them in one TargetMetricTable,
-// so ForgetTarget (the target left the policy or went away) removes exactly the series the
-// unit creates, from the same list.
+// Per-target series: GaugeVec / CounterVec keep one series per label set. A unit that labels
+// series by target lists them in one TargetMetricTable, so ForgetTarget (the target left the
+// policy or went away) removes exactly the series the unit creates, from the same list.
 //
-// Thread rule: register on any one thread at a time (construction); prometheus metric objects
-// are thread-safe; RegistrationFailures() may be read from any thread.
+// Thread rule: register on one thread at a time (construction); a GaugeVec / CounterVec /
+// table is used by one thread (its unit's); prometheus metric objects are safe to scrape
+// concurrently; RegistrationFailures() may be read from any thread.
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -26,6 +27,7 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,7 +51,7 @@ prometheus::Family<T>& FamilyOrUnscraped(prometheus::Registry& registry, const F
 // Families FamilyOrUnscraped could not register on the registry it was given, since start.
 uint64_t RegistrationFailures();
 
-// Anything that keeps per-target series (GaugeVec, CounterVec in collectors/metrics.h).
+// Anything that keeps per-target series (GaugeVec, CounterVec below).
 class TargetSeries {
  public:
   virtual ~TargetSeries() = default;
@@ -71,6 +73,79 @@ class TargetMetricTable {
 
  private:
   std::vector<TargetSeries*> series_;
+};
+
+// Turns a raw cumulative kernel counter into Prometheus increments that never go backwards; a
+// drop (the process restarted, a new history) counts the new value from zero.
+class CounterFeed {
+ public:
+  void Observe(prometheus::Counter& c, double raw) {
+    if (!has_ || raw < last_) {
+      if (raw > 0) c.Increment(raw);
+    } else if (raw > last_) {
+      c.Increment(raw - last_);
+    }
+    has_ = true;
+    last_ = raw;
+  }
+
+ private:
+  bool has_ = false;
+  double last_ = 0;
+};
+
+// Per-label-set counters fed from raw cumulative values.
+class CounterVec final : public TargetSeries {
+ public:
+  CounterVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
+      : family_(&FamilyOrUnscraped<prometheus::Counter>(reg, {name, help})) {}
+  // Listed in `table` (declared before this member), which removes its series per target.
+  CounterVec(TargetMetricTable& table, prometheus::Registry& reg, const std::string& name,
+             const std::string& help)
+      : CounterVec(reg, name, help) {
+    table.Add(*this);
+  }
+  void Observe(const prometheus::Labels& labels, double raw);
+  // For events knobd counts itself (not a kernel cumulative value).
+  void Increment(const prometheus::Labels& labels, double delta = 1);
+  // Drops series whose labels contain target=`target` (target left the policy or went away).
+  void ForgetTarget(const std::string& target) override;
+  // Drops the one series with exactly these labels, if any (a thread that exited).
+  void Forget(const prometheus::Labels& labels);
+
+ private:
+  struct Series {
+    prometheus::Counter* counter;
+    CounterFeed feed;
+  };
+  prometheus::Family<prometheus::Counter>* family_;
+  std::map<prometheus::Labels, Series> series_;
+};
+
+class GaugeVec final : public TargetSeries {
+ public:
+  GaugeVec(prometheus::Registry& reg, const std::string& name, const std::string& help)
+      : family_(&FamilyOrUnscraped<prometheus::Gauge>(reg, {name, help})) {}
+  // Listed in `table` (declared before this member), which removes its series per target.
+  GaugeVec(TargetMetricTable& table, prometheus::Registry& reg, const std::string& name,
+           const std::string& help)
+      : GaugeVec(reg, name, help) {
+    table.Add(*this);
+  }
+  void Set(const prometheus::Labels& labels, double v);
+  void ForgetTarget(const std::string& target) override;
+  // Removes series with target=`target` that were not Set() since the last call to
+  // BeginTarget(target): used for label sets that come and go (listen ports).
+  void BeginTarget(const std::string& target);
+  void EndTarget(const std::string& target);
+
+ private:
+  struct Series {
+    prometheus::Gauge* gauge;
+    bool touched = true;
+  };
+  prometheus::Family<prometheus::Gauge>* family_;
+  std::map<prometheus::Labels, Series> series_;
 };
 
 }  // namespace knob
