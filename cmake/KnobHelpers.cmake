@@ -1,5 +1,6 @@
 # knob_add_library(NAME SOURCES ... DEPS ...): a static library with the project's warnings.
-# knob_add_test(NAME SOURCES ... DEPS ...): a gtest binary registered with gtest_discover_tests.
+# knob_add_test(NAME [SERIAL] SOURCES ... DEPS ... [LABELS ...]): a gtest binary registered with
+# gtest_discover_tests; every test it holds carries the LABELS (ctest -L / -LE).
 
 set(KNOB_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
     -Wold-style-cast)
@@ -37,16 +38,19 @@ endfunction()
 
 # SERIAL: its tests never run beside other tests (end-to-end timing on a 2-core machine).
 function(knob_add_test name)
-  cmake_parse_arguments(ARG "SERIAL" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     KNOB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" KNOB_BINARY_DIR="${PROJECT_BINARY_DIR}")
   knob_target_options(${name})
+  set(_props TIMEOUT 300)
   if(ARG_SERIAL)
-    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
-  else()
-    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+    list(APPEND _props RUN_SERIAL TRUE)
   endif()
+  if(ARG_LABELS)
+    list(APPEND _props LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${_props})
 endfunction()

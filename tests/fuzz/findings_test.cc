@@ -21,12 +21,18 @@ namespace {
 // above INT_MAX; "cpu2147483648" becomes -2147483648, takes the `c.cpu < 0` branch and silently
 // replaces the aggregate "cpu" line (so host CPU% is computed from garbage). Fix: reject
 // idx > INT_MAX (or any bound well above NR_CPUS, e.g. 1 << 20) as "stat: bad cpu name".
+// The fix rejects the line, so the test asserts that; the total's check runs on a large index
+// still in range (NR_CPUS goes to 8192), which must be a cpu of its own, not the aggregate.
 TEST(FuzzFindingsTest, ProcStatHugeCpuIndexDoesNotReplaceTotal) {
   auto r = ParseProcStat("cpu  1 2 3 4\ncpu2147483648 9 9 9 9\n");
-  if (r.ok()) {
-    EXPECT_EQ(r->total.user, 1u);
-    for (const auto& c : r->cpus) EXPECT_GE(c.cpu, 0);
-  }
+  ASSERT_FALSE(r.ok()) << "cpu2147483648 was accepted";
+  EXPECT_EQ(r.status().message(), "stat: bad cpu name");
+  auto in_range = ParseProcStat("cpu  1 2 3 4\ncpu8191 9 9 9 9\n");
+  ASSERT_TRUE(in_range.ok()) << in_range.status().ToString();
+  EXPECT_EQ(in_range->total.user, 1u);
+  ASSERT_EQ(in_range->cpus.size(), 1u);
+  EXPECT_EQ(in_range->cpus[0].cpu, 8191);
+  EXPECT_EQ(in_range->cpus[0].user, 9u);
 }
 
 // Same line: "cpu4294967296" wraps to cpu 0 and duplicates it.

@@ -163,51 +163,65 @@ TEST(FuzzSmokeTest, NetstatListenNeverCrashes) {
 // ---- /proc and cgroup parsers: what an ok result promises ----
 
 TEST(FuzzSmokeTest, ProcStatOkResultsAreSane) {
-  Fuzz(Seeds("proc_stat"), 106, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+  size_t ok = 0;  // inputs that parsed: the property was checked on each
+  Fuzz(Seeds("proc_stat"), 106, Iterations(kProcIterations), kProcDict, [&](const std::string& in) {
     auto r = parse::ParseProcStat(in);
     if (!r.ok()) return;
+    ++ok;
     for (const auto& c : r->cpus) EXPECT_GE(c.cpu, 0);
     EXPECT_EQ(r->total.cpu, -1);
   });
+  EXPECT_GT(ok, 0u) << "no input parsed: nothing was checked";
 }
 
 // The kernel writes load averages as non-negative decimals; nan, inf or a negative load is
 // garbage the models would propagate.
 TEST(FuzzSmokeTest, LoadAvgOkResultsAreSane) {
-  Fuzz(Seeds("loadavg"), 107, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+  size_t ok = 0;  // inputs that parsed: the property was checked on each
+  Fuzz(Seeds("loadavg"), 107, Iterations(kProcIterations), kProcDict, [&](const std::string& in) {
     auto r = parse::ParseLoadAvg(in);
     if (!r.ok()) return;
+    ++ok;
     EXPECT_TRUE(Sane(r->load1, 1e9) && Sane(r->load5, 1e9) && Sane(r->load15, 1e9))
         << r->load1 << " " << r->load5 << " " << r->load15;
   });
+  EXPECT_GT(ok, 0u) << "no input parsed: nothing was checked";
 }
 
 // PSI averages are percentages, 0..100.
 TEST(FuzzSmokeTest, PressureOkResultsAreSane) {
-  Fuzz(Seeds("pressure"), 108, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+  size_t ok = 0;  // inputs that parsed: the property was checked on each
+  Fuzz(Seeds("pressure"), 108, Iterations(kProcIterations), kProcDict, [&](const std::string& in) {
     auto r = parse::ParsePressure(in);
     if (!r.ok()) return;
+    ++ok;
     for (const auto& l : {r->some, r->full}) {
       if (!l) continue;
       EXPECT_TRUE(Sane(l->avg10, 100) && Sane(l->avg60, 100) && Sane(l->avg300, 100))
           << l->avg10 << " " << l->avg60 << " " << l->avg300;
     }
   });
+  EXPECT_GT(ok, 0u) << "no input parsed: nothing was checked";
 }
 
 TEST(FuzzSmokeTest, CgroupCpuMaxOkResultsAreSane) {
-  Fuzz(Seeds("cpu.max"), 111, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+  size_t ok = 0;  // inputs that parsed: the property was checked on each
+  Fuzz(Seeds("cpu.max"), 111, Iterations(kProcIterations), kProcDict, [&](const std::string& in) {
     auto r = parse::ParseCgroupCpuMax(in);
     if (!r.ok() || !r->has_value()) return;
+    ++ok;
     EXPECT_TRUE(std::isfinite(**r) && **r >= 0) << **r;
   });
+  EXPECT_GT(ok, 0u) << "no input parsed: nothing was checked";
 }
 
 // The kernel never prints a negative pid, thread count or rss.
 TEST(FuzzSmokeTest, PidStatOkResultsAreSane) {
-  Fuzz(Seeds("pid_stat"), 101, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
+  size_t ok = 0;  // inputs that parsed: the property was checked on each
+  Fuzz(Seeds("pid_stat"), 101, Iterations(kProcIterations), kProcDict, [&](const std::string& in) {
     auto r = parse::ParsePidStat(in);
     if (!r.ok()) return;
+    ++ok;
     EXPECT_GT(r->pid, 0);
     EXPECT_GE(r->ppid, 0);
     EXPECT_GE(r->num_threads, 0);
@@ -216,19 +230,24 @@ TEST(FuzzSmokeTest, PidStatOkResultsAreSane) {
       EXPECT_GE(*r->processor, 0);
     }
   });
+  EXPECT_GT(ok, 0u) << "no input parsed: nothing was checked";
 }
 
 TEST(FuzzSmokeTest, PidCgroupOkResultsAreSane) {
-  Fuzz(Seeds("pid_cgroup"), 109, Iterations(kProcIterations), kProcDict, [](const std::string& in) {
-    auto r = parse::ParsePidCgroup(in);
-    if (!r.ok()) return;
-    EXPECT_TRUE(r->unified.has_value() || !r->v1.empty() || in.find("::") != std::string::npos ||
-                in.find(':') != std::string::npos);
-    for (const auto& [controller, path] : r->v1) {
-      EXPECT_EQ(controller.find(','), std::string::npos) << controller;
-      EXPECT_EQ(path.find('\n'), std::string::npos) << path;
-    }
-  });
+  size_t ok = 0;  // inputs that parsed: the property was checked on each
+  Fuzz(Seeds("pid_cgroup"), 109, Iterations(kProcIterations), kProcDict,
+       [&](const std::string& in) {
+         auto r = parse::ParsePidCgroup(in);
+         if (!r.ok()) return;
+         ++ok;
+         EXPECT_TRUE(r->unified.has_value() || !r->v1.empty() ||
+                     in.find("::") != std::string::npos || in.find(':') != std::string::npos);
+         for (const auto& [controller, path] : r->v1) {
+           EXPECT_EQ(controller.find(','), std::string::npos) << controller;
+           EXPECT_EQ(path.find('\n'), std::string::npos) << path;
+         }
+       });
+  EXPECT_GT(ok, 0u) << "no input parsed: nothing was checked";
 }
 
 // ---- protocol codec ----

@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 

@@ -39,6 +39,7 @@ TEST(ShippedPolicy, DefaultIsSafeAndWatchesHostAndRegisteredClients) {
 }
 
 TEST(ShippedPolicy, OneExamplePerBuiltinProfileAndAllLoad) {
+  ASSERT_FALSE(BuiltinProfiles().empty()) << "no built-in profile: nothing to check";
   for (const auto& [name, profile] : BuiltinProfiles()) {
     fs::path path = kConfigDir / "examples" / (name + ".yaml");
     ASSERT_TRUE(fs::exists(path)) << path;

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <time.h>
+
+#include <cstdint>
 
 #include "daemon/metrics/process_metrics.h"
 
@@ -62,8 +65,17 @@ TEST(MetricsExporterTest, MalformedAddressIsInvalidArgument) {
 }
 
 TEST(ProcessMetricsTest, ReportsOwnMemoryAndCpu) {
+  // Spend 0.1 s of CPU first, so the counter has something to show at 10 ms tick resolution.
+  auto cpu_seconds = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  volatile uint64_t spin = 0;
+  while (cpu_seconds() < 0.1) spin = spin + 1;
   ProcessMetrics pm;
   auto families = pm.Collect();
+  const double cpu_after = cpu_seconds();
   std::map<std::string, double> values;
   for (const auto& f : families) {
     ASSERT_EQ(f.metric.size(), 1u);
@@ -73,7 +85,8 @@ TEST(ProcessMetricsTest, ReportsOwnMemoryAndCpu) {
   ASSERT_EQ(values.count("knobd_process_resident_memory_bytes"), 1u);
   EXPECT_GT(values["knobd_process_resident_memory_bytes"], 1024 * 1024);
   ASSERT_EQ(values.count("knobd_process_cpu_seconds_total"), 1u);
-  EXPECT_GE(values["knobd_process_cpu_seconds_total"], 0);
+  EXPECT_GE(values["knobd_process_cpu_seconds_total"], 0.05);
+  EXPECT_LE(values["knobd_process_cpu_seconds_total"], cpu_after + 0.05);
 }
 
 TEST(ProcessMetricsTest, MissingStatmDropsOnlyTheMemoryFamily) {
