@@ -108,11 +108,6 @@ struct PartialTarget {
   bool perf_counters = false;
 };
 
-const std::vector<std::string>& ModeNames() {
-  static const std::vector<std::string> k = {"observe", "recommend", "apply"};
-  return k;
-}
-
 void Overlay(Constraints& base, const Constraints& over) {
   if (over.p99_latency) base.p99_latency = over.p99_latency;
   if (over.error_rate) base.error_rate = over.error_rate;
@@ -430,9 +425,7 @@ class Loader {
   std::optional<Mode> ModeField(const Entry& e, const std::string& what) {
     std::string s;
     if (!ScalarOf(e, what, &s)) return std::nullopt;
-    if (s == "observe") return Mode::kObserve;
-    if (s == "recommend") return Mode::kRecommend;
-    if (s == "apply") return Mode::kApply;
+    if (std::optional<Mode> m = ParseMode(s)) return m;
     Error(MarkOf(e), what + ": unknown mode '" + s + "'",
           ChoiceHint(s, ModeNames(), "valid modes"));
     return std::nullopt;

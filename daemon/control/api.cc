@@ -67,25 +67,6 @@ namespace {
 
 constexpr auto kDefaultSetExpiry = std::chrono::seconds(60);
 
-std::optional<Mode> ParseMode(std::string_view s) {
-  if (s == "observe") return Mode::kObserve;
-  if (s == "recommend") return Mode::kRecommend;
-  if (s == "apply") return Mode::kApply;
-  return std::nullopt;
-}
-
-std::string_view ModeText(Mode m) {
-  switch (m) {
-    case Mode::kObserve:
-      return "observe";
-    case Mode::kRecommend:
-      return "recommend";
-    case Mode::kApply:
-      return "apply";
-  }
-  return "observe";
-}
-
 }  // namespace
 
 ControlApi::ControlApi(const Clock& clock, Transport& transport, AdminBackend* backend,
@@ -273,7 +254,7 @@ void ControlApi::HandleHello(SessionId id, Session& s, protocol::Hello hello) {
   w.target = c.target;
   w.tick_interval_seconds = ToSeconds(policy_->global.tick_interval);
   if (w.tick_interval_seconds <= 0) w.tick_interval_seconds = 1;
-  w.mode = std::string(ModeText(EffectiveMode(c.target)));
+  w.mode = std::string(ModeName(EffectiveMode(c.target)));
   Send(id, w);
 }
 
@@ -434,7 +415,7 @@ protocol::TargetInfo ControlApi::ClientTargetInfo(const Client& c) const {
   protocol::TargetInfo t;
   t.name = c.target.empty() ? c.name : c.target;
   t.state = c.session ? "active" : "gone";
-  t.mode = std::string(ModeText(EffectiveMode(t.name)));
+  t.mode = std::string(ModeName(EffectiveMode(t.name)));
   t.connected = c.session.has_value();
   t.pid = c.pid;
   if (c.latest) t.last_report_age_seconds = ToSeconds(clock_.Now() - c.latest_at);
@@ -498,7 +479,7 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
         if (r.ok()) st = std::move(*r);
       }
       if (st.pid == 0) st.pid = getpid();
-      if (st.mode.empty()) st.mode = std::string(ModeText(policy_->global.mode));
+      if (st.mode.empty()) st.mode = std::string(ModeName(policy_->global.mode));
       if (st.policy_source.empty()) st.policy_source = policy_->source;
       if (st.tick_interval_seconds == 0)
         st.tick_interval_seconds = ToSeconds(policy_->global.tick_interval);
@@ -541,7 +522,7 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
           row->state = ci.state;
       }
       for (auto& row : rows) {
-        row.mode = std::string(ModeText(EffectiveMode(row.name)));
+        row.mode = std::string(ModeName(EffectiveMode(row.name)));
         if (Paused(row.name)) row.state = "paused";
       }
       reply.targets = std::move(rows);
@@ -571,7 +552,7 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
             if (auto v = c->latest->knobs.find(k.name); v != c->latest->knobs.end())
               k.value = v->second;
       }
-      info.target.mode = std::string(ModeText(EffectiveMode(req.target)));
+      info.target.mode = std::string(ModeName(EffectiveMode(req.target)));
       if (Paused(req.target)) info.target.state = "paused";
       reply.show = std::move(info);
       break;
@@ -611,10 +592,10 @@ void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequ
                     "mode must be observe, recommend or apply, got '" + req.mode + "'");
       Mode before = EffectiveMode(req.target);
       mode_overrides_[req.target] = *m;
-      reply.message = "mode of " + req.target + ": " + std::string(ModeText(before)) + " -> " +
-                      std::string(ModeText(*m)) + " (until restart; the policy file is unchanged)";
+      reply.message = "mode of " + req.target + ": " + std::string(ModeName(before)) + " -> " +
+                      std::string(ModeName(*m)) + " (until restart; the policy file is unchanged)";
       spdlog::info("control: operator uid {} set mode of '{}' to {}", s.peer.uid, req.target,
-                   ModeText(*m));
+                   ModeName(*m));
       break;
     }
     case AdminOp::kReload: {
