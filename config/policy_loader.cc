@@ -1,3 +1,7 @@
+// The policy loader: one walk over the YAML tree that collects every problem with its position.
+// Over 500 lines on purpose: the typed field readers, the sections and the profile resolution
+// share one error list and one partial policy, and each section reads as the policy's shape in
+// docs/policy.md; units, did-you-mean hints and the reload diff are in their own files.
 #include "config/policy_loader.h"
 
 #include <arpa/inet.h>
