@@ -1,30 +1,30 @@
 #include "config/policy.h"
 
+#include "core/enum_names.h"
+
 namespace knob {
 
-std::string_view ModeName(Mode m) {
-  switch (m) {
-    case Mode::kObserve:
-      return "observe";
-    case Mode::kRecommend:
-      return "recommend";
-    case Mode::kApply:
-      return "apply";
-  }
-  return "unknown";
-}
+namespace {
 
-std::string_view ObjectiveName(Objective o) {
-  switch (o) {
-    case Objective::kMaximizeThroughput:
-      return "maximize: throughput";
-    case Objective::kMinimizeP99Latency:
-      return "minimize: p99_latency";
-    case Objective::kMinimizeCpuPerRequest:
-      return "minimize: cpu_per_request";
-  }
-  return "unknown";
+constexpr auto kModeNames = MakeEnumNames<Mode>(
+    {{Mode::kObserve, "observe"}, {Mode::kRecommend, "recommend"}, {Mode::kApply, "apply"}},
+    "unknown");
+constexpr auto kObjectiveNames =
+    MakeEnumNames<Objective>({{Objective::kMaximizeThroughput, "maximize: throughput"},
+                              {Objective::kMinimizeP99Latency, "minimize: p99_latency"},
+                              {Objective::kMinimizeCpuPerRequest, "minimize: cpu_per_request"}},
+                             "unknown");
+
+}  // namespace
+
+std::string_view ModeName(Mode m) { return kModeNames.Name(m); }
+std::optional<Mode> ParseMode(std::string_view s) { return kModeNames.Parse(s); }
+std::vector<std::string> ModeNames() {
+  std::vector<std::string> out;
+  for (const auto& [mode, name] : kModeNames.entries()) out.emplace_back(name);
+  return out;
 }
+std::string_view ObjectiveName(Objective o) { return kObjectiveNames.Name(o); }
 
 const TargetPolicy* Policy::FindTarget(std::string_view name) const {
   for (const TargetPolicy& t : targets) {

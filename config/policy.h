@@ -18,8 +18,10 @@ namespace knob {
 enum class Mode { kObserve, kRecommend, kApply };
 enum class Objective { kMaximizeThroughput, kMinimizeP99Latency, kMinimizeCpuPerRequest };
 
-std::string_view ModeName(Mode m);            // "observe" | "recommend" | "apply"
-std::string_view ObjectiveName(Objective o);  // "maximize: throughput" ...
+std::string_view ModeName(Mode m);                  // "observe" | "recommend" | "apply"
+std::optional<Mode> ParseMode(std::string_view s);  // the inverse of ModeName
+std::vector<std::string> ModeNames();               // every mode's name, in enum order
+std::string_view ObjectiveName(Objective o);        // "maximize: throughput" ...
 
 // Limits the optimizer must never cross. Unset means unconstrained.
 struct Constraints {

@@ -1,3 +1,8 @@
+// The policy loader: one walk over the YAML tree that collects every problem with its position.
+// Over 500 lines on purpose: the sections and the profile resolution share one error list and
+// one partial policy, and each section reads as the policy's shape in docs/policy.md. The typed
+// field readers are in policy_fields, units, did-you-mean hints and the reload diff in their own
+// files.
 #include "config/policy_loader.h"
 
 #include <arpa/inet.h>
@@ -22,6 +27,7 @@
 #include <utility>
 
 #include "config/builtin_profiles.h"
+#include "config/policy_fields.h"
 #include "config/suggestions.h"
 #include "config/units.h"
 #include "core/format.h"
@@ -49,29 +55,12 @@ class DocumentStarts final : public YAML::EventHandler {
 
 using std::chrono::nanoseconds;
 
-constexpr char kDurationForms[] =
-    "accepted forms: 250ms, 1s, 1.5s, 5m, 1h; units ns us ms s m h, no space before the unit";
-constexpr char kSizeForms[] =
-    "accepted forms: 512, 512B, 64KiB, 2GiB, 1MB (KiB=1024, KB=1000; units B KiB MiB GiB TiB "
-    "KB MB GB TB)";
-constexpr char kPercentForms[] = "accepted forms: 10%, 0.5%";
-constexpr char kBoolForms[] = "accepted forms: true, false";
-constexpr char kObjectiveForms[] =
-    "accepted forms: {maximize: throughput}, {minimize: p99_latency}, "
-    "{minimize: cpu_per_request}";
-
 constexpr int64_t kPidMaxLimit = 4194304;  // PID_MAX_LIMIT on 64-bit kernels
 constexpr size_t kCommMaxLen = 15;         // TASK_COMM_LEN - 1
 constexpr size_t kSunPathMax = 107;        // sizeof(sockaddr_un::sun_path) - 1
 
 // ---------------------------------------------------------------------------------------------
 // The loader: walks the YAML tree once, collecting every problem with its position.
-
-struct Entry {
-  std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
-};
 
 // A knob as written at one level (profile or target); unset fields inherit.
 struct PartialKnob {
@@ -108,11 +97,6 @@ struct PartialTarget {
   bool perf_counters = false;
 };
 
-const std::vector<std::string>& ModeNames() {
-  static const std::vector<std::string> k = {"observe", "recommend", "apply"};
-  return k;
-}
-
 void Overlay(Constraints& base, const Constraints& over) {
   if (over.p99_latency) base.p99_latency = over.p99_latency;
   if (over.error_rate) base.error_rate = over.error_rate;
@@ -135,9 +119,9 @@ void Overlay(KnobPolicy& base, const PartialKnob& over) {
   if (over.enabled) base.enabled = *over.enabled;
 }
 
-class Loader {
+class Loader : public PolicyFields {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  explicit Loader(std::string file) : PolicyFields(std::move(file)) {}
 
   PolicyLoad Load(std::string_view text) {
     // yaml-cpp stops at a NUL as if the file ended there, which would make a corrupt or binary
@@ -195,24 +179,6 @@ class Loader {
  private:
   // ----- reporting
 
-  void Error(const YAML::Mark& mark, std::string message, std::string hint = "") {
-    Diagnostic d;
-    d.file = file_;
-    if (mark.line >= 0 && mark.column >= 0) {
-      d.line = mark.line + 1;
-      d.column = mark.column + 1;
-    }
-    d.message = std::move(message);
-    d.hint = std::move(hint);
-    errors_.push_back(std::move(d));
-  }
-
-  // A null value's mark points at the next token, often on a later line; the key is where the
-  // user looks.
-  static YAML::Mark MarkOf(const Entry& e) {
-    return e.value.IsNull() ? e.key_node.Mark() : e.value.Mark();
-  }
-
   PolicyLoad Finish() {
     PolicyLoad out;
     std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
@@ -223,260 +189,11 @@ class Loader {
     return out;
   }
 
-  // ----- structure
-
-  static const char* KindName(const YAML::Node& n) {
-    if (n.IsMap()) return "a mapping";
-    if (n.IsSequence()) return "a list";
-    if (n.IsNull()) return "empty";
-    return "a single value";
-  }
-
-  // The entries of a mapping. Unknown keys (when `valid` is given), duplicate keys and non-scalar
-  // keys are reported and dropped. A null node is an empty mapping: `global:` with nothing under
-  // it means "all defaults".
-  std::vector<Entry> Fields(const YAML::Node& node, const std::string& where,
-                            const std::vector<std::string>* valid,
-                            const std::function<std::string(const std::string&)>& misplaced = {}) {
-    std::vector<Entry> out;
-    if (!node.IsDefined() || node.IsNull()) return out;
-    if (!node.IsMap()) {
-      Error(node.Mark(), where + " must be a mapping (key: value lines), not " + KindName(node));
-      return out;
-    }
-    std::map<std::string, int> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      // Copies: `it->` points into a temporary that dies with the expression.
-      YAML::Node k = it->first;
-      YAML::Node v = it->second;
-      if (!k.IsScalar()) {
-        Error(k.Mark(), "keys in " + where + " must be plain names");
-        continue;
-      }
-      std::string key = k.Scalar();
-      if (auto [pos, inserted] = seen.emplace(key, k.Mark().line + 1); !inserted) {
-        Error(k.Mark(),
-              "duplicate key '" + key + "' in " + where + " (first at line " +
-                  std::to_string(pos->second) + ")",
-              "remove one of them");
-        continue;
-      }
-      if (valid != nullptr && std::find(valid->begin(), valid->end(), key) == valid->end()) {
-        std::string hint;
-        if (key == "<<") {
-          hint = "YAML merge keys are not supported; share settings with a profile instead";
-        } else if (misplaced) {
-          hint = misplaced(key);
-        }
-        if (hint.empty()) hint = ChoiceHint(key, *valid, "valid keys here");
-        Error(k.Mark(), "unknown key '" + key + "' in " + where, hint);
-        continue;
-      }
-      out.push_back(Entry{std::move(key), k, v});
-    }
-    return out;
-  }
-
-  std::string What(const std::string& where, const Entry& e) { return where + "." + e.key; }
-
-  bool ScalarOf(const Entry& e, const std::string& what, std::string* out) {
-    if (e.value.IsNull()) {
-      Error(MarkOf(e), what + " has no value");
-      return false;
-    }
-    if (!e.value.IsScalar()) {
-      Error(e.value.Mark(), what + " must be a single value, not " + KindName(e.value));
-      return false;
-    }
-    *out = e.value.Scalar();
-    return true;
-  }
-
-  std::optional<std::string> String(const Entry& e, const std::string& what) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    if (s.empty()) {
-      Error(MarkOf(e), what + " must not be empty");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<std::string> AbsolutePath(const Entry& e, const std::string& what) {
-    std::optional<std::string> s = String(e, what);
-    if (s && (*s)[0] != '/') {
-      Error(MarkOf(e), what + ": '" + *s + "' is not an absolute path", "start it with '/'");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<bool> Bool(const Entry& e, const std::string& what) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-    Error(MarkOf(e), what + ": '" + s + "' is not true or false", kBoolForms);
-    return std::nullopt;
-  }
-
-  std::optional<double> Number(const Entry& e, const std::string& what, double min,
-                               bool min_exclusive, double max) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    std::optional<double> v = ParseNumber(s);
-    if (!v) {
-      std::string hint = "write a plain number such as 4 or 0.5";
-      if (s.find('%') != std::string::npos) hint = "this field takes a plain number, not a percent";
-      Error(MarkOf(e), what + ": '" + s + "' is not a number", hint);
-      return std::nullopt;
-    }
-    if (*v < min || (min_exclusive && *v == min) || *v > max) {
-      Error(MarkOf(e), what + ": " + s + " is out of range",
-            std::string("must be ") + (min_exclusive ? "> " : ">= ") + FormatNumber(min) +
-                " and <= " + FormatNumber(max));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<uint64_t> Integer(const Entry& e, const std::string& what, uint64_t min,
-                                  uint64_t max) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    uint64_t v = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc::result_out_of_range) {
-      Error(MarkOf(e), what + ": " + s + " is out of range",
-            "must be between " + std::to_string(min) + " and " + std::to_string(max));
-      return std::nullopt;
-    }
-    if (ec != std::errc() || ptr != s.data() + s.size()) {
-      Error(MarkOf(e), what + ": '" + s + "' is not a whole number",
-            "write digits only, e.g. " + std::to_string(std::max<uint64_t>(min, 1)));
-      return std::nullopt;
-    }
-    if (v < min || v > max) {
-      Error(MarkOf(e), what + ": " + s + " is out of range",
-            "must be between " + std::to_string(min) + " and " + std::to_string(max));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<nanoseconds> DurationField(const Entry& e, const std::string& what, nanoseconds min,
-                                           nanoseconds max) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    std::optional<nanoseconds> d = ParseDuration(s);
-    if (!d) {
-      std::string hint = kDurationForms;
-      if (IsPlainNumber(s)) {
-        hint = "a duration needs a unit, e.g. '" + s + "ms' or '" + s + "s'; " + hint;
-      } else if (std::optional<std::string> fix = DurationSpellingFix(s)) {
-        hint = "did you mean '" + *fix + "'? " + hint;
-      }
-      Error(MarkOf(e), what + ": '" + s + "' is not a duration", hint);
-      return std::nullopt;
-    }
-    if (*d < min || *d > max) {
-      Error(MarkOf(e), what + ": " + s + " is out of range",
-            "must be between " + FormatDuration(min) + " and " + FormatDuration(max));
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  std::optional<uint64_t> SizeField(const Entry& e, const std::string& what, uint64_t min,
-                                    uint64_t max) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    std::optional<uint64_t> v = ParseSize(s);
-    if (!v) {
-      std::string hint = kSizeForms;
-      if (std::optional<std::string> fix = SizeSpellingFix(s)) hint = *fix + "; " + hint;
-      Error(MarkOf(e), what + ": '" + s + "' is not a size", hint);
-      return std::nullopt;
-    }
-    if (*v < min || *v > max) {
-      Error(MarkOf(e), what + ": " + s + " is out of range",
-            "must be between " + FormatSize(min) + " and " + FormatSize(max));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  // A fraction written as a percent. Bounds are fractions (1.0 == 100%).
-  std::optional<double> PercentField(const Entry& e, const std::string& what, double min,
-                                     bool min_exclusive, double max) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    std::optional<double> v = ParsePercent(s);
-    if (!v) {
-      std::string hint = kPercentForms;
-      if (IsPlainNumber(s)) hint = "a percent needs '%', e.g. '" + s + "%'; " + hint;
-      Error(MarkOf(e), what + ": '" + s + "' is not a percent", hint);
-      return std::nullopt;
-    }
-    if (*v < min || (min_exclusive && *v == min) || *v > max) {
-      Error(MarkOf(e), what + ": " + s + " is out of range",
-            std::string("must be ") + (min_exclusive ? "> " : ">= ") + FormatPercent(min) +
-                " and <= " + FormatPercent(max));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<Mode> ModeField(const Entry& e, const std::string& what) {
-    std::string s;
-    if (!ScalarOf(e, what, &s)) return std::nullopt;
-    if (s == "observe") return Mode::kObserve;
-    if (s == "recommend") return Mode::kRecommend;
-    if (s == "apply") return Mode::kApply;
-    Error(MarkOf(e), what + ": unknown mode '" + s + "'",
-          ChoiceHint(s, ModeNames(), "valid modes"));
-    return std::nullopt;
-  }
-
-  std::optional<Objective> ObjectiveField(const Entry& e, const std::string& what) {
-    if (!e.value.IsMap() || e.value.size() != 1) {
-      Error(MarkOf(e), what + " must be one of maximize: or minimize: with a metric",
-            kObjectiveForms);
-      return std::nullopt;
-    }
-    static const std::vector<std::string> kKeys = {"maximize", "minimize"};
-    std::vector<Entry> fields = Fields(e.value, what, &kKeys);
-    if (fields.empty()) return std::nullopt;
-    const Entry& f = fields[0];
-    std::string metric;
-    if (!ScalarOf(f, What(what, f), &metric)) return std::nullopt;
-    if (f.key == "maximize") {
-      if (metric == "throughput") return Objective::kMaximizeThroughput;
-      if (metric == "p99_latency" || metric == "cpu_per_request") {
-        Error(MarkOf(f), what + ": " + metric + " can only be minimized",
-              "write {minimize: " + metric + "}");
-        return std::nullopt;
-      }
-      Error(MarkOf(f), what + ": cannot maximize '" + metric + "'",
-            ChoiceHint(metric, {"throughput"}, "maximize takes"));
-      return std::nullopt;
-    }
-    if (metric == "p99_latency") return Objective::kMinimizeP99Latency;
-    if (metric == "cpu_per_request") return Objective::kMinimizeCpuPerRequest;
-    if (metric == "throughput") {
-      Error(MarkOf(f), what + ": throughput can only be maximized", "write {maximize: throughput}");
-      return std::nullopt;
-    }
-    Error(MarkOf(f), what + ": cannot minimize '" + metric + "'",
-          ChoiceHint(metric, {"p99_latency", "cpu_per_request"}, "minimize takes"));
-    return std::nullopt;
-  }
-
   // ----- sections
 
   void Root(const YAML::Node& root) {
     static const std::vector<std::string> kTop = {"global", "profiles", "targets"};
-    std::vector<Entry> entries = Fields(root, "the policy", &kTop, [](const std::string& key) {
+    std::vector<YamlEntry> entries = Fields(root, "the policy", &kTop, [](const std::string& key) {
       for (const std::string& g : GlobalKeys()) {
         if (g == key) return "'" + key + "' belongs under 'global:'";
       }
@@ -486,7 +203,7 @@ class Loader {
       return std::string();
     });
     if (!root.IsNull() && !root.IsMap()) return;  // Fields reported it
-    for (const Entry& e : entries) {
+    for (const YamlEntry& e : entries) {
       if (e.key == "global") Global(e.value);
       if (e.key == "profiles") Profiles(e.value);
       if (e.key == "targets") Targets(e);
@@ -503,7 +220,7 @@ class Loader {
   void Global(const YAML::Node& node) {
     GlobalSettings& g = policy_.global;
     const std::string where = "global";
-    for (const Entry& e : Fields(node, where, &GlobalKeys())) {
+    for (const YamlEntry& e : Fields(node, where, &GlobalKeys())) {
       const std::string what = What(where, e);
       if (e.key == "tick_interval") {
         if (auto v = DurationField(e, what, std::chrono::milliseconds(10), std::chrono::hours(1)))
@@ -551,7 +268,7 @@ class Loader {
                                                    "idle_timeout"};
     ControlSettings& c = policy_.global.control;
     const std::string where = "global.control";
-    for (const Entry& e : Fields(node, where, &kKeys)) {
+    for (const YamlEntry& e : Fields(node, where, &kKeys)) {
       const std::string what = What(where, e);
       if (e.key == "socket") {
         if (auto v = AbsolutePath(e, what)) {
@@ -597,7 +314,7 @@ class Loader {
     const std::string where = "global.collection";
     const nanoseconds lo = std::chrono::milliseconds(10);
     const nanoseconds hi = std::chrono::hours(1);
-    for (const Entry& e : Fields(node, where, &kKeys)) {
+    for (const YamlEntry& e : Fields(node, where, &kKeys)) {
       const std::string what = What(where, e);
       if (e.key == "proc_root") {
         if (auto v = AbsolutePath(e, what)) c.proc_root = *v;
@@ -638,7 +355,7 @@ class Loader {
         "regression_p99", "min_signal_to_noise", "hysteresis"};
     GuardSettings& g = policy_.global.guard;
     const std::string where = "global.guard";
-    for (const Entry& e : Fields(node, where, &kKeys)) {
+    for (const YamlEntry& e : Fields(node, where, &kKeys)) {
       const std::string what = What(where, e);
       if (e.key == "cooldown") {
         if (auto v = DurationField(e, what, nanoseconds(0), std::chrono::hours(24)))
@@ -673,7 +390,7 @@ class Loader {
   void Profiles(const YAML::Node& node) {
     static const std::vector<std::string> kKeys = {"description", "extends", "objective",
                                                    "constraints", "knobs"};
-    for (const Entry& p : Fields(node, "profiles", nullptr)) {
+    for (const YamlEntry& p : Fields(node, "profiles", nullptr)) {
       if (!ValidName(p.key)) {
         Error(p.key_node.Mark(), "profile name '" + p.key + "' is not a valid name",
               "use letters, digits, '-', '_' or '.', starting with a letter or digit");
@@ -683,7 +400,7 @@ class Loader {
       pp.name = p.key;
       pp.mark = p.key_node.Mark();
       const std::string where = "profile '" + p.key + "'";
-      for (const Entry& e : Fields(p.value, where, &kKeys)) {
+      for (const YamlEntry& e : Fields(p.value, where, &kKeys)) {
         const std::string what = where + " " + e.key;
         if (e.key == "description") {
           std::string s;
@@ -711,7 +428,7 @@ class Loader {
         "cpu_pressure", "memory_pressure", "io_pressure", "runqueue_delay"};
     const nanoseconds min_d = nanoseconds(1);
     const nanoseconds max_d = std::chrono::hours(24);
-    for (const Entry& e : Fields(node, where, &kKeys)) {
+    for (const YamlEntry& e : Fields(node, where, &kKeys)) {
       const std::string what = where + " " + e.key;
       if (e.key == "p99_latency") {
         c.p99_latency = DurationField(e, what, min_d, max_d);
@@ -734,7 +451,7 @@ class Loader {
   }
 
   // A knob bound: a plain number, or a size for byte-valued knobs ("64MiB").
-  std::optional<double> KnobValue(const Entry& e, const std::string& what) {
+  std::optional<double> KnobValue(const YamlEntry& e, const std::string& what) {
     std::string s;
     if (!ScalarOf(e, what, &s)) return std::nullopt;
     if (std::optional<double> v = ParseNumber(s)) {
@@ -751,7 +468,7 @@ class Loader {
   }
 
   // max_step: "25%" (of the current value), 4 (absolute), or [25%, 4] (the smaller wins).
-  bool MaxStepItem(const Entry& e, const std::string& what, PartialKnob& k) {
+  bool MaxStepItem(const YamlEntry& e, const std::string& what, PartialKnob& k) {
     std::string s;
     if (!ScalarOf(e, what, &s)) return false;
     const char* hint = "write a percent such as 25%, a number such as 4, or both: [25%, 4]";
@@ -789,7 +506,7 @@ class Loader {
     static const std::vector<std::string> kKeys = {"min", "max", "max_step", "enabled"};
     std::vector<std::string> known;
     for (std::string_view n : KnownKnobNames()) known.emplace_back(n);
-    for (const Entry& kn : Fields(node, where, nullptr)) {
+    for (const YamlEntry& kn : Fields(node, where, nullptr)) {
       if (std::find(known.begin(), known.end(), kn.key) == known.end()) {
         // Stricter than for keys: "worker_threads_io" is a client's own knob, not a typo.
         if (std::optional<std::string> m = ClosestMatch(kn.key, known, false, 2)) {
@@ -806,7 +523,7 @@ class Loader {
       PartialKnob k;
       k.mark = kn.key_node.Mark();
       const std::string kwhere = where + " " + kn.key;
-      for (const Entry& e : Fields(kn.value, kwhere, &kKeys)) {
+      for (const YamlEntry& e : Fields(kn.value, kwhere, &kKeys)) {
         const std::string what = kwhere + " " + e.key;
         if (e.key == "min") {
           k.min = KnobValue(e, what);
@@ -822,7 +539,7 @@ class Loader {
               continue;
             }
             for (const YAML::Node& item : e.value)
-              MaxStepItem(Entry{e.key, e.key_node, item}, what, k);
+              MaxStepItem(YamlEntry{e.key, e.key_node, item}, what, k);
           } else {
             MaxStepItem(e, what, k);
           }
@@ -846,7 +563,7 @@ class Loader {
     return k;
   }
 
-  void Targets(const Entry& entry) {
+  void Targets(const YamlEntry& entry) {
     if (entry.value.IsNull()) return;
     if (!entry.value.IsSequence()) {
       Error(MarkOf(entry), "targets must be a list ('- name: ...' items), not " +
@@ -875,7 +592,7 @@ class Loader {
     std::string where = "target #" + std::to_string(index);
     for (auto it = item.begin(); it != item.end(); ++it) {
       if (it->first.IsScalar() && it->first.Scalar() == "name") {
-        Entry e{"name", it->first, it->second};
+        YamlEntry e{"name", it->first, it->second};
         if (auto v = String(e, where + " name")) {
           if (!ValidName(*v)) {
             Error(MarkOf(e), "target name '" + *v + "' is not a valid name",
@@ -896,7 +613,7 @@ class Loader {
     bool has_name = false;
     bool has_select = false;
     t.label = where;
-    for (const Entry& e : Fields(item, where, &kKeys, [](const std::string& key) {
+    for (const YamlEntry& e : Fields(item, where, &kKeys, [](const std::string& key) {
            for (const std::string& s : SelectorKeys()) {
              if (s == key) return "'" + key + "' belongs under 'select:'";
            }
@@ -940,13 +657,13 @@ class Loader {
     targets_.push_back(std::move(t));
   }
 
-  bool SelectorField(const Entry& sel, const std::string& target, Selector& s) {
+  bool SelectorField(const YamlEntry& sel, const std::string& target, Selector& s) {
     const std::string where = target + " select";
     size_t before = errors_.size();
-    std::vector<Entry> fields = Fields(sel.value, where, &SelectorKeys());
+    std::vector<YamlEntry> fields = Fields(sel.value, where, &SelectorKeys());
     bool any = false;
-    const Entry* host_entry = nullptr;
-    for (const Entry& e : fields) {
+    const YamlEntry* host_entry = nullptr;
+    for (const YamlEntry& e : fields) {
       const std::string what = where + " " + e.key;
       if (e.key == "pid") {
         if (auto v = Integer(e, what, 1, kPidMaxLimit)) {
@@ -1139,8 +856,6 @@ class Loader {
     }
   }
 
-  std::string file_;
-  std::vector<Diagnostic> errors_;
   Policy policy_;
   std::map<std::string, PartialProfile> user_profiles_;
   std::map<std::string, Profile> resolved_;

@@ -1,46 +1,31 @@
+#include "core/enum_names.h"
 #include "core/recommendation.h"
 #include "core/snapshot.h"
 
 namespace knob {
+namespace {
 
-std::string_view TargetStateName(TargetState s) {
-  switch (s) {
-    case TargetState::kPending:
-      return "pending";
-    case TargetState::kActive:
-      return "active";
-    case TargetState::kGone:
-      return "gone";
-    case TargetState::kError:
-      return "error";
-    case TargetState::kPaused:
-      return "paused";
-  }
-  return "unknown";
-}
+constexpr auto kTargetStateNames = MakeEnumNames<TargetState>({{TargetState::kPending, "pending"},
+                                                               {TargetState::kActive, "active"},
+                                                               {TargetState::kGone, "gone"},
+                                                               {TargetState::kError, "error"},
+                                                               {TargetState::kPaused, "paused"}},
+                                                              "unknown");
+constexpr auto kOutcomeNames = MakeEnumNames<Outcome>({{Outcome::kProposed, "proposed"},
+                                                       {Outcome::kAdvisory, "advisory"},
+                                                       {Outcome::kPending, "pending"},
+                                                       {Outcome::kApplied, "applied"},
+                                                       {Outcome::kRejected, "rejected"},
+                                                       {Outcome::kVerified, "verified"},
+                                                       {Outcome::kRolledBack, "rolled_back"},
+                                                       {Outcome::kVetoed, "vetoed"},
+                                                       {Outcome::kExpired, "expired"}},
+                                                      "unknown");
 
-std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kProposed:
-      return "proposed";
-    case Outcome::kAdvisory:
-      return "advisory";
-    case Outcome::kPending:
-      return "pending";
-    case Outcome::kApplied:
-      return "applied";
-    case Outcome::kRejected:
-      return "rejected";
-    case Outcome::kVerified:
-      return "verified";
-    case Outcome::kRolledBack:
-      return "rolled_back";
-    case Outcome::kVetoed:
-      return "vetoed";
-    case Outcome::kExpired:
-      return "expired";
-  }
-  return "unknown";
-}
+}  // namespace
+
+std::string_view TargetStateName(TargetState s) { return kTargetStateNames.Name(s); }
+std::string_view OutcomeName(Outcome o) { return kOutcomeNames.Name(o); }
+std::optional<Outcome> ParseOutcome(std::string_view s) { return kOutcomeNames.Parse(s); }
 
 }  // namespace knob

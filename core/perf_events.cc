@@ -8,25 +8,24 @@
 #include <cstring>
 #include <string>
 
+#include "core/enum_names.h"
+
 namespace knob {
 
-std::string_view PerfCounterName(PerfCounter c) {
-  switch (c) {
-    case PerfCounter::kCacheReferences:
-      return "cache_references";
-    case PerfCounter::kCacheMisses:
-      return "cache_misses";
-    case PerfCounter::kLlcLoads:
-      return "llc_loads";
-    case PerfCounter::kLlcLoadMisses:
-      return "llc_load_misses";
-    case PerfCounter::kInstructions:
-      return "instructions";
-    case PerfCounter::kCycles:
-      return "cycles";
-  }
-  return "unknown";
-}
+namespace {
+
+constexpr auto kPerfCounterNames =
+    MakeEnumNames<PerfCounter>({{PerfCounter::kCacheReferences, "cache_references"},
+                                {PerfCounter::kCacheMisses, "cache_misses"},
+                                {PerfCounter::kLlcLoads, "llc_loads"},
+                                {PerfCounter::kLlcLoadMisses, "llc_load_misses"},
+                                {PerfCounter::kInstructions, "instructions"},
+                                {PerfCounter::kCycles, "cycles"}},
+                               "unknown");
+
+}  // namespace
+
+std::string_view PerfCounterName(PerfCounter c) { return kPerfCounterNames.Name(c); }
 
 Result<int> RealPerfEvents::Open(pid_t tid, PerfCounter counter) {
   perf_event_attr attr;

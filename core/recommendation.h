@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -23,7 +25,8 @@ enum class Outcome {
   kVetoed,      // a guard refused it
   kExpired,     // no ack before expiry
 };
-std::string_view OutcomeName(Outcome o);  // "proposed" "advisory" ... lowercase
+std::string_view OutcomeName(Outcome o);                  // "proposed" "advisory" ... lowercase
+std::optional<Outcome> ParseOutcome(std::string_view s);  // the inverse of OutcomeName
 
 struct GuardVerdict {
   std::string guard;    // "bounds" "max_step" "cooldown" "hysteresis" "constraint" ...

@@ -3,35 +3,29 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/enum_names.h"
+
 namespace knob {
 
-std::string_view StatusCodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return "OK";
-    case StatusCode::kInvalidArgument:
-      return "INVALID_ARGUMENT";
-    case StatusCode::kNotFound:
-      return "NOT_FOUND";
-    case StatusCode::kPermissionDenied:
-      return "PERMISSION_DENIED";
-    case StatusCode::kUnavailable:
-      return "UNAVAILABLE";
-    case StatusCode::kAlreadyExists:
-      return "ALREADY_EXISTS";
-    case StatusCode::kFailedPrecondition:
-      return "FAILED_PRECONDITION";
-    case StatusCode::kResourceExhausted:
-      return "RESOURCE_EXHAUSTED";
-    case StatusCode::kDeadlineExceeded:
-      return "DEADLINE_EXCEEDED";
-    case StatusCode::kUnimplemented:
-      return "UNIMPLEMENTED";
-    case StatusCode::kInternal:
-      return "INTERNAL";
-  }
-  return "UNKNOWN";
-}
+namespace {
+
+constexpr auto kStatusCodeNames =
+    MakeEnumNames<StatusCode>({{StatusCode::kOk, "OK"},
+                               {StatusCode::kInvalidArgument, "INVALID_ARGUMENT"},
+                               {StatusCode::kNotFound, "NOT_FOUND"},
+                               {StatusCode::kPermissionDenied, "PERMISSION_DENIED"},
+                               {StatusCode::kUnavailable, "UNAVAILABLE"},
+                               {StatusCode::kAlreadyExists, "ALREADY_EXISTS"},
+                               {StatusCode::kFailedPrecondition, "FAILED_PRECONDITION"},
+                               {StatusCode::kResourceExhausted, "RESOURCE_EXHAUSTED"},
+                               {StatusCode::kDeadlineExceeded, "DEADLINE_EXCEEDED"},
+                               {StatusCode::kUnimplemented, "UNIMPLEMENTED"},
+                               {StatusCode::kInternal, "INTERNAL"}},
+                              "UNKNOWN");
+
+}  // namespace
+
+std::string_view StatusCodeName(StatusCode code) { return kStatusCodeNames.Name(code); }
 
 std::string Status::ToString() const {
   if (ok()) return "OK";

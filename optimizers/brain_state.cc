@@ -8,17 +8,12 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/protocol/recommendation_json.h"
+
 namespace knob {
 namespace {
 
 using nlohmann::json;
-
-int64_t WallNanos(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-WallTime FromNanos(int64_t n) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(n)));
-}
 
 void PutOpt(json& j, const char* k, const std::optional<double>& v) {
   if (v && std::isfinite(*v)) j[k] = *v;
@@ -88,69 +83,6 @@ BrainStateData::StoredObservation ObsFromJson(const json& j) {
   return s;
 }
 
-Outcome OutcomeFromName(const std::string& s) {
-  for (Outcome o : {Outcome::kProposed, Outcome::kAdvisory, Outcome::kPending, Outcome::kApplied,
-                    Outcome::kRejected, Outcome::kVerified, Outcome::kRolledBack, Outcome::kVetoed,
-                    Outcome::kExpired}) {
-    if (OutcomeName(o) == s) return o;
-  }
-  return Outcome::kProposed;
-}
-
-json RecToJson(const Recommendation& r) {
-  json verdicts = json::array();
-  for (const auto& v : r.verdicts)
-    verdicts.push_back({{"guard", v.guard}, {"verdict", v.verdict}, {"reason", v.reason}});
-  return {{"id", r.id},
-          {"target", r.target},
-          {"knob", r.knob},
-          {"old_value", Fin(r.old_value)},
-          {"new_value", Fin(r.new_value)},
-          {"optimizer", r.optimizer},
-          {"scenario", r.scenario},
-          {"reason", r.reason},
-          {"triggers", Finite(r.triggers)},
-          {"predicted", Finite(r.predicted)},
-          {"realized", Finite(r.realized)},
-          {"binding_constraint", r.binding_constraint},
-          {"confidence", Fin(r.confidence)},
-          {"trade_offs", r.trade_offs},
-          {"verdicts", verdicts},
-          {"advisory", r.advisory},
-          {"outcome", std::string(OutcomeName(r.outcome))},
-          {"outcome_reason", r.outcome_reason},
-          {"created_ns", WallNanos(r.created)},
-          {"expires_ns", WallNanos(r.expires)}};
-}
-
-Recommendation RecFromJson(const json& j) {
-  Recommendation r;
-  r.id = j.value("id", uint64_t{0});
-  r.target = j.value("target", "");
-  r.knob = j.value("knob", "");
-  r.old_value = j.value("old_value", 0.0);
-  r.new_value = j.value("new_value", 0.0);
-  r.optimizer = j.value("optimizer", "");
-  r.scenario = j.value("scenario", "");
-  r.reason = j.value("reason", "");
-  if (j.contains("triggers")) r.triggers = j["triggers"].get<std::map<std::string, double>>();
-  if (j.contains("predicted")) r.predicted = j["predicted"].get<std::map<std::string, double>>();
-  if (j.contains("realized")) r.realized = j["realized"].get<std::map<std::string, double>>();
-  r.binding_constraint = j.value("binding_constraint", "");
-  r.confidence = j.value("confidence", 0.0);
-  if (j.contains("trade_offs")) r.trade_offs = j["trade_offs"].get<std::vector<std::string>>();
-  if (j.contains("verdicts")) {
-    for (const auto& v : j["verdicts"])
-      r.verdicts.push_back({v.value("guard", ""), v.value("verdict", ""), v.value("reason", "")});
-  }
-  r.advisory = j.value("advisory", true);
-  r.outcome = OutcomeFromName(j.value("outcome", "proposed"));
-  r.outcome_reason = j.value("outcome_reason", "");
-  r.created = FromNanos(j.value("created_ns", int64_t{0}));
-  r.expires = FromNanos(j.value("expires_ns", int64_t{0}));
-  return r;
-}
-
 }  // namespace
 
 std::string EncodeBrainState(const BrainStateData& d) {
@@ -183,7 +115,7 @@ std::string EncodeBrainState(const BrainStateData& d) {
   }
   j["targets"] = targets;
   json recs = json::array();
-  for (const auto& r : d.records) recs.push_back(RecToJson(r));
+  for (const auto& r : d.records) recs.push_back(protocol::RecommendationToJson(r));
   j["records"] = recs;
   // replace: invalid UTF-8 in a name or reason must not throw.
   return j.dump(1, ' ', false, json::error_handler_t::replace);
@@ -211,7 +143,13 @@ Result<BrainStateData> DecodeBrainState(const std::string& text) {
       t.history = jt.value("history", std::vector<uint64_t>{});
       d.targets.push_back(std::move(t));
     }
-    for (const auto& r : j.value("records", json::array())) d.records.push_back(RecFromJson(r));
+    const json records = j.value("records", json::array());
+    for (size_t i = 0; i < records.size(); ++i) {
+      Result<Recommendation> r =
+          protocol::RecommendationFromJson(records[i], "records[" + std::to_string(i) + "]");
+      if (!r.ok()) return InvalidArgumentError("brain state: " + r.status().message());
+      d.records.push_back(std::move(*r));
+    }
     return d;
   } catch (const std::exception& e) {
     return InvalidArgumentError(std::string("brain state: ") + e.what());

@@ -1,8 +1,11 @@
 #pragma once
 // The brain's persistent state as plain values, and its JSON encoding (the only nlohmann_json
 // user in optimizers/). Times are stored as ages in seconds relative to the save, because
-// monotonic time does not survive a restart; wall times of records are stored as Unix
-// nanoseconds. Unknown fields are ignored and missing ones default, so the format can grow.
+// monotonic time does not survive a restart. Records are stored in the protocol's one
+// Recommendation form (core/protocol/recommendation_json.h: exact Unix nanoseconds included),
+// so a record reads back the same from the state file as from the wire. Unknown fields are
+// ignored and missing ones default (a record needs its id, target, knob and new_value), so the
+// format can grow.
 // Thread rule: pure functions, any thread.
 
 #include <cstdint>

@@ -2,35 +2,63 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <utility>
+
+#include "core/enum_names.h"
+#include "core/protocol/recommendation_json.h"
 
 namespace knob::protocol {
 namespace {
 
 using json = nlohmann::json;
 
-std::string_view JsonTypeName(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "integer";
-    case json::value_t::number_float:
-      return "number";
-    case json::value_t::string:
-      return "string";
-    case json::value_t::array:
-      return "array";
-    case json::value_t::object:
-      return "object";
-    default:
-      return "value";
-  }
-}
+// The wire names; the fallbacks are names a peer already understands.
+constexpr auto kAckResultNames = MakeEnumNames<AckResult>(
+    {{AckResult::kApplied, "applied"}, {AckResult::kRejected, "rejected"}}, "rejected");
+constexpr auto kErrorCodeNames =
+    MakeEnumNames<ErrorCode>({{ErrorCode::kBadJson, "bad_json"},
+                              {ErrorCode::kBadMessage, "bad_message"},
+                              {ErrorCode::kUnknownType, "unknown_type"},
+                              {ErrorCode::kVersionMismatch, "version_mismatch"},
+                              {ErrorCode::kTooLarge, "too_large"},
+                              {ErrorCode::kRateLimited, "rate_limited"},
+                              {ErrorCode::kTooManyClients, "too_many_clients"},
+                              {ErrorCode::kIdleTimeout, "idle_timeout"},
+                              {ErrorCode::kPermissionDenied, "permission_denied"},
+                              {ErrorCode::kPidMismatch, "pid_mismatch"},
+                              {ErrorCode::kNotRegistered, "not_registered"},
+                              {ErrorCode::kAlreadyRegistered, "already_registered"},
+                              {ErrorCode::kUnknownTarget, "unknown_target"},
+                              {ErrorCode::kUnknownRecommendation, "unknown_recommendation"},
+                              {ErrorCode::kInvalidArgument, "invalid_argument"},
+                              {ErrorCode::kUnavailable, "unavailable"},
+                              {ErrorCode::kInternal, "internal"}},
+                             "internal");
+constexpr auto kAdminOpNames = MakeEnumNames<AdminOp>({{AdminOp::kStatus, "status"},
+                                                       {AdminOp::kTargets, "targets"},
+                                                       {AdminOp::kShow, "show"},
+                                                       {AdminOp::kHistory, "history"},
+                                                       {AdminOp::kExplain, "explain"},
+                                                       {AdminOp::kPause, "pause"},
+                                                       {AdminOp::kResume, "resume"},
+                                                       {AdminOp::kMode, "mode"},
+                                                       {AdminOp::kReload, "reload"}},
+                                                      "status");
+
+constexpr auto kJsonTypeNames =
+    MakeEnumNames<json::value_t>({{json::value_t::null, "null"},
+                                  {json::value_t::boolean, "boolean"},
+                                  {json::value_t::number_integer, "integer"},
+                                  {json::value_t::number_unsigned, "integer"},
+                                  {json::value_t::number_float, "number"},
+                                  {json::value_t::string, "string"},
+                                  {json::value_t::array, "array"},
+                                  {json::value_t::object, "object"}},
+                                 "value");
+
+std::string_view JsonTypeName(const json& j) { return kJsonTypeNames.Name(j.type()); }
 
 // Reads fields of one JSON object, remembering only the first problem so the error names the
 // exact field. Nested objects get a dotted prefix ("pools.workers.size").
@@ -119,6 +147,15 @@ class Reader {
     const json* v = Get(name, false);
     uint64_t u = 0;
     if (v && UIntValue(name, *v, u)) out = u;
+  }
+  void OptInt(std::string_view name, std::optional<int64_t>& out) {
+    const json* v = Get(name, false);
+    if (!v) return;
+    if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t{INT64_MAX}) {
+      Fail("field '" + Path(name) + "': out of range, got " + v->dump());
+      return;
+    }
+    if (Expect(name, *v, v->is_number_integer(), "integer")) out = v->get<int64_t>();
   }
   const json* Obj(std::string_view name, bool required = false) {
     const json* v = Get(name, required);
@@ -346,12 +383,20 @@ void ReadAppReport(Reader& r, AppReport& a, bool with_received) {
 
 // ---- Recommendation ----
 
-std::optional<Outcome> ParseOutcome(std::string_view s) {
-  for (int i = 0; i <= static_cast<int>(Outcome::kExpired); ++i) {
-    auto o = static_cast<Outcome>(i);
-    if (OutcomeName(o) == s) return o;
+// JSON has no inf/NaN (nlohmann would write null, which reads back as missing or fails).
+double FiniteOrZero(double v) { return std::isfinite(v) ? v : 0; }
+json FiniteNumMapJson(const std::map<std::string, double>& m) {
+  json o = json::object();
+  for (const auto& [k, v] : m) {
+    if (std::isfinite(v)) o[k] = v;
   }
-  return std::nullopt;
+  return o;
+}
+int64_t ToUnixNanos(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+WallTime FromUnixNanos(int64_t n) {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(n)));
 }
 
 json RecommendationJson(const Recommendation& rec) {
@@ -361,23 +406,25 @@ json RecommendationJson(const Recommendation& rec) {
   return {{"id", rec.id},
           {"target", rec.target},
           {"knob", rec.knob},
-          {"old_value", rec.old_value},
-          {"new_value", rec.new_value},
+          {"old_value", FiniteOrZero(rec.old_value)},
+          {"new_value", FiniteOrZero(rec.new_value)},
           {"optimizer", rec.optimizer},
           {"scenario", rec.scenario},
           {"reason", rec.reason},
-          {"triggers", NumMapJson(rec.triggers)},
-          {"predicted", NumMapJson(rec.predicted)},
-          {"realized", NumMapJson(rec.realized)},
+          {"triggers", FiniteNumMapJson(rec.triggers)},
+          {"predicted", FiniteNumMapJson(rec.predicted)},
+          {"realized", FiniteNumMapJson(rec.realized)},
           {"binding_constraint", rec.binding_constraint},
-          {"confidence", rec.confidence},
+          {"confidence", FiniteOrZero(rec.confidence)},
           {"trade_offs", rec.trade_offs},
           {"verdicts", std::move(verdicts)},
           {"advisory", rec.advisory},
           {"outcome", OutcomeName(rec.outcome)},
           {"outcome_reason", rec.outcome_reason},
           {"created_unix", ToUnixSeconds(rec.created)},
-          {"expires_unix", ToUnixSeconds(rec.expires)}};
+          {"expires_unix", ToUnixSeconds(rec.expires)},
+          {"created_ns", ToUnixNanos(rec.created)},
+          {"expires_ns", ToUnixNanos(rec.expires)}};
 }
 
 void ReadRecommendation(Reader& r, Recommendation& rec) {
@@ -422,11 +469,15 @@ void ReadRecommendation(Reader& r, Recommendation& rec) {
       rec.outcome = *o;
   }
   r.Str("outcome_reason", rec.outcome_reason);
+  // The exact nanoseconds when present (a state file, a newer peer), else the seconds.
   double created = 0, expires = 0;
   r.Num("created_unix", created);
   r.Num("expires_unix", expires);
-  rec.created = FromUnixSeconds(created);
-  rec.expires = FromUnixSeconds(expires);
+  std::optional<int64_t> created_ns, expires_ns;
+  r.OptInt("created_ns", created_ns);
+  r.OptInt("expires_ns", expires_ns);
+  rec.created = created_ns ? FromUnixNanos(*created_ns) : FromUnixSeconds(created);
+  rec.expires = expires_ns ? FromUnixNanos(*expires_ns) : FromUnixSeconds(expires);
 }
 
 // ---- Knobs, targets ----
@@ -779,89 +830,11 @@ constexpr std::string_view kKnownTypes =
 
 }  // namespace
 
-std::string_view AckResultName(AckResult r) {
-  return r == AckResult::kApplied ? "applied" : "rejected";
-}
-
-std::string_view ErrorCodeName(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::kBadJson:
-      return "bad_json";
-    case ErrorCode::kBadMessage:
-      return "bad_message";
-    case ErrorCode::kUnknownType:
-      return "unknown_type";
-    case ErrorCode::kVersionMismatch:
-      return "version_mismatch";
-    case ErrorCode::kTooLarge:
-      return "too_large";
-    case ErrorCode::kRateLimited:
-      return "rate_limited";
-    case ErrorCode::kTooManyClients:
-      return "too_many_clients";
-    case ErrorCode::kIdleTimeout:
-      return "idle_timeout";
-    case ErrorCode::kPermissionDenied:
-      return "permission_denied";
-    case ErrorCode::kPidMismatch:
-      return "pid_mismatch";
-    case ErrorCode::kNotRegistered:
-      return "not_registered";
-    case ErrorCode::kAlreadyRegistered:
-      return "already_registered";
-    case ErrorCode::kUnknownTarget:
-      return "unknown_target";
-    case ErrorCode::kUnknownRecommendation:
-      return "unknown_recommendation";
-    case ErrorCode::kInvalidArgument:
-      return "invalid_argument";
-    case ErrorCode::kUnavailable:
-      return "unavailable";
-    case ErrorCode::kInternal:
-      return "internal";
-  }
-  return "internal";
-}
-
-std::optional<ErrorCode> ParseErrorCode(std::string_view s) {
-  for (int i = 0; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
-    auto c = static_cast<ErrorCode>(i);
-    if (ErrorCodeName(c) == s) return c;
-  }
-  return std::nullopt;
-}
-
-std::string_view AdminOpName(AdminOp op) {
-  switch (op) {
-    case AdminOp::kStatus:
-      return "status";
-    case AdminOp::kTargets:
-      return "targets";
-    case AdminOp::kShow:
-      return "show";
-    case AdminOp::kHistory:
-      return "history";
-    case AdminOp::kExplain:
-      return "explain";
-    case AdminOp::kPause:
-      return "pause";
-    case AdminOp::kResume:
-      return "resume";
-    case AdminOp::kMode:
-      return "mode";
-    case AdminOp::kReload:
-      return "reload";
-  }
-  return "status";
-}
-
-std::optional<AdminOp> ParseAdminOp(std::string_view s) {
-  for (int i = 0; i <= static_cast<int>(AdminOp::kReload); ++i) {
-    auto op = static_cast<AdminOp>(i);
-    if (AdminOpName(op) == s) return op;
-  }
-  return std::nullopt;
-}
+std::string_view AckResultName(AckResult r) { return kAckResultNames.Name(r); }
+std::string_view ErrorCodeName(ErrorCode c) { return kErrorCodeNames.Name(c); }
+std::optional<ErrorCode> ParseErrorCode(std::string_view s) { return kErrorCodeNames.Parse(s); }
+std::string_view AdminOpName(AdminOp op) { return kAdminOpNames.Name(op); }
+std::optional<AdminOp> ParseAdminOp(std::string_view s) { return kAdminOpNames.Parse(s); }
 
 std::string_view TypeName(const Message& m) {
   struct V {
@@ -930,6 +903,20 @@ Result<Message> Decode(std::string_view line, DecodeError* err) {
   }
   return fail(ErrorCode::kUnknownType,
               "unknown message type '" + type + "' (known: " + std::string(kKnownTypes) + ")", id);
+}
+
+json RecommendationToJson(const Recommendation& rec) { return RecommendationJson(rec); }
+
+Result<Recommendation> RecommendationFromJson(const json& j, const std::string& prefix) {
+  if (!j.is_object()) {
+    return InvalidArgumentError("'" + prefix + "': expected object, got " +
+                                std::string(JsonTypeName(j)));
+  }
+  Reader r(j, prefix.empty() ? prefix : prefix + ".");
+  Recommendation rec;
+  ReadRecommendation(r, rec);
+  if (!r.ok()) return InvalidArgumentError(r.error());
+  return rec;
 }
 
 }  // namespace knob::protocol

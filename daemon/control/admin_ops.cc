@@ -17,13 +17,6 @@ using protocol::AdminRequest;
 using protocol::ErrorCode;
 using Failure = std::optional<AdminFailure>;
 
-std::optional<Mode> ParseMode(std::string_view s) {
-  if (s == "observe") return Mode::kObserve;
-  if (s == "recommend") return Mode::kRecommend;
-  if (s == "apply") return Mode::kApply;
-  return std::nullopt;
-}
-
 std::string ModeText(Mode m) { return std::string(ModeName(m)); }
 
 ErrorCode CodeFor(const Status& s, ErrorCode not_found) {

@@ -18,6 +18,7 @@
 
 #include "config/policy_loader.h"
 #include "config/units.h"
+#include "core/format.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/framing.h"
 #include "daemon/control/commands.h"
@@ -96,18 +97,10 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
 
 // ---- formatting ----
 
+// Table cells are narrow: four digits, three for magnitudes a table rarely shows.
 std::string Num(double v) {
-  if (std::fabs(v) >= 1e15 || (v != 0 && std::fabs(v) < 1e-4)) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.3g", v);
-    return buf;
-  }
-  char buf[48];
-  if (v == std::floor(v))
-    std::snprintf(buf, sizeof(buf), "%.0f", v);
-  else
-    std::snprintf(buf, sizeof(buf), "%.4g", v);
-  return buf;
+  const bool extreme = std::fabs(v) >= 1e15 || (v != 0 && std::fabs(v) < 1e-4);
+  return FormatNumber(v, extreme ? 3 : 4);
 }
 
 std::string Seconds(double s) {

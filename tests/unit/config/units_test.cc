@@ -1,5 +1,7 @@
 // Table tests for the strict unit parsers and their formatters.
 
+#include "config/units.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,7 +10,6 @@
 #include <string>
 
 #include "config/policy_loader.h"
-#include "config/units.h"
 
 namespace knob {
 namespace {
