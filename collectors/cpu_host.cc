@@ -26,7 +26,7 @@ void HostCpu::Collect(SupportTracker& support, Snapshot& out) {
   HostSnapshot& h = out.host;
   int max_cpu = -1;
   for (const auto& c : st->cpus) max_cpu = std::max(max_cpu, c.cpu);
-  const size_t n = static_cast<size_t>(max_cpu + 1);
+  const size_t n = max_cpu < 0 ? 0 : static_cast<size_t>(max_cpu) + 1;
   busy_.resize(std::max(busy_.size(), n), 0);
   total_.resize(std::max(total_.size(), n), 0);
   h.cpu_busy_seconds.assign(n, 0);

@@ -551,7 +551,7 @@ class Loader : public PolicyFields {
                   FormatNumber(*k.max),
               "swap them or widen the range");
       }
-      out.emplace(kn.key, std::move(k));
+      out.emplace(kn.key, k);
     }
   }
 

@@ -80,7 +80,7 @@ std::optional<nanoseconds> ParseDuration(std::string_view s) {
   else
     return std::nullopt;
   long double ns = std::round(*v * scale);
-  if (ns > static_cast<long double>(std::numeric_limits<int64_t>::max() / 2)) return std::nullopt;
+  if (ns > static_cast<long double>(std::numeric_limits<int64_t>::max()) / 2) return std::nullopt;
   return nanoseconds(static_cast<int64_t>(ns));
 }
 

@@ -21,6 +21,7 @@ namespace knob {
 struct ProcessKey {
   pid_t pid = 0;
   uint64_t start_time_ticks = 0;  // field 22 of /proc/PID/stat, clock ticks since boot
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=> itself
   auto operator<=>(const ProcessKey&) const = default;
 };
 

@@ -111,7 +111,10 @@ class [[nodiscard]] Result {
 #define KNOB_STATUS_CONCAT_(a, b) KNOB_STATUS_CONCAT_INNER_(a, b)
 #define KNOB_ASSIGN_OR_RETURN(lhs, expr) \
   KNOB_ASSIGN_OR_RETURN_IMPL_(KNOB_STATUS_CONCAT_(knob_result_, __LINE__), lhs, expr)
+// `result` and `lhs` are a name and a declaration, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define KNOB_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
   auto result = (expr);                                \
   if (!result.ok()) return result.status();            \
   lhs = std::move(*result)
+// NOLINTEND(bugprone-macro-parentheses)

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <ranges>
 
 #include "config/policy_diff.h"
 #include "config/policy_loader.h"
@@ -188,9 +189,7 @@ int Daemon::Run() {
     Status s = c->Start();
     if (!s.ok()) {
       spdlog::error("{}: {}", c->Name(), s.ToString());
-      for (auto it = started_components_.rbegin(); it != started_components_.rend(); ++it) {
-        (*it)->Stop();
-      }
+      for (Component* started : std::views::reverse(started_components_)) started->Stop();
       return ExitCodeFor(s);
     }
     started_components_.push_back(c.get());
@@ -350,9 +349,7 @@ void Daemon::FinishShutdown() {
       spdlog::error("saving state to {}: {}", policy_->global.state_dir, s.ToString());
     }
   }
-  for (auto it = started_components_.rbegin(); it != started_components_.rend(); ++it) {
-    (*it)->Stop();
-  }
+  for (Component* started : std::views::reverse(started_components_)) started->Stop();
   for (auto& sig : signals_) sig->Stop();
   spdlog::info("stopped after {} tick(s)", pipeline_->ticks_finished());
   loop_->Stop();

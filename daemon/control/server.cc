@@ -51,8 +51,7 @@ bool IsAdminPeer(uid_t uid, gid_t gid, const std::string& admin_group) {
 }
 
 ControlServer::ControlServer(Loop& loop, const Clock& clock, prometheus::Registry* registry)
-    : loop_(loop),
-      policy_(std::make_shared<Policy>()),
+    : policy_(std::make_shared<Policy>()),
       api_(clock, *this, nullptr, registry),
       server_(loop),
       sweep_(loop) {}

@@ -65,7 +65,6 @@ class ControlServer final : public Component, private Transport {
   void Send(SessionId session, std::string encoded) override;
   void Close(SessionId session) override;
 
-  Loop& loop_;
   std::shared_ptr<const Policy> policy_;
   std::unique_ptr<AdminBackend> backend_;
   ControlSettings settings_;

@@ -87,7 +87,8 @@ void PokeListener(const ListenAddress& addr) {
     if (addr.host == "::" || inet_pton(AF_INET6, addr.host.c_str(), &sa.sin6_addr) != 1) {
       sa.sin6_addr = in6addr_loopback;
     }
-    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    // Only the wake-up matters: a refused connection wakes the accept loop too.
+    (void)connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
   } else {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
@@ -95,7 +96,7 @@ void PokeListener(const ListenAddress& addr) {
     if (addr.host == "0.0.0.0" || inet_pton(AF_INET, addr.host.c_str(), &sa.sin_addr) != 1) {
       sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
-    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    (void)connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
   }
   close(fd);
 }

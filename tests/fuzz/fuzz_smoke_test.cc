@@ -1,7 +1,7 @@
 // Deterministic mutation fuzzing of every pure parser, the protocol codec and framing, and the
 // policy loader (STYLE.md: parsers are "table-tested with literal text ... and fuzzed").
 // Seeds are the real inputs the project already keeps: fixture /proc trees under tests/data/proc,
-// the JSON examples in docs/protocol.md, config/examples/*.yaml and config/profiles. Each target
+// the JSON examples in docs/protocol.md, config/examples/*.yaml and config/knobd.yaml. Each target
 // gets a bounded number of mutants (KNOB_FUZZ_ITERATIONS overrides, for a longer local run) from
 // a fixed-seed generator, so a failure names the iteration that reproduces it.
 // Two kinds of test per target: *NeverCrashes only requires that the parser returns (ok or an
@@ -413,12 +413,8 @@ TEST(FuzzSmokeTest, FramingSplitsLikeReferenceAndHonoursLimit) {
 
 std::vector<std::string> PolicySeeds() {
   std::vector<std::string> seeds;
-  for (const char* dir : {"config/examples", "config/profiles"}) {
-    fs::path d = fs::path(KNOB_SOURCE_DIR) / dir;
-    if (!fs::exists(d)) continue;
-    for (const auto& e : fs::directory_iterator(d))
-      if (e.path().extension() == ".yaml") seeds.push_back(ReadFile(e.path()));
-  }
+  for (const auto& e : fs::directory_iterator(fs::path(KNOB_SOURCE_DIR) / "config" / "examples"))
+    if (e.path().extension() == ".yaml") seeds.push_back(ReadFile(e.path()));
   fs::path main_yaml = fs::path(KNOB_SOURCE_DIR) / "config" / "knobd.yaml";
   if (fs::exists(main_yaml)) seeds.push_back(ReadFile(main_yaml));
   return seeds;

@@ -1,6 +1,6 @@
-// libFuzzer entry point for the policy loader (LoadPolicyString). Until config/policy_loader.cc
-// stops calling YAML::LoadAll, inputs with a stray ',' at document level run out of memory in
-// yaml-cpp 0.7 (see findings_test.cc); libFuzzer reports them as OOM (-rss_limit_mb).
+// libFuzzer entry point for the policy loader (LoadPolicyString). The loader no longer calls
+// yaml-cpp 0.7's YAML::LoadAll, which looped on a stray ',' (findings_test.cc); an OOM report
+// (-rss_limit_mb) from this target is a new finding.
 // Build and run: see the "Fuzzing" section of docs/architecture.md.
 
 #include <cstddef>
