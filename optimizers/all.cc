@@ -1,7 +1,17 @@
 // The one list of optimizers. An explicit table, not self-registering static initialisers: those
 // vanish when linked from a static library. Adding an optimizer: its file pair, one line here,
 // its scenario table in docs/model.md, its tests in tests/unit/optimizers/.
+//
+// Who owns which knob (Optimizer::Owns; exactly one owner each, the brain asks only it):
+//   concurrency_limit, max_in_flight, max_concurrency         ConcurrencyOptimizer
+//   worker_threads, cpu_affinity_mask, scheduling_strategy     SchedulingOptimizer (worker_threads:
+//                                                              its CPU rule, then the workers
+//                                                              pool's Erlang C proposal)
+//   NAME_pool, NAME_pool_size, NAME_connections                PoolSizeOptimizer
+//   cache_bytes, NAME_cache_bytes                              CacheSizeOptimizer
+// The periodic re-probe (reprobe_optimizer.h) owns no knob and is not listed.
 
+#include "optimizers/cache_size_optimizer.h"
 #include "optimizers/concurrency_optimizer.h"
 #include "optimizers/optimizer.h"
 #include "optimizers/pool_size_optimizer.h"
@@ -14,6 +24,7 @@ std::vector<std::unique_ptr<Optimizer>> AllOptimizers() {
   all.push_back(std::make_unique<ConcurrencyOptimizer>());
   all.push_back(std::make_unique<SchedulingOptimizer>());
   all.push_back(std::make_unique<PoolSizeOptimizer>());
+  all.push_back(std::make_unique<CacheSizeOptimizer>());
   return all;
 }
 

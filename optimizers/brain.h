@@ -20,41 +20,33 @@
 // TargetModel::Baseline) holds min_samples, so every verification has something to compare.
 // Modes: observe models only (Decide returns nothing); recommend and apply both publish.
 //
-// Metrics (registered on the registry given to the constructor; see docs/metrics.md):
-//   knobd_recommendations_total{target,knob,outcome}   counter, one per outcome transition
-//   knobd_recommended_value{target,knob}               gauge, last recommended value
-//   knobd_predicted_value{target,knob,quantity}        gauge, prediction of the last change
-//   knobd_realized_value{target,knob,quantity}         gauge, measured after verification
-//   knobd_model_usl_peak_concurrency{target}           gauge, N* (absent without a peak)
-//   knobd_model_fit_r_squared{target,model}            gauge
-//   knobd_model_confidence{target,model}               gauge, 0..1
-//   knobd_model_workload_shifts_total{target}          counter
-//   knobd_model_observations{target}                   gauge, observations held (restored too)
-//   knobd_model_penalized_regions{target,knob}         gauge, active penalties from rollbacks
-// The model gauges are exported on every Observe and right after Load.
+// The parts, one file each (docs/model.md): the optimizers and their owners (optimizer.h,
+// all.cc), arbitration (arbiter.h), the guard (guard.h), the periodic re-probe
+// (reprobe_optimizer.h), the change in flight (change_tracker.h), judging an applied change
+// (verify.h), records and the decision log (history.h), metrics (brain_metrics.h, exported on
+// every Observe and right after Load). The brain only orchestrates them per target.
 // Thread rule: loop thread only.
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
+#include "optimizers/arbiter.h"
+#include "optimizers/brain_metrics.h"
+#include "optimizers/change_tracker.h"
 #include "optimizers/decider.h"
 #include "optimizers/guard.h"
+#include "optimizers/history.h"
 #include "optimizers/models/target_model.h"
 #include "optimizers/optimizer.h"
+#include "optimizers/reprobe_optimizer.h"
 
 namespace prometheus {
 class Registry;
-template <typename T>
-class Family;
-class Counter;
-class Gauge;
 }  // namespace prometheus
 
 namespace knob {
@@ -127,68 +119,37 @@ class Brain final : public Decider {
   static constexpr const char* kStateFile = "brain-state.json";
 
  private:
-  struct ActiveChange {
-    uint64_t id = 0;
-    std::string knob;
-    double old_value = 0, new_value = 0;
-    MonoTime sent{};
-    std::optional<MonoTime> applied;
-    MonoTime expires{};
-    bool is_rollback = false;
-    bool is_reprobe = false;
-    bool fixes_violation = false;
-    // The knob's history before this change charged it, restored if the change is never
-    // delivered (vetoed by an operator pause / observe mode), so cooldown and the flap rule
-    // count only changes that happened.
-    KnobHistory prior_history{};
-    // The settings in force when it was decided: its baseline is measured at exactly these.
-    std::map<std::string, double> baseline_knobs{};
-  };
   struct TargetRuntime {
     TargetModel model;
-    std::map<std::string, KnobHistory> knobs;
-    std::optional<ActiveChange> active;
-    std::optional<MonoTime> next_reprobe;
-    int reprobe_direction = 1;
-    std::deque<uint64_t> history;  // recommendation ids, oldest first
-    // After a change was vetoed on delivery (operator pause, observe mode), no new change is
-    // started before this, so a paused target is not sent (and does not record) one per tick.
-    std::optional<MonoTime> delivery_hold_until;
-    std::map<std::string, std::string> holds;  // knob -> hold reason last logged
+    ChangeTracker change;
+    ReprobeState reprobe;
+    std::map<std::string, std::string> holds;  // knob -> hold scenario last logged
   };
-  struct Metrics;
 
-  TargetRuntime& Runtime(const std::string& target);
-  Recommendation& Record(Recommendation rec);
-  void SetOutcome(Recommendation& rec, Outcome o, const std::string& reason);
-  void Log(std::string sentence);
+  // One target's tick when no change is in flight: at most one new change.
   std::optional<Recommendation> Step(const TargetPolicy& tp, const GuardSettings& g,
                                      const TargetSnapshot& ts, const HostSnapshot& host,
                                      MonoTime now, TargetRuntime& rt);
-  std::optional<Recommendation> Track(const TargetPolicy& tp, const GuardSettings& g,
-                                      const TargetSnapshot& ts, MonoTime now, TargetRuntime& rt);
+  // Every owner's proposals for the target's enabled, reported knobs (holds go to the log).
+  std::vector<Candidate> Collect(const TargetPolicy& tp, const GuardSettings& g,
+                                 const TargetSnapshot& ts, const HostSnapshot& host,
+                                 TargetRuntime& rt);
+  // The first ranked candidate the guard allows, sent; vetoes recorded once in a row.
+  std::optional<Recommendation> Send(const TargetPolicy& tp, const GuardSettings& g,
+                                     const std::vector<Candidate>& ranked, bool is_reprobe,
+                                     std::map<std::string, double> settings, MonoTime now,
+                                     TargetRuntime& rt);
   Recommendation MakeRecommendation(const TargetPolicy& tp, const GuardSettings& g,
-                                    const Proposal& p, double value, MonoTime now);
-  void ScheduleReprobe(const std::string& target, MonoTime now, TargetRuntime& rt);
-  std::optional<PastChange> LastJudgedChange(const TargetRuntime& rt,
-                                             const std::string& knob) const;
-  void ExportModel(const std::string& target, const TargetModel& m);
+                                    const Proposal& p, double value);
 
   Clock& clock_;
   BrainOptions options_;
   std::vector<std::unique_ptr<Optimizer>> optimizers_;
+  BrainMetrics metrics_;  // before history_, which counts on it
+  DecisionHistory history_;
+  ReprobeOptimizer reprobe_;
   std::map<std::string, TargetRuntime> targets_;
-  std::map<uint64_t, Recommendation> records_;
-  std::map<uint64_t, std::string> record_target_;
-  std::deque<std::string> decision_log_;
-  uint64_t next_id_ = 1;
   Duration delivery_hold_ = std::chrono::seconds(30);  // the policy's cooldown, as last seen
-  std::mt19937_64 rng_;
-  std::unique_ptr<Metrics> metrics_;
 };
-
-// "raised concurrency_limit of web from 32 to 40: <reason>" (decision-log sentence).
-std::string DescribeStep(const std::string& target, const std::string& knob, double old_value,
-                         double new_value, const std::string& reason);
 
 }  // namespace knob

@@ -60,6 +60,18 @@ bool ConcurrencyOptimizer::Handles(std::string_view knob) const {
 
 std::span<const Scenario> ConcurrencyOptimizer::Scenarios() const { return kScenarios; }
 
+std::map<std::string, double> ConcurrencyOptimizer::Predict(const TargetModel& model,
+                                                            std::string_view knob,
+                                                            double value) const {
+  (void)knob;
+  std::map<std::string, double> out;
+  if (const auto& fit = model.usl()) {
+    out["throughput"] = fit->Throughput(value);
+    out["p99_seconds"] = fit->Latency(value) * model.latency_factor();
+  }
+  return out;
+}
+
 std::optional<Proposal> ConcurrencyOptimizer::Propose(const OptimizerInput& in) const {
   const TargetModel& m = in.model;
   if (!m.latest() || m.observations().size() < 3) return std::nullopt;

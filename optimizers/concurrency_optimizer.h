@@ -21,6 +21,9 @@ class ConcurrencyOptimizer final : public Optimizer {
   bool Handles(std::string_view knob) const override;
   std::span<const Scenario> Scenarios() const override;
   std::optional<Proposal> Propose(const OptimizerInput& in) const override;
+  // The USL's throughput and p99 (x the model's latency factor) at value; empty without a fit.
+  std::map<std::string, double> Predict(const TargetModel& model, std::string_view knob,
+                                        double value) const override;
 };
 
 }  // namespace knob

@@ -5,6 +5,27 @@
 
 namespace knob {
 
+std::vector<Proposal> Optimizer::Candidates(const OptimizerInput& in) const {
+  std::vector<Proposal> out;
+  if (auto p = Propose(in)) out.push_back(std::move(*p));
+  return out;
+}
+
+std::map<std::string, double> Optimizer::Predict(const TargetModel& model, std::string_view knob,
+                                                 double value) const {
+  (void)model;
+  (void)knob;
+  (void)value;
+  return {};
+}
+
+const Optimizer* OwnerOf(const std::vector<std::unique_ptr<Optimizer>>& all,
+                         std::string_view knob) {
+  for (const auto& o : all)
+    if (o->Owns(knob)) return o.get();
+  return nullptr;
+}
+
 double KnobMin(const KnobPolicy& k, double fallback) { return k.min.value_or(fallback); }
 double KnobMax(const KnobPolicy& k, double fallback) { return k.max.value_or(fallback); }
 

@@ -75,10 +75,23 @@ class Optimizer {
   virtual bool Handles(std::string_view knob) const = 0;
   virtual std::span<const Scenario> Scenarios() const = 0;
   virtual std::optional<Proposal> Propose(const OptimizerInput& in) const = 0;
+
+  // Exactly one optimizer of AllOptimizers() owns each knob (the table in all.cc): the brain asks
+  // only the owner. By default an optimizer owns what it handles.
+  virtual bool Owns(std::string_view knob) const { return Handles(knob); }
+  // Every proposal for a knob this optimizer owns, in its scenario order (the arbiter ranks
+  // them); by default Propose's alone.
+  virtual std::vector<Proposal> Candidates(const OptimizerInput& in) const;
+  // What the optimizer's model predicts ("throughput", "p99_seconds", ...) with knob at value,
+  // for a step the guard shortened or a re-probe; empty when it predicts nothing there.
+  virtual std::map<std::string, double> Predict(const TargetModel& model, std::string_view knob,
+                                                double value) const;
 };
 
 // The one list of optimizers (optimizers/all.cc), in arbitration tie-break order.
 std::vector<std::unique_ptr<Optimizer>> AllOptimizers();
+// The optimizer of all that owns knob, or null.
+const Optimizer* OwnerOf(const std::vector<std::unique_ptr<Optimizer>>& all, std::string_view knob);
 
 // Helpers shared by the optimizers.
 double KnobMin(const KnobPolicy& k, double fallback);

@@ -5,15 +5,15 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
+#include "optimizers/cache_size_optimizer.h"
 #include "optimizers/models/queueing.h"
 
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 7> kScenarios = {{
+constexpr std::array<Scenario, 4> kScenarios = {{
     {"grow_pool_wait",
      "requests wait for a pool member: Erlang C says the smallest pool whose "
      "mean wait fits the budget is larger than the current one"},
@@ -27,13 +27,6 @@ constexpr std::array<Scenario, 7> kScenarios = {{
     {"shrink_pool_idle",
      "the pool is far larger than Erlang C needs for the wait budget: free "
      "threads/connections, keeping one spare"},
-    {"grow_cache_hits",
-     "the miss-ratio curve says a larger cache (within the memory cap) gains "
-     "at least one point of hit ratio"},
-    {"shrink_cache_unused",
-     "the cache is larger than the size that already reaches the best "
-     "hit ratio under the cap: free the memory"},
-    {"shrink_cache_memory", "resident memory is above the memory constraint: shrink the cache"},
 }};
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
@@ -55,22 +48,6 @@ constexpr size_t kPeakObservations = 20;
 constexpr double kLargeGain = 0.10;
 constexpr double kDeepQueue = 1.5;
 
-// Cache sizes are proposed on a grid of 1/16 of the power of two below them (6.25%, at least
-// 64 KiB): the client's reuse histogram has doubling buckets, so finer sizes carry no
-// information, and a knee that moved a few KiB with every report made a new proposal (and a new
-// veto record, when a penalty forbade it) on every tick.
-double RoundUpToGrid(double bytes) {
-  if (!(bytes > 0)) return bytes;
-  double grid = std::max(65536.0, std::exp2(std::floor(std::log2(bytes))) / 16);
-  return std::ceil(bytes / grid) * grid;
-}
-
-std::string Bytes(double b) {
-  if (b >= 1 << 30) return fmt::format("{:.1f} GiB", b / (1 << 30));
-  if (b >= 1 << 20) return fmt::format("{:.1f} MiB", b / (1 << 20));
-  return fmt::format("{:.0f} KiB", b / 1024);
-}
-
 }  // namespace
 
 std::string PoolSizeOptimizer::PoolForKnob(std::string_view knob) {
@@ -83,11 +60,15 @@ std::string PoolSizeOptimizer::PoolForKnob(std::string_view knob) {
 }
 
 bool PoolSizeOptimizer::IsCacheKnob(std::string_view knob) {
-  return knob == "cache_bytes" || EndsWith(knob, "_cache_bytes");
+  return CacheSizeOptimizer::IsCacheKnob(knob);
 }
 
 bool PoolSizeOptimizer::Handles(std::string_view knob) const {
   return !PoolForKnob(knob).empty() || IsCacheKnob(knob);
+}
+
+bool PoolSizeOptimizer::Owns(std::string_view knob) const {
+  return !PoolForKnob(knob).empty() && knob != "worker_threads";
 }
 
 std::span<const Scenario> PoolSizeOptimizer::Scenarios() const { return kScenarios; }
@@ -102,95 +83,7 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
   const double lo = KnobMin(in.knob_policy, 1);
   const double hi = KnobMax(in.knob_policy, std::max(in.current * 4, 256.0));
 
-  if (IsCacheKnob(in.knob)) {
-    std::string name;
-    if (in.knob != "cache_bytes")
-      name = in.knob.substr(0, in.knob.size() - strlen("_cache_bytes"));
-    else if (!m.caches().empty())
-      name = m.caches().begin()->first;
-    auto mrc = m.Cache(name);
-    if (!mrc) return std::nullopt;
-    const double cache_hi = KnobMax(in.knob_policy, std::numeric_limits<double>::infinity());
-    double cap = cache_hi;
-    const auto& mem_limit = in.policy.constraints.memory_bytes;
-    std::optional<double> rss = m.latest()->memory_bytes;
-    if (mem_limit && rss) {
-      double headroom = static_cast<double>(*mem_limit) - *rss;
-      if (headroom < 0) {
-        double target = std::max(lo, in.current + headroom);  // give back the excess
-        if (target >= in.current) return std::nullopt;
-        p.value = target;
-        p.scenario = "shrink_cache_memory";
-        p.binding_constraint = "memory_bytes";
-        p.fixes_violation = true;
-        p.confidence = 0.8;
-        p.reason = fmt::format("resident memory {} is above the limit {}", Bytes(*rss),
-                               Bytes(static_cast<double>(*mem_limit)));
-        p.predicted["hit_ratio"] = mrc->HitRatio(target);
-        p.predicted["memory_bytes"] = *rss + (target - in.current);
-        p.trade_offs.push_back(fmt::format("hit ratio falls from {:.1f}% to {:.1f}%",
-                                           100 * mrc->HitRatio(in.current),
-                                           100 * mrc->HitRatio(target)));
-        p.expected_gain = 0.05;
-        return p;
-      }
-      cap = std::min(cap, in.current + 0.8 * headroom);
-    }
-    double best = mrc->BestHitRatioUnder(cap);
-    double knee = mrc->SmallestSizeForHitRatio(best * 0.995).value_or(cap);
-    knee = std::clamp(RoundUpToGrid(knee), lo, cap);
-    double h_cur = mrc->HitRatio(in.current), h_new = mrc->HitRatio(knee);
-    p.triggers["hit_ratio"] = h_cur;
-    p.predicted["hit_ratio"] = h_new;
-    if (rss) p.predicted["memory_bytes"] = *rss + (knee - in.current);
-    p.confidence = std::min(0.9, 0.3 + std::log10(1.0 + mrc->total_accesses()) / 10);
-    if (knee > in.current && h_new - h_cur >= 0.01) {
-      p.value = knee;
-      p.scenario = "grow_cache_hits";
-      // The memory cap binds when a larger cache would still gain hit ratio.
-      if (cap < cache_hi && mrc->HitRatio(cache_hi) > best + 0.005)
-        p.binding_constraint = "memory_bytes";
-      p.reason = fmt::format("the miss-ratio curve gains {:.1f} points of hit ratio up to {}",
-                             100 * (h_new - h_cur), Bytes(knee));
-      p.trade_offs.push_back(fmt::format("{} more memory", Bytes(knee - in.current)));
-      p.expected_gain = h_new - h_cur;
-      // Under a throughput objective a larger cache turns misses into hits: requests complete
-      // faster, the clients send more of them, and the misses that remain meet a busier backend,
-      // so the tail may rise while throughput grows. Say which rise is accepted (the guard rolls
-      // back only a p99 rise beyond it plus its regression budget, and always the SLO): at most
-      // in proportion to the throughput gain the step's miss ratio predicts, (1 - h) / (1 - h')
-      // if misses dominate the cost of a request, capped at doubling and at (1 - h) x SLO.
-      const double step_to =
-          std::min(knee, in.current + MaxStep(in.current, in.knob_policy, in.guard));
-      const double h_step = mrc->HitRatio(step_to);
-      const double x_gain = std::min(1.0, (1 - h_cur) / std::max(1e-9, 1 - h_step) - 1);
-      const auto& last = *m.latest();
-      if (in.policy.objective == Objective::kMaximizeThroughput && x_gain > 0) {
-        p.predicted["throughput"] = last.throughput * (1 + x_gain);
-        if (last.p99_seconds) {
-          double accepted = *last.p99_seconds * (1 + x_gain);
-          if (auto slo = P99LimitSeconds(in.policy.constraints))
-            accepted = std::min(accepted, (1 - in.guard.hysteresis_fraction) * *slo);
-          if (accepted > *last.p99_seconds) {
-            p.predicted["p99_seconds"] = accepted;
-            p.trade_offs.push_back(fmt::format(
-                "p99 may rise up to {:.1f} ms as throughput grows (up to {:.0f}% predicted)",
-                1000 * accepted, 100 * x_gain));
-          }
-        }
-      }
-      return p;
-    }
-    if (knee < in.current * 0.8 && h_cur - h_new < 0.005) {
-      p.value = knee;
-      p.scenario = "shrink_cache_unused";
-      p.reason = fmt::format("{} already reaches a {:.1f}% hit ratio", Bytes(knee), 100 * h_new);
-      p.trade_offs.push_back(fmt::format("hit ratio {:.2f} points lower", 100 * (h_cur - h_new)));
-      p.expected_gain = 0.001;
-      return p;
-    }
-    return std::nullopt;
-  }
+  if (IsCacheKnob(in.knob)) return CacheSizeOptimizer().Propose(in);
 
   auto pool = m.Pool(PoolForKnob(in.knob));
   if (!pool || pool->arrival_rate <= 0 || pool->service_seconds <= 0) return std::nullopt;

@@ -1,5 +1,5 @@
 #pragma once
-// Pool-size optimizer: worker/connection pools by Erlang C, cache size by the miss-ratio curve.
+// Pool-size optimizer: worker/connection pools by Erlang C.
 //
 // Pools (knob -> pool): worker_threads -> "workers"; NAME_pool, NAME_pool_size,
 // NAME_connections -> "NAME"; a pool named exactly like the knob also matches.
@@ -19,14 +19,10 @@
 //   shrink only when current > 1.5 x S with S = max(c_needed + 1, ceil(peak D / 0.75)), the
 //   peak over the last 20 observations, to S (one spare server, and never a size the recent
 //   peak demand would bind), freeing threads/connections.
-// Caches (knob cache_bytes -> the only/first cache; NAME_cache_bytes -> cache "NAME"):
-//   cap = current size + 80% of (memory constraint - rss) when a memory constraint is set
-//   grow to the smallest size reaching 99.5% of the best hit ratio under the cap (rounded up
-//   to 1/16 of the power of two below it, at least 64 KiB) when that gains >= 1 point of hit
-//   ratio; shrink to it when the cache is larger than needed. Under a throughput objective
-//   the step predicts throughput x (1 + g), g = min(1, (1 - h) / (1 - h_step) - 1), and accepts
-//   p99 x (1 + g) capped at (1 - hysteresis) x SLO.
-// Sources: Kleinrock 1975 (M/M/c); Waldspurger et al. FAST 2015 (SHARDS MRC).
+// It handles cache knobs too (Propose forwards them to CacheSizeOptimizer, cache_size_optimizer.h)
+// but owns neither them nor worker_threads (SchedulingOptimizer owns that and asks this optimizer
+// for the workers pool's proposal): see the ownership table in all.cc.
+// Source: Kleinrock 1975 (M/M/c).
 // Thread rule: stateless.
 
 #include "optimizers/optimizer.h"
@@ -39,6 +35,7 @@ class PoolSizeOptimizer final : public Optimizer {
   bool Handles(std::string_view knob) const override;
   std::span<const Scenario> Scenarios() const override;
   std::optional<Proposal> Propose(const OptimizerInput& in) const override;
+  bool Owns(std::string_view knob) const override;
 
   // The pool a knob sizes, or "" when it is not a pool knob.
   static std::string PoolForKnob(std::string_view knob);

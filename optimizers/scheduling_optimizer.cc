@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 
+#include "optimizers/pool_size_optimizer.h"
+
 namespace knob {
 namespace {
 
@@ -35,6 +37,13 @@ bool SchedulingOptimizer::Handles(std::string_view knob) const {
 }
 
 std::span<const Scenario> SchedulingOptimizer::Scenarios() const { return kScenarios; }
+
+std::vector<Proposal> SchedulingOptimizer::Candidates(const OptimizerInput& in) const {
+  std::vector<Proposal> out = Optimizer::Candidates(in);
+  if (in.knob == "worker_threads")
+    if (auto p = PoolSizeOptimizer().Propose(in)) out.push_back(std::move(*p));
+  return out;
+}
 
 std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) const {
   const TargetModel& m = in.model;

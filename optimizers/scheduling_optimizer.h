@@ -16,6 +16,7 @@ class SchedulingOptimizer final : public Optimizer {
   bool Handles(std::string_view knob) const override;
   std::span<const Scenario> Scenarios() const override;
   std::optional<Proposal> Propose(const OptimizerInput& in) const override;
+  std::vector<Proposal> Candidates(const OptimizerInput& in) const override;
 
   static double StrategyCode(std::string_view strategy);
 };

@@ -1,0 +1,128 @@
+#include "optimizers/brain_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <cmath>
+
+namespace knob {
+
+struct BrainMetrics::Families {
+  explicit Families(prometheus::Registry& r)
+      : recommendations(prometheus::BuildCounter()
+                            .Name("knobd_recommendations_total")
+                            .Help("Recommendations by target, knob and outcome transition")
+                            .Register(r)),
+        recommended(prometheus::BuildGauge()
+                        .Name("knobd_recommended_value")
+                        .Help("Last value recommended for a knob")
+                        .Register(r)),
+        predicted(prometheus::BuildGauge()
+                      .Name("knobd_predicted_value")
+                      .Help("Predicted quantity after the last change of a knob")
+                      .Register(r)),
+        realized(prometheus::BuildGauge()
+                     .Name("knobd_realized_value")
+                     .Help("Quantity measured in the verification window of the last change")
+                     .Register(r)),
+        usl_peak(prometheus::BuildGauge()
+                     .Name("knobd_model_usl_peak_concurrency")
+                     .Help("Concurrency N* at which the fitted USL throughput peaks")
+                     .Register(r)),
+        r_squared(prometheus::BuildGauge()
+                      .Name("knobd_model_fit_r_squared")
+                      .Help("Coefficient of determination of a model fit")
+                      .Register(r)),
+        confidence(prometheus::BuildGauge()
+                       .Name("knobd_model_confidence")
+                       .Help("Confidence of a model fit, 0..1")
+                       .Register(r)),
+        shifts(prometheus::BuildCounter()
+                   .Name("knobd_model_workload_shifts_total")
+                   .Help("Workload shifts detected (the model forgot older points)")
+                   .Register(r)),
+        observations(prometheus::BuildGauge()
+                         .Name("knobd_model_observations")
+                         .Help("Observations the target's model holds (restored ones included)")
+                         .Register(r)),
+        penalties(prometheus::BuildGauge()
+                      .Name("knobd_model_penalized_regions")
+                      .Help("Active penalized regions of a knob (values a rollback forbids)")
+                      .Register(r)) {}
+  prometheus::Family<prometheus::Counter>& recommendations;
+  prometheus::Family<prometheus::Gauge>& recommended;
+  prometheus::Family<prometheus::Gauge>& predicted;
+  prometheus::Family<prometheus::Gauge>& realized;
+  prometheus::Family<prometheus::Gauge>& usl_peak;
+  prometheus::Family<prometheus::Gauge>& r_squared;
+  prometheus::Family<prometheus::Gauge>& confidence;
+  prometheus::Family<prometheus::Counter>& shifts;
+  prometheus::Family<prometheus::Gauge>& observations;
+  prometheus::Family<prometheus::Gauge>& penalties;
+};
+
+BrainMetrics::BrainMetrics(prometheus::Registry* registry) {
+  if (!registry) return;
+  // prometheus-cpp throws when a family name is taken with another type.
+  try {
+    f_ = std::make_unique<Families>(*registry);
+  } catch (const std::exception&) {
+    f_.reset();
+  }
+}
+
+BrainMetrics::~BrainMetrics() = default;
+
+void BrainMetrics::CountOutcome(const std::string& target, const std::string& knob,
+                                Outcome outcome) {
+  if (!f_) return;
+  f_->recommendations
+      .Add({{"target", target}, {"knob", knob}, {"outcome", std::string(OutcomeName(outcome))}})
+      .Increment();
+}
+
+void BrainMetrics::SetRecommended(const std::string& target, const std::string& knob,
+                                  double value) {
+  if (f_) f_->recommended.Add({{"target", target}, {"knob", knob}}).Set(value);
+}
+
+void BrainMetrics::SetPredicted(const std::string& target, const std::string& knob,
+                                const std::map<std::string, double>& predicted) {
+  if (!f_) return;
+  for (const auto& [q, v] : predicted)
+    if (std::isfinite(v))
+      f_->predicted.Add({{"target", target}, {"knob", knob}, {"quantity", q}}).Set(v);
+}
+
+void BrainMetrics::SetRealized(const std::string& target, const std::string& knob,
+                               const std::map<std::string, double>& realized) {
+  if (!f_) return;
+  for (const auto& [q, v] : realized)
+    if (std::isfinite(v))
+      f_->realized.Add({{"target", target}, {"knob", knob}, {"quantity", q}}).Set(v);
+}
+
+void BrainMetrics::ExportModel(const std::string& target, const TargetModel& m, MonoTime now) {
+  if (!f_) return;
+  if (const auto& fit = m.usl()) {
+    f_->r_squared.Add({{"target", target}, {"model", "usl"}}).Set(fit->r_squared);
+    f_->confidence.Add({{"target", target}, {"model", "usl"}}).Set(fit->Confidence());
+    if (auto peak = fit->Peak()) f_->usl_peak.Add({{"target", target}}).Set(*peak);
+  }
+  f_->observations.Add({{"target", target}}).Set(static_cast<double>(m.observations().size()));
+  // Every knob that ever had a penalty keeps its series (0 once they expired).
+  for (const auto& [knob, list] : m.penalties()) {
+    double active = 0;
+    for (const auto& p : list) active += p.until > now ? 1 : 0;
+    f_->penalties.Add({{"target", target}, {"knob", knob}}).Set(active);
+  }
+  uint64_t& seen = shifts_seen_[target];
+  if (m.shifts() > seen) {
+    f_->shifts.Add({{"target", target}}).Increment(static_cast<double>(m.shifts() - seen));
+    seen = m.shifts();
+  }
+}
+
+}  // namespace knob
