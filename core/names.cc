@@ -22,8 +22,13 @@ constexpr auto kOutcomeNames = MakeEnumNames<Outcome>({{Outcome::kProposed, "pro
                                                        {Outcome::kExpired, "expired"}},
                                                       "unknown");
 
+constexpr auto kVerdictNames = MakeEnumNames<Verdict>(
+    {{Verdict::kAllow, "allow"}, {Verdict::kClamp, "clamp"}, {Verdict::kVeto, "veto"}}, "unknown");
+
 }  // namespace
 
+std::string_view VerdictName(Verdict v) { return kVerdictNames.Name(v); }
+std::optional<Verdict> ParseVerdict(std::string_view s) { return kVerdictNames.Parse(s); }
 std::string_view TargetStateName(TargetState s) { return kTargetStateNames.Name(s); }
 std::string_view OutcomeName(Outcome o) { return kOutcomeNames.Name(o); }
 std::optional<Outcome> ParseOutcome(std::string_view s) { return kOutcomeNames.Parse(s); }

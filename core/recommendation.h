@@ -28,10 +28,16 @@ enum class Outcome {
 std::string_view OutcomeName(Outcome o);                  // "proposed" "advisory" ... lowercase
 std::optional<Outcome> ParseOutcome(std::string_view s);  // the inverse of OutcomeName
 
+// What one guard rule did to a proposal. Its text form ("allow" "clamp" "veto") is what the wire,
+// the state file and knobctl show.
+enum class Verdict { kAllow, kClamp, kVeto };
+std::string_view VerdictName(Verdict v);
+std::optional<Verdict> ParseVerdict(std::string_view s);  // the inverse of VerdictName
+
 struct GuardVerdict {
-  std::string guard;    // "bounds" "max_step" "cooldown" "hysteresis" "constraint" ...
-  std::string verdict;  // "allow" | "clamp" | "veto"
-  std::string reason;   // one sentence
+  std::string guard;  // "bounds" "max_step" "cooldown" "hysteresis" "constraint" ...
+  Verdict verdict = Verdict::kAllow;
+  std::string reason;  // one sentence
 };
 
 struct Recommendation {

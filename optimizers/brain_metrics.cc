@@ -7,50 +7,38 @@
 
 #include <cmath>
 
+#include "core/prometheus.h"
+
 namespace knob {
 
 struct BrainMetrics::Families {
   explicit Families(prometheus::Registry& r)
-      : recommendations(prometheus::BuildCounter()
-                            .Name("knobd_recommendations_total")
-                            .Help("Recommendations by target, knob and outcome transition")
-                            .Register(r)),
-        recommended(prometheus::BuildGauge()
-                        .Name("knobd_recommended_value")
-                        .Help("Last value recommended for a knob")
-                        .Register(r)),
-        predicted(prometheus::BuildGauge()
-                      .Name("knobd_predicted_value")
-                      .Help("Predicted quantity after the last change of a knob")
-                      .Register(r)),
-        realized(prometheus::BuildGauge()
-                     .Name("knobd_realized_value")
-                     .Help("Quantity measured in the verification window of the last change")
-                     .Register(r)),
-        usl_peak(prometheus::BuildGauge()
-                     .Name("knobd_model_usl_peak_concurrency")
-                     .Help("Concurrency N* at which the fitted USL throughput peaks")
-                     .Register(r)),
-        r_squared(prometheus::BuildGauge()
-                      .Name("knobd_model_fit_r_squared")
-                      .Help("Coefficient of determination of a model fit")
-                      .Register(r)),
-        confidence(prometheus::BuildGauge()
-                       .Name("knobd_model_confidence")
-                       .Help("Confidence of a model fit, 0..1")
-                       .Register(r)),
-        shifts(prometheus::BuildCounter()
-                   .Name("knobd_model_workload_shifts_total")
-                   .Help("Workload shifts detected (the model forgot older points)")
-                   .Register(r)),
-        observations(prometheus::BuildGauge()
-                         .Name("knobd_model_observations")
-                         .Help("Observations the target's model holds (restored ones included)")
-                         .Register(r)),
-        penalties(prometheus::BuildGauge()
-                      .Name("knobd_model_penalized_regions")
-                      .Help("Active penalized regions of a knob (values a rollback forbids)")
-                      .Register(r)) {}
+      : recommendations(FamilyOrUnscraped<prometheus::Counter>(
+            r, {"knobd_recommendations_total",
+                "Recommendations by target, knob and outcome transition"})),
+        recommended(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_recommended_value", "Last value recommended for a knob"})),
+        predicted(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_predicted_value", "Predicted quantity after the last change of a knob"})),
+        realized(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_realized_value",
+                "Quantity measured in the verification window of the last change"})),
+        usl_peak(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_model_usl_peak_concurrency",
+                "Concurrency N* at which the fitted USL throughput peaks"})),
+        r_squared(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_model_fit_r_squared", "Coefficient of determination of a model fit"})),
+        confidence(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_model_confidence", "Confidence of a model fit, 0..1"})),
+        shifts(FamilyOrUnscraped<prometheus::Counter>(
+            r, {"knobd_model_workload_shifts_total",
+                "Workload shifts detected (the model forgot older points)"})),
+        observations(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_model_observations",
+                "Observations the target's model holds (restored ones included)"})),
+        penalties(FamilyOrUnscraped<prometheus::Gauge>(
+            r, {"knobd_model_penalized_regions",
+                "Active penalized regions of a knob (values a rollback forbids)"})) {}
   prometheus::Family<prometheus::Counter>& recommendations;
   prometheus::Family<prometheus::Gauge>& recommended;
   prometheus::Family<prometheus::Gauge>& predicted;
@@ -64,13 +52,9 @@ struct BrainMetrics::Families {
 };
 
 BrainMetrics::BrainMetrics(prometheus::Registry* registry) {
-  if (!registry) return;
-  // prometheus-cpp throws when a family name is taken with another type.
-  try {
-    f_ = std::make_unique<Families>(*registry);
-  } catch (const std::exception&) {
-    f_.reset();
-  }
+  // A family that cannot be registered is logged and counted by FamilyOrUnscraped
+  // (core/prometheus.h), never dropped silently.
+  if (registry) f_ = std::make_unique<Families>(*registry);
 }
 
 BrainMetrics::~BrainMetrics() = default;

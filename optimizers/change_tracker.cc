@@ -107,7 +107,7 @@ std::optional<Recommendation> ChangeTracker::RollBack(
   rb.triggers = realized;
   rb.predicted = {};
   rb.confidence = 1.0;
-  rb.verdicts.push_back({"verification", "veto", why});
+  rb.verdicts.push_back({"verification", Verdict::kVeto, why});
   rb.advisory = tp.mode != Mode::kApply;
   rb.outcome = rb.advisory ? Outcome::kAdvisory : Outcome::kPending;
   rb.created = wall_now;

@@ -79,63 +79,88 @@ std::optional<std::pair<std::string, std::string>> ViolatedConstraint(const Cons
   return std::make_pair(all.front().name, all.front().sentence);
 }
 
-GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const KnobHistory& history,
-                            const TargetModel& model, MonoTime now) const {
-  GuardDecision d;
-  d.value = p.value;
-  auto veto = [&](std::string guard, std::string reason, bool quiet) {
-    d.verdicts.push_back({guard, "veto", reason});
-    if (d.veto_reason.empty()) {
-      d.veto_reason = reason;
-      d.quiet = quiet;
-    }
-    d.allowed = false;
-    return d;
-  };
-  if (!knob.enabled)
-    return veto("enabled", "the knob is frozen by the policy (enabled: false)", true);
+namespace {
 
-  if (knob.min && d.value < *knob.min) {
+// What every review rule reads. A rule appends its verdict and returns true to hand the proposal
+// to the next rule, or vetoes it (Veto) and returns false.
+struct ReviewInput {
+  const Proposal& p;
+  const KnobPolicy& knob;
+  const KnobHistory& history;
+  const TargetModel& model;
+  MonoTime now;
+  const GuardSettings& settings;
+};
+
+bool Veto(GuardDecision& d, std::string guard, std::string reason, bool quiet) {
+  d.verdicts.push_back({std::move(guard), Verdict::kVeto, reason});
+  if (d.veto_reason.empty()) {
+    d.veto_reason = std::move(reason);
+    d.quiet = quiet;
+  }
+  d.allowed = false;
+  return false;
+}
+
+bool EnabledRule(const ReviewInput& in, GuardDecision& d) {
+  if (!in.knob.enabled)
+    return Veto(d, "enabled", "the knob is frozen by the policy (enabled: false)", true);
+  return true;
+}
+
+bool BoundsRule(const ReviewInput& in, GuardDecision& d) {
+  if (in.knob.min && d.value < *in.knob.min) {
     d.verdicts.push_back(
-        {"bounds", "clamp",
-         fmt::format("{} raised to the minimum {}", Num(d.value), Num(*knob.min))});
-    d.value = *knob.min;
-  } else if (knob.max && d.value > *knob.max) {
+        {"bounds", Verdict::kClamp,
+         fmt::format("{} raised to the minimum {}", Num(d.value), Num(*in.knob.min))});
+    d.value = *in.knob.min;
+  } else if (in.knob.max && d.value > *in.knob.max) {
     d.verdicts.push_back(
-        {"bounds", "clamp",
-         fmt::format("{} lowered to the maximum {}", Num(d.value), Num(*knob.max))});
-    d.value = *knob.max;
+        {"bounds", Verdict::kClamp,
+         fmt::format("{} lowered to the maximum {}", Num(d.value), Num(*in.knob.max))});
+    d.value = *in.knob.max;
   } else {
-    d.verdicts.push_back({"bounds", "allow", "inside the bounds"});
+    d.verdicts.push_back({"bounds", Verdict::kAllow, "inside the bounds"});
   }
+  return true;
+}
 
-  if (!p.categorical) {
-    double step = MaxStep(p.current, knob, settings_);
-    if (std::fabs(d.value - p.current) > step + 1e-9) {
-      double v = p.current + (d.value > p.current ? step : -step);
-      d.verdicts.push_back(
-          {"max_step", "clamp",
-           fmt::format("step limited to {} (from {} to {})", Num(step), Num(d.value), Num(v))});
-      d.value = v;
-    } else {
-      d.verdicts.push_back({"max_step", "allow", fmt::format("step within {}", Num(step))});
-    }
+bool MaxStepRule(const ReviewInput& in, GuardDecision& d) {
+  if (in.p.categorical) return true;
+  double step = MaxStep(in.p.current, in.knob, in.settings);
+  if (std::fabs(d.value - in.p.current) > step + 1e-9) {
+    double v = in.p.current + (d.value > in.p.current ? step : -step);
+    d.verdicts.push_back(
+        {"max_step", Verdict::kClamp,
+         fmt::format("step limited to {} (from {} to {})", Num(step), Num(d.value), Num(v))});
+    d.value = v;
+  } else {
+    d.verdicts.push_back({"max_step", Verdict::kAllow, fmt::format("step within {}", Num(step))});
   }
+  return true;
+}
 
-  if (history.last_change && now - *history.last_change < settings_.cooldown) {
-    return veto("cooldown",
+bool CooldownRule(const ReviewInput& in, GuardDecision& d) {
+  const KnobHistory& h = in.history;
+  if (h.last_change && in.now - *h.last_change < in.settings.cooldown) {
+    return Veto(d, "cooldown",
                 fmt::format("changed {:.0f} s ago, cooldown is {:.0f} s",
-                            ToSeconds(now - *history.last_change), ToSeconds(settings_.cooldown)),
+                            ToSeconds(in.now - *h.last_change), ToSeconds(in.settings.cooldown)),
                 true);
   }
-  d.verdicts.push_back({"cooldown", "allow", "cooldown elapsed"});
+  d.verdicts.push_back({"cooldown", Verdict::kAllow, "cooldown elapsed"});
+  return true;
+}
 
+bool HysteresisRule(const ReviewInput& in, GuardDecision& d) {
+  const Proposal& p = in.p;
+  const KnobHistory& history = in.history;
   double delta = std::fabs(d.value - p.current);
-  if (delta == 0) return veto("hysteresis", "no change after clamping", true);
+  if (delta == 0) return Veto(d, "hysteresis", "no change after clamping", true);
   // One unit is the minimum step (max(1, 10%)), so it is always a real move.
-  if (!p.categorical && delta < settings_.hysteresis_fraction * std::fabs(p.current) &&
+  if (!p.categorical && delta < in.settings.hysteresis_fraction * std::fabs(p.current) &&
       std::fabs(delta - 1) > 1e-9) {
-    return veto("hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)),
+    return Veto(d, "hysteresis", fmt::format("change {} is below the hysteresis band", Num(delta)),
                 true);
   }
   if (history.values.size() >= 2 && history.last_change &&
@@ -145,13 +170,13 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
     const size_t n = history.values.size();
     const bool oscillated = n >= 3 && history.values[n - 3] == history.values[n - 1] &&
                             history.values[n - 1] != d.value;
-    const Duration window = (oscillated ? 16 : 4) * settings_.cooldown;
+    const Duration window = (oscillated ? 16 : 4) * in.settings.cooldown;
     // A violation to fix excuses a single return (undoing the step that caused it), not a third
     // visit: after A->B->A, B was already tried and left, and a proposal's claim to fix a
     // violation flickers from tick to tick (a pool at 3.99 vs 4.0 Erlangs), so it must not
     // turn the veto of one tick into an allow on the next.
-    if ((!p.fixes_violation || oscillated) && now - *history.last_change < window) {
-      return veto("hysteresis",
+    if ((!p.fixes_violation || oscillated) && in.now - *history.last_change < window) {
+      return Veto(d, "hysteresis",
                   fmt::format("returning to {} so soon would flap{}", Num(d.value),
                               oscillated ? fmt::format(" (it already went {} -> {} -> {})",
                                                        Num(history.values[n - 3]), Num(d.value),
@@ -160,17 +185,40 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
                   false);
     }
   }
-  d.verdicts.push_back({"hysteresis", "allow", "outside the hysteresis band"});
+  d.verdicts.push_back({"hysteresis", Verdict::kAllow, "outside the hysteresis band"});
+  return true;
+}
 
-  if (const Penalty* pen = model.PenaltyFor(p.knob, d.value, now)) {
-    if (!p.fixes_violation || (pen->direction > 0) == (d.value > p.current)) {
-      return veto("penalty",
+bool PenaltyRule(const ReviewInput& in, GuardDecision& d) {
+  if (const Penalty* pen = in.model.PenaltyFor(in.p.knob, d.value, in.now)) {
+    if (!in.p.fixes_violation || (pen->direction > 0) == (d.value > in.p.current)) {
+      return Veto(d, "penalty",
                   fmt::format("{} lies in a region penalized by a rollback ({})", Num(d.value),
                               pen->reason),
                   false);
     }
   }
-  d.verdicts.push_back({"penalty", "allow", "no penalized region"});
+  d.verdicts.push_back({"penalty", Verdict::kAllow, "no penalized region"});
+  return true;
+}
+
+// The review rules in the order they run (docs/model.md, "The guard"): the bounds and the step
+// limit shape the value first, so cooldown, hysteresis and penalties judge the value that would
+// actually be sent.
+constexpr bool (*kReviewRules[])(const ReviewInput&, GuardDecision&) = {
+    EnabledRule, BoundsRule, MaxStepRule, CooldownRule, HysteresisRule, PenaltyRule,
+};
+
+}  // namespace
+
+GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const KnobHistory& history,
+                            const TargetModel& model, MonoTime now) const {
+  GuardDecision d;
+  d.value = p.value;
+  const ReviewInput in{p, knob, history, model, now, settings_};
+  for (auto* rule : kReviewRules) {
+    if (!rule(in, d)) return d;
+  }
   d.allowed = true;
   return d;
 }

@@ -67,7 +67,7 @@ struct VerifyResult {
 
 class Guard {
  public:
-  explicit Guard(GuardSettings settings) : settings_(std::move(settings)) {}
+  explicit Guard(const GuardSettings& settings) : settings_(settings) {}
   const GuardSettings& settings() const { return settings_; }
 
   GuardDecision Review(const Proposal& p, const KnobPolicy& knob, const KnobHistory& history,

@@ -404,7 +404,8 @@ WallTime FromUnixNanos(int64_t n) {
 json RecommendationJson(const Recommendation& rec) {
   json verdicts = json::array();
   for (const auto& v : rec.verdicts)
-    verdicts.push_back({{"guard", v.guard}, {"verdict", v.verdict}, {"reason", v.reason}});
+    verdicts.push_back(
+        {{"guard", v.guard}, {"verdict", VerdictName(v.verdict)}, {"reason", v.reason}});
   return {{"id", rec.id},
           {"target", rec.target},
           {"knob", rec.knob},
@@ -454,7 +455,13 @@ void ReadRecommendation(Reader& r, Recommendation& rec) {
       Reader vr((*vs)[i], path + ".");
       GuardVerdict v;
       vr.Str("guard", v.guard, true);
-      vr.Str("verdict", v.verdict, true);
+      std::string verdict;
+      vr.Str("verdict", verdict, true);
+      if (auto parsed = ParseVerdict(verdict))
+        v.verdict = *parsed;
+      else if (!verdict.empty())
+        vr.Fail("field '" + vr.Path("verdict") + "': unknown verdict '" + verdict +
+                "' (allow, clamp or veto)");
       vr.Str("reason", v.reason);
       r.Adopt(vr);
       rec.verdicts.push_back(std::move(v));

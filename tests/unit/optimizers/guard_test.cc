@@ -44,8 +44,8 @@ TEST_F(GuardTest, ClampsToBoundsAndMaxStep) {
   auto d = g.Review(Prop(40, 500), k, {}, model, clock.Now());
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(d.value, 44);  // 10% of 40
-  EXPECT_EQ(Find(d, "bounds")->verdict, "clamp");
-  EXPECT_EQ(Find(d, "max_step")->verdict, "clamp");
+  EXPECT_EQ(VerdictName(Find(d, "bounds")->verdict), "clamp");
+  EXPECT_EQ(VerdictName(Find(d, "max_step")->verdict), "clamp");
   // Minimum step is 1 even when 10% rounds to 0.
   d = g.Review(Prop(3, 10), k, {}, model, clock.Now());
   EXPECT_EQ(d.value, 4);
@@ -62,7 +62,7 @@ TEST_F(GuardTest, FrozenKnobIsVetoed) {
   k.enabled = false;
   auto d = g.Review(Prop(10, 11), k, {}, model, clock.Now());
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(Find(d, "enabled")->verdict, "veto");
+  EXPECT_EQ(VerdictName(Find(d, "enabled")->verdict), "veto");
 }
 
 TEST_F(GuardTest, CooldownVetoesQuietly) {
@@ -83,7 +83,7 @@ TEST_F(GuardTest, HysteresisAndFlapping) {
   // 1000 -> 1020 is a 2% change, inside the 5% band.
   auto d = g.Review(Prop(1000, 1020), {}, {}, model, clock.Now());
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(Find(d, "hysteresis")->verdict, "veto");
+  EXPECT_EQ(VerdictName(Find(d, "hysteresis")->verdict), "veto");
   // Returning to the value we just left is flapping.
   KnobHistory h;
   h.values = {10, 11};
@@ -104,7 +104,7 @@ TEST_F(GuardTest, PenalizedRegionIsVetoed) {
                  Penalty{12, 1, clock.Now() + std::chrono::minutes(5), "#7 rolled back"});
   auto d = g.Review(Prop(11, 12), {}, {}, model, clock.Now());
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(Find(d, "penalty")->verdict, "veto");
+  EXPECT_EQ(VerdictName(Find(d, "penalty")->verdict), "veto");
   EXPECT_TRUE(g.Review(Prop(11, 10), {}, {}, model, clock.Now()).allowed);
   clock.Advance(std::chrono::minutes(6));
   EXPECT_TRUE(g.Review(Prop(11, 12), {}, {}, model, clock.Now()).allowed);  // expired

@@ -129,7 +129,8 @@ TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
   rec.old_value = 8;
   rec.new_value = 10;
   rec.reason = "queue grows";
-  rec.verdicts.push_back({"bounds", "allow", "within 1..64"});
+  // kClamp, not the default kAllow, so the round trip shows the verdict really crossed the wire.
+  rec.verdicts.push_back({"bounds", Verdict::kClamp, "within 1..64"});
   rec.outcome = Outcome::kRolledBack;
   rec.created = WallTime(std::chrono::seconds(1'800'000'000));
   rep.recommendation = rec;
@@ -150,6 +151,7 @@ TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
   EXPECT_EQ(out.recommendation->created, rec.created);
   ASSERT_EQ(out.recommendation->verdicts.size(), 1u);
   EXPECT_EQ(out.recommendation->verdicts[0].reason, "within 1..64");
+  EXPECT_EQ(out.recommendation->verdicts[0].verdict, Verdict::kClamp);
   EXPECT_EQ(out.explanation.size(), 2u);
   ASSERT_TRUE(out.status);
   EXPECT_EQ(out.status->degraded, std::vector<std::string>{"no PSI"});
