@@ -26,7 +26,8 @@ Result<Explanation> BrainQueriesOver::Explain(uint64_t recommendation_id) const 
   Explanation out;
   out.steps.push_back(rec->reason);
   for (const auto& v : rec->verdicts) {
-    out.steps.push_back(v.guard + ": " + std::string(VerdictName(v.verdict)) + " (" + v.reason + ")");
+    out.steps.push_back(v.guard + ": " + std::string(VerdictName(v.verdict)) + " (" + v.reason +
+                        ")");
   }
   out.recommendation = std::move(*rec);
   return out;

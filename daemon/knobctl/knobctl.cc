@@ -299,8 +299,8 @@ void PrintExplain(const Recommendation& r, const std::vector<std::string>& steps
   if (!r.verdicts.empty()) {
     out << "guards:\n";
     for (const auto& v : r.verdicts)
-      out << "  " << v.guard << ": " << VerdictName(v.verdict) << (v.reason.empty() ? "" : " - " + v.reason)
-          << '\n';
+      out << "  " << v.guard << ": " << VerdictName(v.verdict)
+          << (v.reason.empty() ? "" : " - " + v.reason) << '\n';
   }
   for (const auto& t : r.trade_offs) out << "trade-off: " << t << '\n';
   if (!steps.empty()) {
