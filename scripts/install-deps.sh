@@ -1,24 +1,50 @@
 #!/usr/bin/env bash
-# Installs the Debian packages knobd builds, tests and runs with. Idempotent:
-# only missing packages are installed. Uses sudo when not root.
+# Installs the Debian packages knobd builds, tests, packages and runs with. Idempotent: only
+# missing packages are installed, so a second run prints one line and touches nothing.
+# Needs root: runs apt through sudo when not root, and says so plainly when sudo is missing.
 set -euo pipefail
+# Issue-specific additions go on their own line inside PKGS, with a "# issue N: why" comment.
 PKGS=(
   build-essential cmake pkg-config
   libuv1-dev libjemalloc-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  lowdown groff-base man-db # issue 13: man pages from Markdown (lowdown) and their render test
+  dpkg-dev fakeroot lintian file # issue 13: the .deb (dpkg-shlibdeps, dpkg-deb) and its lintian test
 )
 missing=()
 for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  # A variable, not a pipe into grep -q: with pipefail, grep quitting early fails the pipe.
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  echo "knobd: build dependencies already installed (${#PKGS[@]} packages)" >&2
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "knobd: installing missing packages: ${missing[*]}" >&2
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    cat >&2 <<MSG
+knobd: ${#missing[@]} Debian package(s) are missing and installing them needs root, but this
+shell is not root and sudo is not installed. Either run, as root:
+  apt-get install --no-install-recommends ${missing[*]}
+and then this script again, or run this script as root.
+MSG
+    exit 1
+  fi
+  SUDO=(sudo)
+  echo "knobd: not root: using sudo for apt-get (it may ask for your password)" >&2
+fi
+echo "knobd: installing ${#missing[@]} missing package(s): ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "knobd: [1/2] apt-get update" >&2
+"${SUDO[@]}" apt-get update
+# Progress: apt's own per-package lines (not -qq, which hides everything for minutes).
+echo "knobd: [2/2] apt-get install" >&2
+# Another apt run holding the lock is waited for (up to 5 min) instead of failing at once.
+"${SUDO[@]}" apt-get install -y --no-install-recommends -o Dpkg::Progress-Fancy=0 \
+  -o DPkg::Lock::Timeout=300 \
+  "${missing[@]}"
+echo "knobd: build dependencies installed" >&2
