@@ -140,7 +140,7 @@ struct GuardSettings {
 
 struct GlobalSettings {
   std::chrono::nanoseconds tick_interval = std::chrono::seconds(1);
-  std::string metrics_listen = "127.0.0.1:9464";
+  std::string metrics_listen = "127.0.0.1:10464";
   std::string log_level = "info";
   Mode mode = Mode::kRecommend;
   std::string state_dir = "/var/lib/knobd";

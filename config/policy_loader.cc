@@ -230,7 +230,7 @@ class Loader : public PolicyFields {
         if (!ScalarOf(e, what, &s)) continue;
         if (Status st = ValidateListenAddress(s); !st.ok()) {
           Error(MarkOf(e), what + ": " + st.message(),
-                "write ADDR:PORT, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464");
+                "write ADDR:PORT, e.g. 127.0.0.1:10464, 0.0.0.0:10464 or [::1]:10464");
         } else {
           g.metrics_listen = s;
         }
@@ -934,7 +934,7 @@ Status ValidateListenAddress(std::string_view addr) {
     return OkStatus();
   }
   if (host.find(':') != std::string_view::npos) {
-    return InvalidArgumentError("IPv6 addresses must be written in brackets, e.g. [::1]:9464");
+    return InvalidArgumentError("IPv6 addresses must be written in brackets, e.g. [::1]:10464");
   }
   std::string v4(host);
   in_addr a4{};

@@ -4,7 +4,7 @@
 #
 # The control socket and state go under ./build/run/ (KNOBD_RUN_DIR), so nothing outside the
 # checkout is touched and no root is needed. Extra arguments go to knobd; the metrics address
-# comes from KNOBD_METRICS_LISTEN (default 127.0.0.1:9464) so the printed curl line is right:
+# comes from KNOBD_METRICS_LISTEN (default 127.0.0.1:10464) so the printed curl line is right:
 #   KNOBD_METRICS_LISTEN=127.0.0.1:9500 scripts/run.sh --log-level debug
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 KNOBD="$BUILD_DIR/daemon/knobd"
 CONFIG=${KNOBD_CONFIG:-config/knobd.yaml}
 RUN_DIR=${KNOBD_RUN_DIR:-$PWD/$BUILD_DIR/run}
-METRICS=${KNOBD_METRICS_LISTEN:-127.0.0.1:9464}
+METRICS=${KNOBD_METRICS_LISTEN:-127.0.0.1:10464}
 mkdir -p "$RUN_DIR/state"
 
 "$KNOBD" --check-config "$CONFIG"

@@ -17,7 +17,7 @@ namespace knob {
 Result<ListenAddress> ParseListenAddress(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return InvalidArgumentError("metrics listen address '" + text + "': " + why +
-                                " (accepted forms: 127.0.0.1:9464, 0.0.0.0:9464, [::1]:9464)");
+                                " (accepted forms: 127.0.0.1:10464, 0.0.0.0:10464, [::1]:10464)");
   };
   ListenAddress out;
   std::string port;

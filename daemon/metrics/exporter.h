@@ -37,7 +37,7 @@ class MetricsExporter {
   MetricsExporter(const MetricsExporter&) = delete;
   MetricsExporter& operator=(const MetricsExporter&) = delete;
 
-  // "127.0.0.1:9464", with the port actually bound.
+  // "127.0.0.1:10464", with the port actually bound.
   const std::string& BoundAddress() const { return bound_; }
   prometheus::Registry& registry() { return *registry_; }
   const std::shared_ptr<prometheus::Registry>& shared_registry() const { return registry_; }

@@ -100,7 +100,7 @@ TEST_F(KnobdTest, CheckConfigAcceptsEveryShippedPolicy) {
 TEST_F(KnobdTest, CheckConfigPrintsEveryErrorWithLineAndColumn) {
   std::string bad = Out("bad.yaml");
   WriteFile(bad,
-            "global:\n  tick_intervall: 1s\n  metrics_listen: 127.0.0.1:9464\n"
+            "global:\n  tick_intervall: 1s\n  metrics_listen: 127.0.0.1:10464\n"
             "  tick_interval: soon\n");
   auto [rc, out] = RunKnobd({"--check-config", bad}, Out("check"));
   EXPECT_EQ(rc, 2);

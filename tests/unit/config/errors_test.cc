@@ -371,7 +371,7 @@ TEST(PolicyTargets, SelectorIsRequiredAndChecked) {
 
 TEST(PolicyGlobal, ListenAddressPathsAndSocket) {
   EXPECT_TRUE(
-      FailsAt("global:\n  metrics_listen: 9464\n", 2, 19, "has no port", "write ADDR:PORT"));
+      FailsAt("global:\n  metrics_listen: 10464\n", 2, 19, "has no port", "write ADDR:PORT"));
   EXPECT_TRUE(FailsAt("global:\n  metrics_listen: 127.0.0.1:99999\n", 2, 19, "not a port"));
   EXPECT_TRUE(FailsAt("global:\n  state_dir: var/lib/knobd\n", 2, 14, "not an absolute path"));
   std::string long_path = "/" + std::string(120, 'x');

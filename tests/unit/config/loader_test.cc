@@ -31,7 +31,7 @@ TEST(LoadPolicy, EmptyFileIsTheDefaultPolicy) {
 TEST(LoadPolicy, DefaultsMatchTheDocumentation) {
   GlobalSettings g = MustLoad("").global;
   EXPECT_EQ(g.tick_interval, seconds(1));
-  EXPECT_EQ(g.metrics_listen, "127.0.0.1:9464");
+  EXPECT_EQ(g.metrics_listen, "127.0.0.1:10464");
   EXPECT_EQ(g.log_level, "info");
   EXPECT_EQ(g.mode, Mode::kRecommend);
   EXPECT_EQ(g.state_dir, "/var/lib/knobd");

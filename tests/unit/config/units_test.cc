@@ -152,13 +152,13 @@ TEST(FormatPercent, Table) {
 }
 
 TEST(ValidateListenAddress, Table) {
-  for (const char* ok : {"127.0.0.1:9464", "0.0.0.0:1", "[::1]:9464", "[::]:65535",
-                         "localhost:9464", "127.0.0.1:0"}) {
+  for (const char* ok : {"127.0.0.1:10464", "0.0.0.0:1", "[::1]:10464", "[::]:65535",
+                         "localhost:10464", "127.0.0.1:0"}) {
     EXPECT_TRUE(ValidateListenAddress(ok).ok()) << ok;
   }
-  for (const char* bad : {"", "9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:-1",
-                          "127.0.0.1:65536", "127.0.0.1:http", "::1:9464", "[::1:9464", "[nope]:1",
-                          "256.1.1.1:80", "example.com:80", "1.2.3.4:80x"}) {
+  for (const char* bad : {"", "10464", ":10464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:-1",
+                          "127.0.0.1:65536", "127.0.0.1:http", "::1:10464", "[::1:10464",
+                          "[nope]:1", "256.1.1.1:80", "example.com:80", "1.2.3.4:80x"}) {
     EXPECT_FALSE(ValidateListenAddress(bad).ok()) << bad;
   }
 }

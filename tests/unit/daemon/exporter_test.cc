@@ -19,9 +19,9 @@ TEST(ListenAddressTest, AcceptedForms) {
     std::string text, host;
     int port;
   };
-  for (const auto& c : std::vector<Case>{{"127.0.0.1:9464", "127.0.0.1", 9464},
+  for (const auto& c : std::vector<Case>{{"127.0.0.1:10464", "127.0.0.1", 10464},
                                          {"0.0.0.0:0", "0.0.0.0", 0},
-                                         {"[::1]:9464", "::1", 9464},
+                                         {"[::1]:10464", "::1", 10464},
                                          {"localhost:80", "localhost", 80}}) {
     auto a = ParseListenAddress(c.text);
     ASSERT_TRUE(a.ok()) << c.text << ": " << a.status().ToString();
@@ -31,8 +31,8 @@ TEST(ListenAddressTest, AcceptedForms) {
 }
 
 TEST(ListenAddressTest, RejectedFormsSayWhatIsAccepted) {
-  for (const char* bad : {"", "9464", "127.0.0.1", "127.0.0.1:", ":9464", "127.0.0.1:99999",
-                          "127.0.0.1:-1", "127.0.0.1:12ab", "::1:9464", "[::1]9464", "[::1"}) {
+  for (const char* bad : {"", "10464", "127.0.0.1", "127.0.0.1:", ":10464", "127.0.0.1:99999",
+                          "127.0.0.1:-1", "127.0.0.1:12ab", "::1:10464", "[::1]10464", "[::1"}) {
     auto a = ParseListenAddress(bad);
     ASSERT_FALSE(a.ok()) << bad;
     EXPECT_EQ(a.status().code(), StatusCode::kInvalidArgument);
