@@ -1,4 +1,4 @@
-#include "client/client.h"
+#include "knob/client.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -15,6 +15,7 @@
 #include "client/allocator_stats.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/framing.h"
+#include "core/snapshot.h"
 
 namespace knob {
 namespace {
@@ -63,19 +64,19 @@ bool SendAll(int fd, std::string line) {
   return true;
 }
 
-}  // namespace
-
-void CacheStats::Fill(AppReport::Cache& out) const {
-  out.hits_total = static_cast<double>(hits_.load(std::memory_order_relaxed));
-  out.misses_total = static_cast<double>(misses_.load(std::memory_order_relaxed));
-  out.bytes = bytes_.load(std::memory_order_relaxed);
-  out.capacity_bytes = capacity_.load(std::memory_order_relaxed);
-  auto h = sampler_.Snapshot();
+void FillCache(const CacheStats& c, AppReport::Cache& out) {
+  out.hits_total = static_cast<double>(c.hits());
+  out.misses_total = static_cast<double>(c.misses());
+  out.bytes = c.bytes();
+  out.capacity_bytes = c.capacity_bytes();
+  auto h = c.sampler().Snapshot();
   out.reuse_bounds_bytes = std::move(h.bounds_bytes);
   out.reuse_counts = std::move(h.counts);
   out.reuse_cold = h.cold;
-  out.sample_rate = sampler_.sample_rate();
+  out.sample_rate = c.sampler().sample_rate();
 }
+
+}  // namespace
 
 Client::Client(ClientOptions options)
     : options_(std::move(options)), latency_(options_.latency_bounds_seconds) {
@@ -199,7 +200,7 @@ AppReport Client::BuildReport() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, p] : pools_)
     r.pools[name] = AppReport::Pool{p->size.load(), p->busy.load(), p->waiters.load()};
-  for (const auto& [name, c] : caches_) c->Fill(r.caches[name]);
+  for (const auto& [name, c] : caches_) FillCache(*c, r.caches[name]);
   for (const auto& [name, k] : knobs_) r.knobs[name] = k.spec.value;
   r.gauges = gauges_;
   return r;

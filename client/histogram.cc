@@ -1,4 +1,4 @@
-#include "client/histogram.h"
+#include "knob/histogram.h"
 
 #include <algorithm>
 

@@ -1,9 +1,9 @@
-// The C ABI (client/knob.h) over knob::Client. Nothing here may throw across the boundary.
+// The C ABI (<knob/knob.h>) over knob::Client. Nothing here may throw across the boundary.
 #include <cmath>
 #include <new>
 
-#include "client/client.h"
-#include "client/knob.h"
+#include "knob/client.h"
+#include "knob/knob.h"
 
 struct knob_client {
   explicit knob_client(knob::ClientOptions o) : client(std::move(o)) {}

@@ -1,4 +1,4 @@
-#include "client/shards.h"
+#include "knob/shards.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,7 @@
 # knob_add_library(NAME SOURCES ... DEPS ...): a static library with the project's warnings.
 # knob_add_test(NAME [SERIAL] SOURCES ... DEPS ... [LABELS ...]): a gtest binary registered with
 # gtest_discover_tests; every test it holds carries the LABELS (ctest -L / -LE).
+# knob_add_script_test(NAME SCRIPT ...): a shell-script test (see below).
 
 set(KNOB_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
     -Wold-style-cast)
@@ -53,4 +54,22 @@ function(knob_add_test name)
     list(APPEND _props LABELS "${ARG_LABELS}")
   endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${_props})
+endfunction()
+
+# knob_add_script_test(NAME SCRIPT file [SERIAL] [ARGS ...] [LABELS ...] [TIMEOUT s]): a test that
+# is a shell script (packaging, installed-tree and man-page checks: they drive dpkg, cmake and
+# groff, not C++). It fails when the script exits non-zero; the script says why on stderr.
+function(knob_add_script_test name)
+  cmake_parse_arguments(ARG "SERIAL" "SCRIPT;TIMEOUT" "ARGS;LABELS" ${ARGN})
+  add_test(NAME ${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SCRIPT} ${ARG_ARGS})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+  if(ARG_SERIAL)
+    set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
+  endif()
+  if(ARG_LABELS)
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
+  endif()
 endfunction()

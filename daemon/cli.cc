@@ -46,17 +46,17 @@ std::string UsageText(const std::string& bundled_config) {
          "\n"
          "  -c, --config FILE          policy file (default: $KNOBD_CONFIG, else " +
          std::string(kSystemConfigPath) +
-         "\n"
-         "                             if it exists, else " +
-         bundled_config +
-         ")\n"
+         // An installed knobd has no bundled policy of its own: its fallback is the system one.
+         (bundled_config == kSystemConfigPath
+              ? std::string(")\n")
+              : "\n                             if it exists, else " + bundled_config + ")\n") +
          "      --check-config FILE    validate FILE, print every error as FILE:LINE:COL,\n"
          "                             exit 0 if valid, 2 if not (like nginx -t)\n"
          "      --log-level LEVEL      trace|debug|info|warn|error|critical|off\n"
          "                             (env KNOBD_LOG_LEVEL; policy global.log_level)\n"
          "      --metrics-listen ADDR:PORT\n"
          "                             Prometheus endpoint (env KNOBD_METRICS_LISTEN;\n"
-         "                             default 127.0.0.1:9464; port 0 picks a free port)\n"
+         "                             default 127.0.0.1:10464; port 0 picks a free port)\n"
          "      --control-socket PATH  control socket (env KNOBD_CONTROL_SOCKET;\n"
          "                             default /run/knobd/control.sock)\n"
          "      --state-dir DIR        learned state (env KNOBD_STATE_DIR; default "

@@ -32,7 +32,7 @@
 #include <thread>
 
 #include "bench/example_service/service.h"
-#include "client/client.h"
+#include "knob/client.h"
 
 namespace {
 

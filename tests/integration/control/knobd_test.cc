@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-#include "client/client.h"
+#include "knob/client.h"
 #include "tests/integration/control/harness.h"
 
 namespace knob::test {

@@ -1,4 +1,4 @@
-#include "client/client.h"
+#include "knob/client.h"
 
 #include <gtest/gtest.h>
 
@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "client/allocator_stats.h"
-#include "client/histogram.h"
-#include "client/knob.h"
-#include "client/shards.h"
+#include "knob/histogram.h"
+#include "knob/knob.h"
+#include "knob/shards.h"
 
 namespace knob {
 namespace {

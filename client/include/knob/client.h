@@ -34,12 +34,15 @@
 #include <thread>
 #include <vector>
 
-#include "client/histogram.h"
-#include "client/shards.h"
-#include "core/snapshot.h"
-#include "core/status.h"
+#include "knob/histogram.h"
+#include "knob/shards.h"
+#include "knob/status.h"
 
 namespace knob {
+
+// The report as the protocol carries it (core/snapshot.h inside knobd's tree). Only BuildReport
+// names it; an installed consumer never needs its definition.
+struct AppReport;
 
 struct SetResult {
   bool applied = true;
@@ -87,7 +90,12 @@ class CacheStats {
   // Every access (hit or miss) with the item's size: feeds the miss-ratio curve. Only sampled
   // keys (about sample_rate of them) take the sampler's lock.
   void Access(std::string_view key, uint64_t size_bytes) { sampler_.Access(key, size_bytes); }
-  void Fill(AppReport::Cache& out) const;
+
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  double bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  double capacity_bytes() const { return capacity_.load(std::memory_order_relaxed); }
+  const ShardsSampler& sampler() const { return sampler_; }
 
  private:
   std::atomic<uint64_t> hits_{0}, misses_{0};
@@ -136,7 +144,8 @@ class Client {
   std::string session() const;
   std::string target() const;
 
-  // The report the next tick would send (tests, debugging). Drains the interval histogram.
+  // The report the next tick would send (tests, debugging; needs knobd's core/snapshot.h).
+  // Drains the interval histogram.
   AppReport BuildReport();
 
  private:

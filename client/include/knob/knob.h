@@ -1,12 +1,12 @@
 /* knob.h: the C ABI of knob::Client, so any language with a C FFI (Rust, Go, Python ctypes)
- * can make a service tunable by knobd. Semantics are those of client/client.h: no call blocks
+ * can make a service tunable by knobd. Semantics are those of <knob/client.h>: no call blocks
  * on the socket, hot-path calls are lock-free, callbacks run on the client's background thread.
  * Functions returning int return 0 on success and -1 on failure (bad argument, or the client
  * thread could not start). A NULL client is accepted everywhere and ignored.
  * Thread rule: every function may be called from any thread, except knob_client_free, which
  * must be the last call on a client. */
-#ifndef KNOB_CLIENT_KNOB_H_
-#define KNOB_CLIENT_KNOB_H_
+#ifndef KNOB_KNOB_H_
+#define KNOB_KNOB_H_
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,4 +59,4 @@ KNOB_API int knob_client_connected(const knob_client* c);
 }
 #endif
 
-#endif /* KNOB_CLIENT_KNOB_H_ */
+#endif /* KNOB_KNOB_H_ */
