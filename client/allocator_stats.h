@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The process's own allocator statistics for reports: jemalloc through `mallctl` found at run
 // time (dlsym, so the client does not link jemalloc), refreshed with an `epoch` write, reading

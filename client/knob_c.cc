@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C ABI (<knob/knob.h>) over knob::Client. Nothing here may throw across the boundary.
 #include <cmath>
 #include <new>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # knob_add_library(NAME SOURCES ... DEPS ...): a static library with the project's warnings.
 # knob_add_test(NAME [SERIAL] SOURCES ... DEPS ... [LABELS ...]): a gtest binary registered with
 # gtest_discover_tests; every test it holds carries the LABELS (ctest -L / -LE).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one list of collectors. The daemon builds them once with MakeCollectors() and, each tick,
 // calls Collect() on each in order on its collection worker thread. Discovery is element 0: it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // AllocatorCollector: the target's memory seen from outside and from inside.
 // Outside, per process: every tick /proc/PID/statm on a kept fd (RSS; anonymous = resident -

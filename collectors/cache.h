@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // CacheCollector: hardware cache counters per target via perf_event_open, and the cache
 // hit/miss/byte numbers the target reports about its own caches (AppReport::caches).

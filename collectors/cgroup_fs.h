@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Where the cgroup v2 hierarchy lives under the sys root: "fs/cgroup" on a pure v2 host,
 // "fs/cgroup/unified" on a hybrid host (v1 controllers plus a v2 tree, like the CI VM), unset on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The collector interface: each collector fills its own part of each TargetSnapshot.
 // The daemon's tick runs discovery first (which fills TargetSnapshot::processes and state),

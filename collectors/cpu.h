@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // CpuCollector: per-target CPU use and scheduling, per-core host utilisation, cgroup throttling.
 //

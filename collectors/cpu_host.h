@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The host and cgroup parts of CpuCollector, each a small reader with its own metrics.
 // Host: /proc/stat per core, busy = user+nice+system+irq+softirq+steal (guest is inside user),

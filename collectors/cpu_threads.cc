@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The thread rotation of CpuCollector (see collectors/cpu_threads.h): thread lists, visits under
 // the per-tick budget, per-thread reads and their sums per process.
 #include <algorithm>

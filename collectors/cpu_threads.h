@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The per-process state behind CpuCollector's thread rotation (the rotation itself is in
 // cpu_threads.cc as CpuCollector members, since it shares the collector's budget and caches).

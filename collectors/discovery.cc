@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "collectors/discovery.h"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Discovery: turns each policy target's Selector into the set of live processes it names, and
 // fills TargetSnapshot::{name, state, processes, cgroup, error}. It is a Collector so the daemon

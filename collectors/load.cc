@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "collectors/load.h"
 
 #include "collectors/cgroup_fs.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // LoadCollector: host load average and runnable/total tasks (/proc/loadavg), and PSI pressure
 // for cpu, memory and io (some/full; avg10/60/300 and the stall-time total) for the host

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Small helpers every collector uses to expose what it saw on the Prometheus registry it was
 // given. Registration follows core/prometheus.h's policy (FamilyOrUnscraped: a failure is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // MissingFiles: remembers optional files that were absent (cpu.max of the root cgroup, a cgroup
 // without the cpu controller's files) so a collector does not pay a failing open() for them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ProcStatCache: this tick's parsed /proc/PID/stat of target processes, read once by the cpu
 // collector and reused by the allocator collector (fault counts come from the same file). For a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Over 500 lines on purpose: the fd-to-inode join, the resumable sock_diag pass and the per-target
 // counts share one cadence state (which processes were rescanned, which pass is in progress).
 #include "collectors/socket.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // SocketCollector: the target's TCP, UDP and Unix sockets, from host-wide netlink sock_diag
 // dumps joined to the target's processes through the socket inodes in /proc/PID/fd.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The five built-in profiles knobd is designed around (web-server, microservice, data-pipeline,
 // stream-processing, edge) and the names of the knobs they bound. docs/policy.md has them as a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The policy: what the user asked knobd to do, as plain values. Built only by the loader
 // (config/policy_loader.h), which fills every default documented in docs/policy.md and merges

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What changed between two policies, in words, for the reload log line.
 // Thread rule: pure function, any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The policy loader's typed readers of YAML fields: each checks one value (its kind, grammar,
 // unit and range) and records a Diagnostic with the value's position and a hint instead of

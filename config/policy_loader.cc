@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy loader: one walk over the YAML tree that collects every problem with its position.
 // Over 500 lines on purpose: the sections and the profile resolution share one error list and
 // one partial policy, and each section reads as the policy's shape in docs/policy.md. The typed

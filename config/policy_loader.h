@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Loads and validates a policy (YAML via yaml-cpp). Every problem is reported, not just the
 // first, each as "FILE:LINE:COL: error: MESSAGE" plus a hint ("did you mean ...", accepted forms).

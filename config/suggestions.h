@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Did-you-mean hints for the loader's messages: the closest valid word to a typo, and the
 // spelling people reach for first for a duration or a size ("1sec", "64kb").

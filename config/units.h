@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Units as a person writes them in the policy: durations (250ms), sizes (64KiB) and percentages
 // (10%), parsed strictly and formatted back the way they are written. Shared by the loader, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What the control side may ask of the brain, as two small interfaces, so the control socket
 // (knob_control) reaches the decision path without linking knob_optimizers. knobd's main wires

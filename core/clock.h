@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Time, behind an interface so every decision path runs under a fake clock in tests.
 // Thread rule: SystemClock is thread-safe; FakeClock (tests/support) is loop-thread only.

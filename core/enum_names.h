@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One table per enum gives both directions of its text form: Name(e) for logs, metrics and the
 // wire, Parse(text) for config and requests. A value missing from the table (a cast from a bad

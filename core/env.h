@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Env: the only way collectors reach the host. Everything that touches /proc, /sys, netlink,
 // perf or time goes through one of these references, so tests swap in fixtures and fakes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one number formatter for sentences: reasons, diffs, diagnostics and knobctl tables.
 // Whole numbers print without a fraction ("32", not "32.0" or "3.2e+01"); others with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "core/enum_names.h"
 #include "core/recommendation.h"
 #include "core/snapshot.h"

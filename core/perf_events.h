@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // PerfEvents: hardware counters (cache references/misses, LLC, instructions, cycles) through
 // perf_event_open(2), behind an interface so the cache collector is tested with a fake on

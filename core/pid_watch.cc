@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "core/pid_watch.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // PidWatch: which of a set of processes have exited, without reading /proc for each of them.
 // One pidfd per process (pidfd_open, Linux >= 5.3) in an epoll set: a pidfd becomes readable

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ProcFs: every read knobd makes under /proc and /sys goes through here, relative to a
 // configurable root (CollectionSettings::proc_root / sys_root), so tests run over fixture trees

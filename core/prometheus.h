@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one way knobd registers Prometheus families, and its one failure policy.
 //

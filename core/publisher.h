@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Where recommendations go once the guard allowed them: the control socket (set messages)
 // and the decision log. Publish never blocks the loop.

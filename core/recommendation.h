@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A proposed knob change with everything needed to explain, verify and undo it.
 // Produced by optimizers/, reviewed by guards, delivered by publishers, stored in history.

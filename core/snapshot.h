@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What one tick saw: the host and every target, as raw counters and gauges in base units.
 // Collectors fill their own parts (collectors/), the control server fills `app` from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "core/sock_diag.h"
 
 #include <linux/genetlink.h>

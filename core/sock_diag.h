@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // SockDiag: the host's TCP sockets from netlink sock_diag (inet_diag), IPv4 and IPv6, one dump
 // per DumpTcp call, and resumable dumps of TCP, UDP and Unix sockets (below). Replaces parsing

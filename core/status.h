@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Errors as values, shaped like Abseil's Status/StatusOr (GCC 12 has no std::expected in C++20).
 // Our code never throws; adapters around third-party libraries catch and return a Status.

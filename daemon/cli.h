@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // knobd's command line and environment: what to do and which policy values to override.
 // Precedence, highest first: command-line flag, KNOBD_* environment variable, policy file,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The running knobd: owns the libuv loop, the policy in force, the metrics endpoint and the tick.
 // Startup (Create): load the policy (any Diagnostic -> refuse), apply CLI/env overrides, check

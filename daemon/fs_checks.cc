@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/fs_checks.h"
 
 #include <fcntl.h>

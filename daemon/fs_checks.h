@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Startup checks that turn "knobd will fail later" into "knobd refuses to start, exit 2, and
 // says why": an unwritable state directory, a control socket path that cannot be created.

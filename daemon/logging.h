@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // knobd's logging: spdlog to stderr. Under systemd (JOURNAL_STREAM names our stderr) lines carry
 // no timestamp (journald adds its own) and start with a "<N>" syslog priority that journald

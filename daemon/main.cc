@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knobd's entry point: parse the command line, run --check-config/--help/--version, or build the
 // Daemon, plug in the collectors, the brain and the control server, and run it.
 // Thread rule: main thread only; it becomes the loop thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The sd_notify(3) protocol, as knobd speaks it to systemd (Type=notify): READY after the
 // metrics endpoint and control socket listen, RELOADING/READY around a reload (with

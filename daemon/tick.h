@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One tick of knobd: collect -> observe/model -> decide -> publish. No libuv here: the daemon
 // decides where each half runs (collection on a thread-pool worker, the rest on the loop

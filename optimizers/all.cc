@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one list of optimizers. An explicit table, not self-registering static initialisers: those
 // vanish when linked from a static library. Adding an optimizer: its file pair, one line here,
 // its scenario table in docs/model.md, its tests in tests/unit/optimizers/.

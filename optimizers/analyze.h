@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Offline analysis for capacity planners, the same math knobd runs online:
 //   knobctl analyze usl FILE.csv   columns concurrency,throughput[,latency] (header optional,

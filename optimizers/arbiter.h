@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Arbitration (docs/model.md "Arbitration"): a target's proposals, best first. Violation fixes
 // first, then model-based before exploratory, then by expected gain x confidence; ties keep the

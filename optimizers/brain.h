@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The brain: implements Decider (optimizers/decider.h). Per target it owns a TargetModel, asks
 // every optimizer for a proposal on every enabled knob the policy lists and the target reports,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The brain's Prometheus series (docs/metrics.md): one object per brain, every method a no-op
 // when the brain runs without a registry or the registration failed (a family name taken with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "optimizers/brain_queries.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The control side's two views of the brain (core/brain_queries.h) over Brain's public API:
 // outcomes go to Brain::OnOutcome, history is turned newest first, explain turns the stored

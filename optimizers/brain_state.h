@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The brain's persistent state as plain values, and its JSON encoding (the only nlohmann_json
 // user in optimizers/). Times are stored as ages in seconds relative to the save, because

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Cache-size optimizer, by the miss-ratio curve (optimizers/models/mrc.h).
 // Knobs: cache_bytes -> the only/first cache; NAME_cache_bytes -> cache "NAME".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The change in flight of one target (docs/model.md "Verification", "Not delivered"): at most one
 // at a time, so every effect is attributable to one knob.

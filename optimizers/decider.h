@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The brain as the tick sees it: observe a snapshot, decide at most one knob change per target,
 // learn from outcomes, persist what was learned. The implementation (optimizers/brain.h) owns

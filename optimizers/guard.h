@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The guard: what may change, by how much, and whether a change that was applied did what was
 // predicted. Review() runs on every proposal, in this order, each adding a GuardVerdict:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The brain's memory of what it did (docs/model.md "History, decision log, persistence"): every
 // recommendation by id and per target (oldest first, at most max_per_target each; trimming a

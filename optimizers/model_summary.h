@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ModelSummary (what the brain learned about one target) flattened into the numbers and notes
 // `knobctl show` prints. A pure function: no brain, no clock.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One interface for every optimizer: given the target's policy and model and one knob's current
 // value, propose a value with the reason in words, the prediction for the objective and every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Pool-size optimizer: worker/connection pools by Erlang C.
 //

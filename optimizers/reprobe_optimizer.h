@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The periodic re-probe (scenario "reprobe", docs/model.md): a converged and quiet target in
 // apply mode (no optimizer proposes anything) moves its least recently changed knob one step to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "optimizers/scheduling_optimizer.h"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Scheduling optimizer: worker threads the cores can actually run, a core set that avoids
 // saturated or throttled cores, and the scheduling strategy, from

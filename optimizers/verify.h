@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Judging an applied change (docs/model.md "Verification"): the baseline it is compared with,
 // the after-window, the guard's verdict (Guard::Verify, guard.h), and the penalty a rollback

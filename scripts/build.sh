@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds knobd into ${BUILD_DIR:-build}. Extra args go to cmake configure.
 # KNOB_TARGETS="knobd knobctl" builds only those targets (the run command uses it: no tests).
 set -euo pipefail

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The code-habit checks CI runs before the tests (issue 10):
 #   1. clang-format: every C++ file is formatted (.clang-format);
-#   2. the one-way folder dependencies (scripts/check_layers.py);
+#   2. the one-way folder dependencies (scripts/check_layers.py), and an SPDX license line in
+#      every source file (scripts/spdx.sh, issue 13);
 #   3. clang-tidy (.clang-tidy) on the C++ sources changed since KNOB_TIDY_BASE (default: the
 #      previous commit), clean. KNOB_TIDY_BASE=all checks every source (slow: ~8 s a file).
 # Needs a configured build directory (compile_commands.json) for step 3: run after scripts/build.sh.
@@ -15,6 +17,9 @@ clang-format --dry-run -Werror "${cxx[@]}"
 
 echo "check: include directions" >&2
 python3 scripts/check_layers.py
+
+echo "check: SPDX license lines" >&2
+scripts/spdx.sh --check
 
 base=${KNOB_TIDY_BASE:-HEAD~1}
 if [ "$base" = all ]; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Fails when a source file includes a folder it must not depend on.
 
 Every library exports the repository root as its include path, so a wrong include would compile;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages knobd builds, tests, packages and runs with. Idempotent: only
 # missing packages are installed, so a second run prints one line and touches nothing.
 # Needs root: runs apt through sudo when not root, and says so plainly when sudo is missing.

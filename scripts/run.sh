@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The run command (README): install missing Debian packages, build, and start knobd in the
 # foreground with the bundled policy. Logs go to stderr; Ctrl-C stops it cleanly (exit 0).
 #

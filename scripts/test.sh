@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The test command: installs what is missing, builds, runs every test. Warnings are errors in CI
 # (CI=1, set by .ci/run, or KNOB_WERROR=ON), not in a user's run: a newer compiler's new warning
 # must not stop someone from testing knobd.

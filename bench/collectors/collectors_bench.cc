@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Collector cost benchmark: builds a realistic host (processes, threads, loopback TCP sockets),
 // runs every knobd collector for N back-to-back ticks and reports CPU time per tick, the worst
 // tick, RSS and open() calls per tick; then measures, on the same host in the same run, what the

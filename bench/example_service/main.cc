@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-example-service: a real multi-threaded service that knobd can tune. It serves
 // "GET <key>\n" over loopback TCP (answer "OK <bytes>\n", or "ERR busy\n" when the in-flight
 // limit is reached). Each request: an LRU cache lookup (Zipf keys come from the load

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The example service's moving parts, each resizable live from a knob callback:
 //   WorkerPool      N threads popping requests from a queue; grows by spawning, shrinks by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-loadgen: load generator for knob-example-service. Keys follow a Zipf distribution
 // (a few hot keys, a long tail), so the service's cache size matters.
 //   closed loop (default): --connections N clients, each sends the next request when the

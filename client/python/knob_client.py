@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pure-stdlib Python client for knobd's control socket (protocol v1, docs/protocol.md).
 
 The second implementation of the protocol, used by tests and by Python services:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parsers for cgroup files.
 // /proc/PID/cgroup, "hierarchy-ID:controllers:path" per line. This VM (hybrid, Linux 6.18):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "collectors/parse/loadavg.h"
 
 #include "collectors/parse/text.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/loadavg. Linux 6.18: "0.00 0.02 0.00 1/88 5390\n"
 // (1, 5, 15 min load; runnable/total scheduling entities; last pid).

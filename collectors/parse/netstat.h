@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/net/netstat (and /proc/net/snmp): pairs of lines, a header of names and a
 // line of values with the same prefix. Linux 6.18 excerpt:

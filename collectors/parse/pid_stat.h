@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/PID/stat and /proc/PID/task/TID/stat (proc(5)).
 // Linux 6.18 excerpt (comm may hold spaces, parentheses, even a newline: parse from the LAST ')'):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/PID/status (and task/TID/status): "Key:\tvalue" lines, units in kB.
 // Linux 6.18 excerpt:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for PSI files: /proc/pressure/{cpu,memory,io} and cgroup v2 {cpu,memory,io}.pressure
 // (Documentation/accounting/psi.rst). Linux 6.18:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/stat (proc(5)). Linux 6.18 excerpt:
 //   cpu  1932 0 1798 249324 349 0 21 18 0 0

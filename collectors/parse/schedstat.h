@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/PID/task/TID/schedstat (Documentation/scheduler/sched-stats.rst):
 //   "<ns on cpu> <ns waiting on a runqueue> <timeslices run>\n"   e.g. "1187432 20871 7\n"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/PID/smaps_rollup (Linux >= 4.14): one header line then "Key: N kB" lines.
 // Linux 6.18 excerpt:

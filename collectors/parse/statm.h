@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Parser for /proc/PID/statm (proc(5)): sizes in pages, one line. Linux 6.18:
 //   "1823 851 597 226 0 250 0\n"   size resident shared text lib data dt

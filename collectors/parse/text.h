@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Small allocation-free helpers shared by the pure parsers: tokens and numbers from a
 // string_view, via std::from_chars (no locale, no iostreams).

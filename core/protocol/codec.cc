@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Over 500 lines on purpose: every message's encoder and decoder sit side by side, so a field
 // renamed on one side is seen on the other, and nlohmann_json stays private to this one file.
 #include "core/protocol/codec.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // JSON codec for core/protocol/messages.h: the only nlohmann_json user in core.
 // Decode never throws and names the exact problem ("field 'pid': expected integer, got string").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // NDJSON framing: splits a byte stream into lines, enforcing a maximum line size so a peer
 // cannot make us buffer without bound. Used by the control server and the C++ client.

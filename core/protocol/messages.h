@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The control-socket protocol (docs/protocol.md) as plain structs: one struct per message type.
 // Version 1, newline-delimited JSON. Encoding/decoding lives in core/protocol/codec.h; these

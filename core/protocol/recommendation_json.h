@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one JSON form of a Recommendation, shared by the wire (recommendation, history and explain
 // replies) and the brain's state file, so a record reads back the same from either.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What the control API asks the rest of knobd when an operator runs knobctl: daemon status,
 // targets with their latest metrics and model, recommendation history, explanations, reload.

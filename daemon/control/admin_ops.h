@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The operator commands that reach the daemon (`knobctl status|targets|show|history|explain|
 // pause|resume|mode|reload`), one handler per protocol::AdminOp, bound to the command table of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The control socket's sessions, without the socket: identity checks, rate limits, idle
 // timeouts, decoding, and dispatch of each message to where it belongs: hello, report and ack

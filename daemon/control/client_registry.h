@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The registered clients of the control socket and what knobd keeps about them: each client's
 // session, pid, knobs and latest report (kept after a disconnect, as "gone"), the sets waiting

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one table of operator commands. knobctl parses its command line from it and prints `help`
 // generated from it; the daemon binds one handler to each entry with an `op`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Prometheus families of the control socket (docs/metrics.md, "Control"): open connections,
 // messages by type, error replies by code, refusals by reason.

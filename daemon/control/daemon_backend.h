@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // AdminBackend over the running Daemon: status, targets and show from the policy and the last
 // tick's snapshot, reload through Daemon::Reload. History, explain and show's model come from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The control socket on the daemon's loop: a Unix stream socket (mode 0660, group from the
 // policy), NDJSON framing with the message size limit, the client limit, SO_PEERCRED identity,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Over 500 lines on purpose: one renderer per command's reply, next to the request it sends, so
 // the text a user sees for each command is read in one place (docs/knobctl.md mirrors it).
 #include "daemon/knobctl/knobctl.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // knobctl, the operator CLI, as a function so tests run it in-process against a real socket.
 // Commands come from daemon/control/commands.h; output is aligned tables, or the daemon's JSON

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knobctl: operator CLI for knobd. Everything lives in knobctl.cc (tested in-process).
 #include <iostream>
 

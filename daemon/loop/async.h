@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Cross-thread wakeup: any thread calls Send(), the callback runs soon after on the loop thread.
 // Several Send() calls before the loop wakes are coalesced into one callback (libuv semantics),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // RAII owner of one libuv event loop. Every other wrapper in daemon/loop (timer, signal, async,
 // work, and the control server's pipe_server/stream) is created on a Loop and must be destroyed

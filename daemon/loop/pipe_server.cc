@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/loop/pipe_server.h"
 
 #include <sys/socket.h>

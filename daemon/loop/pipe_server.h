@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A listening Unix stream socket on the loop. Listen() replaces a stale socket file (one nobody
 // answers on) but refuses when another process is serving the path, then sets the file's mode

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A libuv signal watcher: the callback runs on the loop thread, never in signal context, so it
 // may do anything (reload the policy, start shutdown).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One accepted Unix-socket connection (a libuv pipe): reads delivered as byte chunks, queued
 // writes with a byte count for back-pressure, peer credentials, and close notification.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A libuv timer: one-shot or repeating, with a std::function callback.
 // Destroying the Timer stops it and closes the handle; the callback is never called afterwards.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Runs a blocking function on libuv's thread pool and its completion on the loop thread.
 // knobd uses it for collection (thousands of /proc reads) so the loop, and with it the control

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The Prometheus pull endpoint (prometheus-cpp Exposer, an embedded CivetWeb server with its own
 // threads) and the one shared Registry every subsystem registers its families on. Collectors,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // knobd's own resident memory and CPU time, computed at scrape time (a prometheus Collectable),
 // read from the real /proc/self and getrusage, never from --proc-root (that one is for targets).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // knobd's own health metrics (docs/metrics.md, section "Daemon"): tick timing, collector errors,
 // policy reloads, targets by state, build info, and the process's own memory and CPU.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Miss-ratio curve (MRC) of an LRU cache from sampled reuse (stack) distances.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Queueing models for worker and connection pools: M/M/c with the Erlang C formula.
 //

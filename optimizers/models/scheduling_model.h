@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What the cores can actually run: worker threads, a core set and a scheduling strategy hint,
 // from per-core utilisation, run-queue delay, cgroup throttling and CPU pressure (PSI).

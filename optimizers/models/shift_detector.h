@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Workload-shift detection: two-sided Page-Hinkley test on standardized residuals.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The per-target model: turns successive TargetSnapshots into per-tick observations (rates from
 // counters), keeps them keyed by the knob settings in force, and fits the performance functions

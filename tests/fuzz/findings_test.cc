@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inputs the fuzzing found that a parser mishandled, one test each, as literal text. Each bug is
 // fixed; the test stays as its regression test, and the comment says what was wrong.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic mutation fuzzing of every pure parser, the protocol codec and framing, and the
 // policy loader (STYLE.md: parsers are "table-tested with literal text ... and fuzzed").
 // Seeds are the real inputs the project already keeps: fixture /proc trees under tests/data/proc,

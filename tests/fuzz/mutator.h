@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Deterministic structure-aware mutator for the fuzz smoke tests: takes realistic seed texts
 // (fixture /proc files, protocol examples, policy examples) and derives broken variants of them

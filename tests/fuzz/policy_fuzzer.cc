@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry point for the policy loader (LoadPolicyString). The loader no longer calls
 // yaml-cpp 0.7's YAML::LoadAll, which looped on a stray ',' (findings_test.cc); an OOM report
 // (-rss_limit_mb) from this target is a new finding.

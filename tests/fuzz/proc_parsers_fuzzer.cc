@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry point for the pure /proc and cgroup parsers (collectors/parse/). The first
 // byte picks the parser, the rest is the file text, so one corpus covers all of them.
 // Build and run: see the "Fuzzing" section of docs/architecture.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry point for the control protocol: Decode of one line, and when it decodes, the
 // Encode/Decode round trip (aborts on a mismatch so libFuzzer keeps the input); the same bytes
 // also go through LineFramer in two chunks.

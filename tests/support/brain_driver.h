@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // BrainDriver: runs a Brain the way the daemon's tick does, for the tests that put a simulated
 // service under knobd. A tick advances the FakeClock, stamps the service's Snapshot with the new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // CountingProcFs: wraps a ProcFs, forwards every call and counts reads and listings by path, for
 // tests that assert how often a collector touches a file ("the allocator reuses the cpu

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A manual clock for deterministic tests: time moves only when the test says so.
 

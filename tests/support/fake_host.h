@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Fakes for the non-file parts of Env: a SockDiag that returns a scripted socket list and a
 // PerfEvents that either fails every open with a chosen status (no PMU, no permission) or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // FaultyProcFs: wraps a ProcFs and injects failures by path, in the spirit of leveldb's
 // fault_injection_test: "ENOENT from the second read of 100/stat on", "EACCES on 100/exe",

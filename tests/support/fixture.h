@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers for tests that read fixture trees under tests/data/proc/<case>/: the path of a case,
 // and a scratch copy a test may mutate (threads exiting, pid reuse) without touching the source.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one way tests read a metric back: from a prometheus::Registry (unit tests, no HTTP) or from
 // the text a /metrics scrape returned (tests of a running knobd).

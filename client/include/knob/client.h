@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // knob::Client: makes a service tunable by knobd. The service registers its knobs with a
 // callback, records requests on its hot path, and a background thread does the rest: connects

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A fixed-bucket latency histogram for the hot path: one relaxed atomic increment per request,
 // no lock, no allocation. Drain() takes the counts since the previous drain (one report

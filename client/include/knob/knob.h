@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* knob.h: the C ABI of knob::Client, so any language with a C FFI (Rust, Go, Python ctypes)
  * can make a service tunable by knobd. Semantics are those of <knob/client.h>: no call blocks
  * on the socket, hot-path calls are lock-free, callbacks run on the client's background thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // SHARDS spatial sampling of cache accesses (Waldspurger et al., FAST 2015): a key is sampled
 // iff hash(key) mod P < T (rate R = T/P), so every access to a sampled key is seen. For each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A child process with known behaviour for the collector integration tests. It prints "ready"
 // (and for `listen`, the port) on stdout once set up, then waits until killed.
 //   child spin            one thread spins on a core

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Collectors against real child processes, checked against /proc, `ps` and `ss`.
 // Tolerances are stated per test; every wait polls with a generous deadline.
 #include <arpa/inet.h>

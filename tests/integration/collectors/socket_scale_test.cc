@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The socket collector at 50 000 sockets: 25 000 loopback TCP connections between forked
 // server and client processes (several of each: RLIMIT_NOFILE bounds one process's fds), read
 // by the real sock_diag pass spread over ticks, checked against the known numbers and `ss`.

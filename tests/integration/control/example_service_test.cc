@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-example-service against a real control server: it registers, reports its pools and
 // cache, and applies every knob live (acks "applied"), while knob-loadgen drives traffic.
 #include <gtest/gtest.h>

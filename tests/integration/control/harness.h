@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A ControlServer on a real libuv loop in a background thread, plus a raw NDJSON socket, for
 // the control integration tests. OnLoop() runs a function on the loop thread and waits.

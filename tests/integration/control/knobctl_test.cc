@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knobctl against a real control server: output, --json, exit codes, helpful errors.
 #include "daemon/knobctl/knobctl.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real knobd binary with the control server linked in: a C++ client registers, knobctl (the
 // binary) sees it, knobd restarts, and the client reconnects on its own.
 #include <gtest/gtest.h>

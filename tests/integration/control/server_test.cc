@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The control server on a real loop with real Unix sockets: C++ and Python clients, many
 // clients, bad input of every kind, identity checks, and client reconnects across a restart.
 #include <grp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A strict reader of the Prometheus text exposition format (0.0.4), for asserting that what
 // knobd serves is well formed: every line is a HELP, a TYPE, a comment or a sample; samples

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Runs the real knobd binary as a child process for integration tests: stderr captured to a file
 // the test polls, a minimal HTTP GET over loopback, signal delivery and bounded waits.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knobd end to end as a child process: the CLI, /metrics over real HTTP, reloads, signals,
 // sd_notify messages, journald formatting and the exit statuses of every startup failure.
 

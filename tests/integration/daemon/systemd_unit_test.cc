@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shipped unit passes `systemd-analyze verify` and keeps its hardening: verify needs the
 // ExecStart binary to exist, so the test checks a copy pointed at the freshly built knobd; it
 // also runs `man` for every Documentation=man: page, found here among the generated pages.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end proof of issue 5 for the concurrency_limit knob and for rollback: the real knobd in
 // apply mode tunes the real knob-example-service while the real knob-loadgen drives it over
 // loopback, and everything is asserted against knobd's stored record (`knobctl --json

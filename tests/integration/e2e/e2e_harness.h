@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What every end-to-end test of issue 5 shares: running the real binaries (knobd, knobctl, the
 // example service, the load generator) as children that die with the test, reading knobd's

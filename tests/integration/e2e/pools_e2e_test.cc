@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end proof of issue 5 for the two pool knobs of the example service, each tuned alone
 // (the policy lists only that knob, so the others stay at the service's start flags):
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the end-to-end tuning scenario by hand (the same code as the ctest
 # TuningE2eTest.ApplyModeRaisesThroughputWithinConstraintsAndSurvivesRestart) and keeps its
 # temporary directory: knobd.yaml, knobd-1.log / knobd-2.log, service and load generator output,

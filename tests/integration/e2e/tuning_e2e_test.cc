@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The end-to-end proof of issue 5: the real knobd binary, in apply mode, tunes the real
 // knob-example-service while the real knob-loadgen drives it over loopback, and
 //   (1) moves a knob and the service acks it (history outcome applied/verified, and the

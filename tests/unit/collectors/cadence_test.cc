@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Slow cadences under a FakeClock over a generated fixture host of many processes: smaps_rollup
 // reads are staggered and capped per tick (even when every pid falls in the same stagger slot),
 // discovery lists /proc only every discovery_interval (sooner for a waiting target when a pid

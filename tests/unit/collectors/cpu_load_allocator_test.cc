@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPU, load and allocator collectors over the edge fixture, with faults injected.
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A fixture host for collector unit tests: a scratch copy of tests/data/proc/edge (proc + sys
 // roots) behind a FaultyProcFs, fake sock_diag/perf, a fake clock, a registry and a policy.

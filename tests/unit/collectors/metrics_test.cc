@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // collectors/metrics.h: series listed in a TargetMetricTable are removed per target together,
 // gauges and counters alike, and other targets' series stay.
 #include "collectors/metrics.h"

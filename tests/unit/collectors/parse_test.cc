@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Table tests for the pure parsers on literal kernel text: valid, empty, truncated, extra
 // fields, huge values and older-kernel formats.
 #include <gtest/gtest.h>

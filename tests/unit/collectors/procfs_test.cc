@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RealProcFs over a fixture tree and over the real /proc: reads, kept fds, errors.
 #include "core/procfs.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cpu collector's thread rotation under its per-tick read budget, and the taskstats path,
 // over a fixture /proc with a FakeClock: every thread is visited within thread_interval when the
 // budget allows, no tick reads more thread files than the budget, the rotation reaches every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket and cache collectors over the edge fixture with a scripted sock_diag and fake perf.
 #include <gtest/gtest.h>
 #include <linux/inet_diag.h>

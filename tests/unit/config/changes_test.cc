@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DescribePolicyChanges: one readable line per difference, for the reload log line.
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every error path of the loader, each with its exact line and column, and the diagnostic
 // format the daemon's --check-config prints.
 

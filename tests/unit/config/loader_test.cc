@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every key of the policy file parsed into the right field, and the documented defaults.
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Profile merge precedence: built-in < user profile (extends) < target, field by field.
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers shared by the config tests: load a policy from literal YAML and assert on the one
 // diagnostic it must produce, with its exact position.

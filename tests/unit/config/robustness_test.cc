@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The loader never crashes or throws on damaged input: every prefix of every shipped file and a
 // few hostile documents load to either a policy or positioned errors.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every policy file we ship loads with zero errors, and says what it claims in its comments.
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Table tests for the strict unit parsers and their formatters.
 
 #include "config/units.h"

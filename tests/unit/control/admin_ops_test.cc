@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The admin operations are bound to the command table by AdminOp: every daemon command has
 // exactly one handler and every handler a command (the control server checks it at Start).
 #include "daemon/control/admin_ops.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PidWatch against real processes: a watched child that exits is reported once, a live one
 // never, a pid that does not exist cannot be watched.
 #include "core/pid_watch.h"

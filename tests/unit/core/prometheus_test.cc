@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/prometheus.h: a registration failure is a Status or a logged, counted, unscraped family,
 // never an exception; a TargetMetricTable forgets exactly the series listed in it.
 #include "core/prometheus.h"

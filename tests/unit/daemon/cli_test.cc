@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command-line and environment parsing: actions, overrides, precedence, usage errors.
 
 #include "daemon/cli.h"

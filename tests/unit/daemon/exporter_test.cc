@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The metrics endpoint: address parsing, binding (including a port already taken) and the
 // process metrics collectable.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Startup directory checks. Paths under a regular file fail even for root, so these tests
 // assert the failure paths whatever user runs them.
 

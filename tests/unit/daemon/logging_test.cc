@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Journald detection and the "<N>" priority prefixes.
 
 #include "daemon/logging.h"

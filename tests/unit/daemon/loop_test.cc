@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The libuv wrappers on a real loop: callbacks fire, handles close cleanly, work runs off the
 // loop thread and completes on it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tick pipeline with fake stages and a FakeClock: order of stages, error accounting, the
 // overrun rule, app-report merging and the metrics it records.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The control side's view of the brain: the model flattened for `knobctl show` (keys and note
 // sentences byte for byte) and the queries over an empty brain.
 #include "optimizers/brain_queries.h"

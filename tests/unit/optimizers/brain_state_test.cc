@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The state file's records use the protocol's Recommendation codec; a state file written before
 // that change (tests/data/brain_state/, saved by Brain::Save at main 61972ae after 150 simulated
 // ticks) must still load, with the same records and exact times.

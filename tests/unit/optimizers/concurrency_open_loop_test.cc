@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The concurrency limit under an open-loop (fixed-rate) load, where the limit rejects bursts
 // although the mean concurrency stays well below it — the regime of the example service's
 // end-to-end test (tests/integration/e2e/concurrency_e2e_test.cc), where knobd used to read the

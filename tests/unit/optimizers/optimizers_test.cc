@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The optimizers and the per-target model over synthetic data of known optimum.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

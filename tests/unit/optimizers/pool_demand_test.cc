@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool sizing found end to end (tests/integration/e2e/pools_e2e_test.cc): a backend connection
 // pool under a closed-loop load stopped growing at 4 connections while 11 requests queued for
 // one and throughput was still climbing, because Erlang C's mean wait at 4 (2 ms) fitted the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The USL fit against published data sets with published coefficients (tests/data/usl/).
 #include <gtest/gtest.h>
 

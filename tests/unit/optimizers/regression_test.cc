@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One regression test per bug the end-to-end run found in the brain, the guard and the
 // optimizers (FakeClock, no sleeps). Each fails on the code before its fix.
 #include <gmock/gmock.h>

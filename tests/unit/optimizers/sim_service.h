@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A synthetic service whose throughput follows a known USL: the brain's tests drive it under a
 // FakeClock and check that knobd finds the known constrained optimum.
