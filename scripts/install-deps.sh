@@ -8,6 +8,7 @@ PKGS=(
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  golang-go cargo rustc librust-serde-json-dev python3-setuptools  # issue 16: Go and Rust clients built offline, the Python client's package
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -500,7 +500,10 @@ class Client:
             conn = None
             welcomed = False
             try:
-                conn = self._conn = Connection(self.path)
+                try:
+                    conn = self._conn = Connection(self.path)
+                except OSError as e:
+                    raise ConnectionError("cannot connect to %s: %s" % (self.path, e.strerror or e))
                 conn.send(self.hello())
                 welcome = None
                 while welcome is None:
