@@ -1,0 +1,3 @@
+module knob
+
+go 1.19
