@@ -8,6 +8,7 @@ PKGS=(
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  redis-server libhiredis-dev pgbouncer postgresql libpq-dev haproxy wrk apache2-utils  # issue 15: adapters and their e2e tests (real servers and load tools)
 )
 missing=()
 for p in "${PKGS[@]}"; do
