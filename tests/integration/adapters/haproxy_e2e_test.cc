@@ -1,5 +1,5 @@
 // HAProxy through knob-haproxy-adapter (issue 15): a real HAProxy (Debian haproxy) in front of a
-// real HTTP backend (a threaded Python http.server whose requests each wait 5 ms, as a backend
+// real HTTP backend (a threaded Python http.server whose requests each wait 25 ms, as a backend
 // waiting on its database does), the server's maxconn at 2, and real HTTP load from wrk (Debian
 // wrk) with 32 connections: HAProxy queues all but two requests, so maxconn binds throughput.
 // Asserted: knobd (concurrency optimizer, apply mode) raises concurrency_limit in verified steps,
@@ -119,8 +119,9 @@ TEST_F(HaproxyAdapterE2eTest, RaisesServerMaxconnUnderWrk) {
       << "import http.server, socketserver, sys, time\n"
          "class H(http.server.BaseHTTPRequestHandler):\n"
          "    protocol_version = 'HTTP/1.1'\n"
+         "    disable_nagle_algorithm = True\n"
          "    def do_GET(self):\n"
-         "        time.sleep(0.005)\n"
+         "        time.sleep(0.025)\n"
          "        body = b'ok\\n'\n"
          "        self.send_response(200)\n"
          "        self.send_header('Content-Length', str(len(body)))\n"
