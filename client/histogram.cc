@@ -16,14 +16,15 @@ LatencyHistogram::LatencyHistogram(std::vector<double> bounds_seconds)
   for (size_t i = 0; i < bounds_.size(); ++i) counts_[i].store(0);
 }
 
-void LatencyHistogram::Record(std::chrono::nanoseconds latency) {
+void LatencyHistogram::Record(std::chrono::nanoseconds latency, uint64_t n) {
+  if (n == 0) return;
   int64_t ns = std::max<int64_t>(0, latency.count());
   auto it = std::lower_bound(bounds_ns_.begin(), bounds_ns_.end(), ns);
   size_t i =
       it == bounds_ns_.end() ? bounds_ns_.size() - 1 : static_cast<size_t>(it - bounds_ns_.begin());
-  counts_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
-  total_.fetch_add(1, std::memory_order_relaxed);
+  counts_[i].fetch_add(n, std::memory_order_relaxed);
+  sum_ns_.fetch_add(static_cast<uint64_t>(ns) * n, std::memory_order_relaxed);
+  total_.fetch_add(n, std::memory_order_relaxed);
 }
 
 std::optional<double> LatencyHistogram::Quantile(const std::vector<double>& bounds,

@@ -94,6 +94,7 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
       o.p99_seconds = a.latency_p99_seconds;
       o.pools = a.pools;
       o.knobs = a.knobs;
+      ObserveHitRatios(a, p);
       if (t.cpu && prev_->cpu) {
         double dcpu = (t.cpu->user_seconds + t.cpu->system_seconds) -
                       (prev_->cpu->user_seconds + prev_->cpu->system_seconds);
@@ -271,15 +272,41 @@ std::optional<PoolModel> TargetModel::Pool(const std::string& name) const {
   return m;
 }
 
+namespace {
+// A cache whose client samples reuse distances. knob::Client always sends the histogram's bounds,
+// so a cache fed only by counts (an adapter relaying Redis's hits and misses) has bounds but no
+// samples: that one is modelled from observed hit ratios instead.
+bool HasReuseSamples(const AppReport::Cache& c) {
+  uint64_t n = c.reuse_cold;
+  for (uint64_t k : c.reuse_counts) n += k;
+  return !c.reuse_bounds_bytes.empty() && n > 0;
+}
+}  // namespace
+
 std::optional<MissRatioCurve> TargetModel::Cache(const std::string& name) const {
   auto it = caches_.find(name);
   if (it == caches_.end()) return std::nullopt;
   const auto& c = it->second;
-  if (c.reuse_bounds_bytes.empty()) return std::nullopt;
+  if (!HasReuseSamples(c)) {
+    auto o = observed_caches_.find(name);
+    return o == observed_caches_.end() ? std::nullopt : o->second.Curve();
+  }
   // Bounds from the client are already in full-trace bytes (SHARDS-scaled).
   auto mrc = MissRatioCurve::FromHistogram(c.reuse_bounds_bytes, c.reuse_counts, c.reuse_cold);
   if (!mrc.ok()) return std::nullopt;
   return *mrc;
+}
+
+void TargetModel::ObserveHitRatios(const AppReport& now, const AppReport& prev) {
+  for (const auto& [name, c] : now.caches) {
+    auto p = prev.caches.find(name);
+    // Only caches without a reuse histogram, at a capacity that held the whole interval.
+    if (HasReuseSamples(c) || p == prev.caches.end() ||
+        p->second.capacity_bytes != c.capacity_bytes)
+      continue;
+    observed_caches_[name].Add(c.capacity_bytes, c.hits_total - p->second.hits_total,
+                               c.misses_total - p->second.misses_total, c.bytes);
+  }
 }
 
 void TargetModel::Penalize(const std::string& knob, Penalty p) {

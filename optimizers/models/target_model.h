@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/snapshot.h"
 #include "optimizers/models/mrc.h"
+#include "optimizers/models/observed_mrc.h"
 #include "optimizers/models/scheduling_model.h"
 #include "optimizers/models/shift_detector.h"
 #include "optimizers/models/usl.h"
@@ -144,6 +145,7 @@ class TargetModel {
 
  private:
   void Append(const Observation& o);
+  void ObserveHitRatios(const AppReport& now, const AppReport& prev);
   void Refit();
 
   std::optional<TargetSnapshot> prev_;
@@ -155,6 +157,8 @@ class TargetModel {
   std::string usl_error_;
   double latency_factor_ = 1.0;
   std::map<std::string, AppReport::Cache> caches_;
+  // Caches without a reuse histogram: hit ratios seen at each capacity (observed_mrc.h).
+  std::map<std::string, ObservedHitRatios> observed_caches_;
   std::optional<SchedulingAdvice> scheduling_;
   ShiftDetector detector_;
   std::optional<MonoTime> last_shift_;

@@ -86,6 +86,11 @@ class CacheStats {
   explicit CacheStats(double sample_rate) : sampler_(sample_rate) {}
   void Hit() { hits_.fetch_add(1, std::memory_order_relaxed); }
   void Miss() { misses_.fetch_add(1, std::memory_order_relaxed); }
+  // Counts taken from a server's own statistics (adapters/): many lookups at once.
+  void Add(uint64_t hits, uint64_t misses) {
+    hits_.fetch_add(hits, std::memory_order_relaxed);
+    misses_.fetch_add(misses, std::memory_order_relaxed);
+  }
   void SetBytes(double b) { bytes_.store(b, std::memory_order_relaxed); }
   void SetCapacity(double b) { capacity_.store(b, std::memory_order_relaxed); }
   // Every access (hit or miss) with the item's size: feeds the miss-ratio curve. Only sampled
@@ -127,6 +132,10 @@ class Client {
   // --- Hot path: lock-free ---
   void RecordRequest(std::chrono::nanoseconds latency) { latency_.Record(latency); }
   void RecordError() { errors_.fetch_add(1, std::memory_order_relaxed); }
+  // `n` requests that each took `latency`, `n` errors: for adapters that relay a server's own
+  // counters and histogram buckets (adapters/) instead of timing requests themselves.
+  void RecordRequests(uint64_t n, std::chrono::nanoseconds latency) { latency_.Record(latency, n); }
+  void RecordErrors(uint64_t n) { errors_.fetch_add(n, std::memory_order_relaxed); }
   void SetInFlight(double n) { in_flight_.store(n, std::memory_order_relaxed); }
   void SetQueueDepth(double n) { queue_depth_.store(n, std::memory_order_relaxed); }
 

@@ -20,7 +20,9 @@ class LatencyHistogram {
   // Samples above the last bound count in the last bucket.
   explicit LatencyHistogram(std::vector<double> bounds_seconds = {});
 
-  void Record(std::chrono::nanoseconds latency);
+  void Record(std::chrono::nanoseconds latency) { Record(latency, 1); }
+  // `n` samples of the same latency: adapters feed a server's own histogram bucket by bucket.
+  void Record(std::chrono::nanoseconds latency, uint64_t n);
 
   struct Interval {
     std::vector<double> bounds_seconds;

@@ -1,0 +1,53 @@
+#pragma once
+// What every adapter (adapters/*) shares: its command line (`--flag value` pairs, each
+// documented by the adapter's usage text), a stop flag set by SIGTERM/SIGINT, and the poll
+// loop that reads the software's statistics once per interval. Each adapter is a knob::Client
+// of knobd's control socket (client/client.h): this file only holds the chores around it.
+// Thread rule: main thread only, except Stopping(), which any thread may read.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace knob::adapter {
+
+// Parsed `--name value` flags. Unknown flags and a flag without a value are errors that name
+// the flag and list the accepted ones.
+class Flags {
+ public:
+  // `known`: flag name (without --) -> default value ("" for none).
+  static Result<Flags> Parse(int argc, char** argv,
+                             const std::map<std::string, std::string>& known);
+  const std::string& Get(const std::string& name) const;
+  // A flag read as a number (bytes, counts); an error names the flag and the text.
+  Result<double> Number(const std::string& name) const;
+  // A flag read as a duration: "500ms", "2s" or plain seconds.
+  Result<std::chrono::milliseconds> Duration(const std::string& name) const;
+  bool Has(const std::string& name) const { return !Get(name).empty(); }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// Installs SIGTERM/SIGINT handlers that make Stopping() true.
+void InstallStopHandlers();
+bool Stopping();
+
+// Calls poll() every `interval` until a stop signal; a failed poll is logged (once per distinct
+// message, so a dead server does not flood the journal) and retried on the next interval.
+void PollLoop(std::chrono::milliseconds interval, const std::function<Status()>& poll,
+              const std::string& what);
+
+// A secret (password) from a file, so it never appears in `ps` or the unit file; trailing
+// newline removed. Empty path: empty secret.
+Result<std::string> ReadSecretFile(const std::string& path);
+
+// One log line on stderr with the adapter's name (journald adds the time).
+void Log(const std::string& adapter, const std::string& message);
+
+}  // namespace knob::adapter
