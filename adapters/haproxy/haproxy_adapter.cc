@@ -16,6 +16,7 @@
 // ends when HAProxy closes it.
 // Thread rule: each call opens its own connection; the poll loop and the knob callback share
 // nothing but the client.
+#include <knob/client.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -33,7 +34,6 @@
 #include <vector>
 
 #include "adapters/common/adapter.h"
-#include "client/client.h"
 
 namespace knob::adapter {
 namespace {

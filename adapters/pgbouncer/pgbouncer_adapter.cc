@@ -15,6 +15,7 @@
 //   PgBouncer counts no failed transactions, so errors_total stays 0.
 // Thread rule: the console connection is shared by the poll loop (main thread) and the knob
 // callback (the client's thread): every query goes through Console::Query under its mutex.
+#include <knob/client.h>
 #include <libpq-fe.h>
 
 #include <cmath>
@@ -28,7 +29,6 @@
 #include <vector>
 
 #include "adapters/common/adapter.h"
-#include "client/client.h"
 
 namespace knob::adapter {
 namespace {

@@ -15,6 +15,7 @@
 // Thread rule: the Redis connection is shared by the poll loop (main thread) and the knob
 // callback (the client's thread): every command goes through Redis::Command under its mutex.
 #include <hiredis/hiredis.h>
+#include <knob/client.h>
 
 #include <cmath>
 #include <cstdio>
@@ -28,7 +29,6 @@
 #include <vector>
 
 #include "adapters/common/adapter.h"
-#include "client/client.h"
 
 namespace knob::adapter {
 namespace {

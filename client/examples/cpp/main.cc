@@ -1,6 +1,8 @@
 // A complete small service made tunable by knobd with the C++ client (docs/integrating.md).
 // It "serves" requests from a worker pool and a cache, lets knobd resize the pool, and runs
 // for argv[1] seconds (default 10). Exit status 0 once knobd has received its reports.
+#include <knob/client.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -8,8 +10,6 @@
 #include <random>
 #include <string>
 #include <thread>
-
-#include <knob/client.h>
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 10;
