@@ -13,12 +13,12 @@
 //               (flapping)                                                    -> veto
 //   penalty     the value lies in a region penalized by a rollback (a change
 //               that fixes a violation may only move out of the region)       -> veto
-// Verify() judges an applied change once the verification window has passed and the
-// after-window holds >= min_samples observations (it waits up to 5 windows for them, then keeps
-// the change as "inconclusive"). A baseline (before-window) with fewer than min_samples is not
-// comparable: the change is then judged on the constraints alone and, if they hold, "verified
-// without a baseline" with no realized_improvement / signal_to_noise (never a made-up 0%).
-// With both windows full:
+// Verify() (defined in verify.cc, with the rest of verification) judges an applied change once
+// the verification window has passed and the after-window holds >= min_samples observations
+// (it waits up to 5 windows for them, then keeps the change as "inconclusive"). A baseline
+// (before-window) with fewer than min_samples is not comparable: the change is then judged on the
+// constraints alone and, if they hold, "verified without a baseline" with no realized_improvement /
+// signal_to_noise (never a made-up 0%). With both windows full:
 //   roll back if any constraint is violated after the change; or the objective got worse by
 //   more than noise: |delta| / se(delta) >= min_signal_to_noise with
 //   se(delta) = sqrt(se_before^2 + se_after^2); or p99 rose by more than

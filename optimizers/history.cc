@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/format.h"
+
 namespace knob {
 
 std::string LogNumber(double v) {
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
-  return fmt::format("{:.3g}", v);
+  return FormatNumber(v, NumberStyle{.significant = 3, .whole_tolerance = 1e-9});
 }
 
 std::string DescribeStep(const std::string& target, const std::string& knob, double old_value,
