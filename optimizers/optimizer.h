@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "core/clock.h"
 #include "core/snapshot.h"
 #include "optimizers/models/target_model.h"
 
@@ -47,6 +48,11 @@ struct OptimizerInput {
   double current = 0;
   KnobPolicy knob_policy;
   std::optional<PastChange> last_change = std::nullopt;  // of this knob, when there is one
+  // The brain's tick (penalties are judged at it).
+  MonoTime now{};
+  // A re-probe turn (ReprobeOptimizer, reprobe_optimizer.h): the direction to try first, +1 or
+  // -1; 0 on an ordinary turn.
+  int reprobe_direction = 0;
 };
 
 struct Proposal {
