@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: the concurrency scenario table (eleven rules, docs/model.md's
+// order) and the case they all read stay in one file, so a reader finds every rule of this
+// optimizer, and the order they are tried in, in one place.
 #include "optimizers/concurrency_optimizer.h"
 
 #include <fmt/format.h>
@@ -10,7 +13,7 @@
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 9> kScenarios = {{
+constexpr std::array<Scenario, 10> kScenarios = {{
     {"grow_below_peak",
      "throughput still grows with concurrency (below the USL peak) and the "
      "predicted p99 stays under the SLO: raise the limit toward the "
@@ -39,10 +42,16 @@ constexpr std::array<Scenario, 9> kScenarios = {{
      "errors have room, to learn the curve"},
     {"explore_down",
      "too few concurrency levels to fit the USL and stepping up is penalized or "
-     "the objective favours less concurrency: one small step down"},
+     "the objective favours less concurrency: one small step down, to a limit the demand "
+     "reaches (so the step measures a new concurrency level)"},
+    {"hold_not_binding",
+     "hold: the limit is above the peak in-flight count, and so is the next step down: a "
+     "limit the demand never reaches changes nothing, so moving it measures nothing"},
 }};
 
 constexpr double kMinConfidence = 0.3;
+// Observations the peak in-flight count is taken over.
+constexpr size_t kPeakObservations = 20;
 // An error rate above this while the limit binds reads as the limit's own rejections.
 constexpr double kRejectionErrorRate = 0.001;
 
@@ -89,6 +98,9 @@ struct ConcurrencyCase {
   bool rejecting = false;
   bool limit_binds = false;  // the limit, not the demand, bounds concurrency
   double peak_n = std::numeric_limits<double>::infinity();
+  // The largest mean in flight over the last kPeakObservations, and the burst allowance above
+  // it: a limit at or above that allowance is not reached by the demand (it changes nothing).
+  double peak_in_flight = 0, reach = 0;
 };
 
 ConcurrencyCase::ConcurrencyCase(const OptimizerInput& input) : in(input), m(input.model) {
@@ -114,6 +126,11 @@ ConcurrencyCase::ConcurrencyCase(const OptimizerInput& input) : in(input), m(inp
       recent.error_rate.mean > kRejectionErrorRate && cur < BurstLimit(recent.concurrency.mean);
   limit_binds = recent.concurrency.mean >= 0.8 * cur || rejecting;
   if (confident && fit->Peak()) peak_n = *fit->Peak();
+  size_t k = 0;
+  for (auto it = m.observations().rbegin(); it != m.observations().rend() && k < kPeakObservations;
+       ++it, ++k)
+    peak_in_flight = std::max(peak_in_flight, it->concurrency);
+  reach = BurstLimit(peak_in_flight);
 }
 
 bool ConcurrencyCase::HigherConcurrencyCarriedNoMore(double gain) const {
@@ -383,9 +400,14 @@ Decision ShrinkSameThroughput(const ConcurrencyCase& c, Proposal p) {
 }
 
 // Too little data to fit: explore one small step. Both exploration rules say why.
+// Exploration is aimed at the data the fit lacks, and says which.
 std::string ExploreWhy(const ConcurrencyCase& c) {
-  return c.m.usl_error().empty() ? "the USL fit is not yet confident"
-                                 : fmt::format("no USL fit yet ({})", c.m.usl_error());
+  const std::string lacks =
+      c.m.usl_error().empty()
+          ? fmt::format("the USL fit is not yet confident (confidence {:.2f} < {:.1f})",
+                        c.fit ? c.fit->Confidence() : 0.0, kMinConfidence)
+          : fmt::format("the USL fit lacks data ({})", c.m.usl_error());
+  return lacks + ": this step measures throughput at a concurrency level it has not seen";
 }
 void MarkExploratory(Proposal& p) {
   p.exploratory = true;
@@ -416,16 +438,42 @@ Decision ExploreUp(const ConcurrencyCase& c, Proposal p) {
 
 // A limit that rejects is admitting all it can: a lower one turns more away at the same
 // latency (Little), a throughput loss known in advance, so there is nothing to learn below.
-Decision ExploreDown(const ConcurrencyCase& c, Proposal p) {
+// The step down, when exploration would take one (else nullopt).
+std::optional<double> ExploreDownStep(const ConcurrencyCase& c) {
   const OptimizerInput& in = c.in;
-  if (c.confident) return Next();
+  if (c.confident) return std::nullopt;
   const bool want_up = in.policy.objective == Objective::kMaximizeThroughput;
   const double up = OneStep(c.cur, +1, in.knob_policy, in.guard);
   const double down = OneStep(c.cur, -1, in.knob_policy, in.guard);
   const MonoTime now = c.m.latest()->time;
   if (!(down < c.cur && !(want_up && c.rejecting) && !c.m.PenaltyFor(in.knob, down, now) &&
         (!want_up || c.m.PenaltyFor(in.knob, up, now))))
-    return Next();
+    return std::nullopt;
+  return down;
+}
+
+// A step down that stays above what the demand reaches changes neither the concurrency in
+// flight nor anything the fit could learn from (the 256 -> 192 -> 144 with 16 in
+// flight): hold, and say why.
+Decision HoldNotBinding(const ConcurrencyCase& c, Proposal p) {
+  const auto down = ExploreDownStep(c);
+  if (!down || c.limit_binds || *down < c.reach) return Next();
+  p.value = c.cur;
+  p.scenario = "hold_not_binding";
+  p.triggers["peak_in_flight"] = c.peak_in_flight;
+  p.reason = fmt::format(
+      "the limit is not binding: at most {:.1f} requests were in flight over the last {} "
+      "observations (bursts to about {:.0f}), so a lower limit of {:.0f} or more would change "
+      "nothing and measure nothing",
+      c.peak_in_flight, std::min(kPeakObservations, c.m.observations().size()), c.reach,
+      std::ceil(c.reach));
+  return Done(std::move(p));
+}
+
+Decision ExploreDown(const ConcurrencyCase& c, Proposal p) {
+  const auto down_step = ExploreDownStep(c);
+  if (!down_step) return Next();
+  const double down = *down_step;
   MarkExploratory(p);
   p.value = down;
   p.scenario = "explore_down";
@@ -441,7 +489,7 @@ struct Rule {
   std::string_view scenario;
   Decision (*decide)(const ConcurrencyCase&, Proposal);
 };
-constexpr std::array<Rule, 10> kRules = {{
+constexpr std::array<Rule, 11> kRules = {{
     {"hold_latency_not_limit", HoldLatencyNotLimit},
     {"shrink_latency", ShrinkLatencyObserved},
     {"shrink_errors", ShrinkErrors},
@@ -451,6 +499,7 @@ constexpr std::array<Rule, 10> kRules = {{
     {"shrink_latency", ShrinkLatencyPredicted},
     {"shrink_same_throughput", ShrinkSameThroughput},
     {"explore_up", ExploreUp},
+    {"hold_not_binding", HoldNotBinding},
     {"explore_down", ExploreDown},
 }};
 

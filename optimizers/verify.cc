@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace knob {
 
@@ -20,14 +23,86 @@ std::map<std::string, double> TunedSettings(const TargetPolicy& tp, const AppRep
   return out;
 }
 
+namespace {
+
+// Clamped: negative estimates (a short window's bias) count as independent ticks, and above 0.9
+// a window's n_eff would be a twentieth of its ticks, past what ten ticks can estimate.
+constexpr double kMaxAutocorrelation = 0.9;
+
+// Sums behind a lag-1 autocorrelation estimate, pooled over windows, each centred on its own
+// mean (the change may move the mean; that is the signal, not correlation).
+struct Lag1 {
+  double num = 0, den = 0;
+  void Add(const std::vector<double>& x) {
+    if (x.size() < 4) return;
+    double m = 0;
+    for (double v : x) m += v;
+    m /= static_cast<double>(x.size());
+    for (size_t t = 0; t < x.size(); ++t) {
+      den += (x[t] - m) * (x[t] - m);
+      if (t > 0) num += (x[t] - m) * (x[t - 1] - m);
+    }
+  }
+  double Rho() const { return den > 0 ? std::clamp(num / den, 0.0, kMaxAutocorrelation) : 0; }
+};
+
+std::optional<double> ObjectiveQuantity(Objective objective, const Observation& o) {
+  switch (objective) {
+    case Objective::kMaximizeThroughput:
+      return o.throughput;
+    case Objective::kMinimizeP99Latency:
+      return o.p99_seconds;
+    case Objective::kMinimizeCpuPerRequest:
+      return o.cpu_per_request_seconds;
+  }
+  return std::nullopt;
+}
+
+// The lag-1 autocorrelation of the objective and of p99 over the ticks of the before-window
+// (the baseline span before the change was sent) and of the after-window.
+Autocorrelation MeasureAutocorrelation(Objective objective, const TargetModel& model,
+                                       MonoTime before_from, MonoTime before_to,
+                                       MonoTime after_from, MonoTime after_to) {
+  Lag1 obj, p99;
+  for (const auto& [from, to] : {std::pair{before_from, before_to}, {after_from, after_to}}) {
+    std::vector<double> xs, ps;
+    for (const Observation& o : model.observations()) {
+      if (o.time < from || o.time >= to) continue;
+      if (auto v = ObjectiveQuantity(objective, o)) xs.push_back(*v);
+      if (o.p99_seconds) ps.push_back(*o.p99_seconds);
+    }
+    obj.Add(xs);
+    p99.Add(ps);
+  }
+  return {obj.Rho(), p99.Rho()};
+}
+
+// sqrt((1 + rho) / (1 - rho)): how much larger the standard error of a mean of autocorrelated
+// ticks is than the independent-sample formula says.
+double NoiseFactor(double rho) { return std::sqrt((1 + rho) / (1 - rho)); }
+
+// The figure the signal-to-noise test used, when the ticks were correlated: ", lag-1
+// autocorrelation 0.70: 5 effective of 30 samples".
+std::string NoiseClause(double rho, const WindowStats& before, const WindowStats& after) {
+  if (!(rho > 0)) return "";
+  const double n = static_cast<double>(before.samples() + after.samples());
+  return fmt::format(", lag-1 autocorrelation {:.2f}: {:.0f} effective of {:.0f} samples", rho,
+                     n * (1 - rho) / (1 + rho), n);
+}
+
+}  // namespace
+
 VerifyResult JudgeChange(const TargetPolicy& tp, const GuardSettings& g, const TargetModel& model,
                          const AppliedChange& c, MonoTime now) {
   Guard guard(g);
   Duration settle = std::chrono::seconds(1);
   WindowStats before = model.Baseline(c.sent, c.baseline_knobs, BaselineSpan(g), g.min_samples);
   WindowStats after = model.Window(c.applied + settle, now + std::chrono::nanoseconds(1));
+  const Autocorrelation rho =
+      MeasureAutocorrelation(tp.objective, model, c.sent - BaselineSpan(g), c.sent,
+                             c.applied + settle, now + std::chrono::nanoseconds(1));
   return guard.Verify(tp.objective, tp.constraints, before, after, c.predicted, now - c.applied,
-                      c.fixes_violation);
+                      c.fixes_violation, rho);
 }
 
 Penalty RollbackPenalty(const GuardSettings& g, const TargetModel& model, const std::string& knob,
@@ -53,7 +128,7 @@ Penalty RollbackPenalty(const GuardSettings& g, const TargetModel& model, const 
 VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
                            const WindowStats& before, const WindowStats& after,
                            const std::map<std::string, double>& predicted, Duration since_applied,
-                           bool fixing_violation) const {
+                           bool fixing_violation, Autocorrelation rho) const {
   VerifyResult r;
   if (since_applied < settings_.verification_window) return r;
   // A baseline thinner than min_samples is not comparable: waiting does not help (it lies before
@@ -82,7 +157,7 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   if (comparable) {
     double diff = ob.higher_is_better ? oa.value - ob.value : ob.value - oa.value;
     improvement = diff / std::fabs(ob.value);
-    double se = std::hypot(ob.standard_error, oa.standard_error);
+    double se = std::hypot(ob.standard_error, oa.standard_error) * NoiseFactor(rho.objective);
     snr = std::isfinite(se) && se > 0 ? std::fabs(diff) / se : (diff != 0 ? 1e9 : 0);
     r.realized["realized_improvement"] = improvement;
     r.realized["signal_to_noise"] = snr;
@@ -140,8 +215,10 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
   }
   if (improvement < 0 && snr >= settings_.min_signal_to_noise && !fixing_violation) {
     r.kind = VerifyResult::Kind::kRollBack;
-    r.reason = fmt::format("the objective got worse by {:.1f}% (signal-to-noise {:.1f} >= {:.1f})",
-                           -100 * improvement, snr, settings_.min_signal_to_noise);
+    r.reason =
+        fmt::format("the objective got worse by {:.1f}% (signal-to-noise {:.1f} >= {:.1f}{})",
+                    -100 * improvement, snr, settings_.min_signal_to_noise,
+                    NoiseClause(rho.objective, before, after));
     return r;
   }
   if (!has_baseline) {
@@ -161,7 +238,9 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
     double predicted_rise = 0;
     if (auto it = predicted.find("p99_seconds"); it != predicted.end())
       predicted_rise = std::max(0.0, (it->second - b) / b);
-    double se = std::hypot(before.p99_seconds.standard_error(), after.p99_seconds.standard_error());
+    double se =
+        std::hypot(before.p99_seconds.standard_error(), after.p99_seconds.standard_error()) *
+        NoiseFactor(rho.p99);
     double p99_snr = se > 0 ? (after.p99_seconds.mean - b) / se : 1e9;
     if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1 &&
         !fixing_violation) {
@@ -186,9 +265,9 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
         constraints_text;
     return r;
   }
-  r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), {}",
+  r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}{}), {}",
                          improvement >= 0 ? "improved" : "changed", 100 * improvement, snr,
-                         constraints_text);
+                         NoiseClause(rho.objective, before, after), constraints_text);
   return r;
 }
 
