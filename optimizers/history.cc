@@ -72,8 +72,9 @@ std::optional<PastChange> DecisionHistory::LastJudgedChange(const std::string& t
                                                             const std::string& knob) const {
   const auto* ids = Ids(target);
   if (!ids) return std::nullopt;
-  for (auto id = ids->rbegin(); id != ids->rend(); ++id) {
-    const Recommendation* r = Find(*id);
+  // Newest first.
+  for (size_t i = ids->size(); i-- > 0;) {
+    const Recommendation* r = Find((*ids)[i]);
     if (!r || r->knob != knob || r->scenario == "rollback") continue;
     if (r->outcome != Outcome::kVerified && r->outcome != Outcome::kRolledBack) continue;
     PastChange c;
@@ -93,8 +94,9 @@ bool DecisionHistory::RepeatsVeto(const std::string& target, const std::string& 
                                   const std::string& reason) const {
   const auto* ids = Ids(target);
   if (!ids) return false;
-  for (auto id = ids->rbegin(); id != ids->rend(); ++id) {
-    const Recommendation* prev = Find(*id);
+  // Newest first.
+  for (size_t i = ids->size(); i-- > 0;) {
+    const Recommendation* prev = Find((*ids)[i]);
     if (!prev || prev->knob != knob) continue;
     return prev->outcome == Outcome::kVetoed && prev->new_value == value &&
            prev->outcome_reason == reason;
