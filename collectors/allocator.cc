@@ -18,20 +18,22 @@ AllocatorCollector::AllocatorCollector(Env& env, prometheus::Registry& reg,
     : env_(env),
       shared_stat_(shared_stat),
       support_(reg, "allocator"),
-      rss_(reg, "knobd_target_resident_memory_bytes",
+      rss_(target_series_, reg, "knobd_target_resident_memory_bytes",
            "Resident memory of the target's processes, summed (shared pages counted per process)"),
-      pss_(reg, "knobd_target_proportional_memory_bytes",
+      pss_(target_series_, reg, "knobd_target_proportional_memory_bytes",
            "Proportional set size (smaps_rollup Pss), summed; absent without smaps_rollup"),
-      anon_(reg, "knobd_target_anonymous_memory_bytes", "Anonymous resident memory, summed"),
-      swap_(reg, "knobd_target_swap_bytes", "Swapped-out memory, summed"),
-      app_bytes_(reg, "knobd_target_allocator_bytes",
+      anon_(target_series_, reg, "knobd_target_anonymous_memory_bytes",
+            "Anonymous resident memory, summed"),
+      swap_(target_series_, reg, "knobd_target_swap_bytes", "Swapped-out memory, summed"),
+      app_bytes_(target_series_, reg, "knobd_target_allocator_bytes",
                  "Allocator statistics reported by the target's client library, "
                  "stat=allocated|active|resident|mapped|retained, allocator=jemalloc|glibc"),
-      fragmentation_(reg, "knobd_target_allocator_fragmentation_ratio",
+      fragmentation_(target_series_, reg, "knobd_target_allocator_fragmentation_ratio",
                      "Allocator resident / allocated as reported by the target"),
-      age_(reg, "knobd_collector_sample_age_seconds",
+      age_(target_series_, reg, "knobd_collector_sample_age_seconds",
            "Age of the oldest reading behind a slow-cadence part of a target's snapshot"),
-      faults_(reg, "knobd_target_page_faults_total", "Page faults, kind=minor|major") {
+      faults_(target_series_, reg, "knobd_target_page_faults_total",
+              "Page faults, kind=minor|major") {
   page_size_ = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
@@ -179,16 +181,7 @@ Status AllocatorCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   for (auto it = details_.begin(); it != details_.end();) {
     it = it->second.seen_tick == tick_ ? std::next(it) : details_.erase(it);
   }
-  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
-    rss_.ForgetTarget(t);
-    pss_.ForgetTarget(t);
-    anon_.ForgetTarget(t);
-    swap_.ForgetTarget(t);
-    app_bytes_.ForgetTarget(t);
-    fragmentation_.ForgetTarget(t);
-    age_.ForgetTarget(t);
-    faults_.ForgetTarget(t);
-  });
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) { target_series_.ForgetTarget(t); });
   return OkStatus();
 }
 

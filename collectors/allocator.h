@@ -60,6 +60,7 @@ class AllocatorCollector final : public Collector {
   size_t detail_cap_ = 0, detail_reads_tick_ = 0;  // smaps_rollup reads allowed / done this tick
   SupportTracker support_;
   TargetSweeper sweeper_;
+  TargetMetricTable target_series_;  // lists the per-target series below; before them
   GaugeVec rss_, pss_, anon_, swap_, app_bytes_, fragmentation_, age_;
   CounterVec faults_;
 };

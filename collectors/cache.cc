@@ -33,15 +33,16 @@ std::optional<uint64_t>& Field(PerfStats& p, PerfCounter c) {
 CacheCollector::CacheCollector(Env& env, prometheus::Registry& reg)
     : env_(env),
       support_(reg, "cache"),
-      perf_(reg, "knobd_target_perf_events_total",
+      perf_(target_series_, reg, "knobd_target_perf_events_total",
             "Hardware events counted for the target (opt-in per target), event=cache_references|"
             "cache_misses|llc_loads|llc_load_misses|instructions|cycles"),
-      app_hits_(reg, "knobd_target_app_cache_hits_total",
+      app_hits_(target_series_, reg, "knobd_target_app_cache_hits_total",
                 "Cache hits the target reports for its own cache, by cache name"),
-      app_misses_(reg, "knobd_target_app_cache_misses_total",
+      app_misses_(target_series_, reg, "knobd_target_app_cache_misses_total",
                   "Cache misses the target reports for its own cache, by cache name"),
-      app_bytes_(reg, "knobd_target_app_cache_bytes", "Bytes held in the target's own cache"),
-      app_capacity_(reg, "knobd_target_app_cache_capacity_bytes",
+      app_bytes_(target_series_, reg, "knobd_target_app_cache_bytes",
+                 "Bytes held in the target's own cache"),
+      app_capacity_(target_series_, reg, "knobd_target_app_cache_capacity_bytes",
                     "Configured capacity of the target's own cache") {}
 
 CacheCollector::~CacheCollector() {
@@ -150,13 +151,7 @@ Status CacheCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       ++it;
     }
   }
-  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
-    perf_.ForgetTarget(t);
-    app_hits_.ForgetTarget(t);
-    app_misses_.ForgetTarget(t);
-    app_bytes_.ForgetTarget(t);
-    app_capacity_.ForgetTarget(t);
-  });
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) { target_series_.ForgetTarget(t); });
   return OkStatus();
 }
 

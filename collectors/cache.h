@@ -60,6 +60,7 @@ class CacheCollector final : public Collector {
   std::vector<std::string> names_;
   SupportTracker support_;
   TargetSweeper sweeper_;
+  TargetMetricTable target_series_;  // lists the per-target series below; before them
   CounterVec perf_, app_hits_, app_misses_;
   GaugeVec app_bytes_, app_capacity_;
 };

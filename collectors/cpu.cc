@@ -18,25 +18,24 @@ CpuCollector::CpuCollector(Env& env, prometheus::Registry& reg)
     : env_(env),
       ticks_per_second_(static_cast<double>(::sysconf(_SC_CLK_TCK))),
       support_(reg, "cpu"),
-      cpu_seconds_(reg, "knobd_target_cpu_seconds_total",
+      cpu_seconds_(target_series_, reg, "knobd_target_cpu_seconds_total",
                    "CPU time of the target's processes (all threads, live and exited), by mode"),
-      runqueue_(reg, "knobd_target_runqueue_delay_seconds_total",
+      runqueue_(target_series_, reg, "knobd_target_runqueue_delay_seconds_total",
                 "Time the target's threads spent runnable but waiting for a CPU (schedstat)"),
-      timeslices_(reg, "knobd_target_timeslices_total",
+      timeslices_(target_series_, reg, "knobd_target_timeslices_total",
                   "Times the target's threads were scheduled onto a CPU (schedstat)"),
-      switches_(reg, "knobd_target_context_switches_total",
+      switches_(target_series_, reg, "knobd_target_context_switches_total",
                 "Context switches of the target's threads, kind=voluntary|involuntary"),
-      cgroup_(env, reg),
+      cgroup_(env, target_series_, reg),
       host_(env, reg, ticks_per_second_),
       vanished_(reg, "knobd_collector_vanished_processes_total",
                 "Processes that exited between discovery and a collector's read"),
-      thread_cpu_(reg, "knobd_thread_cpu_seconds_total",
-                  "CPU time of one of a target's busiest threads, by mode (opt-in: "
-                  "per_thread_metrics)"),
-      threads_gauge_(reg, "knobd_target_threads", "Threads of the target's processes"),
-      allowed_cpus_gauge_(reg, "knobd_target_allowed_cpus",
+      threads_(env, target_series_, reg, ticks_per_second_),
+      threads_gauge_(target_series_, reg, "knobd_target_threads",
+                     "Threads of the target's processes"),
+      allowed_cpus_gauge_(target_series_, reg, "knobd_target_allowed_cpus",
                           "CPUs in the affinity mask (largest over the target's processes)"),
-      age_gauge_(reg, "knobd_collector_sample_age_seconds",
+      age_gauge_(target_series_, reg, "knobd_collector_sample_age_seconds",
                  "Age of the oldest reading behind a slow-cadence part of a target's snapshot") {}
 
 Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps,
@@ -147,7 +146,7 @@ Status CpuCollector::ReadProcess(const ProcessKey& key, const CollectContext& ct
   const Duration since = ps.last_list ? ctx.now - *ps.last_list : Duration::max();
   if (!ps.last_list || (ps.moved_since_list && since >= kRelistIntervals * cs.thread_interval) ||
       (changed && (ps.threads.size() <= kReadWholeThreads || since >= cs.thread_interval))) {
-    RefreshThreadList(key.pid, ps, ctx);
+    threads_.RefreshThreadList(key.pid, ps, ctx);
   }
   return OkStatus();
 }
@@ -202,33 +201,7 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   // Thread visits under one budget for the whole tick. The next tick starts with the process
   // after the one the budget ran out in, so a budget smaller than the wanted visits still
   // reaches every process in turn.
-  const uint32_t limit = ctx.policy.global.collection.thread_reads_per_tick;
-  size_t budget = limit == 0 ? SIZE_MAX : limit;
-  const size_t start_budget = budget;
-  if (!all.empty()) {
-    const size_t start = rr_ % all.size();
-    for (size_t i = 0; i < all.size(); ++i) {
-      const size_t idx = (start + i) % all.size();
-      bool exhausted = false;
-      if (Settled(*all[idx])) {
-        // Its thread files will not be read while it stays idle: give their kept fds (and the
-        // kernel's buffers behind them) back to the budget, for threads that do run.
-        if (!all[idx]->threads_forgotten) {
-          env_.procfs.Forget(FsRoot::kProc, std::to_string(all[idx]->pid) + "/task/");
-          all[idx]->threads_forgotten = true;
-        }
-        continue;
-      }
-      all[idx]->threads_forgotten = false;
-      VisitThreads(ctx, *all[idx], budget, exhausted);
-      if (exhausted || budget == 0) {
-        // Its cursor remembers where it stopped; the others go first next tick.
-        rr_ = idx + 1;
-        break;
-      }
-    }
-  }
-  thread_reads_last_tick_ = start_budget - budget;
+  threads_.Visit(ctx, all);
   for (Live& l : live) {
     const std::string& name = *l.name;
     TargetSnapshot& ts = *l.ts;
@@ -236,7 +209,7 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     std::optional<MonoTime> oldest_visit, oldest_sched, oldest_ts, oldest_stat;
     bool all_ts = true;
     for (ProcState* ps : l.procs) {
-      Aggregate(*ps, cpu, oldest_visit, oldest_sched);
+      ThreadRotation::Aggregate(*ps, cpu, oldest_visit, oldest_sched);
       if (ps->stat_at && (!oldest_stat || *ps->stat_at < *oldest_stat)) oldest_stat = ps->stat_at;
       if (ps->ts_now && (!oldest_ts || *ps->ts_asked < *oldest_ts)) oldest_ts = ps->ts_asked;
       all_ts = all_ts && ps->ts_now;
@@ -265,24 +238,18 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
                       static_cast<double>(cpu.nonvoluntary_ctxt_switches));
     threads_gauge_.Set({{"target", name}}, cpu.threads);
     if (ctx.policy.global.collection.per_thread_metrics) {
-      ExportThreads(name, l.procs, ctx.policy.global.collection.per_thread_metrics_limit);
-    } else if (thread_series_.count(name)) {
-      thread_cpu_.ForgetTarget(name);
-      thread_series_.erase(name);
+      threads_.ExportThreads(name, l.procs, ctx.policy.global.collection.per_thread_metrics_limit);
+    } else if (threads_.HasSeries(name)) {
+      threads_.ForgetTarget(name);
     }
     allowed_cpus_gauge_.Set({{"target", name}}, cpu.allowed_cpus);
     ts.cpu = std::move(cpu);
   }
   // A target without live processes this tick keeps no per-thread series.
-  for (auto it = thread_series_.begin(); it != thread_series_.end();) {
+  for (const std::string& target : threads_.TargetsWithSeries()) {
     const bool is_live =
-        std::any_of(live.begin(), live.end(), [&](const Live& l) { return *l.name == it->first; });
-    if (is_live) {
-      ++it;
-    } else {
-      thread_cpu_.ForgetTarget(it->first);
-      it = thread_series_.erase(it);
-    }
+        std::any_of(live.begin(), live.end(), [&](const Live& l) { return *l.name == target; });
+    if (!is_live) threads_.ForgetTarget(target);
   }
   for (auto it = procs_.begin(); it != procs_.end();) {
     if (it->second.seen_tick != tick_) {
@@ -293,16 +260,7 @@ Status CpuCollector::Collect(const CollectContext& ctx, Snapshot& out) {
   }
   sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
     last_requests_.erase(t);
-    cpu_seconds_.ForgetTarget(t);
-    thread_cpu_.ForgetTarget(t);
-    thread_series_.erase(t);
-    runqueue_.ForgetTarget(t);
-    timeslices_.ForgetTarget(t);
-    switches_.ForgetTarget(t);
-    cgroup_.ForgetTarget(t);
-    threads_gauge_.ForgetTarget(t);
-    allowed_cpus_gauge_.ForgetTarget(t);
-    age_gauge_.ForgetTarget(t);
+    target_series_.ForgetTarget(t);
   });
   return OkStatus();
 }

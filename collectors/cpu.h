@@ -59,7 +59,7 @@ class CpuCollector final : public Collector {
 
   // Thread files read in the last Collect (bounded by thread_reads_per_tick); for tests and the
   // benchmark.
-  size_t thread_reads_last_tick() const { return thread_reads_last_tick_; }
+  size_t thread_reads_last_tick() const { return threads_.reads_last_tick(); }
   // /proc/PID/stat reads so far (one per process per tick, one per idle_process_interval for an
   // idle process), and the reads skipped because the process was idle.
   uint64_t stat_reads() const { return stat_reads_; }
@@ -74,27 +74,11 @@ class CpuCollector final : public Collector {
   void AllowTaskStatsOnAnyRoot() { taskstats_any_root_ = true; }
 
  private:
-  using ThreadState = cpu_threads::ThreadState;
-  using Totals = cpu_threads::Totals;
   using ProcState = cpu_threads::ProcState;
 
   // Process-level reads of one process. NotFound when the process is gone.
   // `serving`: the target's app reported new requests this tick (never skip it as idle).
   Status ReadProcess(const ProcessKey& key, const CollectContext& ctx, ProcState& ps, bool serving);
-  // This tick's thread visits of one process, charging `budget` (file reads left).
-  void VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget, bool& exhausted);
-  // Reads one thread's files; `reads` counts the files read.
-  Status ReadThread(pid_t pid, pid_t tid, bool sched, bool detail, uint32_t status_every,
-                    ThreadState& t, MonoTime now, size_t& reads);
-  void Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
-                 std::optional<MonoTime>& oldest_sched);
-  void RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx);
-  // Idle (stat unchanged for idle_process_interval), on taskstats, and every thread visited
-  // since its last change: its thread visits would read nothing new, so they are skipped.
-  static bool Settled(const ProcState& ps);
-  // per_thread_metrics: series for the target's busiest threads; drops the others' series.
-  void ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,
-                     uint32_t limit);
 
   Env& env_;
   double ticks_per_second_;
@@ -103,24 +87,23 @@ class CpuCollector final : public Collector {
   bool taskstats_ = false;  // decided per tick: supported and a real /proc root
   bool probed_taskstats_ = false;
   bool taskstats_any_root_ = false;
-  size_t rr_ = 0;  // where the next tick's thread visits start
-  size_t thread_reads_last_tick_ = 0;
   uint64_t stat_reads_ = 0;
   std::map<std::string, double> last_requests_;  // per target: app requests_total last tick
   uint64_t idle_skips_ = 0;
   uint64_t taskstats_queries_ = 0;
   std::string buf_;
-  std::vector<std::string> names_;
   ProcStatCache stat_cache_;
 
   SupportTracker support_;
   TargetSweeper sweeper_;
+  // Every per-target series below (and the cgroup part's and the rotation's) is listed here,
+  // so a target that goes loses exactly the series created for it. Declared before them.
+  TargetMetricTable target_series_;
   CounterVec cpu_seconds_, runqueue_, timeslices_, switches_;
   CgroupCpu cgroup_;
   HostCpu host_;
   CounterVec vanished_;
-  CounterVec thread_cpu_;
-  std::map<std::string, std::set<std::pair<pid_t, std::string>>> thread_series_;  // tid, comm
+  ThreadRotation threads_;
   GaugeVec threads_gauge_, allowed_cpus_gauge_, age_gauge_;
 };
 

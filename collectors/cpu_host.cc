@@ -46,14 +46,16 @@ void HostCpu::Collect(SupportTracker& support, Snapshot& out) {
   }
 }
 
-CgroupCpu::CgroupCpu(Env& env, prometheus::Registry& reg)
+CgroupCpu::CgroupCpu(Env& env, TargetMetricTable& table, prometheus::Registry& reg)
     : env_(env),
-      throttled_periods_(reg, "knobd_target_cgroup_throttled_periods_total",
+      throttled_periods_(series_, reg, "knobd_target_cgroup_throttled_periods_total",
                          "cgroup v2 cpu.stat nr_throttled of the target's cgroup"),
-      throttled_seconds_(reg, "knobd_target_cgroup_throttled_seconds_total",
+      throttled_seconds_(series_, reg, "knobd_target_cgroup_throttled_seconds_total",
                          "cgroup v2 cpu.stat throttled_usec of the target's cgroup, in seconds"),
-      quota_gauge_(reg, "knobd_target_cgroup_cpu_quota_cores",
-                   "cgroup v2 cpu.max quota/period; absent when unlimited") {}
+      quota_gauge_(series_, reg, "knobd_target_cgroup_cpu_quota_cores",
+                   "cgroup v2 cpu.max quota/period; absent when unlimited") {
+  table.Add(*this);
+}
 
 void CgroupCpu::Collect(const std::string& target, const std::string& cgroup, MonoTime now,
                         CpuStats& cpu) {
@@ -86,12 +88,6 @@ void CgroupCpu::Collect(const std::string& target, const std::string& cgroup, Mo
       quota_gauge_.Set({{"target", target}}, **q);
     }
   }
-}
-
-void CgroupCpu::ForgetTarget(const std::string& target) {
-  throttled_periods_.ForgetTarget(target);
-  throttled_seconds_.ForgetTarget(target);
-  quota_gauge_.ForgetTarget(target);
 }
 
 }  // namespace knob

@@ -32,18 +32,20 @@ class HostCpu {
   CounterVec busy_seconds_, total_seconds_;
 };
 
-class CgroupCpu {
+class CgroupCpu final : public TargetSeries {
  public:
-  CgroupCpu(Env& env, prometheus::Registry& reg);
+  // Lists its per-target series in `table`, which removes them when a target goes.
+  CgroupCpu(Env& env, TargetMetricTable& table, prometheus::Registry& reg);
   // Throttling and quota of `cgroup` (a path below the v2 root) into `cpu`.
   void Collect(const std::string& target, const std::string& cgroup, MonoTime now, CpuStats& cpu);
-  void ForgetTarget(const std::string& target);
+  void ForgetTarget(const std::string& target) override { series_.ForgetTarget(target); }
 
  private:
   Env& env_;
   std::string buf_;
   std::optional<std::optional<std::string>> root_;  // outer unset: not probed yet
   MissingFiles missing_;
+  TargetMetricTable series_;  // before the series it lists
   CounterVec throttled_periods_, throttled_seconds_;
   GaugeVec quota_gauge_;
 };

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The thread rotation of CpuCollector (see collectors/cpu_threads.h): thread lists, visits under
 // the per-tick budget, per-thread reads and their sums per process.
+#include "collectors/cpu_threads.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <iterator>
 
-#include "collectors/cpu.h"
 #include "collectors/parse/pid_stat.h"
 #include "collectors/parse/pid_status.h"
 #include "collectors/parse/schedstat.h"
@@ -17,7 +18,58 @@ using cpu_threads::kReadWholeThreads;
 using cpu_threads::kRelistIntervals;
 using cpu_threads::kStatusEveryPasses;
 
-void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx) {
+ThreadRotation::ThreadRotation(Env& env, TargetMetricTable& table, prometheus::Registry& reg,
+                               double ticks_per_second)
+    : env_(env),
+      ticks_per_second_(ticks_per_second),
+      thread_cpu_(reg, "knobd_thread_cpu_seconds_total",
+                  "CPU time of one of a target's busiest threads, by mode (opt-in: "
+                  "per_thread_metrics)") {
+  table.Add(*this);
+}
+
+void ThreadRotation::Visit(const CollectContext& ctx, const std::vector<ProcState*>& all) {
+  const uint32_t limit = ctx.policy.global.collection.thread_reads_per_tick;
+  size_t budget = limit == 0 ? SIZE_MAX : limit;
+  const size_t start_budget = budget;
+  if (!all.empty()) {
+    const size_t start = rr_ % all.size();
+    for (size_t i = 0; i < all.size(); ++i) {
+      const size_t idx = (start + i) % all.size();
+      bool exhausted = false;
+      if (Settled(*all[idx])) {
+        // Its thread files will not be read while it stays idle: give their kept fds (and the
+        // kernel's buffers behind them) back to the budget, for threads that do run.
+        if (!all[idx]->threads_forgotten) {
+          env_.procfs.Forget(FsRoot::kProc, std::to_string(all[idx]->pid) + "/task/");
+          all[idx]->threads_forgotten = true;
+        }
+        continue;
+      }
+      all[idx]->threads_forgotten = false;
+      VisitThreads(ctx, *all[idx], budget, exhausted);
+      if (exhausted || budget == 0) {
+        // Its cursor remembers where it stopped; the others go first next tick.
+        rr_ = idx + 1;
+        break;
+      }
+    }
+  }
+  reads_last_tick_ = start_budget - budget;
+}
+
+void ThreadRotation::ForgetTarget(const std::string& target) {
+  thread_cpu_.ForgetTarget(target);
+  thread_series_.erase(target);
+}
+
+std::vector<std::string> ThreadRotation::TargetsWithSeries() const {
+  std::vector<std::string> out;
+  for (const auto& [target, series] : thread_series_) out.push_back(target);
+  return out;
+}
+
+void ThreadRotation::RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx) {
   const std::string base = std::to_string(pid);
   if (!env_.procfs.ListDirKept(FsRoot::kProc, base + "/task", names_).ok()) return;
   if (!ps.last_list) {
@@ -55,9 +107,9 @@ void CpuCollector::RefreshThreadList(pid_t pid, ProcState& ps, const CollectCont
   }
 }
 
-Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
-                                uint32_t status_every, ThreadState& t, MonoTime now,
-                                size_t& reads) {
+Status ThreadRotation::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
+                                  uint32_t status_every, ThreadState& t, MonoTime now,
+                                  size_t& reads) {
   const std::string base = std::to_string(pid) + "/task/" + std::to_string(tid) + "/";
   // Kept fds while the ProcFs fd budget lasts (it falls back to open/read/close past it): a
   // pread of a kept /proc fd costs a fraction of an open().
@@ -95,14 +147,14 @@ Status CpuCollector::ReadThread(pid_t pid, pid_t tid, bool sched, bool detail,
   return OkStatus();
 }
 
-bool CpuCollector::Settled(const ProcState& ps) {
+bool ThreadRotation::Settled(const ProcState& ps) {
   // With taskstats a visit only refreshes a thread's last CPU and CPU time, which do not move
   // while the process is idle; in fallback visits also carry schedstat and switches, which do.
   return ps.ts_now && ps.idle_next && ps.visits_since_move >= ps.threads.size();
 }
 
-void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget,
-                                bool& exhausted) {
+void ThreadRotation::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget,
+                                  bool& exhausted) {
   const size_t n = ps.threads.size();
   if (n == 0) return;
   const auto& cs = ctx.policy.global.collection;
@@ -171,8 +223,8 @@ void CpuCollector::VisitThreads(const CollectContext& ctx, ProcState& ps, size_t
   }
 }
 
-void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
-                             std::optional<MonoTime>& oldest_sched) {
+void ThreadRotation::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
+                               std::optional<MonoTime>& oldest_sched) {
   cpu.user_seconds += ps.user_seconds;
   cpu.system_seconds += ps.system_seconds;
   cpu.threads += ps.num_threads;
@@ -230,8 +282,8 @@ void CpuCollector::Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTim
   cpu.allowed_cpus = std::max(cpu.allowed_cpus, ps.allowed_cpus);
 }
 
-void CpuCollector::ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,
-                                 uint32_t limit) {
+void ThreadRotation::ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,
+                                   uint32_t limit) {
   struct Candidate {
     uint64_t ticks;
     pid_t tid;

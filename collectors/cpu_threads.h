@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The per-process state behind CpuCollector's thread rotation (the rotation itself is in
-// cpu_threads.cc as CpuCollector members, since it shares the collector's budget and caches).
+// CpuCollector's thread rotation (ThreadRotation) and the per-process state behind it.
+// CpuCollector reads the process-level files and hands each tick's processes to the rotation,
+// which lists, visits and sums their threads under the tick's budget and owns the opt-in
+// per-thread series.
 // Rotation: a process wants ceil(threads * tick / thread_interval) thread visits per tick so
 // each thread is visited once per CollectionSettings::thread_interval; a visit reads stat (last
 // CPU) and, in fallback, schedstat and, every third pass, status (switches; the costliest
@@ -24,11 +26,17 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "collectors/collector.h"
 #include "collectors/parse/pid_stat.h"
 #include "core/clock.h"
+#include "core/env.h"
+#include "core/prometheus.h"
+#include "core/snapshot.h"
 #include "core/sock_diag.h"
 
 namespace knob::cpu_threads {
@@ -87,3 +95,58 @@ struct ProcState {
 };
 
 }  // namespace knob::cpu_threads
+
+namespace knob {
+
+class ThreadRotation final : public TargetSeries {
+ public:
+  using ProcState = cpu_threads::ProcState;
+  using ThreadState = cpu_threads::ThreadState;
+  using Totals = cpu_threads::Totals;
+
+  // Lists its per-thread series in `table`, which removes them when a target goes.
+  ThreadRotation(Env& env, TargetMetricTable& table, prometheus::Registry& reg,
+                 double ticks_per_second);
+
+  // Re-reads /proc/PID/task (and the affinity in /proc/PID/status).
+  void RefreshThreadList(pid_t pid, ProcState& ps, const CollectContext& ctx);
+  // This tick's thread visits over `procs`, under one budget (thread_reads_per_tick). The next
+  // tick starts with the process after the one the budget ran out in.
+  void Visit(const CollectContext& ctx, const std::vector<ProcState*>& procs);
+  // Thread files read in the last Visit.
+  size_t reads_last_tick() const { return reads_last_tick_; }
+  // Adds one process's reading and thread sums to its target's CpuStats; the oldest thread visit
+  // and schedstat read behind them.
+  static void Aggregate(ProcState& ps, CpuStats& cpu, std::optional<MonoTime>& oldest_visit,
+                        std::optional<MonoTime>& oldest_sched);
+  // Idle (stat unchanged for idle_process_interval), on taskstats, and every thread visited
+  // since its last change: its thread visits would read nothing new, so they are skipped.
+  static bool Settled(const ProcState& ps);
+
+  // per_thread_metrics: series for the target's busiest threads; drops the others' series.
+  void ExportThreads(const std::string& target, const std::vector<ProcState*>& procs,
+                     uint32_t limit);
+  // Drops every per-thread series of `target` (per_thread_metrics off, or no live process).
+  void ForgetTarget(const std::string& target) override;
+  // Targets that have per-thread series now.
+  std::vector<std::string> TargetsWithSeries() const;
+  bool HasSeries(const std::string& target) const { return thread_series_.count(target) > 0; }
+
+ private:
+  // This tick's visits of one process, charging `budget` (file reads left).
+  void VisitThreads(const CollectContext& ctx, ProcState& ps, size_t& budget, bool& exhausted);
+  // Reads one thread's files; `reads` counts the files read.
+  Status ReadThread(pid_t pid, pid_t tid, bool sched, bool detail, uint32_t status_every,
+                    ThreadState& t, MonoTime now, size_t& reads);
+
+  Env& env_;
+  double ticks_per_second_;
+  std::string buf_;
+  std::vector<std::string> names_;
+  size_t rr_ = 0;  // where the next tick's visits start
+  size_t reads_last_tick_ = 0;
+  CounterVec thread_cpu_;
+  std::map<std::string, std::set<std::pair<pid_t, std::string>>> thread_series_;  // tid, comm
+};
+
+}  // namespace knob

@@ -46,9 +46,9 @@ bool HasComponent(const std::string& path, const std::string& comp) {
 
 Discovery::Discovery(Env& env, prometheus::Registry& registry)
     : env_(env),
-      processes_gauge_(registry, "knobd_target_processes",
+      processes_gauge_(target_series_, registry, "knobd_target_processes",
                        "Live processes matched by the target's selector"),
-      up_gauge_(registry, "knobd_target_up",
+      up_gauge_(target_series_, registry, "knobd_target_up",
                 "1 when the target is active (processes found or host target), else 0"),
       scans_(registry, "knobd_discovery_scans_total", "Full /proc scans done by discovery"),
       support_(registry, "discovery") {}
@@ -367,8 +367,7 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
     bool configured = std::any_of(ctx.policy.targets.begin(), ctx.policy.targets.end(),
                                   [&](const TargetPolicy& t) { return t.name == it->first; });
     if (!configured) {
-      up_gauge_.ForgetTarget(it->first);
-      processes_gauge_.ForgetTarget(it->first);
+      target_series_.ForgetTarget(it->first);
       it = memo_.erase(it);
     } else {
       ++it;

@@ -112,6 +112,7 @@ class Discovery final : public Collector {
   uint64_t comm_rechecks_ = 0;
   std::string buf_;
   std::vector<std::string> names_;
+  TargetMetricTable target_series_;  // lists the per-target series below; before them
   GaugeVec processes_gauge_;
   GaugeVec up_gauge_;
   CounterVec scans_;

@@ -28,11 +28,11 @@ LoadCollector::LoadCollector(Env& env, prometheus::Registry& reg)
       host_ratio_(reg, "knobd_host_pressure_ratio",
                   "PSI share of time stalled (0..1), resource=cpu|memory|io, kind=some|full, "
                   "window=10s|60s|300s"),
-      target_ratio_(reg, "knobd_target_pressure_ratio",
+      target_ratio_(target_series_, reg, "knobd_target_pressure_ratio",
                     "PSI of the target's cgroup v2 (0..1), labels as knobd_host_pressure_ratio"),
       host_stalled_(reg, "knobd_host_pressure_stalled_seconds_total",
                     "PSI total stall time, resource, kind"),
-      target_stalled_(reg, "knobd_target_pressure_stalled_seconds_total",
+      target_stalled_(target_series_, reg, "knobd_target_pressure_stalled_seconds_total",
                       "PSI total stall time of the target's cgroup, resource, kind") {}
 
 template <typename PathFn>
@@ -128,10 +128,7 @@ Status LoadCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       Export({{"target", name}}, *set, target_ratio_, target_stalled_);
     }
   }
-  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
-    target_ratio_.ForgetTarget(t);
-    target_stalled_.ForgetTarget(t);
-  });
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) { target_series_.ForgetTarget(t); });
   return OkStatus();
 }
 

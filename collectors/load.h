@@ -39,6 +39,7 @@ class LoadCollector final : public Collector {
   MissingFiles missing_;
   SupportTracker support_;
   TargetSweeper sweeper_;
+  TargetMetricTable target_series_;  // lists the per-target series below; before them
   GaugeVec load_, tasks_, host_ratio_, target_ratio_;
   CounterVec host_stalled_, target_stalled_;
 };

@@ -120,25 +120,28 @@ std::string_view TcpStateName(uint8_t state) {
 SocketCollector::SocketCollector(Env& env, prometheus::Registry& reg)
     : env_(env),
       support_(reg, "socket"),
-      by_state_(reg, "knobd_target_tcp_sockets", "TCP sockets of the target by state"),
-      listen_queue_(reg, "knobd_target_listen_queue",
+      by_state_(target_series_, reg, "knobd_target_tcp_sockets",
+                "TCP sockets of the target by state"),
+      listen_queue_(target_series_, reg, "knobd_target_listen_queue",
                     "Connections waiting in a listener's accept queue, by local port"),
-      listen_backlog_(reg, "knobd_target_listen_backlog",
+      listen_backlog_(target_series_, reg, "knobd_target_listen_backlog",
                       "Accept-queue capacity (listen backlog) of a listener, by local port"),
-      queue_bytes_(reg, "knobd_target_tcp_queue_bytes",
+      queue_bytes_(target_series_, reg, "knobd_target_tcp_queue_bytes",
                    "Bytes queued on the target's TCP sockets, direction=send|recv"),
-      rtt_(reg, "knobd_target_tcp_rtt_seconds", "Mean smoothed RTT over the target's sockets"),
-      rttvar_(reg, "knobd_target_tcp_rtt_variance_seconds",
+      rtt_(target_series_, reg, "knobd_target_tcp_rtt_seconds",
+           "Mean smoothed RTT over the target's sockets"),
+      rttvar_(target_series_, reg, "knobd_target_tcp_rtt_variance_seconds",
               "Mean RTT variance over the target's sockets"),
-      retrans_(reg, "knobd_target_tcp_retransmitted_segments",
+      retrans_(target_series_, reg, "knobd_target_tcp_retransmitted_segments",
                "Retransmitted segments summed over the target's current sockets (falls when "
                "sockets close)"),
-      cwnd_(reg, "knobd_target_tcp_cwnd_segments",
+      cwnd_(target_series_, reg, "knobd_target_tcp_cwnd_segments",
             "Mean congestion window over the target's sockets"),
-      udp_(reg, "knobd_target_udp_sockets", "UDP sockets of the target (IPv4 and IPv6)"),
-      unix_(reg, "knobd_target_unix_sockets",
+      udp_(target_series_, reg, "knobd_target_udp_sockets",
+           "UDP sockets of the target (IPv4 and IPv6)"),
+      unix_(target_series_, reg, "knobd_target_unix_sockets",
             "Unix-domain sockets of the target, type=stream|dgram|seqpacket|other"),
-      age_(reg, "knobd_collector_sample_age_seconds",
+      age_(target_series_, reg, "knobd_collector_sample_age_seconds",
            "Age of the oldest reading behind a slow-cadence part of a target's snapshot"),
       host_overflows_(
           reg, "knobd_host_tcp_listen_overflows_total",
@@ -569,19 +572,7 @@ Status SocketCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     }
     ts.sockets = std::move(st);
   }
-  sweeper_.Sweep(ctx.policy, [&](const std::string& t) {
-    by_state_.ForgetTarget(t);
-    listen_queue_.ForgetTarget(t);
-    listen_backlog_.ForgetTarget(t);
-    queue_bytes_.ForgetTarget(t);
-    rtt_.ForgetTarget(t);
-    rttvar_.ForgetTarget(t);
-    retrans_.ForgetTarget(t);
-    cwnd_.ForgetTarget(t);
-    udp_.ForgetTarget(t);
-    unix_.ForgetTarget(t);
-    age_.ForgetTarget(t);
-  });
+  sweeper_.Sweep(ctx.policy, [&](const std::string& t) { target_series_.ForgetTarget(t); });
   return OkStatus();
 }
 

@@ -156,6 +156,7 @@ class SocketCollector final : public Collector {
   uint64_t fd_scans_ = 0, passes_ = 0, restarts_ = 0;
   SupportTracker support_;
   TargetSweeper sweeper_;
+  TargetMetricTable target_series_;  // lists the per-target series below; before them
   GaugeVec by_state_, listen_queue_, listen_backlog_, queue_bytes_, rtt_, rttvar_, retrans_, cwnd_,
       udp_, unix_, age_;
   CounterVec host_overflows_, host_drops_, restarts_total_;

@@ -10,7 +10,8 @@
 //                                                              pool's Erlang C proposal)
 //   NAME_pool, NAME_pool_size, NAME_connections                PoolSizeOptimizer
 //   cache_bytes, NAME_cache_bytes                              CacheSizeOptimizer
-// The periodic re-probe (reprobe_optimizer.h) owns no knob and is not listed.
+// The periodic re-probe (ReprobeOptimizer, reprobe_optimizer.h) is an Optimizer that owns no
+// knob: the brain asks it only on a re-probe turn, so it is not listed.
 
 #include "optimizers/cache_size_optimizer.h"
 #include "optimizers/concurrency_optimizer.h"

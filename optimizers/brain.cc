@@ -31,7 +31,8 @@ Brain::Brain(Clock& clock, prometheus::Registry* registry, BrainOptions options)
       optimizers_(AllOptimizers()),
       metrics_(registry),
       history_(options.max_history_per_target, options.max_decision_log, metrics_),
-      reprobe_(options.reprobe_interval, options.seed) {}
+      reprobe_schedule_(options.reprobe_interval, options.seed),
+      reprobe_(optimizers_) {}
 
 Brain::~Brain() = default;
 
@@ -94,7 +95,7 @@ Recommendation Brain::MakeRecommendation(const TargetPolicy& tp, const GuardSett
 std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSettings& g,
                                           const TargetSnapshot& ts, const HostSnapshot& host,
                                           MonoTime now, TargetRuntime& rt) {
-  reprobe_.EnsureScheduled(tp.name, now, rt.reprobe);
+  reprobe_schedule_.EnsureScheduled(tp.name, now, rt.reprobe);
   if (rt.change.Held(now)) return std::nullopt;
   // Without a baseline at the current settings the change could not be verified: wait for it
   // (min_samples ticks after the last change, or after start).
@@ -104,13 +105,22 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
   std::vector<Candidate> ranked = Collect(tp, g, ts, host, rt);
   RankCandidates(ranked);
   bool is_reprobe = false;
-  if (ranked.empty()) {
-    if (auto p = reprobe_.Propose(tp, g, *ts.app, rt.model, rt.change.knobs(), optimizers_, now,
-                                  rt.reprobe)) {
-      const KnobPolicy kp = tp.knobs.at(p->knob);
-      ranked.push_back({std::move(*p), kp});
-      is_reprobe = true;
+  if (ranked.empty() && reprobe_schedule_.Due(tp, now, rt.reprobe)) {
+    if (const std::string* pick =
+            ReprobeOptimizer::LeastRecentlyChanged(tp, *ts.app, rt.change.knobs())) {
+      const KnobPolicy& kp = tp.knobs.at(*pick);
+      OptimizerInput in{tp,       g,
+                        rt.model, host,
+                        *pick,    ts.app->knobs.at(*pick),
+                        kp,       history_.LastJudgedChange(tp.name, *pick),
+                        now,      rt.reprobe.direction};
+      rt.reprobe.direction = -rt.reprobe.direction;
+      if (auto p = reprobe_.Propose(in)) {
+        ranked.push_back({std::move(*p), kp});
+        is_reprobe = true;
+      }
     }
+    reprobe_schedule_.Schedule(tp.name, now, rt.reprobe);
   }
   return Send(tp, g, ranked, is_reprobe, std::move(settings), now, rt);
 }

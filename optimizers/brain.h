@@ -148,7 +148,8 @@ class Brain final : public Decider {
   std::vector<std::unique_ptr<Optimizer>> optimizers_;
   BrainMetrics metrics_;  // before history_, which counts on it
   DecisionHistory history_;
-  ReprobeOptimizer reprobe_;
+  ReprobeSchedule reprobe_schedule_;
+  ReprobeOptimizer reprobe_;  // after optimizers_, whose owners it asks for predictions
   std::map<std::string, TargetRuntime> targets_;
   Duration delivery_hold_ = std::chrono::seconds(30);  // the policy's cooldown, as last seen
 };

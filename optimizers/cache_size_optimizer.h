@@ -10,8 +10,9 @@
 //   (shrink_cache_unused). Under a throughput objective the step predicts throughput x (1 + g),
 //   g = min(1, (1 - h) / (1 - h_step) - 1), and accepts p99 x (1 + g) capped at
 //   (1 - hysteresis) x SLO.
-// Its proposals and scenario table carry optimizer "pool_size": caches were sized by the pool
-// optimizer before they had their own, and the history, the state file and the docs name it so.
+// The one owner of the cache knobs (all.cc); its proposals and scenario table carry optimizer
+// "cache_size". (Until 2026-12 caches were sized through PoolSizeOptimizer and named
+// "pool_size"; records in older state files keep that name.)
 // Source: Waldspurger et al. FAST 2015 (SHARDS MRC).
 // Thread rule: stateless.
 
@@ -21,7 +22,7 @@ namespace knob {
 
 class CacheSizeOptimizer final : public Optimizer {
  public:
-  std::string_view Name() const override { return "pool_size"; }
+  std::string_view Name() const override { return "cache_size"; }
   bool Handles(std::string_view knob) const override { return IsCacheKnob(knob); }
   std::span<const Scenario> Scenarios() const override;
   std::optional<Proposal> Propose(const OptimizerInput& in) const override;

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/format.h"
+
 namespace knob {
 namespace {
 
-std::string Num(double v) { return fmt::format("{:g}", v); }
+std::string Num(double v) { return FormatNumber(v, NumberStyle{.whole_as_integer = false}); }
 
 }  // namespace
 
@@ -222,148 +224,6 @@ GuardDecision Guard::Review(const Proposal& p, const KnobPolicy& knob, const Kno
   }
   d.allowed = true;
   return d;
-}
-
-VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
-                           const WindowStats& before, const WindowStats& after,
-                           const std::map<std::string, double>& predicted, Duration since_applied,
-                           bool fixing_violation) const {
-  VerifyResult r;
-  if (since_applied < settings_.verification_window) return r;
-  // A baseline thinner than min_samples is not comparable: waiting does not help (it lies before
-  // the change), so the change is judged on its after-window alone and says so.
-  const bool has_baseline = before.samples() >= settings_.min_samples;
-  if (after.samples() < settings_.min_samples) {
-    if (since_applied > 5 * settings_.verification_window) {
-      r.kind = VerifyResult::Kind::kVerified;
-      r.reason = fmt::format("inconclusive: only {} samples after {:.0f} s, keeping the change",
-                             after.samples(), ToSeconds(since_applied));
-    }
-    return r;
-  }
-  r.realized["throughput"] = after.throughput.mean;
-  if (after.p99_seconds.n > 0) r.realized["p99_seconds"] = after.p99_seconds.mean;
-  if (after.cpu_cores.n > 0) r.realized["cpu_cores"] = after.cpu_cores.mean;
-  if (after.cpu_per_request.n > 0)
-    r.realized["cpu_per_request_seconds"] = after.cpu_per_request.mean;
-  if (after.memory_bytes.n > 0) r.realized["memory_bytes"] = after.memory_bytes.mean;
-  r.realized["error_rate"] = after.error_rate.mean;
-
-  ObjectiveValue ob = EvaluateObjective(objective, before);
-  ObjectiveValue oa = EvaluateObjective(objective, after);
-  double improvement = 0, snr = 0;
-  const bool comparable = has_baseline && ob.valid && oa.valid && ob.value != 0;
-  if (comparable) {
-    double diff = ob.higher_is_better ? oa.value - ob.value : ob.value - oa.value;
-    improvement = diff / std::fabs(ob.value);
-    double se = std::hypot(ob.standard_error, oa.standard_error);
-    snr = std::isfinite(se) && se > 0 ? std::fabs(diff) / se : (diff != 0 ? 1e9 : 0);
-    r.realized["realized_improvement"] = improvement;
-    r.realized["signal_to_noise"] = snr;
-  }
-  if (has_baseline && before.cpu_cores.n > 0 && after.cpu_cores.n > 0 &&
-      before.cpu_cores.mean > 0) {
-    r.realized["resource_savings"] =
-        (before.cpu_cores.mean - after.cpu_cores.mean) / before.cpu_cores.mean;
-  }
-  auto worse = [&](const char* name, const RunningStat& b, const RunningStat& a,
-                   bool higher_better) {
-    if (!has_baseline || b.n == 0 || a.n == 0 || b.mean == 0) return;
-    double rel = (a.mean - b.mean) / std::fabs(b.mean);
-    if ((higher_better && rel < -0.05) || (!higher_better && rel > 0.05))
-      r.trade_offs.push_back(
-          fmt::format("{} {} {:.0f}%", name, rel > 0 ? "rose" : "fell", 100 * std::fabs(rel)));
-  };
-  worse("throughput", before.throughput, after.throughput, true);
-  worse("p99", before.p99_seconds, after.p99_seconds, false);
-  worse("cpu cores", before.cpu_cores, after.cpu_cores, false);
-  worse("memory", before.memory_bytes, after.memory_bytes, false);
-  worse("error rate", before.error_rate, after.error_rate, false);
-
-  // A constraint broken after the change is the change's fault when it held before, or when the
-  // change made it measurably worse. One that was already broken and did not get worse (say,
-  // host CPU pressure from a neighbour) is no reason to undo an unrelated step.
-  // A broken constraint is the change's fault only when the change made that quantity
-  // measurably worse: beyond the windows' noise and 5%. A constraint that was already broken and
-  // stayed put (host CPU pressure from a neighbour), or one that hovers at its limit and crossed
-  // it by noise, is no reason to undo a step. Without a baseline nothing can be compared, so a
-  // violation rolls back unless the change was made to cure it.
-  const auto violated_before =
-      has_baseline ? ViolatedConstraints(constraints, before) : std::vector<ConstraintViolation>{};
-  for (const ConstraintViolation& v : ViolatedConstraints(constraints, after)) {
-    bool was_broken = false;
-    for (const auto& b : violated_before)
-      if (b.name == v.name) was_broken = true;
-    const RunningStat* b = has_baseline ? ConstraintStat(v.name, before) : nullptr;
-    bool got_worse = true;
-    if (b != nullptr && b->n > 0) {
-      double noise = std::hypot(b->n > 1 ? b->standard_error() : 0.0,
-                                v.stat->n > 1 ? v.stat->standard_error() : 0.0);
-      double margin = std::max(2 * noise, 0.05 * std::fabs(b->mean));
-      got_worse = v.stat->mean > b->mean + margin;
-    }
-    if (got_worse && (has_baseline || !fixing_violation)) {
-      r.kind = VerifyResult::Kind::kRollBack;
-      r.reason =
-          !was_broken
-              ? fmt::format("constraint {} violated after the change: {}", v.name, v.sentence)
-              : fmt::format("constraint {} got worse after the change: {} (was {:.4g})", v.name,
-                            v.sentence, b != nullptr ? b->mean : 0.0);
-      return r;
-    }
-  }
-  if (improvement < 0 && snr >= settings_.min_signal_to_noise && !fixing_violation) {
-    r.kind = VerifyResult::Kind::kRollBack;
-    r.reason = fmt::format("the objective got worse by {:.1f}% (signal-to-noise {:.1f} >= {:.1f})",
-                           -100 * improvement, snr, settings_.min_signal_to_noise);
-    return r;
-  }
-  if (!has_baseline) {
-    r.kind = VerifyResult::Kind::kVerified;
-    auto still = ViolatedConstraint(constraints, after);
-    r.reason = fmt::format(
-        "verified without a baseline: only {} samples before the change (min_samples {}), so "
-        "the objective could not be compared; {}",
-        before.samples(), settings_.min_samples,
-        still ? "the violation it was made to fix remains (" + still->second + ")"
-              : std::string("every constraint held"));
-    return r;
-  }
-  if (before.p99_seconds.n > 1 && after.p99_seconds.n > 1 && before.p99_seconds.mean > 0) {
-    double b = before.p99_seconds.mean;
-    double rise = (after.p99_seconds.mean - b) / b;
-    double predicted_rise = 0;
-    if (auto it = predicted.find("p99_seconds"); it != predicted.end())
-      predicted_rise = std::max(0.0, (it->second - b) / b);
-    double se = std::hypot(before.p99_seconds.standard_error(), after.p99_seconds.standard_error());
-    double p99_snr = se > 0 ? (after.p99_seconds.mean - b) / se : 1e9;
-    if (rise > predicted_rise + settings_.regression_p99_fraction && p99_snr >= 1 &&
-        !fixing_violation) {
-      r.kind = VerifyResult::Kind::kRollBack;
-      r.reason = fmt::format(
-          "p99 rose {:.0f}% (predicted {:.0f}%), more than the {:.0f}% regression budget",
-          100 * rise, 100 * predicted_rise, 100 * settings_.regression_p99_fraction);
-      return r;
-    }
-  }
-  r.kind = VerifyResult::Kind::kVerified;
-  // A constraint still above its limit that the change did not make worse (a violation fix that
-  // landed at the limit, a neighbour's pressure) is named, not called "held".
-  std::string constraints_text = "every constraint held";
-  if (auto still = ViolatedConstraint(constraints, after))
-    constraints_text = fmt::format("{} still above its limit but not made worse ({})", still->first,
-                                   still->second);
-  if (!comparable) {
-    r.reason =
-        "the objective could not be compared (not measured in both windows, or zero "
-        "before the change); " +
-        constraints_text;
-    return r;
-  }
-  r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}), {}",
-                         improvement >= 0 ? "improved" : "changed", 100 * improvement, snr,
-                         constraints_text);
-  return r;
 }
 
 }  // namespace knob

@@ -14,16 +14,17 @@
 //               (flapping)                                                    -> veto
 //   penalty     the value lies in a region penalized by a rollback (a change
 //               that fixes a violation may only move out of the region)       -> veto
-// Verify() judges an applied change once the verification window has passed and the
-// after-window holds >= min_samples observations (it waits up to 5 windows for them, then keeps
-// the change as "inconclusive"). A baseline (before-window) with fewer than min_samples is not
-// comparable: the change is then judged on the constraints alone and, if they hold, "verified
-// without a baseline" with no realized_improvement / signal_to_noise (never a made-up 0%).
-// With both windows full:
+// Verify() (defined in verify.cc, with the rest of verification) judges an applied change once
+// the verification window has passed and the after-window holds >= min_samples observations
+// (it waits up to 5 windows for them, then keeps the change as "inconclusive"). A baseline
+// (before-window) with fewer than min_samples is not comparable: the change is then judged on the
+// constraints alone and, if they hold, "verified without a baseline" with no realized_improvement /
+// signal_to_noise (never a made-up 0%). With both windows full:
 //   roll back if any constraint is violated after the change; or the objective got worse by
 //   more than noise: |delta| / se(delta) >= min_signal_to_noise with
-//   se(delta) = sqrt(se_before^2 + se_after^2); or p99 rose by more than
-//   regression_p99_fraction beyond the rise that was predicted and accepted (with SNR >= 1).
+//   se(delta) = sqrt(se_before^2 + se_after^2) x sqrt((1 + rho) / (1 - rho)) (Autocorrelation); or
+//   p99 rose by more than regression_p99_fraction beyond the rise that was predicted and accepted
+//   (with SNR >= 1).
 // Thread rule: stateless apart from settings; any thread.
 
 #include <deque>
@@ -58,6 +59,15 @@ struct GuardDecision {
   bool quiet = false;       // vetoed only by cooldown/hysteresis: not worth a history record
 };
 
+// Lag-1 autocorrelation of the ticks behind the two windows (JudgeChange measures it, verify.h).
+// Successive ticks are not independent samples: the variance of a window's mean is var/n x
+// (1 + rho) / (1 - rho), i.e. the window holds n_eff = n (1 - rho) / (1 + rho) independent
+// samples, and every signal-to-noise test divides by the standard error that n_eff gives.
+struct Autocorrelation {
+  double objective = 0;  // of the objective's quantity
+  double p99 = 0;        // of p99 (the regression-budget test)
+};
+
 struct VerifyResult {
   enum class Kind { kWait, kVerified, kRollBack };
   Kind kind = Kind::kWait;
@@ -80,7 +90,7 @@ class Guard {
   VerifyResult Verify(Objective objective, const Constraints& constraints,
                       const WindowStats& before, const WindowStats& after,
                       const std::map<std::string, double>& predicted, Duration since_applied,
-                      bool fixing_violation = false) const;
+                      bool fixing_violation = false, Autocorrelation rho = {}) const;
 
  private:
   GuardSettings settings_;

@@ -6,11 +6,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/format.h"
+
 namespace knob {
 
 std::string LogNumber(double v) {
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
-  return fmt::format("{:.3g}", v);
+  return FormatNumber(v, NumberStyle{.significant = 3, .whole_tolerance = 1e-9});
 }
 
 std::string DescribeStep(const std::string& target, const std::string& knob, double old_value,
@@ -72,8 +73,9 @@ std::optional<PastChange> DecisionHistory::LastJudgedChange(const std::string& t
                                                             const std::string& knob) const {
   const auto* ids = Ids(target);
   if (!ids) return std::nullopt;
-  for (auto id = ids->rbegin(); id != ids->rend(); ++id) {
-    const Recommendation* r = Find(*id);
+  // Newest first.
+  for (size_t i = ids->size(); i-- > 0;) {
+    const Recommendation* r = Find((*ids)[i]);
     if (!r || r->knob != knob || r->scenario == "rollback") continue;
     if (r->outcome != Outcome::kVerified && r->outcome != Outcome::kRolledBack) continue;
     PastChange c;
@@ -93,8 +95,9 @@ bool DecisionHistory::RepeatsVeto(const std::string& target, const std::string& 
                                   const std::string& reason) const {
   const auto* ids = Ids(target);
   if (!ids) return false;
-  for (auto id = ids->rbegin(); id != ids->rend(); ++id) {
-    const Recommendation* prev = Find(*id);
+  // Newest first.
+  for (size_t i = ids->size(); i-- > 0;) {
+    const Recommendation* prev = Find((*ids)[i]);
     if (!prev || prev->knob != knob) continue;
     return prev->outcome == Outcome::kVetoed && prev->new_value == value &&
            prev->outcome_reason == reason;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "core/clock.h"
 #include "core/snapshot.h"
 #include "optimizers/models/target_model.h"
 
@@ -48,6 +49,11 @@ struct OptimizerInput {
   double current = 0;
   KnobPolicy knob_policy;
   std::optional<PastChange> last_change = std::nullopt;  // of this knob, when there is one
+  // The brain's tick (penalties are judged at it).
+  MonoTime now{};
+  // A re-probe turn (ReprobeOptimizer, reprobe_optimizer.h): the direction to try first, +1 or
+  // -1; 0 on an ordinary turn.
+  int reprobe_direction = 0;
 };
 
 struct Proposal {

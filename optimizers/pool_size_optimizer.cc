@@ -8,27 +8,10 @@
 #include <cmath>
 #include <limits>
 
-#include "optimizers/cache_size_optimizer.h"
 #include "optimizers/models/queueing.h"
 
 namespace knob {
 namespace {
-
-constexpr std::array<Scenario, 4> kScenarios = {{
-    {"grow_pool_wait",
-     "requests wait for a pool member: Erlang C says the smallest pool whose "
-     "mean wait fits the budget is larger than the current one"},
-    {"grow_pool_demand",
-     "the pool binds throughput (or p99): nearly every member is busy and requests queue for "
-     "one; grow toward the demand busy + waiters, even when the mean wait fits the budget"},
-    {"hold_no_gain",
-     "hold: the last raise of this pool did not improve the objective beyond noise "
-     "(a closed-loop load keeps every member busy at any size, so Erlang C would grow it "
-     "to the maximum); the periodic re-probe tries again later"},
-    {"shrink_pool_idle",
-     "the pool is far larger than Erlang C needs for the wait budget: free "
-     "threads/connections, keeping one spare"},
-}};
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -49,6 +32,211 @@ constexpr size_t kPeakObservations = 20;
 constexpr double kLargeGain = 0.10;
 constexpr double kDeepQueue = 1.5;
 
+// What every pool scenario reads, computed once. Evaluated in the rule table's order (kRules
+// below): the first rule that decides (a proposal, or that there is none) ends the evaluation.
+struct PoolCase {
+  PoolCase(const OptimizerInput& input, const PoolModel& model) : in(input), pool(model) {}
+
+  const OptimizerInput& in;
+  const PoolModel& pool;
+  std::optional<double> slo;
+  double budget = 0;    // the Erlang-C wait budget, seconds
+  int c_hi = 0;         // the largest pool allowed
+  double lo = 1;        // the knob's min
+  double wait_cur = 0;  // Erlang-C mean wait at the current size
+  // Demand over the last kPeakObservations at the current size: the requests holding a member
+  // plus those queued for one (Little), and its peak over those observations at any size.
+  RunningStat busy_w, waiters_w;
+  double demand = 0, peak = 0;
+  bool binds = false;
+  // The offered load has no finite Erlang-C wait at the current size (the queue grows).
+  bool saturated = false;
+  double target = 0;  // Erlang C's size, or the demand's when that takes over
+  bool by_demand = false;
+
+  // "offered load 3.2 Erlangs (1000/s x 3.2 ms), predicted wait 0.4 ms at 5"
+  std::string Describe(double c) const;
+};
+
+std::string PoolCase::Describe(double c) const {
+  double w = MeanWaitSeconds(static_cast<int>(c), pool.arrival_rate, pool.service_seconds);
+  std::string wait =
+      std::isfinite(w) && w < 3600 ? fmt::format("{:.1f} ms", 1000 * w) : "unbounded";
+  return fmt::format(
+      "offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {} at {:.0f}",
+      pool.offered_erlangs, pool.arrival_rate, 1000 * pool.service_seconds, wait, c);
+}
+
+// Demand on the pool by Little's law: the requests holding a member plus those queued for one.
+// Under a closed-loop load (or any saturated pool) the measured offered load is capped at the
+// pool size, so Erlang C alone asks for one more member per step; the queue says how many more
+// would be used at once. Used only when the pool binds and the objective gains from a larger
+// pool (throughput, p99); growth stops at the measured plateau (hold_no_gain).
+// Judged over the last kPeakObservations observations at the current size, not the model's
+// 10-observation mean: near the plateau the gauges swing between idle and queued from tick to
+// tick, and a short window reads such a pool as binding often enough to creep past the plateau.
+void MeasureDemand(PoolCase& c) {
+  const OptimizerInput& in = c.in;
+  size_t seen = 0;
+  for (auto it = in.model.observations().rbegin();
+       it != in.model.observations().rend() && seen < kPeakObservations; ++it) {
+    auto o = it->pools.find(c.pool.name);
+    if (o == it->pools.end()) continue;
+    ++seen;
+    c.peak = std::max(c.peak, o->second.busy + o->second.waiters);
+    auto k = it->knobs.find(in.knob);
+    if (k != it->knobs.end() && k->second != in.current) continue;
+    c.busy_w.Add(o->second.busy);
+    c.waiters_w.Add(o->second.waiters);
+  }
+  c.demand = c.busy_w.mean + c.waiters_w.mean;
+  const bool demand_objective = in.policy.objective != Objective::kMinimizeCpuPerRequest;
+  c.binds = demand_objective && c.busy_w.n > 0 && c.waiters_w.mean >= kBindingWaiters &&
+            c.busy_w.mean >= kBindingUtilisation * in.current;
+}
+
+struct Decision {
+  bool decided = false;
+  std::optional<Proposal> proposal;
+};
+Decision Next() { return {}; }
+Decision Done(std::optional<Proposal> p) { return {true, std::move(p)}; }
+
+// Past the throughput plateau a closed loop still shows busy == size, so Erlang C keeps asking
+// for more; the measured effect of the previous raise is the better witness.
+Decision HoldNoGain(const PoolCase& c, Proposal p) {
+  const OptimizerInput& in = c.in;
+  if (!(c.target > in.current)) return Next();
+  const auto& last = in.last_change;
+  if (!(last && last->verified && last->new_value > last->old_value &&
+        in.current >= last->new_value))
+    return Next();
+  const bool helped = last->improvement && last->signal_to_noise && *last->improvement > 0 &&
+                      *last->signal_to_noise >= in.guard.min_signal_to_noise;
+  // Inconclusive, not flat: a large measured gain drowned in a noisy host's variance while
+  // the pool still binds with a queue of half its size or more. A pool past its plateau stops
+  // binding (its members idle), so this does not apply there; a worker pool under a closed
+  // loop binds at any size, but past its plateau its measured gain is near zero, not large.
+  const bool inconclusive_gain = last->improvement && *last->improvement >= kLargeGain && c.binds &&
+                                 c.demand >= kDeepQueue * in.current;
+  if (helped || inconclusive_gain) return Next();
+  p.value = in.current;
+  p.scenario = "hold_no_gain";
+  p.reason = last->improvement && last->signal_to_noise
+                 ? fmt::format(
+                       "hold: last raise did not help ({:.0f} to {:.0f} changed the "
+                       "objective by {:.1f}%, signal-to-noise {:.1f} < {:.1f})",
+                       last->old_value, last->new_value, 100 * *last->improvement,
+                       *last->signal_to_noise, in.guard.min_signal_to_noise)
+                 : fmt::format(
+                       "hold: last raise did not help ({:.0f} to {:.0f} could not be "
+                       "compared with a baseline)",
+                       last->old_value, last->new_value);
+  p.triggers["last_raise_from"] = last->old_value;
+  p.triggers["last_raise_to"] = last->new_value;
+  return Done(std::move(p));
+}
+
+// Both growth scenarios: the size, its reason, the predicted wait and p99, the gain.
+Decision Grow(const PoolCase& c, Proposal p) {
+  const OptimizerInput& in = c.in;
+  const TargetModel& m = in.model;
+  p.value = c.target;
+  p.scenario = c.by_demand && !c.saturated ? "grow_pool_demand" : "grow_pool_wait";
+  // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
+  // rather than printing a clamped sentinel.
+  const std::string demand_clause =
+      c.by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ",
+                                c.waiters_w.mean, c.demand)
+                  : std::string();
+  p.reason =
+      !c.saturated && c.by_demand
+          ? fmt::format("pool {} binds: {:.1f} of {:.0f} members busy and {}{}", c.pool.name,
+                        c.busy_w.mean, in.current, demand_clause, c.Describe(c.target))
+      : !c.saturated
+          ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
+                        c.pool.name, 1000 * c.wait_cur, 1000 * c.budget, c.Describe(c.target))
+          : fmt::format(
+                "pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "
+                "queue grows without bound{}); {}",
+                c.pool.name, c.pool.offered_erlangs, in.current,
+                c.by_demand ? "; " + demand_clause.substr(0, demand_clause.size() - 2)
+                            : std::string(),
+                c.Describe(c.target));
+  if (c.slo) p.binding_constraint = "p99_latency";
+  double w_new =
+      MeanWaitSeconds(static_cast<int>(c.target), c.pool.arrival_rate, c.pool.service_seconds);
+  p.predicted["wait_seconds"] = w_new;
+  if (m.latest()->p99_seconds && std::isfinite(c.wait_cur))
+    p.predicted["p99_seconds"] = std::max(0.0, *m.latest()->p99_seconds - (c.wait_cur - w_new));
+  p.trade_offs.push_back(fmt::format("{:.0f} more {}", c.target - in.current, in.knob));
+  p.expected_gain = std::isfinite(c.wait_cur) && m.latest()->mean_latency_seconds
+                        ? (c.wait_cur - w_new) / std::max(*m.latest()->mean_latency_seconds, 1e-9)
+                        : 0.05;
+  // A binding pool limits throughput about in proportion to its size.
+  if (c.by_demand)
+    p.expected_gain = std::max(p.expected_gain, std::min(1.0, c.target / in.current - 1));
+  // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
+  // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
+  p.fixes_violation = c.saturated;
+  return Done(std::move(p));
+}
+
+Decision GrowPoolDemand(const PoolCase& c, Proposal p) {
+  if (!(c.target > c.in.current) || !c.by_demand || c.saturated) return Next();
+  return Grow(c, std::move(p));
+}
+
+Decision GrowPoolWait(const PoolCase& c, Proposal p) {
+  if (!(c.target > c.in.current)) return Next();
+  return Grow(c, std::move(p));
+}
+
+// Shrink to one spare member above Erlang C's size, but never to where the recent peak demand
+// would bind the smaller pool (the two rules must not undo each other).
+Decision ShrinkPoolIdle(const PoolCase& c, Proposal p) {
+  const OptimizerInput& in = c.in;
+  const double shrink_to = std::max(c.target + 1, std::ceil(c.peak / kShrinkUtilisation));
+  if (c.binds || !(in.current > 1.5 * shrink_to)) return Done(std::nullopt);
+  p.triggers["peak_demand"] = c.peak;
+  p.value = std::max(c.lo, shrink_to);
+  p.scenario = "shrink_pool_idle";
+  p.reason = fmt::format("pool {} is mostly idle; {}", c.pool.name, c.Describe(p.value));
+  p.predicted["wait_seconds"] =
+      MeanWaitSeconds(static_cast<int>(p.value), c.pool.arrival_rate, c.pool.service_seconds);
+  p.trade_offs.push_back("less headroom for load spikes");
+  p.expected_gain = 0.001;
+  return Done(std::move(p));
+}
+
+// The scenario table, in evaluation order (docs/model.md).
+struct Rule {
+  Scenario scenario;
+  Decision (*decide)(const PoolCase&, Proposal);
+};
+constexpr std::array<Rule, 4> kRules = {{
+    {{"hold_no_gain",
+      "hold: the last raise of this pool did not improve the objective beyond noise "
+      "(a closed-loop load keeps every member busy at any size, so Erlang C would grow it "
+      "to the maximum); the periodic re-probe tries again later"},
+     HoldNoGain},
+    {{"grow_pool_demand",
+      "the pool binds throughput (or p99): nearly every member is busy and requests queue for "
+      "one; grow toward the demand busy + waiters, even when the mean wait fits the budget"},
+     GrowPoolDemand},
+    {{"grow_pool_wait",
+      "requests wait for a pool member: Erlang C says the smallest pool whose "
+      "mean wait fits the budget is larger than the current one"},
+     GrowPoolWait},
+    {{"shrink_pool_idle",
+      "the pool is far larger than Erlang C needs for the wait budget: free "
+      "threads/connections, keeping one spare"},
+     ShrinkPoolIdle},
+}};
+
+constexpr std::array<Scenario, 4> kScenarios = {kRules[0].scenario, kRules[1].scenario,
+                                                kRules[2].scenario, kRules[3].scenario};
+
 }  // namespace
 
 std::string PoolSizeOptimizer::PoolForKnob(std::string_view knob) {
@@ -60,13 +248,7 @@ std::string PoolSizeOptimizer::PoolForKnob(std::string_view knob) {
   return "";
 }
 
-bool PoolSizeOptimizer::IsCacheKnob(std::string_view knob) {
-  return CacheSizeOptimizer::IsCacheKnob(knob);
-}
-
-bool PoolSizeOptimizer::Handles(std::string_view knob) const {
-  return !PoolForKnob(knob).empty() || IsCacheKnob(knob);
-}
+bool PoolSizeOptimizer::Handles(std::string_view knob) const { return !PoolForKnob(knob).empty(); }
 
 bool PoolSizeOptimizer::Owns(std::string_view knob) const {
   return !PoolForKnob(knob).empty() && knob != "worker_threads";
@@ -77,164 +259,48 @@ std::span<const Scenario> PoolSizeOptimizer::Scenarios() const { return kScenari
 std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) const {
   const TargetModel& m = in.model;
   if (!m.latest()) return std::nullopt;
+  auto pool = m.Pool(PoolForKnob(in.knob));
+  if (!pool || pool->arrival_rate <= 0 || pool->service_seconds <= 0) return std::nullopt;
+  PoolCase c(in, *pool);
+  c.slo = P99LimitSeconds(in.policy.constraints);
+  c.budget = c.slo ? 0.1 * *c.slo : 0.05 * pool->service_seconds;
+  c.lo = KnobMin(in.knob_policy, 1);
+  const double hi = KnobMax(in.knob_policy, std::max(in.current * 4, 256.0));
+  const int c_lo = static_cast<int>(std::max(1.0, c.lo));
+  c.c_hi = static_cast<int>(hi);
+  auto needed =
+      SmallestServersForWait(pool->arrival_rate, pool->service_seconds, c.budget, c_lo, c.c_hi);
+  c.wait_cur =
+      MeanWaitSeconds(static_cast<int>(in.current), pool->arrival_rate, pool->service_seconds);
+  if (!needed) {
+    if (in.current >= hi) return std::nullopt;
+    needed = c.c_hi;  // even the largest pool misses the budget: go as far as allowed
+  }
+  MeasureDemand(c);
+  c.target = *needed;
+  // Erlang C's own size stands when the queue is stable and it asks for more (its inputs are
+  // then sound); the demand takes over when the measured load is capped by the pool (saturated)
+  // or when the wait fits the budget yet the pool binds.
+  c.saturated = !(std::isfinite(c.wait_cur) && c.wait_cur < 3600);
+  c.by_demand =
+      c.binds && std::ceil(c.demand) > c.target && (c.saturated || c.target <= in.current);
+  if (c.by_demand) c.target = std::min(std::ceil(c.demand), static_cast<double>(c.c_hi));
+
   Proposal p;
   p.knob = in.knob;
   p.current = in.current;
   p.optimizer = std::string(Name());
-  const double lo = KnobMin(in.knob_policy, 1);
-  const double hi = KnobMax(in.knob_policy, std::max(in.current * 4, 256.0));
-
-  if (IsCacheKnob(in.knob)) return CacheSizeOptimizer().Propose(in);
-
-  auto pool = m.Pool(PoolForKnob(in.knob));
-  if (!pool || pool->arrival_rate <= 0 || pool->service_seconds <= 0) return std::nullopt;
-  const auto slo = P99LimitSeconds(in.policy.constraints);
-  double budget = slo ? 0.1 * *slo : 0.05 * pool->service_seconds;
-  int c_lo = static_cast<int>(std::max(1.0, lo));
-  int c_hi = static_cast<int>(hi);
-  auto needed =
-      SmallestServersForWait(pool->arrival_rate, pool->service_seconds, budget, c_lo, c_hi);
-  double wait_cur =
-      MeanWaitSeconds(static_cast<int>(in.current), pool->arrival_rate, pool->service_seconds);
   p.triggers["arrival_rate"] = pool->arrival_rate;
   p.triggers["service_seconds"] = pool->service_seconds;
   p.triggers["busy"] = pool->busy;
   p.triggers["waiters"] = pool->waiters;
+  p.triggers["demand"] = c.demand;
   // Erlang C assumes Poisson arrivals and exponential service; confidence reflects that the
   // inputs are measured but the model is an approximation.
   p.confidence = std::min(0.8, 0.3 + 0.05 * static_cast<double>(m.observations().size()));
-  if (!needed) {
-    if (in.current >= hi) return std::nullopt;
-    needed = c_hi;  // even the largest pool misses the budget: go as far as allowed
-  }
-  // Demand on the pool by Little's law: the requests holding a member plus those queued for one.
-  // Under a closed-loop load (or any saturated pool) the measured offered load is capped at the
-  // pool size, so Erlang C alone asks for one more member per step; the queue says how many more
-  // would be used at once. Used only when the pool binds and the objective gains from a larger
-  // pool (throughput, p99); growth stops at the measured plateau (hold_no_gain below).
-  // Judged over the last kPeakObservations observations at the current size, not the model's
-  // 10-observation mean: near the plateau the gauges swing between idle and queued from tick to
-  // tick, and a short window reads such a pool as binding often enough to creep past the plateau.
-  RunningStat busy_w, waiters_w;
-  double peak = 0;
-  size_t seen = 0;
-  for (auto it = m.observations().rbegin();
-       it != m.observations().rend() && seen < kPeakObservations; ++it) {
-    auto o = it->pools.find(pool->name);
-    if (o == it->pools.end()) continue;
-    ++seen;
-    peak = std::max(peak, o->second.busy + o->second.waiters);
-    auto k = it->knobs.find(in.knob);
-    if (k != it->knobs.end() && k->second != in.current) continue;
-    busy_w.Add(o->second.busy);
-    waiters_w.Add(o->second.waiters);
-  }
-  const double demand = busy_w.mean + waiters_w.mean;
-  const bool demand_objective = in.policy.objective != Objective::kMinimizeCpuPerRequest;
-  const bool binds = demand_objective && busy_w.n > 0 && waiters_w.mean >= kBindingWaiters &&
-                     busy_w.mean >= kBindingUtilisation * in.current;
-  p.triggers["demand"] = demand;
-  double target = *needed;
-  // Erlang C's own size stands when the queue is stable and it asks for more (its inputs are
-  // then sound); the demand takes over when the measured load is capped by the pool (saturated)
-  // or when the wait fits the budget yet the pool binds.
-  const bool saturated = !(std::isfinite(wait_cur) && wait_cur < 3600);
-  const bool by_demand = binds && std::ceil(demand) > target && (saturated || target <= in.current);
-  if (by_demand) target = std::min(std::ceil(demand), static_cast<double>(c_hi));
-  auto describe = [&](double c) {
-    double w = MeanWaitSeconds(static_cast<int>(c), pool->arrival_rate, pool->service_seconds);
-    std::string wait =
-        std::isfinite(w) && w < 3600 ? fmt::format("{:.1f} ms", 1000 * w) : "unbounded";
-    return fmt::format(
-        "offered load {:.1f} Erlangs ({:.0f}/s x {:.1f} ms), predicted wait {} at {:.0f}",
-        pool->offered_erlangs, pool->arrival_rate, 1000 * pool->service_seconds, wait, c);
-  };
-  if (target > in.current) {
-    // Past the throughput plateau a closed loop still shows busy == size, so Erlang C keeps
-    // asking for more; the measured effect of the previous raise is the better witness.
-    if (const auto& last = in.last_change; last && last->verified &&
-                                           last->new_value > last->old_value &&
-                                           in.current >= last->new_value) {
-      const bool helped = last->improvement && last->signal_to_noise && *last->improvement > 0 &&
-                          *last->signal_to_noise >= in.guard.min_signal_to_noise;
-      // Inconclusive, not flat: a large measured gain drowned in a noisy host's variance while
-      // the pool still binds with a queue of half its size or more. A pool past its plateau stops
-      // binding (its members idle), so this does not apply there; a worker pool under a closed
-      // loop binds at any size, but past its plateau its measured gain is near zero, not large.
-      const bool inconclusive_gain = last->improvement && *last->improvement >= kLargeGain &&
-                                     binds && demand >= kDeepQueue * in.current;
-      if (!helped && !inconclusive_gain) {
-        p.value = in.current;
-        p.scenario = "hold_no_gain";
-        p.reason = last->improvement && last->signal_to_noise
-                       ? fmt::format(
-                             "hold: last raise did not help ({:.0f} to {:.0f} changed the "
-                             "objective by {:.1f}%, signal-to-noise {:.1f} < {:.1f})",
-                             last->old_value, last->new_value, 100 * *last->improvement,
-                             *last->signal_to_noise, in.guard.min_signal_to_noise)
-                       : fmt::format(
-                             "hold: last raise did not help ({:.0f} to {:.0f} could not be "
-                             "compared with a baseline)",
-                             last->old_value, last->new_value);
-        p.triggers["last_raise_from"] = last->old_value;
-        p.triggers["last_raise_to"] = last->new_value;
-        return p;
-      }
-    }
-    p.value = target;
-    p.scenario = by_demand && !saturated ? "grow_pool_demand" : "grow_pool_wait";
-    // An unstable queue (offered load >= servers) has no finite mean wait: say so in words
-    // rather than printing a clamped sentinel.
-    const std::string demand_clause =
-        by_demand ? fmt::format("{:.1f} requests waiting for one (demand {:.1f}); ", waiters_w.mean,
-                                demand)
-                  : std::string();
-    p.reason =
-        !saturated && by_demand
-            ? fmt::format("pool {} binds: {:.1f} of {:.0f} members busy and {}{}", pool->name,
-                          busy_w.mean, in.current, demand_clause, describe(target))
-        : !saturated
-            ? fmt::format("requests wait for pool {} (mean wait {:.1f} ms > budget {:.1f} ms); {}",
-                          pool->name, 1000 * wait_cur, 1000 * budget, describe(target))
-            : fmt::format(
-                  "pool {} is saturated ({:.1f} Erlangs offered to {:.0f} servers, the "
-                  "queue grows without bound{}); {}",
-                  pool->name, pool->offered_erlangs, in.current,
-                  by_demand ? "; " + demand_clause.substr(0, demand_clause.size() - 2)
-                            : std::string(),
-                  describe(target));
-    if (slo) p.binding_constraint = "p99_latency";
-    double w_new =
-        MeanWaitSeconds(static_cast<int>(target), pool->arrival_rate, pool->service_seconds);
-    p.predicted["wait_seconds"] = w_new;
-    if (m.latest()->p99_seconds && std::isfinite(wait_cur))
-      p.predicted["p99_seconds"] = std::max(0.0, *m.latest()->p99_seconds - (wait_cur - w_new));
-    p.trade_offs.push_back(fmt::format("{:.0f} more {}", target - in.current, in.knob));
-    p.expected_gain = std::isfinite(wait_cur) && m.latest()->mean_latency_seconds
-                          ? (wait_cur - w_new) / std::max(*m.latest()->mean_latency_seconds, 1e-9)
-                          : 0.05;
-    // A binding pool limits throughput about in proportion to its size.
-    if (by_demand)
-      p.expected_gain = std::max(p.expected_gain, std::min(1.0, target / in.current - 1));
-    // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
-    // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
-    p.fixes_violation = saturated;
-    return p;
-  }
-  // Shrink to one spare member above Erlang C's size, but never to where the recent peak demand
-  // would bind the smaller pool (the two rules must not undo each other).
-  const double shrink_to = std::max(target + 1, std::ceil(peak / kShrinkUtilisation));
-  if (binds) return std::nullopt;
-  if (in.current > 1.5 * shrink_to) {
-    p.triggers["peak_demand"] = peak;
-    p.value = std::max(lo, shrink_to);
-    p.scenario = "shrink_pool_idle";
-    p.reason = fmt::format("pool {} is mostly idle; {}", pool->name, describe(p.value));
-    p.predicted["wait_seconds"] =
-        MeanWaitSeconds(static_cast<int>(p.value), pool->arrival_rate, pool->service_seconds);
-    p.trade_offs.push_back("less headroom for load spikes");
-    p.expected_gain = 0.001;
-    return p;
+  for (const Rule& r : kRules) {
+    Decision d = r.decide(c, p);
+    if (d.decided) return d.proposal;
   }
   return std::nullopt;
 }

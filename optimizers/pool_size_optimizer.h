@@ -20,9 +20,9 @@
 //   shrink only when current > 1.5 x S with S = max(c_needed + 1, ceil(peak D / 0.75)), the
 //   peak over the last 20 observations, to S (one spare server, and never a size the recent
 //   peak demand would bind), freeing threads/connections.
-// It handles cache knobs too (Propose forwards them to CacheSizeOptimizer, cache_size_optimizer.h)
-// but owns neither them nor worker_threads (SchedulingOptimizer owns that and asks this optimizer
-// for the workers pool's proposal): see the ownership table in all.cc.
+// It does not own worker_threads (SchedulingOptimizer owns that and asks this optimizer for the
+// workers pool's proposal), and caches are CacheSizeOptimizer's alone: see the ownership table
+// in all.cc.
 // Source: Kleinrock 1975 (M/M/c).
 // Thread rule: stateless.
 
@@ -40,7 +40,6 @@ class PoolSizeOptimizer final : public Optimizer {
 
   // The pool a knob sizes, or "" when it is not a pool knob.
   static std::string PoolForKnob(std::string_view knob);
-  static bool IsCacheKnob(std::string_view knob);
 };
 
 }  // namespace knob

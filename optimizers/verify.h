@@ -33,7 +33,8 @@ struct AppliedChange {
 };
 
 // The guard's verdict on c at now: its baseline (before it was sent, at its baseline settings)
-// against the observations from one settle second after it was applied.
+// against the observations from one settle second after it was applied, with the noise of both
+// corrected for the autocorrelation between ticks (Autocorrelation, guard.h).
 VerifyResult JudgeChange(const TargetPolicy& tp, const GuardSettings& g, const TargetModel& model,
                          const AppliedChange& c, MonoTime now);
 

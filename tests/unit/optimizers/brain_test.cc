@@ -248,7 +248,8 @@ TEST(BrainTest, ScenarioTableCoversEveryOptimizer) {
     opts.insert(opt);
     EXPECT_FALSE(sc.description.empty());
   }
-  EXPECT_EQ(opts, (std::set<std::string>{"concurrency", "pool_size", "scheduling", "guard"}));
+  EXPECT_EQ(opts, (std::set<std::string>{"concurrency", "pool_size", "cache_size", "scheduling",
+                                         "guard"}));
 }
 
 }  // namespace

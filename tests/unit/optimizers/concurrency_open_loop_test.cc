@@ -317,5 +317,50 @@ TEST(ConcurrencyOpenLoopTest, BrainRaisesARejectingLimitUntilTheLoadFitsAndHolds
       std::all_of(limits.end() - 240, limits.end(), [&](double v) { return v == limits.back(); }));
 }
 
+// Issue 11: under a latency objective knobd lowered a concurrency limit of 256 -> 192 -> 144
+// while only ~16 requests were ever in flight ("no USL fit yet"): steps that cannot change the
+// concurrency, so they cannot give the fit the levels it lacks. A closed loop of 16 clients
+// against a limit far above them: the brain holds, and says why in the decision log.
+TEST(ConcurrencyOpenLoopTest, ALimitFarAboveTheDemandIsLeftAloneAndTheHoldIsExplained) {
+  struct ClosedLoop : BrainDriver {
+    using BrainDriver::BrainDriver;
+    double limit = 256, requests = 0;
+    std::mt19937 rng{11};
+    TargetSnapshot Tick() {
+      std::normal_distribution<double> eps(0, 0.02);
+      const double n = std::min(16.0, limit), s = 0.01;  // 16 clients, 10 ms each
+      const double x = n / s * (1 + eps(rng));
+      requests += x;
+      TargetSnapshot t;
+      t.name = "web";
+      t.state = TargetState::kActive;
+      AppReport a;
+      a.requests_total = requests;
+      a.latency_sum_seconds = x * s;
+      a.latency_p99_seconds = 2 * s * (1 + eps(rng));
+      a.knobs["concurrency_limit"] = limit;
+      t.app = a;
+      return t;
+    }
+    void Apply(const Recommendation& r) override { limit = r.new_value; }
+  };
+  Policy policy = OpenLoopPolicy();
+  policy.targets[0].objective = Objective::kMinimizeP99Latency;
+  policy.targets[0].knobs["concurrency_limit"].max = 1024;
+  ClosedLoop d(policy);
+  for (int i = 0; i < 120; ++i) d.Step(std::chrono::seconds(1), d.Tick());
+  for (const Recommendation& r : d.published) {
+    // Lowering to a limit the 16 in flight (bursts to ~29) never reach changes nothing.
+    EXPECT_FALSE(r.new_value < r.old_value && r.new_value >= 29) << r.reason;
+    EXPECT_EQ(r.reason.find("no USL fit yet"), std::string::npos) << r.reason;
+  }
+  EXPECT_EQ(d.limit, 256);
+  bool explained = false;
+  for (const std::string& line : d.brain->DecisionLog())
+    explained |= line.find("not binding") != std::string::npos &&
+                 line.find("kept concurrency_limit of web at 256") != std::string::npos;
+  EXPECT_TRUE(explained);
+}
+
 }  // namespace
 }  // namespace knob

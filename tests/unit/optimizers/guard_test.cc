@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "optimizers/verify.h"
 #include "tests/support/fake_clock.h"
 
 namespace knob {
@@ -257,6 +258,58 @@ TEST_F(GuardTest, MinimizeLatencyObjectiveDirection) {
   r = g.Verify(Objective::kMinimizeP99Latency, {}, before, Window(100, 0.034, 20, 2), {},
                std::chrono::seconds(25));
   EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
+}
+
+// Issue 11: the signal-to-noise test treated successive ticks as independent, while a real
+// service's throughput wanders slowly (lag-1 autocorrelation ~0.7), so a wander read as a
+// regression (or a gain). A knob that does nothing, on a throughput that follows a slow wave:
+// the windows' means differ by 0.9%, 4.8 standard errors if the ticks were independent; with
+// the autocorrelation measured the difference is inside the noise, and the reason shows it.
+TEST_F(GuardTest, JudgeChangeCountsAutocorrelatedTicksAsFewerSamples) {
+  settings.verification_window = std::chrono::seconds(10);
+  settings.min_samples = 6;
+  TargetPolicy tp;
+  tp.name = "web";
+  tp.objective = Objective::kMaximizeThroughput;
+  tp.knobs["concurrency_limit"] = KnobPolicy{};
+  HostSnapshot host;
+  const MonoTime t0 = clock.Now();
+  auto at = [&](int t) { return t0 + std::chrono::seconds(t); };
+  double requests = 0;
+  for (int t = 0; t <= 41; ++t) {
+    const double x = 1000 + 15 * std::sin(2 * M_PI * (t + 2) / 48);  // the knob plays no part
+    requests += x;
+    TargetSnapshot ts;
+    ts.name = "web";
+    ts.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.latency_sum_seconds = x * 0.01;
+    a.knobs["concurrency_limit"] = t <= 30 ? 10 : 11;
+    ts.app = a;
+    model.Observe(ts, host, at(t));
+  }
+  const std::map<std::string, double> baseline_knobs{{"concurrency_limit", 10}};
+  const std::map<std::string, double> predicted;
+  const AppliedChange c{
+      "concurrency_limit", 10,       11, at(30) + std::chrono::milliseconds(1), at(31), false,
+      baseline_knobs,      predicted};
+  // The same windows judged as independent ticks: a regression beyond noise.
+  Guard g(settings);
+  WindowStats before = model.Baseline(c.sent, baseline_knobs, BaselineSpan(settings), 6);
+  WindowStats after = model.Window(at(32), at(41) + std::chrono::nanoseconds(1));
+  ASSERT_GE(before.samples(), 6u);
+  ASSERT_GE(after.samples(), 6u);
+  auto naive = g.Verify(tp.objective, {}, before, after, {}, std::chrono::seconds(10));
+  ASSERT_EQ(naive.kind, VerifyResult::Kind::kRollBack)
+      << naive.reason << " n=" << before.samples() << "+" << after.samples();
+  // Judged with the ticks' autocorrelation: no evidence either way, and the figure is shown.
+  auto r = JudgeChange(tp, settings, model, c, at(41));
+  EXPECT_NE(r.kind, VerifyResult::Kind::kRollBack) << r.reason << " / naive: " << naive.reason;
+  EXPECT_THAT(r.reason, HasSubstr("lag-1 autocorrelation"));
+  EXPECT_THAT(r.reason, HasSubstr("effective of"));
+  ASSERT_TRUE(r.realized.count("signal_to_noise"));
+  EXPECT_LT(r.realized.at("signal_to_noise"), settings.min_signal_to_noise);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "optimizers/cache_size_optimizer.h"
 #include "optimizers/concurrency_optimizer.h"
 #include "optimizers/models/queueing.h"
 #include "optimizers/models/target_model.h"
@@ -271,7 +272,7 @@ TEST(PoolSizeOptimizerTest, ShrinksIdlePoolKeepingASpare) {
   EXPECT_GE(p->value, 2);
 }
 
-TEST(PoolSizeOptimizerTest, CacheGrowsToKneeUnderMemoryCap) {
+TEST(CacheSizeOptimizerTest, CacheGrowsToKneeUnderMemoryCap) {
   Feeder f;
   for (int i = 0; i < 3; ++i) {
     f.clock.Advance(std::chrono::seconds(1));
@@ -288,7 +289,7 @@ TEST(PoolSizeOptimizerTest, CacheGrowsToKneeUnderMemoryCap) {
     t.memory = m;
     f.model.Observe(t, f.host, f.clock.Now());
   }
-  PoolSizeOptimizer opt;
+  CacheSizeOptimizer opt;
   GuardSettings g;
   TargetPolicy tp = Policy(std::nullopt);
   tp.constraints.memory_bytes = 300ull << 20;  // 100 MiB headroom -> cap 16 + 80 MiB
@@ -352,7 +353,9 @@ TEST(SchedulingOptimizerTest, ScenarioTablesAreComplete) {
   EXPECT_TRUE(c.Handles("concurrency_limit"));
   EXPECT_TRUE(p.Handles("worker_threads"));
   EXPECT_TRUE(p.Handles("db_connections"));
-  EXPECT_TRUE(p.Handles("cache_bytes"));
+  // Exactly one optimizer owns each knob: caches are CacheSizeOptimizer's alone.
+  EXPECT_FALSE(p.Handles("cache_bytes"));
+  EXPECT_TRUE(CacheSizeOptimizer().Handles("cache_bytes"));
   EXPECT_EQ(PoolSizeOptimizer::PoolForKnob("db_connections"), "db");
   EXPECT_TRUE(s.Handles("scheduling_strategy"));
   EXPECT_FALSE(c.Handles("cache_bytes"));

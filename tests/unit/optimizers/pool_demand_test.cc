@@ -14,6 +14,7 @@
 #include <set>
 
 #include "optimizers/brain.h"
+#include "optimizers/cache_size_optimizer.h"
 #include "optimizers/models/target_model.h"
 #include "optimizers/pool_size_optimizer.h"
 #include "tests/support/brain_driver.h"
@@ -436,7 +437,7 @@ TEST(CacheGrowthTest, KneeIsOnACoarseGridSoAJitteringCurveProposesOneValue) {
     GuardSettings g;
     KnobPolicy kp;
     kp.max = 64.0 * 1024 * 1024;
-    PoolSizeOptimizer opt;
+    CacheSizeOptimizer opt;  // the one owner of cache knobs
     OptimizerInput in{tp, g, model, host, "cache_bytes", 8 << 20, kp};
     auto p = opt.Propose(in);
     ASSERT_TRUE(p.has_value());
