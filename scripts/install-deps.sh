@@ -8,6 +8,7 @@ PKGS=(
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  prometheus chromium fonts-dejavu-core tmux gnuplot-nox  # issue 14: real Prometheus/promtool, console screenshot, knobctl top in a pty, analyze --plot
 )
 missing=()
 for p in "${PKGS[@]}"; do
