@@ -19,6 +19,7 @@
 #include "daemon/control/daemon_backend.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
+#include "daemon/metrics/target_metrics.h"
 #include "knob/version.h"
 #include "optimizers/brain.h"
 #include "optimizers/brain_queries.h"
@@ -96,7 +97,10 @@ int main(int argc, char* argv[]) {
   // The control socket's view of the brain; declared before the Daemon's components use it and
   // destroyed after the Daemon (which owns the brain) is reset below.
   auto brain_queries = std::make_unique<knob::BrainQueriesOver>(*brain_owned);
-  daemon.SetDecider(std::move(brain_owned));
+  // The tuned service's own series (daemon/metrics/target_metrics.h) refresh after each Observe.
+  daemon.SetDecider(std::make_unique<knob::MeteredDecider>(
+      std::move(brain_owned), brain_queries.get(), daemon.registry(),
+      [&daemon] { return daemon.shared_policy(); }));
   knob::AttachControlServer(daemon, brain_queries.get(), brain_queries.get());
 
   int rc = daemon.Run();

@@ -7,10 +7,43 @@
 #include <prometheus/registry.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/prometheus.h"
 
 namespace knob {
+
+namespace {
+
+// One family per unit (a Prometheus name carries one unit); `quantity` says which number.
+constexpr const char* kUnits[] = {"requests_per_second", "seconds", "cores", "bytes", "ratio"};
+
+// throughput is requests/s; a quantity named *_seconds, *_bytes or *_cores is in that unit;
+// everything else the optimizers predict or realize is a dimensionless fraction or ratio.
+size_t UnitOf(const std::string& quantity) {
+  auto ends = [&](const char* suffix) {
+    std::string s(suffix);
+    return quantity.size() >= s.size() &&
+           quantity.compare(quantity.size() - s.size(), s.size(), s) == 0;
+  };
+  if (quantity == "throughput") return 0;
+  if (ends("_seconds")) return 1;
+  if (ends("_cores")) return 2;
+  if (ends("_bytes")) return 3;
+  return 4;
+}
+
+using UnitFamilies = std::vector<prometheus::Family<prometheus::Gauge>*>;
+
+UnitFamilies ByUnit(prometheus::Registry& r, const std::string& prefix, const std::string& what) {
+  UnitFamilies out;
+  for (const char* unit : kUnits)
+    out.push_back(&FamilyOrUnscraped<prometheus::Gauge>(
+        r, {prefix + unit, std::string("Quantity in ") + unit + ", " + what}));
+  return out;
+}
+
+}  // namespace
 
 struct BrainMetrics::Families {
   explicit Families(prometheus::Registry& r)
@@ -19,11 +52,11 @@ struct BrainMetrics::Families {
                 "Recommendations by target, knob and outcome transition"})),
         recommended(FamilyOrUnscraped<prometheus::Gauge>(
             r, {"knobd_recommended_value", "Last value recommended for a knob"})),
-        predicted(FamilyOrUnscraped<prometheus::Gauge>(
-            r, {"knobd_predicted_value", "Predicted quantity after the last change of a knob"})),
-        realized(FamilyOrUnscraped<prometheus::Gauge>(
-            r, {"knobd_realized_value",
-                "Quantity measured in the verification window of the last change"})),
+        predicted(ByUnit(r, "knobd_predicted_",
+                         "predicted after the last change of a knob (quantity label)")),
+        realized(ByUnit(r, "knobd_realized_",
+                        "measured in the verification window of the last change (quantity "
+                        "label)")),
         usl_peak(FamilyOrUnscraped<prometheus::Gauge>(
             r, {"knobd_model_usl_peak_concurrency",
                 "Concurrency N* at which the fitted USL throughput peaks"})),
@@ -42,8 +75,8 @@ struct BrainMetrics::Families {
                 "Active penalized regions of a knob (values a rollback forbids)"})) {}
   prometheus::Family<prometheus::Counter>& recommendations;
   prometheus::Family<prometheus::Gauge>& recommended;
-  prometheus::Family<prometheus::Gauge>& predicted;
-  prometheus::Family<prometheus::Gauge>& realized;
+  UnitFamilies predicted;
+  UnitFamilies realized;
   prometheus::Family<prometheus::Gauge>& usl_peak;
   prometheus::Family<prometheus::Gauge>& r_squared;
   prometheus::Family<prometheus::Gauge>& confidence;
@@ -78,7 +111,7 @@ void BrainMetrics::SetPredicted(const std::string& target, const std::string& kn
   if (!f_) return;
   for (const auto& [q, v] : predicted)
     if (std::isfinite(v))
-      f_->predicted.Add({{"target", target}, {"knob", knob}, {"quantity", q}}).Set(v);
+      f_->predicted[UnitOf(q)]->Add({{"target", target}, {"knob", knob}, {"quantity", q}}).Set(v);
 }
 
 void BrainMetrics::SetRealized(const std::string& target, const std::string& knob,
@@ -86,7 +119,7 @@ void BrainMetrics::SetRealized(const std::string& target, const std::string& kno
   if (!f_) return;
   for (const auto& [q, v] : realized)
     if (std::isfinite(v))
-      f_->realized.Add({{"target", target}, {"knob", knob}, {"quantity", q}}).Set(v);
+      f_->realized[UnitOf(q)]->Add({{"target", target}, {"knob", knob}, {"quantity", q}}).Set(v);
 }
 
 void BrainMetrics::ExportModel(const std::string& target, const TargetModel& m, MonoTime now) {

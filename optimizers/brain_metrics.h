@@ -5,8 +5,9 @@
 // another type: the brain then runs without its metrics rather than taking the daemon down).
 //   knobd_recommendations_total{target,knob,outcome}   counter, one per outcome transition
 //   knobd_recommended_value{target,knob}               gauge, last recommended value
-//   knobd_predicted_value{target,knob,quantity}        gauge, prediction of the last change
-//   knobd_realized_value{target,knob,quantity}         gauge, measured after verification
+//   knobd_predicted_<unit>{target,knob,quantity}       gauge, prediction of the last change
+//   knobd_realized_<unit>{target,knob,quantity}        gauge, measured after verification
+//     (<unit>: requests_per_second, seconds, cores, bytes, ratio: one unit per name)
 //   knobd_model_usl_peak_concurrency{target}           gauge, N* (absent without a peak)
 //   knobd_model_fit_r_squared{target,model}            gauge
 //   knobd_model_confidence{target,model}               gauge, 0..1

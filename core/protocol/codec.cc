@@ -534,6 +534,7 @@ json TargetJson(const TargetInfo& t) {
             {"reports", t.reports},
             {"recommendations", t.recommendations}};
   if (t.last_report_age_seconds) j["last_report_age_seconds"] = *t.last_report_age_seconds;
+  if (!t.phase.empty()) j["phase"] = t.phase;
   return j;
 }
 
@@ -541,6 +542,7 @@ void ReadTarget(Reader& r, TargetInfo& t) {
   r.Str("name", t.name, true);
   r.Str("state", t.state);
   r.Str("mode", t.mode);
+  r.Str("phase", t.phase);
   r.Bool("connected", t.connected);
   uint64_t pid = 0;
   r.UInt("pid", pid);

@@ -158,6 +158,9 @@ struct TargetInfo {
   std::optional<double> last_report_age_seconds;
   uint64_t reports = 0;
   uint64_t recommendations = 0;
+  // learning | exploring | verifying | converged | paused | overridden (knobd_target_phase);
+  // empty from a daemon that does not say. Last, so aggregate initialisers keep their order.
+  std::string phase;
 };
 
 struct ShowInfo {

@@ -93,7 +93,8 @@ Failure Targets(AdminContext& ctx, const AdminRequest&, AdminReply& reply) {
   }
   for (auto& row : rows) {
     row.mode = ModeText(ctx.clients.EffectiveMode(row.name));
-    if (ctx.clients.Paused(row.name)) row.state = "paused";
+    if (ctx.clients.ModeOverride(row.name)) row.phase = "overridden";
+    if (ctx.clients.Paused(row.name)) row.state = row.phase = "paused";
   }
   reply.targets = std::move(rows);
   return std::nullopt;

@@ -13,18 +13,20 @@ constexpr CommandSpec kCommands[] = {
      "Shows the running knobd: version, pid, uptime, global mode, policy file, tick interval, "
      "ticks run, targets, connected clients and any feature running degraded.",
      0, 0},
-    {"targets", AdminOp::kTargets, "", "every target with state, mode, client and last report",
+    {"targets", AdminOp::kTargets, "", "every target with state, phase, mode and last report",
      "Lists every policy target and every registered client: state (pending, active, gone, "
-     "error, paused), mode, whether a client is connected, its pid, the age of its last report "
-     "and how many recommendations were made for it.",
+     "error, paused), phase (learning, exploring, verifying, converged, paused, overridden), "
+     "mode, whether a client is connected, its pid, the age of its last report and how many "
+     "recommendations were made for it.",
      0, 0},
     {"show", AdminOp::kShow, "TARGET", "latest metrics, knobs and model of a target",
      "Shows one target: its collected metrics, the latest report of its client (throughput, "
      "latency, pools, caches, allocator), its knobs and what the model has learned.",
      1, 1},
     {"history", AdminOp::kHistory, "TARGET", "recommendations made for a target, newest first",
-     "Lists recommendations for TARGET: id, time, knob, old -> new value, outcome and reason. "
-     "Use --limit N to see more or fewer.",
+     "Lists recommendations for TARGET: id, age, knob, old -> new value, outcome and reason. "
+     "Use --limit N to see more or fewer; --follow keeps printing new ones and outcome changes "
+     "(one JSON object per line with --json) until Ctrl-C.",
      1, 1},
     {"explain", AdminOp::kExplain, "ID", "why a recommendation was made, step by step",
      "Explains recommendation ID: the scenario and numbers that triggered it, the prediction, "
@@ -47,12 +49,20 @@ constexpr CommandSpec kCommands[] = {
     {"check-config", std::nullopt, "FILE", "validate a policy file without a daemon",
      "Loads FILE as knobd would and prints every problem as FILE:LINE:COL. Exit 0 when valid.", 1,
      1},
-    {"analyze", std::nullopt, "usl|mrc FILE [--sample-rate R]",
+    {"analyze", std::nullopt, "usl|mrc FILE [--plot PNG] [--sample-rate R]",
      "offline USL fit or miss-ratio curve, no daemon needed",
      "Runs knobd's models on a file: `usl` fits the Universal Scalability Law to "
-     "concurrency,throughput[,latency] rows; `mrc` computes an LRU miss-ratio curve from a key "
-     "trace (one key per line).",
+     "concurrency,throughput[,latency] rows and draws the fit against the data (an ASCII plot, "
+     "and a PNG with --plot FILE, made by gnuplot); `mrc` streams a key trace (one key per line) "
+     "of any size with bounded memory, showing progress on a terminal, and prints the LRU "
+     "miss-ratio curve. --json prints the result as one JSON object.",
      1, -1},
+    {"top", std::nullopt, "", "live view of every target, refreshed every tick",
+     "A live view: each target's phase, throughput, p99, headroom, current -> recommended knob "
+     "values and last decision, refreshed every tick (--interval SEC to change). On a terminal "
+     "it redraws in place and exits on q or Ctrl-C; otherwise it prints a plain list per "
+     "refresh (--count N stops after N).",
+     0, 0},
 };
 
 }  // namespace

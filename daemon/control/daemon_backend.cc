@@ -28,6 +28,25 @@ Result<protocol::StatusInfo> DaemonAdminBackend::GetStatus() {
   return s;
 }
 
+// The same phase knobd_target_phase exports (daemon/metrics/target_metrics.h); operator
+// overrides are applied by the targets handler, which knows them.
+TargetPhase DaemonAdminBackend::PhaseFor(const std::string& target, TargetState state) const {
+  PhaseInputs in;
+  in.state = state;
+  in.min_samples = daemon_.policy().global.guard.min_samples;
+  if (brain_ != nullptr) {
+    auto newest = brain_->History(target, 1);
+    if (!newest.empty()) in.newest_outcome = newest.front().outcome;
+    if (auto m = brain_->Model(target)) {
+      if (auto it = m->model.find("observations"); it != m->model.end())
+        in.observations = static_cast<size_t>(it->second);
+      if (auto it = m->model.find("usl.confidence"); it != m->model.end())
+        in.confidence = it->second;
+    }
+  }
+  return PhaseOf(in);
+}
+
 Result<std::vector<protocol::TargetInfo>> DaemonAdminBackend::GetTargets() {
   std::vector<protocol::TargetInfo> rows;
   auto snap = daemon_.last_snapshot();
@@ -41,6 +60,7 @@ Result<std::vector<protocol::TargetInfo>> DaemonAdminBackend::GetTargets() {
       if (it != snap->targets.end()) {
         row.state = std::string(TargetStateName(it->second.state));
         if (!it->second.processes.empty()) row.pid = it->second.processes.front().pid;
+        row.phase = std::string(TargetPhaseName(PhaseFor(tp.name, it->second.state)));
       }
     }
     rows.push_back(std::move(row));
@@ -94,14 +114,21 @@ Result<protocol::ShowInfo> DaemonAdminBackend::Show(const std::string& target) {
   protocol::ShowInfo info;
   info.target.name = target;
   info.target.state = "pending";
-  if (const TargetPolicy* tp = daemon_.policy().FindTarget(target))
+  if (const TargetPolicy* tp = daemon_.policy().FindTarget(target)) {
     info.target.mode = std::string(ModeName(tp->mode));
+    // The limits, so a client (knobctl top) can show headroom without the policy file.
+    const Constraints& c = tp->constraints;
+    if (c.p99_latency) info.metrics["limit.p99_latency_seconds"] = ToSeconds(*c.p99_latency);
+    if (c.error_rate) info.metrics["limit.error_rate"] = *c.error_rate;
+    if (c.cpu_cores) info.metrics["limit.cpu_cores"] = *c.cpu_cores;
+    if (c.memory_bytes) info.metrics["limit.memory_bytes"] = static_cast<double>(*c.memory_bytes);
+  }
   if (auto snap = daemon_.last_snapshot()) {
     auto it = snap->targets.find(target);
     if (it != snap->targets.end()) {
       info.target.state = std::string(TargetStateName(it->second.state));
       if (!it->second.processes.empty()) info.target.pid = it->second.processes.front().pid;
-      info.metrics = FlattenTargetMetrics(it->second);
+      for (auto& [k, v] : FlattenTargetMetrics(it->second)) info.metrics[k] = v;
       if (!it->second.error.empty()) info.notes.push_back(it->second.error);
     }
   }

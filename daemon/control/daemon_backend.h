@@ -13,6 +13,7 @@
 #include "daemon/control/admin_backend.h"
 #include "daemon/control/server.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics/target_metrics.h"
 
 namespace knob {
 
@@ -30,6 +31,7 @@ class DaemonAdminBackend final : public AdminBackend {
   Result<std::string> Reload() override;
 
  private:
+  TargetPhase PhaseFor(const std::string& target, TargetState state) const;
   Daemon& daemon_;
   MonoTime started_;
   const BrainQueries* brain_;

@@ -3,200 +3,243 @@
 // the text a user sees for each command is read in one place (docs/knobctl.md mirrors it).
 #include "daemon/knobctl/knobctl.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <getopt.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "config/policy_loader.h"
 #include "config/units.h"
 #include "core/format.h"
 #include "core/protocol/codec.h"
-#include "core/protocol/framing.h"
+#include "core/protocol/recommendation_json.h"
 #include "daemon/control/commands.h"
+#include "daemon/knobctl/client.h"
+#include "daemon/knobctl/render.h"
+#include "daemon/knobctl/top.h"
+#include "knob/version.h"
 
 namespace knob {
 namespace {
 
+using ctl::Age;
+using ctl::Color;
+using ctl::Num;
+using ctl::Paint;
+using ctl::Seconds;
+using ctl::Style;
+using ctl::Table;
+
 constexpr const char* kDefaultSocket = "/run/knobd/control.sock";
-constexpr size_t kMaxReplyBytes = 64 * 1024 * 1024;
+
+enum class ColorMode { kAuto, kAlways, kNever };
 
 struct Options {
   std::string socket;
   bool json = false;
   bool help = false;
+  bool version = false;
+  bool follow = false;
   uint32_t limit = 0;
   double timeout_seconds = 10;
+  std::optional<double> interval_seconds;
+  uint64_t count = 0;  // top / follow: stop after N refreshes; 0 = until interrupted
+  ColorMode color = ColorMode::kAuto;
+  std::string plot;
+  std::optional<double> sample_rate;
   std::string command;
   std::vector<std::string> args;
 };
 
 std::string GlobalHelp() {
-  return "usage: knobctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
+  return "usage: knobctl [OPTIONS] COMMAND [ARGS]\n"
          "\n"
          "Operator CLI for knobd.\n\ncommands:\n" +
          CommandsHelp() +
-         "\noptions:\n"
-         "  --socket PATH     control socket (default $KNOBD_SOCKET or $KNOBD_CONTROL_SOCKET, "
-         "else " +
+         "\noptions (anywhere on the line; --opt=value or --opt value; -- ends options):\n"
+         "  -s, --socket PATH     control socket (default $KNOBD_SOCKET or "
+         "$KNOBD_CONTROL_SOCKET, else " +
          std::string(kDefaultSocket) +
          ")\n"
-         "  --json            print the daemon's reply as JSON (one line)\n"
-         "  --limit N         history: newest N recommendations\n"
-         "  --timeout SEC     give up waiting for knobd after SEC seconds (default 10)\n"
-         "  -h, --help        this help; `knobctl COMMAND --help` for one command\n"
+         "  -j, --json            print the result as JSON (one line; --follow: one per event)\n"
+         "  -n, --limit N         history: newest N recommendations\n"
+         "  -f, --follow          history: keep printing new recommendations and outcomes\n"
+         "  -i, --interval SEC    top / --follow: refresh period (default: knobd's tick)\n"
+         "  -c, --count N         top / --follow: stop after N refreshes\n"
+         "      --color[=WHEN]    auto (default: on a terminal, unless NO_COLOR), always, never\n"
+         "      --no-color        same as --color=never\n"
+         "      --plot FILE       analyze usl: also draw the fit into FILE (PNG, gnuplot)\n"
+         "      --sample-rate R   analyze mrc: SHARDS sampling rate in (0, 1]\n"
+         "  -t, --timeout SEC     give up waiting for knobd after SEC seconds (default 10)\n"
+         "  -V, --version         knobctl's version\n"
+         "  -h, --help            this help; `knobctl COMMAND --help` for one command\n"
          "\nexit codes: 0 ok, 1 knobd answered with an error, 2 usage error, 3 cannot connect\n";
 }
 
-// Parses flags anywhere on the line; the first non-flag word is the command.
+std::optional<double> PositiveNumber(const char* text) {
+  char* end = nullptr;
+  double d = std::strtod(text, &end);
+  if (end == text || *end != '\0' || d <= 0 || !std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+// getopt_long keeps its state in globals; in-process callers (tests) may run knobctl from
+// several threads.
+std::mutex getopt_mu;
+
 std::optional<std::string> Parse(const std::vector<std::string>& args, Options& o) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const char* flag) -> std::optional<std::string> {
-      if (i + 1 >= args.size()) return std::nullopt;
-      (void)flag;
-      return args[++i];
+  static const option kLong[] = {{"socket", required_argument, nullptr, 's'},
+                                 {"json", no_argument, nullptr, 'j'},
+                                 {"limit", required_argument, nullptr, 'n'},
+                                 {"follow", no_argument, nullptr, 'f'},
+                                 {"interval", required_argument, nullptr, 'i'},
+                                 {"count", required_argument, nullptr, 'c'},
+                                 {"color", optional_argument, nullptr, 'C'},
+                                 {"colour", optional_argument, nullptr, 'C'},
+                                 {"no-color", no_argument, nullptr, 'N'},
+                                 {"plot", required_argument, nullptr, 'P'},
+                                 {"sample-rate", required_argument, nullptr, 'R'},
+                                 {"timeout", required_argument, nullptr, 't'},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
+  std::vector<std::string> storage = {"knobctl"};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::lock_guard<std::mutex> lock(getopt_mu);
+  optind = 0;  // GNU: 0 re-initialises the scanner
+  opterr = 0;
+  int argc = static_cast<int>(storage.size());
+  for (int c; (c = getopt_long(argc, argv.data(), ":s:jn:fi:c:t:Vh", kLong, nullptr)) != -1;) {
+    const std::string flag = argv[static_cast<size_t>(optind - 1)];
+    auto number = [&](const char* what) -> std::optional<std::string> {
+      if (!PositiveNumber(optarg))
+        return flag + " needs a positive " + what + ", got '" + optarg + "'";
+      return std::nullopt;
     };
-    if (a == "--json") {
-      o.json = true;
-    } else if (a == "-h" || a == "--help") {
-      o.help = true;
-    } else if (a == "--socket" || a.rfind("--socket=", 0) == 0) {
-      auto v = a == "--socket" ? value("--socket") : std::optional<std::string>(a.substr(9));
-      if (!v || v->empty()) return "--socket needs a path";
-      o.socket = *v;
-    } else if (a == "--limit" || a == "--timeout") {
-      auto v = value(a.c_str());
-      if (!v) return a + " needs a number";
-      char* end = nullptr;
-      double d = std::strtod(v->c_str(), &end);
-      if (end == v->c_str() || *end != '\0' || d <= 0 || !std::isfinite(d))
-        return a + " needs a positive number, got '" + *v + "'";
-      if (a == "--limit")
-        o.limit = static_cast<uint32_t>(std::min(d, 1e9));
-      else
-        o.timeout_seconds = d;
-    } else if (a.size() > 1 && a[0] == '-' && o.command != "analyze") {
-      return "unknown option '" + a + "'";
-    } else if (o.command.empty()) {
-      o.command = a;
-    } else {
-      o.args.push_back(a);
+    switch (c) {
+      case 's':
+        if (*optarg == '\0') return "--socket needs a path";
+        o.socket = optarg;
+        break;
+      case 'j':
+        o.json = true;
+        break;
+      case 'n':
+        if (auto e = number("number")) return e;
+        o.limit = static_cast<uint32_t>(std::min(*PositiveNumber(optarg), 1e9));
+        break;
+      case 'f':
+        o.follow = true;
+        break;
+      case 'i':
+        if (auto e = number("number of seconds")) return e;
+        o.interval_seconds = std::max(0.05, *PositiveNumber(optarg));
+        break;
+      case 'c':
+        if (auto e = number("number")) return e;
+        o.count = static_cast<uint64_t>(*PositiveNumber(optarg));
+        break;
+      case 'C': {
+        std::string when = optarg ? optarg : "always";
+        if (when == "auto")
+          o.color = ColorMode::kAuto;
+        else if (when == "always" || when == "yes")
+          o.color = ColorMode::kAlways;
+        else if (when == "never" || when == "no")
+          o.color = ColorMode::kNever;
+        else
+          return "--color must be auto, always or never, got '" + when + "'";
+        break;
+      }
+      case 'N':
+        o.color = ColorMode::kNever;
+        break;
+      case 'P':
+        if (*optarg == '\0') return "--plot needs a file name";
+        o.plot = optarg;
+        break;
+      case 'R': {
+        auto r = PositiveNumber(optarg);
+        if (!r || *r > 1)
+          return std::string("--sample-rate must be in (0, 1], got '") + optarg + "'";
+        o.sample_rate = r;
+        break;
+      }
+      case 't':
+        if (auto e = number("number of seconds")) return e;
+        o.timeout_seconds = *PositiveNumber(optarg);
+        break;
+      case 'V':
+        o.version = true;
+        break;
+      case 'h':
+        o.help = true;
+        break;
+      case ':':
+        return flag.substr(0, flag.find('=')) + " needs a value";
+      default:
+        return "unknown option '" + flag + "'";
     }
+  }
+  for (int i = optind; i < argc; ++i) {
+    if (o.command.empty())
+      o.command = argv[static_cast<size_t>(i)];
+    else
+      o.args.emplace_back(argv[static_cast<size_t>(i)]);
   }
   return std::nullopt;
 }
 
-// ---- formatting ----
-
-// Table cells are narrow: four digits, three for magnitudes a table rarely shows.
-std::string Num(double v) {
-  const bool extreme = std::fabs(v) >= 1e15 || (v != 0 && std::fabs(v) < 1e-4);
-  return FormatNumber(v, extreme ? 3 : 4);
-}
-
-std::string Seconds(double s) {
-  char buf[32];
-  if (s < 1e-3)
-    std::snprintf(buf, sizeof(buf), "%.0fus", s * 1e6);
-  else if (s < 1)
-    std::snprintf(buf, sizeof(buf), "%.1fms", s * 1e3);
-  else if (s < 120)
-    std::snprintf(buf, sizeof(buf), "%.1fs", s);
-  else if (s < 7200)
-    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else
-    std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(s) / 3600,
-                  (static_cast<int>(s) / 60) % 60);
-  return buf;
-}
-
-std::string Time(WallTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
-class Table {
- public:
-  explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
-  void Row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
-  void Print(std::ostream& out) const {
-    std::vector<size_t> w(headers_.size(), 0);
-    auto widen = [&](const std::vector<std::string>& r) {
-      for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
-    };
-    widen(headers_);
-    for (const auto& r : rows_) widen(r);
-    auto line = [&](const std::vector<std::string>& r) {
-      std::string s;
-      for (size_t i = 0; i < w.size(); ++i) {
-        std::string cell = i < r.size() ? r[i] : "";
-        s += cell;
-        if (i + 1 < w.size()) s += std::string(w[i] - cell.size() + 2, ' ');
-      }
-      while (!s.empty() && s.back() == ' ') s.pop_back();
-      out << s << '\n';
-    };
-    line(headers_);
-    for (const auto& r : rows_) line(r);
-  }
-
- private:
-  std::vector<std::string> headers_;
-  std::vector<std::vector<std::string>> rows_;
-};
-
-void KeyValues(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& kv) {
-  size_t w = 0;
-  for (const auto& [k, v] : kv) w = std::max(w, k.size());
-  for (const auto& [k, v] : kv) out << k << std::string(w - k.size() + 2, ' ') << v << '\n';
-}
+// ---- rendering ----
 
 void PrintStatus(const protocol::StatusInfo& s, std::ostream& out) {
   std::string degraded;
   for (const auto& d : s.degraded) degraded += (degraded.empty() ? "" : "; ") + d;
-  KeyValues(out, {{"knobd", s.version.empty() ? "?" : s.version},
-                  {"pid", std::to_string(s.pid)},
-                  {"uptime", Seconds(s.uptime_seconds)},
-                  {"mode", s.mode},
-                  {"policy", s.policy_source},
-                  {"tick", Seconds(s.tick_interval_seconds)},
-                  {"targets", std::to_string(s.targets)},
-                  {"clients", std::to_string(s.clients)},
-                  {"degraded", degraded.empty() ? "none" : degraded}});
+  ctl::KeyValues(out, {{"knobd", s.version.empty() ? "?" : s.version},
+                       {"pid", std::to_string(s.pid)},
+                       {"uptime", Seconds(s.uptime_seconds)},
+                       {"mode", s.mode},
+                       {"policy", s.policy_source},
+                       {"tick", Seconds(s.tick_interval_seconds)},
+                       {"targets", std::to_string(s.targets)},
+                       {"clients", std::to_string(s.clients)},
+                       {"degraded", degraded.empty() ? "none" : degraded}});
 }
 
-void PrintTargets(const std::vector<protocol::TargetInfo>& ts, std::ostream& out) {
+void PrintTargets(const std::vector<protocol::TargetInfo>& ts, std::ostream& out, const Style& st) {
   if (ts.empty()) {
     out << "no targets (add some to the policy file, or connect a client)\n";
     return;
   }
-  Table t({"TARGET", "STATE", "MODE", "CLIENT", "PID", "LAST REPORT", "REPORTS", "RECS"});
+  Table t({"TARGET", "STATE", "PHASE", "MODE", "CLIENT", "PID", "LAST REPORT", "REPORTS", "RECS"});
   for (const auto& x : ts) {
-    t.Row({x.name, x.state, x.mode, x.connected ? "connected" : "-",
+    std::string phase = x.phase.empty() ? "-" : x.phase;
+    t.Row({x.name, x.state, phase, x.mode, x.connected ? "connected" : "-",
            x.pid != 0 ? std::to_string(x.pid) : "-",
            x.last_report_age_seconds ? Seconds(*x.last_report_age_seconds) + " ago" : "-",
-           std::to_string(x.reports), std::to_string(x.recommendations)});
+           std::to_string(x.reports), std::to_string(x.recommendations)},
+          {Color::kNone, x.state == "active" ? Color::kNone : Color::kYellow,
+           ctl::PhaseColor(phase)});
   }
-  t.Print(out);
+  t.Print(out, st);
 }
 
-void PrintShow(const protocol::ShowInfo& s, std::ostream& out) {
+void PrintShow(const protocol::ShowInfo& s, std::ostream& out, const Style& st) {
   const auto& t = s.target;
   out << t.name << ": " << t.state << ", mode " << t.mode;
   if (t.pid != 0) out << ", pid " << t.pid;
@@ -219,12 +262,12 @@ void PrintShow(const protocol::ShowInfo& s, std::ostream& out) {
                                        FormatSize(static_cast<uint64_t>(a.allocator->allocated)) +
                                        ", resident " +
                                        FormatSize(static_cast<uint64_t>(a.allocator->resident))});
-    KeyValues(out, kv);
+    ctl::KeyValues(out, kv);
     if (!a.pools.empty()) {
       out << '\n';
       Table pt({"POOL", "SIZE", "BUSY", "WAITERS"});
       for (const auto& [n, p] : a.pools) pt.Row({n, Num(p.size), Num(p.busy), Num(p.waiters)});
-      pt.Print(out);
+      pt.Print(out, st);
     }
     if (!a.caches.empty()) {
       out << '\n';
@@ -236,7 +279,7 @@ void PrintShow(const protocol::ShowInfo& s, std::ostream& out) {
                 FormatSize(static_cast<uint64_t>(c.bytes)),
                 FormatSize(static_cast<uint64_t>(c.capacity_bytes))});
       }
-      ct.Print(out);
+      ct.Print(out, st);
     }
   }
   if (!s.knobs.empty()) {
@@ -245,50 +288,61 @@ void PrintShow(const protocol::ShowInfo& s, std::ostream& out) {
     for (const auto& k : s.knobs)
       kt.Row({k.name, Num(k.value), k.min ? Num(*k.min) : "-", k.max ? Num(*k.max) : "-",
               k.unit.empty() ? "-" : k.unit});
-    kt.Print(out);
+    kt.Print(out, st);
   }
   if (!s.metrics.empty()) {
     out << '\n';
     Table mt({"METRIC", "VALUE"});
     for (const auto& [k, v] : s.metrics) mt.Row({k, Num(v)});
-    mt.Print(out);
+    mt.Print(out, st);
   }
   if (!s.model.empty()) {
     out << '\n';
     Table mt({"MODEL", "VALUE"});
     for (const auto& [k, v] : s.model) mt.Row({k, Num(v)});
-    mt.Print(out);
+    mt.Print(out, st);
   }
   for (const auto& n : s.notes) out << "note: " << n << '\n';
 }
 
-void PrintHistory(const std::vector<Recommendation>& hs, std::ostream& out) {
+void HistoryRow(Table& t, const Recommendation& r, WallTime now) {
+  std::string outcome(OutcomeName(r.outcome));
+  t.Row({std::to_string(r.id), Age(r.created, now), r.knob,
+         Num(r.old_value) + " -> " + Num(r.new_value), outcome, r.reason},
+        {Color::kNone, Color::kNone, Color::kNone, Color::kNone, ctl::OutcomeColor(outcome)});
+}
+
+const std::vector<std::string> kHistoryHeaders = {"ID",     "AGE",     "KNOB",
+                                                  "CHANGE", "OUTCOME", "REASON"};
+
+void PrintHistory(const std::vector<Recommendation>& hs, std::ostream& out, const Style& st) {
   if (hs.empty()) {
     out << "no recommendations yet\n";
     return;
   }
-  Table t({"ID", "CREATED", "KNOB", "CHANGE", "OUTCOME", "REASON"});
-  for (const auto& r : hs)
-    t.Row({std::to_string(r.id), Time(r.created), r.knob,
-           Num(r.old_value) + " -> " + Num(r.new_value), std::string(OutcomeName(r.outcome)),
-           r.reason});
-  t.Print(out);
+  Table t(kHistoryHeaders);
+  auto now = std::chrono::system_clock::now();
+  for (const auto& r : hs) HistoryRow(t, r, now);
+  t.Print(out, st);
 }
 
-void PrintExplain(const Recommendation& r, const std::vector<std::string>& steps,
-                  std::ostream& out) {
+void PrintExplain(const Recommendation& r, const std::vector<std::string>& steps, std::ostream& out,
+                  const Style& st) {
+  std::string outcome(OutcomeName(r.outcome));
   out << "recommendation " << r.id << " for " << r.target << ": " << r.knob << " "
-      << Num(r.old_value) << " -> " << Num(r.new_value) << " (" << OutcomeName(r.outcome)
-      << (r.advisory ? ", advisory" : "") << ")\n";
+      << Num(r.old_value) << " -> " << Num(r.new_value) << " ("
+      << Paint(st, ctl::OutcomeColor(outcome), outcome) << (r.advisory ? ", advisory" : "")
+      << ")\n";
   std::vector<std::pair<std::string, std::string>> kv = {
-      {"created", Time(r.created)},
+      {"created",
+       ctl::Time(r.created) + " (" + Age(r.created, std::chrono::system_clock::now()) + ")"},
       {"optimizer", r.optimizer.empty() ? "-" : r.optimizer},
       {"scenario", r.scenario.empty() ? "-" : r.scenario},
       {"reason", r.reason},
       {"confidence", Num(r.confidence)}};
   if (!r.binding_constraint.empty()) kv.push_back({"binding", r.binding_constraint});
   if (!r.outcome_reason.empty()) kv.push_back({"outcome", r.outcome_reason});
-  KeyValues(out, kv);
+  ctl::KeyValues(out, kv);
   auto map = [&](const char* title, const std::map<std::string, double>& m) {
     if (m.empty()) return;
     out << title << ":\n";
@@ -310,84 +364,23 @@ void PrintExplain(const Recommendation& r, const std::vector<std::string>& steps
   }
 }
 
-// ---- the socket ----
-
-struct Exchange {
-  int exit_code = kKnobctlOk;
-  std::string line;  // the reply, raw
-};
-
-Exchange Ask(const Options& o, const protocol::AdminRequest& req, std::ostream& err) {
-  Exchange ex;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (fd < 0 || o.socket.size() >= sizeof(addr.sun_path)) {
-    err << "knobctl: cannot use socket path " << o.socket << '\n';
-    if (fd >= 0) close(fd);
-    ex.exit_code = kKnobctlCannotConnect;
-    return ex;
-  }
-  std::memcpy(addr.sun_path, o.socket.c_str(), o.socket.size() + 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int e = errno;
-    err << "knobctl: cannot connect to " << o.socket << ": " << std::strerror(e);
-    if (e == EACCES || e == EPERM)
-      err << ": run as root or as a member of the socket's group (control.group)";
-    else
-      err << ": is knobd running? (systemctl status knobd)";
-    err << '\n';
-    close(fd);
-    ex.exit_code = kKnobctlCannotConnect;
-    return ex;
-  }
-  std::string line = protocol::Encode(req) + "\n";
-  if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-    err << "knobctl: cannot send to " << o.socket << ": " << std::strerror(errno) << '\n';
-    close(fd);
-    ex.exit_code = kKnobctlCannotConnect;
-    return ex;
-  }
-  protocol::LineFramer framer(kMaxReplyBytes);
-  std::vector<std::string> lines;
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::duration<double>(o.timeout_seconds));
-  char buf[65536];
-  while (lines.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) {
-      err << "knobctl: no answer from knobd within " << Num(o.timeout_seconds)
-          << " s (is it overloaded? see `journalctl -u knobd`)\n";
-      close(fd);
-      ex.exit_code = kKnobctlCannotConnect;
-      return ex;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      err << "knobctl: knobd closed the connection without answering\n";
-      close(fd);
-      ex.exit_code = kKnobctlCannotConnect;
-      return ex;
-    }
-    if (!framer.Feed(std::string_view(buf, static_cast<size_t>(n)), lines)) {
-      err << "knobctl: reply too large\n";
-      close(fd);
-      ex.exit_code = kKnobctlCannotConnect;
-      return ex;
-    }
-  }
-  close(fd);
-  ex.line = lines.front();
-  return ex;
+// One line of JSON; invalid UTF-8 (a file name) is replaced rather than thrown on.
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
+int CheckConfig(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
   PolicyLoad load = LoadPolicyFile(path);
+  if (json) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& d : load.errors) errors.push_back(d.ToString());
+    out << Dump({{"file", path},
+                 {"ok", load.ok()},
+                 {"targets", load.ok() ? load.policy->targets.size() : 0},
+                 {"errors", errors}})
+        << '\n';
+    return load.ok() ? kKnobctlOk : kKnobctlDaemonError;
+  }
   if (!load.ok()) {
     for (const auto& d : load.errors) err << d.ToString() << '\n';
     err << path << ": " << load.errors.size() << " error(s)\n";
@@ -395,6 +388,69 @@ int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
   }
   out << path << ": ok (" << load.policy->targets.size() << " targets)\n";
   return kKnobctlOk;
+}
+
+// Set by SIGINT/SIGTERM while a long-running command (top, --follow) runs.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void OnInterrupt(int) { g_interrupted = 1; }
+
+// `history TARGET --follow`: the newest records first, then every new record and every outcome
+// change as it happens, until interrupted or --count polls.
+int FollowHistory(const Options& o, const protocol::AdminRequest& base, std::ostream& out,
+                  std::ostream& err, const Style& st, double interval) {
+  struct sigaction sa {
+  }, old_int{}, old_term{};
+  sa.sa_handler = OnInterrupt;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  g_interrupted = 0;
+  std::map<uint64_t, Outcome> seen;
+  bool header = false;
+  int rc = kKnobctlOk;
+  for (uint64_t polls = 0; !g_interrupted && (o.count == 0 || polls < o.count); ++polls) {
+    if (polls > 0) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(interval);
+      while (!g_interrupted && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (g_interrupted) break;
+    }
+    protocol::AdminRequest req = base;
+    req.limit = polls == 0 && o.limit != 0 ? o.limit : (polls == 0 ? 20 : 100);
+    ctl::Reply r = ctl::Ask(o.socket, o.timeout_seconds, req, err);
+    if (r.exit_code != kKnobctlOk) {
+      rc = r.exit_code;
+      break;
+    }
+    std::vector<Recommendation> fresh;
+    for (const auto& rec : r.reply->history ? *r.reply->history : std::vector<Recommendation>{}) {
+      auto it = seen.find(rec.id);
+      if (it == seen.end() || it->second != rec.outcome) fresh.push_back(rec);
+    }
+    // Oldest first, so the stream reads top to bottom in time order.
+    std::sort(fresh.begin(), fresh.end(),
+              [](const Recommendation& a, const Recommendation& b) { return a.id < b.id; });
+    auto now = std::chrono::system_clock::now();
+    for (const auto& rec : fresh) {
+      seen[rec.id] = rec.outcome;
+      if (o.json) {
+        out << Dump(protocol::RecommendationToJson(rec)) << '\n';
+        continue;
+      }
+      Table t(kHistoryHeaders);
+      HistoryRow(t, rec, now);
+      std::ostringstream block;
+      t.Print(block, Style{st.color, 0});
+      std::string text = block.str();
+      size_t nl = text.find('\n');
+      if (!header) out << text.substr(0, nl + 1);
+      header = true;
+      out << text.substr(nl + 1);
+    }
+    out.flush();
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return rc;
 }
 
 }  // namespace
@@ -405,6 +461,13 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (auto problem = Parse(args, o)) {
     err << "knobctl: " << *problem << "\n(see knobctl --help)\n";
     return kKnobctlUsage;
+  }
+  if (o.version) {
+    if (o.json)
+      out << Dump({{"knobctl", KNOB_VERSION}}) << '\n';
+    else
+      out << "knobctl " << KNOB_VERSION << '\n';
+    return kKnobctlOk;
   }
   if (o.command.empty()) {
     (o.help ? out : err) << GlobalHelp();
@@ -430,26 +493,67 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
         << CommandHelp(*spec);
     return kKnobctlUsage;
   }
+  if (o.follow && spec->name != "history") {
+    err << "knobctl: --follow is for history\n";
+    return kKnobctlUsage;
+  }
+  auto get = env.getenv ? env.getenv : [](const char* k) -> const char* { return std::getenv(k); };
+  const bool tty = env.tty.value_or(isatty(STDOUT_FILENO) == 1);
+  Style st;
+  const char* no_color = get("NO_COLOR");
+  const char* term = get("TERM");
+  st.color = o.color == ColorMode::kAlways ||
+             (o.color == ColorMode::kAuto && tty && (no_color == nullptr || *no_color == '\0') &&
+              !(term != nullptr && std::string(term) == "dumb"));
+  if (env.width >= 0) {
+    st.width = env.width;
+  } else if (tty) {
+    winsize ws{};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) st.width = ws.ws_col;
+    const char* cols = get("COLUMNS");
+    if (st.width == 0 && cols != nullptr) st.width = std::atoi(cols);
+  }
+
   if (!spec->op) {
-    if (spec->name == "check-config") return CheckConfig(o.args[0], out, err);
+    if (spec->name == "check-config") return CheckConfig(o.args[0], o.json, out, err);
     if (spec->name == "analyze") {
       if (!env.analyze) {
         err << "knobctl: analyze is not built into this knobctl (knob_optimizers missing)\n";
         return kKnobctlDaemonError;
       }
-      return env.analyze(o.args, out, err);
+      AnalyzeRequest a;
+      a.args = o.args;
+      a.json = o.json;
+      a.plot = o.plot;
+      a.sample_rate = o.sample_rate;
+      a.progress = !o.json && isatty(STDERR_FILENO) == 1;
+      a.color = st.color;
+      a.width = st.width;
+      return env.analyze(a, out, err);
     }
-    err << "knobctl: " << spec->name << " is not implemented\n";
-    return kKnobctlUsage;
   }
   if (o.socket.empty()) {
-    auto get =
-        env.getenv ? env.getenv : [](const char* k) -> const char* { return std::getenv(k); };
     // KNOBD_CONTROL_SOCKET is the daemon's own variable; honouring it too means one export
     // points knobd, knobctl and clients at the same socket.
     const char* s = get("KNOBD_SOCKET");
     if (s == nullptr || *s == '\0') s = get("KNOBD_CONTROL_SOCKET");
     o.socket = s != nullptr && *s != '\0' ? s : kDefaultSocket;
+  }
+  if (spec->name == "top") {
+    ctl::TopOptions t;
+    t.socket = o.socket;
+    t.timeout_seconds = o.timeout_seconds;
+    t.interval_seconds = o.interval_seconds;
+    t.count = o.count;
+    t.json = o.json;
+    t.tty = tty && !o.json;
+    t.input_fd = env.input_fd;
+    t.style = st;
+    return ctl::RunTop(t, out, err);
+  }
+  if (!spec->op) {
+    err << "knobctl: " << spec->name << " is not implemented\n";
+    return kKnobctlUsage;
   }
   protocol::AdminRequest req;
   req.op = *spec->op;
@@ -479,33 +583,20 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
     default:
       if (!o.args.empty()) req.target = o.args[0];
   }
-  Exchange ex = Ask(o, req, err);
-  if (ex.exit_code != kKnobctlOk) return ex.exit_code;
-  auto decoded = protocol::Decode(ex.line);
-  if (!decoded.ok()) {
-    err << "knobctl: cannot understand knobd's reply: " << decoded.status().message() << '\n';
-    return kKnobctlDaemonError;
+  if (o.follow) {
+    double interval = o.interval_seconds.value_or(1.0);
+    return FollowHistory(o, req, out, err, st, interval);
   }
-  if (auto* e = std::get_if<protocol::Error>(&*decoded)) {
-    if (o.json) out << ex.line << '\n';
-    err << "knobctl: " << protocol::ErrorCodeName(e->code) << ": " << e->message << '\n';
-    return kKnobctlDaemonError;
-  }
-  auto* reply = std::get_if<protocol::AdminReply>(&*decoded);
-  if (reply == nullptr) {
-    err << "knobctl: unexpected '" << protocol::TypeName(*decoded) << "' from knobd\n";
-    return kKnobctlDaemonError;
-  }
-  if (o.json) {
-    out << ex.line << '\n';
-    return kKnobctlOk;
-  }
-  if (reply->status) PrintStatus(*reply->status, out);
-  if (reply->targets) PrintTargets(*reply->targets, out);
-  if (reply->show) PrintShow(*reply->show, out);
-  if (reply->history) PrintHistory(*reply->history, out);
-  if (reply->recommendation) PrintExplain(*reply->recommendation, reply->explanation, out);
-  if (!reply->message.empty()) out << reply->message << '\n';
+  ctl::Reply r = ctl::Ask(o.socket, o.timeout_seconds, req, err);
+  if (o.json && !r.line.empty()) out << r.line << '\n';
+  if (r.exit_code != kKnobctlOk || o.json) return r.exit_code;
+  const protocol::AdminReply& reply = *r.reply;
+  if (reply.status) PrintStatus(*reply.status, out);
+  if (reply.targets) PrintTargets(*reply.targets, out, st);
+  if (reply.show) PrintShow(*reply.show, out, st);
+  if (reply.history) PrintHistory(*reply.history, out, st);
+  if (reply.recommendation) PrintExplain(*reply.recommendation, reply.explanation, out, st);
+  if (!reply.message.empty()) out << reply.message << '\n';
   return kKnobctlOk;
 }
 

@@ -4,9 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "daemon/knobctl/analyze_cli.h"
+#include "daemon/knobctl/render.h"
 #include "tests/integration/control/harness.h"
 
 namespace knob::test {
@@ -157,6 +162,118 @@ TEST_F(KnobctlTest, CheckConfigAndAnalyzeNeedNoDaemon) {
   r = Ctl({"analyze", "usl", "x.csv"}, false);
   EXPECT_EQ(r.code, kKnobctlDaemonError);
   EXPECT_NE(r.err.find("not built"), std::string::npos);
+}
+
+TEST_F(KnobctlTest, VersionAndGetoptForms) {
+  CtlRun r = Ctl({"--version"}, false);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("knobctl ", 0), 0u) << r.out;
+  r = Ctl({"-V", "--json"}, false);
+  EXPECT_TRUE(nlohmann::json::parse(r.out, nullptr, false).contains("knobctl")) << r.out;
+  // --opt=value, options after the command, short option clusters.
+  r = Ctl({"status", "--socket=" + dir_ + "/control.sock", "--timeout=5"}, false);
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Ctl({"-j", "targets"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.front(), '{');
+  // `--` ends options: a target named like an option reaches the daemon, which does not know it.
+  r = Ctl({"show", "--", "--weird"});
+  EXPECT_EQ(r.code, kKnobctlDaemonError) << r.err;
+  EXPECT_NE(r.err.find("'--weird'"), std::string::npos) << r.err;
+  r = Ctl({"--timeout"});
+  EXPECT_EQ(r.code, kKnobctlUsage);
+  EXPECT_NE(r.err.find("--timeout needs a value"), std::string::npos) << r.err;
+  r = Ctl({"--bogus", "status"});
+  EXPECT_EQ(r.code, kKnobctlUsage);
+  EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos) << r.err;
+  EXPECT_EQ(Ctl({"--color=sometimes", "status"}).code, kKnobctlUsage);
+  EXPECT_EQ(Ctl({"--follow", "status"}).code, kKnobctlUsage);
+}
+
+TEST_F(KnobctlTest, TargetsHaveAPhaseColumnAndColourFollowsTheTerminal) {
+  auto run = [&](std::vector<std::string> args, bool tty, const char* no_color) {
+    KnobctlEnv env;
+    env.tty = tty;
+    env.width = 200;
+    env.getenv = [no_color](const char* k) -> const char* {
+      return std::string(k) == "NO_COLOR" ? no_color : nullptr;
+    };
+    args.insert(args.begin(), {"--socket", dir_ + "/control.sock"});
+    std::ostringstream out, err;
+    EXPECT_EQ(RunKnobctl(args, out, err, env), 0) << err.str();
+    return out.str();
+  };
+  std::string plain = run({"targets"}, false, nullptr);
+  EXPECT_NE(plain.find("PHASE"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("\033["), std::string::npos);
+  EXPECT_NE(run({"targets"}, true, nullptr).find("\033["), std::string::npos);
+  EXPECT_EQ(run({"targets"}, true, "1").find("\033["), std::string::npos) << "NO_COLOR ignored";
+  EXPECT_EQ(run({"--color=never", "targets"}, true, nullptr).find("\033["), std::string::npos);
+  EXPECT_NE(run({"--color=always", "targets"}, false, nullptr).find("\033["), std::string::npos);
+}
+
+TEST(KnobctlRenderTest, TablesFitTheTerminalWidth) {
+  ctl::Table t({"ID", "REASON"});
+  t.Row({"1", std::string(120, 'x')});
+  std::ostringstream wide, narrow;
+  t.Print(wide, ctl::Style{false, 0});
+  t.Print(narrow, ctl::Style{false, 40});
+  EXPECT_NE(wide.str().find(std::string(120, 'x')), std::string::npos);
+  std::istringstream lines(narrow.str());
+  for (std::string line; std::getline(lines, line);)
+    EXPECT_LE(ctl::DisplayWidth(line), 40u) << line;
+  EXPECT_NE(narrow.str().find("x~"), std::string::npos) << narrow.str();
+}
+
+TEST(KnobctlRenderTest, TimesCarryTheirZoneOrAnAge) {
+  auto now = std::chrono::system_clock::now();
+  EXPECT_EQ(ctl::Age(now - std::chrono::seconds(42), now), "42s ago");
+  EXPECT_EQ(ctl::Age(now - std::chrono::seconds(245), now), "4m05s ago");
+  std::string t = ctl::Time(now);
+  EXPECT_TRUE(std::isalpha(static_cast<unsigned char>(t.back())) || t.back() == '0' ||
+              t.find('+') != std::string::npos || t.find('-', 11) != std::string::npos)
+      << "no zone in " << t;
+  EXPECT_GT(t.size(), 20u) << t;
+}
+
+TEST(KnobctlAnalyzeTest, JsonAsciiPlotAndPng) {
+  char dir[] = "/tmp/knobctl-analyze-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string csv = std::string(dir) + "/usl.csv", png = std::string(dir) + "/usl.png";
+  std::ofstream(csv) << "concurrency,throughput\n1,100\n2,190\n4,340\n8,520\n16,600\n32,560\n";
+  KnobctlEnv env;
+  env.analyze = [](const AnalyzeRequest& a, std::ostream& o, std::ostream& e) {
+    return ctl::RunAnalyzeCli(a, o, e);
+  };
+  std::ostringstream out, err;
+  ASSERT_EQ(RunKnobctl({"--json", "analyze", "usl", csv}, out, err, env), 0) << err.str();
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out.str();
+  EXPECT_GT(j["peak_concurrency"].get<double>(), 8);
+  EXPECT_LT(j["peak_concurrency"].get<double>(), 32);
+  EXPECT_EQ(j["points"].size(), 6u);
+  std::ostringstream text, terr;
+  ASSERT_EQ(RunKnobctl({"analyze", "usl", csv, "--plot=" + png}, text, terr, env), 0) << terr.str();
+  EXPECT_NE(text.str().find("o data, * USL fit"), std::string::npos) << text.str();
+  std::ifstream img(png, std::ios::binary);
+  std::string head(8, '\0');
+  img.read(head.data(), 8);
+  EXPECT_EQ(head.substr(1, 3), "PNG") << "gnuplot wrote no PNG: " << terr.str();
+  // mrc: a trace with more distinct keys than the sample budget still runs, rate lowered.
+  const std::string trace = std::string(dir) + "/trace";
+  {
+    std::ofstream f(trace);
+    for (int round = 0; round < 2; ++round)
+      for (size_t k = 0; k < ctl::kMaxSampledKeys * 2; ++k) f << "key" << k << '\n';
+  }
+  std::ostringstream mrc, merr;
+  ASSERT_EQ(RunKnobctl({"analyze", "mrc", trace, "--json"}, mrc, merr, env), 0) << merr.str();
+  auto m = nlohmann::json::parse(mrc.str(), nullptr, false);
+  ASSERT_FALSE(m.is_discarded()) << mrc.str();
+  EXPECT_EQ(m["accesses"].get<double>(), 4.0 * ctl::kMaxSampledKeys);
+  EXPECT_LE(m["sampled_keys"].get<double>(), ctl::kMaxSampledKeys);
+  EXPECT_LT(m["sample_rate"].get<double>(), 1);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

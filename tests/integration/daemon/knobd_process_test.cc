@@ -125,8 +125,8 @@ TEST_F(KnobdTest, ServesWellFormedMetricsOverHttp) {
        {"knobd_build_info", "knobd_up", "knobd_start_time_seconds", "knobd_tick_duration_seconds",
         "knobd_ticks_total", "knobd_ticks_skipped_total", "knobd_config_last_reload_success",
         "knobd_config_last_reload_timestamp_seconds", "knobd_config_reloads_total", "knobd_targets",
-        "knobd_recommendations_published_total", "knobd_process_resident_memory_bytes",
-        "knobd_process_cpu_seconds_total"}) {
+        "knobd_recommendations_published_total", "process_resident_memory_bytes",
+        "process_cpu_seconds_total", "process_open_fds", "process_max_fds"}) {
     EXPECT_EQ(e.types.count(family), 1u) << family;
     EXPECT_EQ(e.help.count(family), 1u) << family;
   }
@@ -146,14 +146,14 @@ TEST_F(KnobdTest, ServesWellFormedMetricsOverHttp) {
                 SampleValue(r->body, "knobd_targets{state=\"error\"}").value_or(0) +
                 SampleValue(r->body, "knobd_targets{state=\"paused\"}").value_or(0),
             1);
-  EXPECT_GT(SampleValue(r->body, "knobd_process_resident_memory_bytes").value_or(0), 0);
+  EXPECT_GT(SampleValue(r->body, "process_resident_memory_bytes").value_or(0), 0);
 
   auto missing = HttpGet("127.0.0.1", port_, "/nope");
   ASSERT_TRUE(missing.has_value());
   EXPECT_EQ(missing->status, 404);
 }
 
-// docs/metrics.md must name every knobd_ family the daemon serves, whichever subsystem
+// docs/metrics.md must name every knobd_ and process_ family the daemon serves, whichever subsystem
 // registered it, and every family the Daemon section lists must really be served.
 TEST_F(KnobdTest, DocsListEveryServedFamily) {
   auto knobd = Start();
@@ -162,7 +162,7 @@ TEST_F(KnobdTest, DocsListEveryServedFamily) {
   std::string docs = ReadFile(std::string(KNOB_SOURCE_DIR) + "/docs/metrics.md");
   ASSERT_FALSE(docs.empty());
   for (const auto& [family, type] : e.types) {
-    if (family.rfind("knobd_", 0) != 0) continue;
+    if (family.rfind("knobd_", 0) != 0 && family.rfind("process_", 0) != 0) continue;
     EXPECT_NE(docs.find("`" + family + "`"), std::string::npos)
         << family << " (" << type << ") is served but not documented in docs/metrics.md";
   }

@@ -7,8 +7,12 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <ctime>
+#include <map>
+#include <set>
 
 #include "daemon/metrics/process_metrics.h"
 
@@ -83,18 +87,37 @@ TEST(ProcessMetricsTest, ReportsOwnMemoryAndCpu) {
     values[f.name] = f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value
                                                                : f.metric[0].gauge.value;
   }
-  ASSERT_EQ(values.count("knobd_process_resident_memory_bytes"), 1u);
-  EXPECT_GT(values["knobd_process_resident_memory_bytes"], 1024 * 1024);
-  ASSERT_EQ(values.count("knobd_process_cpu_seconds_total"), 1u);
-  EXPECT_GE(values["knobd_process_cpu_seconds_total"], 0.05);
-  EXPECT_LE(values["knobd_process_cpu_seconds_total"], cpu_after + 0.05);
+  ASSERT_EQ(values.count("process_resident_memory_bytes"), 1u);
+  EXPECT_GT(values["process_resident_memory_bytes"], 1024 * 1024);
+  ASSERT_EQ(values.count("process_cpu_seconds_total"), 1u);
+  EXPECT_GE(values["process_cpu_seconds_total"], 0.05);
+  EXPECT_LE(values["process_cpu_seconds_total"], cpu_after + 0.05);
 }
 
-TEST(ProcessMetricsTest, MissingStatmDropsOnlyTheMemoryFamily) {
-  ProcessMetrics pm("/nonexistent/statm");
-  auto families = pm.Collect();
-  ASSERT_EQ(families.size(), 1u);
-  EXPECT_EQ(families[0].name, "knobd_process_cpu_seconds_total");
+TEST(ProcessMetricsTest, OpenFdsAndTheirLimitAsClientLibrariesNameThem) {
+  ProcessMetrics pm;
+  std::map<std::string, double> before;
+  for (const auto& f : pm.Collect()) before[f.name] = f.metric[0].gauge.value;
+  ASSERT_EQ(before.count("process_open_fds"), 1u);
+  ASSERT_EQ(before.count("process_max_fds"), 1u);
+  EXPECT_GT(before["process_max_fds"], before["process_open_fds"]);
+  // Three more open descriptors show up in the next scrape.
+  int fds[3];
+  for (int& fd : fds) fd = ::dup(0);
+  std::map<std::string, double> after;
+  for (const auto& f : pm.Collect()) after[f.name] = f.metric[0].gauge.value;
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(after["process_open_fds"], before["process_open_fds"] + 3);
+  ASSERT_EQ(after.count("process_start_time_seconds"), 1u);
+  EXPECT_GT(after["process_start_time_seconds"], 1.5e9);
+  EXPECT_LE(after["process_start_time_seconds"], static_cast<double>(::time(nullptr)) + 1);
+}
+
+TEST(ProcessMetricsTest, MissingProcDropsOnlyTheFamiliesReadFromIt) {
+  ProcessMetrics pm("/nonexistent");
+  std::set<std::string> names;
+  for (const auto& f : pm.Collect()) names.insert(f.name);
+  EXPECT_EQ(names, (std::set<std::string>{"process_cpu_seconds_total", "process_max_fds"}));
 }
 
 }  // namespace

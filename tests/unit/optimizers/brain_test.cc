@@ -233,8 +233,9 @@ TEST(BrainTest, ExportsDocumentedMetricFamilies) {
   prometheus::TextSerializer ser;
   std::string text = ser.Serialize(h.registry.Collect());
   for (const char* fam :
-       {"knobd_recommendations_total", "knobd_recommended_value", "knobd_predicted_value",
-        "knobd_realized_value", "knobd_model_fit_r_squared", "knobd_model_confidence"}) {
+       {"knobd_recommendations_total", "knobd_recommended_value",
+        "knobd_predicted_requests_per_second", "knobd_realized_requests_per_second",
+        "knobd_realized_ratio", "knobd_model_fit_r_squared", "knobd_model_confidence"}) {
     EXPECT_NE(text.find(fam), std::string::npos) << fam;
   }
   EXPECT_NE(text.find("outcome=\"verified\""), std::string::npos);

@@ -137,7 +137,8 @@ TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
   rep.recommendation = rec;
   rep.explanation = {"a", "b"};
   rep.status = StatusInfo{"0.1.0", 1, 10, "recommend", "/etc/knobd.yaml", 1, 10, 2, 1, {"no PSI"}};
-  rep.targets = std::vector<TargetInfo>{{"web", "active", "apply", true, 12, 0.5, 3, 1}};
+  rep.targets =
+      std::vector<TargetInfo>{{"web", "active", "apply", true, 12, 0.5, 3, 1, "converged"}};
   ShowInfo show;
   show.target.name = "web";
   show.metrics["cpu.user_seconds"] = 3;
@@ -158,6 +159,7 @@ TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
   EXPECT_EQ(out.status->degraded, std::vector<std::string>{"no PSI"});
   ASSERT_TRUE(out.targets);
   EXPECT_EQ((*out.targets)[0].last_report_age_seconds, 0.5);
+  EXPECT_EQ((*out.targets)[0].phase, "converged");
   ASSERT_TRUE(out.show);
   EXPECT_EQ(out.show->metrics.at("cpu.user_seconds"), 3);
   ASSERT_TRUE(out.show->app);
