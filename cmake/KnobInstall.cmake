@@ -49,22 +49,12 @@ install(FILES ${KNOB_MAN_DIR}/man8/knobd.8.gz ${KNOB_MAN_DIR}/man8/knobctl.8.gz
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT knobd)
 install(FILES ${KNOB_MAN_DIR}/man5/knobd.yaml.5.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man5
         COMPONENT knobd)
-# knobctl's completion scripts are written with knobctl (issue 13's completion half).
-set(_bash_completion ${PROJECT_SOURCE_DIR}/daemon/knobctl/completion/knobctl.bash)
-set(_zsh_completion ${PROJECT_SOURCE_DIR}/daemon/knobctl/completion/_knobctl)
-if(EXISTS ${_bash_completion})
-  install(FILES ${_bash_completion} DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions
-          RENAME knobctl COMPONENT knobd)
-else()
-  # TODO(issue 13): goes away when daemon/knobctl/completion/ lands; the package test says so.
-  message(STATUS "no ${_bash_completion} yet: the package ships no bash completion")
-endif()
-if(EXISTS ${_zsh_completion})
-  install(FILES ${_zsh_completion} DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/zsh/vendor-completions
-          COMPONENT knobd)
-else()
-  message(STATUS "no ${_zsh_completion} yet: the package ships no zsh completion")
-endif()
+# knobctl's completion scripts (daemon/knobctl/completion/, written with knobctl).
+install(FILES ${PROJECT_SOURCE_DIR}/daemon/knobctl/completion/knobctl.bash
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions RENAME knobctl
+        COMPONENT knobd)
+install(FILES ${PROJECT_SOURCE_DIR}/daemon/knobctl/completion/_knobctl
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/zsh/vendor-completions COMPONENT knobd)
 
 # Every Debian package carries its copyright file and changelog in /usr/share/doc/<package>/.
 set(KNOB_CHANGELOG_GZ ${PROJECT_BINARY_DIR}/packaging/changelog.gz)

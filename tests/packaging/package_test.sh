@@ -46,14 +46,8 @@ expect_files "$knobd_deb" /usr/sbin/knobd /usr/bin/knobctl /etc/knobd/knobd.yaml
   /usr/share/doc/knobd/copyright /usr/share/doc/knobd/changelog.gz \
   /usr/share/doc/knobd/examples/knobd.yaml /usr/share/doc/knobd/examples/web-server.yaml \
   /usr/lib/knobd/knob-example-service /usr/lib/knobd/knob-loadgen
-if [ -f "$src/daemon/knobctl/completion/knobctl.bash" ]; then
-  expect_files "$knobd_deb" /usr/share/bash-completion/completions/knobctl
-else
-  step "   note: daemon/knobctl/completion/knobctl.bash not in this tree yet: no bash completion"
-fi
-if [ -f "$src/daemon/knobctl/completion/_knobctl" ]; then
-  expect_files "$knobd_deb" /usr/share/zsh/vendor-completions/_knobctl
-fi
+expect_files "$knobd_deb" /usr/share/bash-completion/completions/knobctl \
+  /usr/share/zsh/vendor-completions/_knobctl
 expect_files "$lib_deb" /usr/lib/libknob.so.0 "/usr/lib/libknob.so.$version" /usr/share/doc/libknob0/copyright
 expect_files "$dev_deb" /usr/include/knob/knob.h /usr/include/knob/client.h /usr/include/knob/status.h \
   /usr/lib/libknob.so /usr/lib/libknob_client.a /usr/lib/pkgconfig/knob.pc \
