@@ -329,6 +329,9 @@ int Main(int argc, char** argv) {
   options.name = flags->Get("name");
   options.socket_path = flags->Get("knobd-socket");
   options.default_report_interval = *interval;
+  // Redis's own buckets (2^k µs, 1 µs to ~1 s): most commands finish far below the client's
+  // default first bound of 50 µs, where every percentile would collapse onto one bucket.
+  for (double b = 1e-6; b < 1.1; b *= 2) options.latency_bounds_seconds.push_back(b);
   Client client(options);
   RedisAdapter adapter(redis, client);
   client.RegisterKnob(

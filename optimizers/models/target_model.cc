@@ -219,17 +219,20 @@ WindowStats TargetModel::Window(MonoTime from, MonoTime to) const {
 WindowStats TargetModel::Baseline(MonoTime to, const std::map<std::string, double>& knobs,
                                   Duration span, size_t min_samples) const {
   WindowStats w;
-  for (auto it = observations_.rbegin(); it != observations_.rend(); ++it) {
-    if (it->time >= to) continue;
-    if (it->time < to - 5 * span) break;
-    if (it->time < to - span && w.samples() >= min_samples) break;
+  // Newest first. An index, not std::views::reverse: clang (clang-tidy) cannot take the reverse
+  // view of a std::deque with GCC 12's library.
+  for (size_t i = observations_.size(); i-- > 0;) {
+    const Observation& o = observations_[i];
+    if (o.time >= to) continue;
+    if (o.time < to - 5 * span) break;
+    if (o.time < to - span && w.samples() >= min_samples) break;
     bool same = true;
     for (const auto& [k, v] : knobs) {
-      auto f = it->knobs.find(k);
-      same = same && f != it->knobs.end() && f->second == v;
+      auto f = o.knobs.find(k);
+      same = same && f != o.knobs.end() && f->second == v;
     }
     if (!same) break;  // an earlier setting: not this change's baseline
-    w.Add(*it);
+    w.Add(o);
   }
   return w;
 }
