@@ -8,6 +8,7 @@ PKGS=(
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  gnuplot-nox  # issue 11: the tuning benchmark's plots (bench/tuning/run.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do
