@@ -140,6 +140,15 @@ Oracle SweepOracle(const Scenario& s) {
     po.knee_goodput = knee->goodput;
     o.phases.push_back(po);
   }
+  Simulator sim(s.conditions, s.seed);
+  for (int i = 0; i < static_cast<int>(s.duration_seconds); ++i) {
+    const Knobs* k = &o.phases.front().best;
+    for (const PhaseOracle& po : o.phases)
+      if (i >= po.start) k = &po.best;
+    Truth t = sim.Tick(*k);
+    o.reference_goodput.push_back(t.goodput);
+    o.reference_violated.push_back(s.Violates(t));
+  }
   return o;
 }
 
@@ -159,15 +168,18 @@ Scores Score(const Scenario& s, const Oracle& o, const Trace& t) {
   for (size_t p = 0; p < o.phases.size(); ++p) {
     const PhaseOracle& po = o.phases[p];
     const int a = static_cast<int>(po.start), b = std::min(n, static_cast<int>(po.end));
-    const double ref = std::max(1e-9, po.best_goodput);
-    // Smoothed ratio; converged from the first tick after which it stays within 5%.
+    // Ratio of the smoothed objective to the smoothed reference; converged from the first tick
+    // after which it stays within 5%.
     std::vector<double> ratio(b - a);
-    double acc = 0;
+    double acc = 0, acc_ref = 0;
     for (int i = a; i < b; ++i) {
       acc += t.ticks[i].goodput;
-      if (i - a >= kSmoothTicks) acc -= t.ticks[i - kSmoothTicks].goodput;
-      int w = std::min(kSmoothTicks, i - a + 1);
-      ratio[i - a] = acc / w / ref;
+      acc_ref += o.reference_goodput[i];
+      if (i - a >= kSmoothTicks) {
+        acc -= t.ticks[i - kSmoothTicks].goodput;
+        acc_ref -= o.reference_goodput[i - kSmoothTicks];
+      }
+      ratio[i - a] = acc / std::max(1e-9, acc_ref);
     }
     int converged = -1;
     for (int i = b - 1; i >= a; --i) {
@@ -183,14 +195,15 @@ Scores Score(const Scenario& s, const Oracle& o, const Trace& t) {
       sc.recovery_ticks = std::max(sc.recovery_ticks, ticks_to);
     // Steady state: the phase's last third.
     const int from = a + (b - a) * 2 / 3;
-    double sum = 0;
+    double sum = 0, sum_ref = 0;
     std::map<std::string, double> knob_sum;
     for (int i = from; i < b; ++i) {
       sum += t.ticks[i].goodput;
+      sum_ref += o.reference_goodput[i];
       for (const KnobSpec& k : s.knobs) knob_sum[k.name] += t.knobs[i].at(k.name);
     }
     const int len = std::max(1, b - from);
-    sc.steady_pct = std::min(sc.steady_pct, 100.0 * sum / len / ref);
+    sc.steady_pct = std::min(sc.steady_pct, 100.0 * sum / std::max(1e-9, sum_ref));
     for (const KnobSpec& k : s.knobs) {
       if (!k.resource || s.flat) continue;
       any_resource = true;
@@ -200,9 +213,11 @@ Scores Score(const Scenario& s, const Oracle& o, const Trace& t) {
     // Violations after convergence (or over the steady window if it never converged), past
     // what the oracle's own best setting shows in that many ticks.
     const int vfrom = converged < 0 ? from : converged;
-    int bad = 0;
-    for (int i = vfrom; i < b; ++i) bad += t.violated[i];
-    int expected = static_cast<int>(std::ceil(po.best_violation_fraction * (b - vfrom)));
+    int bad = 0, expected = 0;
+    for (int i = vfrom; i < b; ++i) {
+      bad += t.violated[i];
+      expected += o.reference_violated[i];
+    }
     sc.violations_after += std::max(0, bad - expected);
   }
   if (!any_resource) sc.resource_ratio = std::nan("");
@@ -302,17 +317,14 @@ void WriteResults(const std::string& dir, const std::vector<Scenario>& scenarios
     const Oracle& o = oracles.at(s.id);
     const double scale = s.knobs.front().name == kCache ? 1048576.0 : 1.0;
     for (size_t i = 0; i < ts.front().ticks.size(); ++i) {
-      double ref = 0;
-      for (const PhaseOracle& po : o.phases)
-        if (i >= po.start && i < po.end) ref = po.best_goodput;
-      dat << i << ' ' << ref;
+      dat << i << ' ' << o.reference_goodput[i];
       for (const Trace& t : ts)
         dat << ' ' << t.ticks[i].goodput << ' ' << t.ticks[i].p99_seconds * 1000 << ' '
             << t.knobs[i].at(s.knobs.front().name) / scale;
       dat << '\n';
     }
     std::ofstream gp(dir + "/plots/" + s.id + ".gp");
-    gp << "set terminal pngcairo size 1200,900 font ',9'\n"
+    gp << "set terminal pngcairo size 1000,780 font ',8' noenhanced\n"
        << "set output '" << dir << "/plots/tuning-" << s.id << ".png'\n"
        << "set multiplot layout 3,1 title '" << s.title << "'\n"
        << "set key outside right\nset xlabel 'simulated seconds'\n";
@@ -320,10 +332,13 @@ void WriteResults(const std::string& dir, const std::vector<Scenario>& scenarios
       gp << "set ylabel '" << ylabel << "'\n" << (log ? "set logscale y\n" : "unset logscale y\n");
       gp << "plot ";
       if (oracle)
-        gp << "'" << dir << "/series/" << s.id << ".dat' u 1:2 w l lw 2 dt 2 t 'oracle', ";
+        gp << "'" << dir << "/series/" << s.id
+           << ".dat' u 1:2 w l lw 2 dt 2 lc rgb 'black' t 'oracle', ";
       for (size_t j = 0; j < ts.size(); ++j) {
-        gp << "'" << dir << "/series/" << s.id << ".dat' u 1:" << 3 + 3 * j + offset << " w l t '"
-           << ts[j].tuner << "'" << (j + 1 < ts.size() ? ", " : "\n");
+        // Fixed colours per tuner across the three panels; knobd drawn thicker.
+        gp << "'" << dir << "/series/" << s.id << ".dat' u 1:" << 3 + 3 * j + offset << " w l lc "
+           << j + 1 << " lw " << (ts[j].tuner == "knobd" ? 2 : 1) << " t '" << ts[j].tuner << "'"
+           << (j + 1 < ts.size() ? ", " : "\n");
       }
     };
     series(0, "goodput (req/s)", true, false);

@@ -38,6 +38,10 @@ struct PhaseOracle {
 
 struct Oracle {
   std::vector<PhaseOracle> phases;
+  // Per tick of the whole run with each phase's best setting (switched at the phase's start):
+  // the reference a tuner's objective is compared with, tick by tick.
+  std::vector<double> reference_goodput;
+  std::vector<bool> reference_violated;
   size_t points = 0;  // settings swept
 };
 

@@ -3,7 +3,7 @@
 # tuner on every scenario (--short: the three short-mode scenarios), writes the table and the
 # series to OUT (default build/tuning) and draws one PNG per scenario with gnuplot (Debian
 # gnuplot-nox, installed by scripts/install-deps.sh).
-#   bench/tuning/run.sh [--full | --short] [OUT]
+#   [DOCS=1] bench/tuning/run.sh [--full | --short] [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODE=--full
@@ -23,6 +23,8 @@ OUT=$(cd "$OUT" && pwd)
 start=$(date +%s.%N)
 "$BUILD_DIR/bench/tuning/knob-tuning-bench" "$MODE" --out "$OUT" | tee "$OUT/run.log"
 for gp in "$OUT"/plots/*.gp; do gnuplot "$gp"; done
+# DOCS=1: refresh the plots docs/benchmarks.md shows.
+if [ "${DOCS:-0}" = 1 ]; then mkdir -p docs/img && cp "$OUT"/plots/tuning-*.png docs/img/; fi
 end=$(date +%s.%N)
 printf 'tuning benchmark %s: %.1f s (run and plots); table %s/tuning-results.md, plots %s/plots/\n' \
   "$MODE" "$(awk "BEGIN{print $end - $start}")" "$OUT" "$OUT" | tee -a "$OUT/run.log"

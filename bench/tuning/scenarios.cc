@@ -179,12 +179,12 @@ Scenario CacheCap() {
   s.title = "LRU cache over Zipf(0.9) keys under a 256 MiB memory cap";
   s.knobs = {
       {kCache, 1 * kMiB, 512 * kMiB, 16 * kMiB, Range(8 * kMiB, 512 * kMiB, 8 * kMiB), true}};
-  s.fixed = {{kWorkers, 32}, {kPool, 32}};
+  s.fixed = {{kWorkers, 16}, {kPool, 16}};
   s.conditions = [](double) {
     Conditions c;
     c.closed_loop = true;
-    c.clients = 32;
-    c.cpu_seconds = 0.0003;
+    c.clients = 16;
+    c.cpu_seconds = 0.0001;
     c.backend_seconds = 0.005;
     c.cache = true;
     c.keys = 300000;

@@ -19,7 +19,8 @@
 // kSettleTicks at the new setting, points are remembered, the search runs over the knob's
 // grid indices, one knob after the other (two passes with two knobs), and then holds the best
 // point; it searches again when the held objective moves by more than 15% for 20 ticks (a
-// workload shift). Objective: throughput, or 10% of it in a tick that breaks a constraint.
+// workload shift). Objective: throughput, or in a tick that breaks a constraint 10% of it times
+// the worst ratio of limit to value (an exterior penalty that points back to feasibility).
 #include <cmath>
 #include <complex>
 #include <deque>
@@ -147,12 +148,16 @@ class GoldenTuner final : public Tuner {
     if (!t) return {};
     std::optional<Measures::Tick> m = measures_.Update(*t, s_.knobs.front().name);
     if (!m) return {};
-    double obj = m->throughput;
+    // A broken constraint costs 90% of the objective and more the further it is broken, so the
+    // search sees which way feasibility lies.
     double total = m->throughput + m->errors;
-    bool bad = m->p99 > s_.p99_slo_seconds ||
-               (total > 0 && m->errors / total > s_.max_error_ratio) ||
-               (s_.memory_cap_bytes && t->memory && t->memory->rss_bytes > *s_.memory_cap_bytes);
-    if (bad) obj *= 0.1;
+    double worst = std::min(1.0, s_.p99_slo_seconds / std::max(1e-9, m->p99));
+    if (total > 0 && m->errors / total > s_.max_error_ratio)
+      worst = std::min(worst, s_.max_error_ratio * total / m->errors);
+    if (s_.memory_cap_bytes && t->memory)
+      worst = std::min(
+          worst, *s_.memory_cap_bytes / std::max(1.0, static_cast<double>(t->memory->rss_bytes)));
+    double obj = worst < 1 ? m->throughput * 0.1 * worst : m->throughput;
     if (holding_) return Hold(obj, current);
     if (++ticks_ <= kSettleTicks) return {};
     sum_ += obj;
