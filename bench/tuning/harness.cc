@@ -1,11 +1,13 @@
 // Runs, the oracle sweep, the scores and the output files of harness.h.
 #include "bench/tuning/harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <limits>
 #include <sstream>
 
@@ -226,6 +228,7 @@ Scores Score(const Scenario& s, const Oracle& o, const Trace& t) {
 
 bool MeetsBar(const Scenario& s, const Scores& sc, std::string* why) {
   std::ostringstream w;
+  w << std::fixed << std::setprecision(1);
   if (!(sc.steady_pct >= 95)) w << "steady objective " << sc.steady_pct << "% < 95%; ";
   if (std::isfinite(sc.resource_ratio) && sc.resource_ratio > 1.25)
     w << "resources " << sc.resource_ratio << "x the knee > 1.25x; ";
@@ -235,8 +238,10 @@ bool MeetsBar(const Scenario& s, const Scores& sc, std::string* why) {
     w << "recovery " << sc.recovery_ticks << " ticks (need < 20); ";
   if (s.flat && sc.changes_after_60s > 0)
     w << sc.changes_after_60s << " changes on the flat landscape after 60 s; ";
-  if (why) *why = w.str();
-  return w.str().empty();
+  std::string text = w.str();
+  if (text.size() >= 2) text.resize(text.size() - 2);
+  if (why) *why = text;
+  return text.empty();
 }
 
 namespace {
@@ -273,8 +278,9 @@ void WriteResults(const std::string& dir, const std::vector<Scenario>& scenarios
          "recovery_ticks,changes,rollbacks,changes_after_60s,false_alarms,meets_bar\n";
   std::ofstream md(dir + "/tuning-results.md");
   md << "| scenario | tuner | converge (ticks) | steady % of oracle | resources / knee | "
-        "violations after conv. | recovery (ticks) | changes | rollbacks | shift false alarms |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n";
+        "violations after conv. | recovery (ticks) | changes | rollbacks | shift false alarms | "
+        "knobd's bar |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n";
   std::map<std::string, const Scenario*> by_id;
   for (const Scenario& s : scenarios) by_id[s.id] = &s;
   for (const Result& r : results) {
@@ -289,8 +295,42 @@ void WriteResults(const std::string& dir, const std::vector<Scenario>& scenarios
     md << "| " << r.scenario << " | " << r.tuner << " | " << Ticks(sc.converge_ticks) << " | "
        << Fmt(sc.steady_pct, 1) << " | " << Fmt(sc.resource_ratio, 2) << " | "
        << sc.violations_after << " | " << Ticks(sc.recovery_ticks) << " | " << sc.changes << " | "
-       << sc.rollbacks << " | " << (sc.false_alarms < 0 ? "n/a" : Fmt(sc.false_alarms)) << " |\n";
+       << sc.rollbacks << " | " << (sc.false_alarms < 0 ? "n/a" : Fmt(sc.false_alarms)) << " | "
+       << (r.tuner != "knobd" ? ""
+           : bar              ? "met"
+                              : "missed: " + why)
+       << " |\n";
   }
+  // Who converged first in each scenario (the "fewer ticks than every baseline"); ties
+  // are listed together.
+  std::map<std::string, double> fastest;
+  for (const Result& r : results) {
+    double c = r.scores.converge_ticks;
+    if (c < 0) continue;
+    auto it = fastest.find(r.scenario);
+    if (it == fastest.end() || c < it->second) fastest[r.scenario] = c;
+  }
+  int knobd_first = 0, knobd_alone = 0;
+  md << "\nFirst to converge:";
+  for (const Scenario& s : scenarios) {
+    auto it = fastest.find(s.id);
+    md << ' ' << s.id << ' ';
+    if (it == fastest.end()) {
+      md << "none;";
+      continue;
+    }
+    std::vector<std::string> who;
+    for (const Result& r : results)
+      if (r.scenario == s.id && r.scores.converge_ticks == it->second) who.push_back(r.tuner);
+    for (size_t i = 0; i < who.size(); ++i) md << (i ? "=" : "") << who[i];
+    md << " (" << Fmt(it->second) << ");";
+    if (std::find(who.begin(), who.end(), "knobd") != who.end()) {
+      ++knobd_first;
+      knobd_alone += who.size() == 1;
+    }
+  }
+  md << " knobd first in " << knobd_first << " of " << scenarios.size() << " (alone in "
+     << knobd_alone << ").\n";
   md << "\n| scenario | phase | oracle best | best goodput/s | knee | settings swept |\n"
         "|---|---|---|---|---|---|\n";
   for (const Scenario& s : scenarios) {
