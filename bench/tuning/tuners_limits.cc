@@ -154,18 +154,16 @@ class VegasTuner final : public LimitTuner {
     }
     const double queue = std::ceil(limit_ * (1 - rtt_noload_ / rtt));
     const double l = Log10Root(limit_);
+    const bool drop = m.errors > 0;
+    if (!drop && m.pool_demand * 2 < limit_) return limit_;  // app-limited: no upward drift
     double next;
-    if (m.errors > 0) {
+    if (drop || queue > 6 * l) {  // a timeout, or more queueing than beta
       next = limit_ - l;
-    } else if (m.pool_demand * 2 < limit_) {
-      return limit_;
-    } else if (queue <= l) {
+    } else if (queue <= l) {  // no queueing: grow by beta
       next = limit_ + 6 * l;
-    } else if (queue < 3 * l) {
+    } else if (queue < 3 * l) {  // below alpha: grow by log10
       next = limit_ + l;
-    } else if (queue > 6 * l) {
-      next = limit_ - l;
-    } else {
+    } else {  // between alpha and beta: the sweet spot
       return limit_;
     }
     next = std::clamp(next, 1.0, kMax);

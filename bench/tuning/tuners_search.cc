@@ -92,7 +92,7 @@ class HillClimbTuner final : public Tuner {
     move = std::min(move, kMaxChangePerSample);
     if (move > 0 && cpu_util > 0.95) move = 0;
     control_ += move;
-    int mag = static_cast<int>(0.5 + control_ * noise_ * kTargetSnr * kWaveMultiplier * 2.0);
+    int mag = static_cast<int>(std::lround(control_ * noise_ * kTargetSnr * kWaveMultiplier * 2.0));
     mag = std::clamp(mag, 1, kMaxWaveMagnitude);
     const double lo = spec_.min / unit_, hi = spec_.max / unit_;
     control_ = std::clamp(control_, lo, std::max(lo, hi - mag));

@@ -125,3 +125,79 @@ TEST(TuningShort, EveryTunerRunsEveryShortScenarioWithFiniteScores) {
 
 }  // namespace
 }  // namespace knob::tuning
+
+namespace knob::tuning {
+namespace {
+
+// Feeds a baseline hand-made reports of a service on a concurrency limit and returns the value
+// it sets after each tick (the current value when it sets none).
+class BaselineRules : public ::testing::Test {
+ protected:
+  BaselineRules() {
+    s_.id = "rules";
+    s_.knobs = {{kLimit, 1, 512, 10, {}, false}};
+    s_.conditions = [](double) { return Conditions{}; };
+  }
+  double Step(Tuner& t, double in_flight, double errors, double rtt_seconds) {
+    requests_ += 1000;
+    errors_ += errors;
+    TargetSnapshot ts;
+    ts.name = "svc";
+    ts.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests_;
+    a.errors_total = errors_;
+    a.in_flight = in_flight;
+    a.latency_sum_seconds = 1000 * rtt_seconds;
+    a.latency_p99_seconds = 2 * rtt_seconds;
+    a.knobs[kLimit] = knobs_[kLimit];
+    ts.app = a;
+    Snapshot snap;
+    snap.targets["svc"] = ts;
+    for (auto& [k, v] : t.Tick(snap, knobs_)) knobs_[k] = v;
+    return knobs_[kLimit];
+  }
+  std::unique_ptr<Tuner> Make(const std::string& name) {
+    auto t = MakeTuner(name, s_);
+    knobs_ = s_.Initial();
+    t->Start(s_, knobs_);
+    return t;
+  }
+  Scenario s_;
+  Knobs knobs_;
+  double requests_ = 0, errors_ = 0;
+};
+
+TEST_F(BaselineRules, AimdAddsOneWhenHalfUsedAndBacksOffByTenPercentOnADrop) {
+  auto t = Make("aimd");
+  EXPECT_EQ(knobs_[kLimit], 10);  // its published initial limit
+  Step(*t, 8, 0, 0.01);           // the first report only sets the counters
+  EXPECT_EQ(Step(*t, 8, 0, 0.01), 11);
+  EXPECT_EQ(Step(*t, 8, 0, 0.01), 12);
+  EXPECT_EQ(Step(*t, 2, 0, 0.01), 12);  // app-limited: holds
+  EXPECT_EQ(Step(*t, 8, 5, 0.01), 10);  // floor(12 * 0.9)
+}
+
+TEST_F(BaselineRules, Gradient2ShrinksOnRisingLatencyButNotBelowItsMinimum) {
+  auto t = Make("gradient2");
+  EXPECT_EQ(knobs_[kLimit], 20);
+  Step(*t, 20, 0, 0.01);
+  for (int i = 0; i < 12; ++i) Step(*t, 20, 0, 0.01);
+  // Steady RTT: gradient 1, each window adds smoothing * queueSize = 0.8.
+  double grown = Step(*t, 40, 0, 0.01);
+  EXPECT_GT(grown, 20);
+  for (int i = 0; i < 30; ++i) Step(*t, 40, 0, 0.05);  // RTT x5: gradient 0.5
+  EXPECT_EQ(knobs_[kLimit], 20);
+}
+
+TEST_F(BaselineRules, VegasGrowsByBetaWithoutQueueingAndShrinksWithIt) {
+  auto t = Make("vegas");
+  Step(*t, 20, 0, 0.01);
+  Step(*t, 20, 0, 0.01);                 // sets rtt_noload
+  EXPECT_EQ(Step(*t, 20, 0, 0.01), 26);  // no queue: + 6 log10(20) rounded down to 6
+  // RTT doubled: queue = ceil(26 * 0.5) = 13 > beta 6: - log10 = 25.
+  EXPECT_EQ(Step(*t, 26, 0, 0.02), 25);
+}
+
+}  // namespace
+}  // namespace knob::tuning
