@@ -14,7 +14,7 @@ PKGS=(
   lowdown groff-base man-db # issue 13: man pages from Markdown (lowdown) and their render test
   dpkg-dev fakeroot lintian file # issue 13: the .deb (dpkg-shlibdeps, dpkg-deb) and its lintian test
   golang-go cargo rustc librust-serde-json-dev python3-setuptools  # issue 16: Go and Rust clients built offline, the Python client's package
-  redis-server libhiredis-dev pgbouncer postgresql libpq-dev haproxy wrk apache2-utils  # issue 15: adapters and their e2e tests (real servers and load tools)
+  redis-server libhiredis-dev pgbouncer postgresql libpq-dev haproxy wrk   # issue 15: adapters and their e2e tests (real servers and load tools)
   prometheus chromium fonts-dejavu-core tmux gnuplot-nox  # issue 14: real Prometheus/promtool, console screenshot, knobctl top in a pty, analyze --plot
 )
 missing=()
