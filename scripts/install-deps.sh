@@ -8,6 +8,8 @@ PKGS=(
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  libre2-dev  # issue 12: linear-time cmdline regex (std::regex recursion overflowed the stack)
+  clang-14 libclang-rt-14-dev  # issue 12: libFuzzer targets and their sanitizer runtimes (scripts/fuzz.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do
