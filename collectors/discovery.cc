@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collectors/discovery.h"
 
+#include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 
 #include "collectors/parse/cgroup.h"
 #include "collectors/parse/loadavg.h"
@@ -193,12 +195,7 @@ bool Discovery::Matches(const Selector& sel, const TargetMemo& memo, Proc& p,
       }
       return false;
     }
-    try {
-      if (!std::regex_search(*p.cmdline, *memo.regex)) return false;
-    } catch (const std::exception& e) {
-      why_not = std::string("cmdline_regex: ") + e.what();
-      return false;
-    }
+    if (!re2::RE2::PartialMatch(*p.cmdline, *memo.regex)) return false;
   }
   if (sel.cgroup || sel.systemd_unit) {
     LoadCgroup(p);
@@ -277,13 +274,15 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
     TargetMemo& memo = memo_[t.name];
     if (t.selector.cmdline_regex && memo.regex_src != *t.selector.cmdline_regex) {
       memo.regex_src = *t.selector.cmdline_regex;
-      memo.regex.reset();
-      try {
-        memo.regex.emplace(memo.regex_src, std::regex::ECMAScript | std::regex::optimize);
+      re2::RE2::Options opts;
+      opts.set_log_errors(false);
+      memo.regex = std::make_unique<re2::RE2>(memo.regex_src, opts);
+      if (memo.regex->ok()) {
         memo.regex_status = OkStatus();
-      } catch (const std::exception& e) {
+      } else {
         memo.regex_status =
-            InvalidArgumentError("cmdline_regex '" + memo.regex_src + "': " + e.what());
+            InvalidArgumentError("cmdline_regex '" + memo.regex_src + "': " + memo.regex->error());
+        memo.regex.reset();
       }
     }
     if (t.selector.host) {

@@ -10,7 +10,7 @@
 //   registered   the pid a control-socket client registered under that name (ctx.registered_pids)
 //   comm         exact /proc/PID/comm (the name inside stat's parentheses)
 //   exe          /proc/PID/exe: full path, or basename when the selector has no '/'
-//   cmdline_regex ECMAScript regex searched in the NUL->space joined /proc/PID/cmdline
+//   cmdline_regex RE2 regex searched in the NUL->space joined /proc/PID/cmdline
 //   cgroup       the process's v2 path ("0::" line) equals it or lies below it
 //   systemd_unit a path component of the v2 path, or of the v1 name=systemd path, equals it
 //   host         no processes; the target is always active (host metrics only)
@@ -43,12 +43,12 @@
 //
 // Thread rule: collection thread only.
 
+#include <re2/re2.h>
 #include <sys/types.h>
 
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -86,7 +86,7 @@ class Discovery final : public Collector {
     bool ever_active = false;
     bool active_last = false;  // active after the last tick
     std::string regex_src;
-    std::optional<std::regex> regex;
+    std::unique_ptr<re2::RE2> regex;  // RE2: see kMaxCmdlineRegexBytes for why not std::regex
     Status regex_status;
   };
 

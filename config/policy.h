@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -49,13 +50,20 @@ struct KnobPolicy {
   bool operator==(const KnobPolicy&) const = default;
 };
 
+// `cmdline` patterns are RE2 (linear time, bounded stack). libstdc++'s std::regex matched by
+// recursion, a few hundred bytes of stack per input character (GCC bug 86164): a process whose
+// command line is 4 KiB of 'a', which any local user can start, overflowed the collection
+// worker's stack with `server.*--port`. The pattern length is capped so a policy cannot ask
+// for a megabyte automaton; the loader refuses a longer one with its position.
+inline constexpr size_t kMaxCmdlineRegexBytes = 4096;
+
 // How to find a target's processes. Any set field narrows the match (logical AND); a target
 // with only `registered` is whatever client says `hello` with that name.
 struct Selector {
   std::optional<pid_t> pid;
   std::optional<std::string> comm;           // exact /proc/PID/comm
   std::optional<std::string> exe;            // basename or full path of /proc/PID/exe
-  std::optional<std::string> cmdline_regex;  // ECMAScript regex over space-joined cmdline
+  std::optional<std::string> cmdline_regex;  // RE2 regex over space-joined cmdline
   std::optional<std::string> cgroup;         // cgroup v2 path, e.g. /system.slice/nginx.service
   std::optional<std::string> systemd_unit;   // e.g. nginx.service (resolved via its cgroup)
   std::optional<std::string> registered;     // name given in a control-socket hello
@@ -87,8 +95,9 @@ struct TargetPolicy {
 
 struct ControlSettings {
   std::string socket_path = "/run/knobd/control.sock";
-  std::string group;        // socket group (mode 0660); empty: knobd's own group
-  std::string admin_group;  // uids in this group may run admin ops; root always may
+  std::string group;            // socket group; empty: knobd's own group
+  uint32_t socket_mode = 0660;  // file mode of the socket: 0600, 0660 or 0666
+  std::string admin_group;      // uids in this group may run admin ops; root always may
   uint64_t max_message_bytes = 64 * 1024;
   uint32_t max_clients = 1024;
   double max_messages_per_second = 100;  // per client, token bucket with burst = 2x

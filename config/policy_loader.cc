@@ -7,6 +7,7 @@
 #include "config/policy_loader.h"
 
 #include <arpa/inet.h>
+#include <re2/re2.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -21,7 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <regex>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -263,9 +264,13 @@ class Loader : public PolicyFields {
   }
 
   void Control(const YAML::Node& node) {
-    static const std::vector<std::string> kKeys = {"socket",      "group",
-                                                   "admin_group", "max_message_size",
-                                                   "max_clients", "max_messages_per_second",
+    static const std::vector<std::string> kKeys = {"socket",
+                                                   "group",
+                                                   "admin_group",
+                                                   "socket_mode",
+                                                   "max_message_size",
+                                                   "max_clients",
+                                                   "max_messages_per_second",
                                                    "idle_timeout"};
     ControlSettings& c = policy_.global.control;
     const std::string where = "global.control";
@@ -282,6 +287,21 @@ class Loader : public PolicyFields {
         }
       } else if (e.key == "group") {
         if (auto v = String(e, what)) c.group = *v;
+      } else if (e.key == "socket_mode") {
+        // Connecting needs write permission, so each class gets rw or nothing; the owner
+        // (knobd) always rw. Written in octal as chmod takes it.
+        if (auto v = String(e, what)) {
+          static const std::map<std::string, uint32_t> kModes = {{"0600", 0600}, {"600", 0600},
+                                                                 {"0660", 0660}, {"660", 0660},
+                                                                 {"0666", 0666}, {"666", 0666}};
+          if (auto it = kModes.find(*v); it != kModes.end()) {
+            c.socket_mode = it->second;
+          } else {
+            Error(MarkOf(e), what + ": '" + *v + "' is not a socket mode knobd accepts",
+                  "0600 (knobd's user only), 0660 (and control.group) or 0666 (every local "
+                  "user: admin ops still need admin_group)");
+          }
+        }
       } else if (e.key == "admin_group") {
         if (auto v = String(e, what)) c.admin_group = *v;
       } else if (e.key == "max_message_size") {
@@ -687,15 +707,24 @@ class Loader : public PolicyFields {
           any = true;
         }
       } else if (e.key == "cmdline") {
-        if (auto v = String(e, what)) {
-          try {
-            std::regex re(*v, std::regex::ECMAScript);
+        if (auto v = String(e, what); v && v->size() > kMaxCmdlineRegexBytes) {
+          Error(MarkOf(e),
+                what + ": a regular expression of " + std::to_string(v->size()) +
+                    " bytes is longer than the " + std::to_string(kMaxCmdlineRegexBytes) +
+                    " allowed",
+                "match a distinctive argument (e.g. '--config /etc/app.yaml') or use exe");
+        } else if (v) {
+          re2::RE2::Options opts;
+          opts.set_log_errors(false);
+          re2::RE2 re(*v, opts);
+          if (re.ok()) {
             s.cmdline_regex = *v;
             any = true;
-          } catch (const std::regex_error& ex) {
+          } else {
             Error(MarkOf(e),
-                  what + ": '" + *v + "' is not a valid regular expression (" + ex.what() + ")",
-                  "ECMAScript syntax; quote the value in single quotes to keep backslashes");
+                  what + ": '" + *v + "' is not a valid regular expression (" + re.error() + ")",
+                  "RE2 syntax (no backreferences or lookaround); quote the value in single quotes "
+                  "to keep backslashes");
           }
         }
       } else if (e.key == "cgroup") {

@@ -31,7 +31,9 @@ enum class TargetState {
   kActive,   // processes found / client connected
   kGone,     // had processes or a client, now none; history kept
   kError,    // collection failed (reason in TargetSnapshot::error)
-  kPaused,   // operator paused it (knobctl pause)
+  // Never set by collection: pause is an operator override, kept in TargetSnapshot::paused
+  // beside the lifecycle state. Only the targets gauge and `knobctl show` report it as a state.
+  kPaused,
 };
 std::string_view TargetStateName(TargetState s);  // "pending" "active" "gone" "error" "paused"
 
@@ -135,6 +137,9 @@ struct TargetSnapshot {
   std::string name;
   TargetState state = TargetState::kPending;
   std::string error;  // why, when state == kError (or a partial-collection warning)
+  // The operator paused it (knobctl pause): set by the control side before collection, which
+  // must not clear it. Collection and the brain still run on a paused target; nothing is sent.
+  bool paused = false;
   std::vector<ProcessKey> processes;
   std::optional<std::string> cgroup;  // v2 path of the first process, when on cgroup v2
   std::optional<CpuStats> cpu;

@@ -30,6 +30,10 @@ T LoadAt(const char* p) {
   return v;
 }
 
+// The errno an NLMSG_ERROR carries (the kernel sends -errno, 1..4095). Anything else is a
+// malformed reply: negating INT_MIN is undefined (netlink_fuzzer found it), so it maps to EIO.
+int KernelErrno(int error) { return error < 0 && error > -4096 ? -error : EIO; }
+
 }  // namespace
 
 RealSockDiag::~RealSockDiag() {
@@ -118,7 +122,7 @@ Status NetlinkError(const char* data, size_t len, const char* what) {
   auto e = LoadAt<nlmsgerr>(data + NLMSG_HDRLEN);
   if (e.error == 0) return OkStatus();
   // ESRCH: no such task.
-  return ErrnoToStatus(-e.error, what);
+  return ErrnoToStatus(KernelErrno(e.error), what);
 }
 
 }  // namespace
@@ -210,7 +214,7 @@ Result<bool> WalkDiagDatagram(const char* data, size_t len, size_t min_payload, 
       if (h.nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
         auto e = LoadAt<nlmsgerr>(data + off + NLMSG_HDRLEN);
         if (e.error == 0) return true;
-        return ErrnoToStatus(-e.error, std::string(what) + " dump");
+        return ErrnoToStatus(KernelErrno(e.error), std::string(what) + " dump");
       }
       return InternalError(std::string(what) + ": short NLMSG_ERROR");
     }

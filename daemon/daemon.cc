@@ -334,7 +334,16 @@ void Daemon::MaybeCheckpoint() {
   }
   last_checkpoint_ = now;
   Status s = decider->Save(policy_->global.state_dir);
-  if (!s.ok()) spdlog::warn("checkpoint to {}: {}", policy_->global.state_dir, s.ToString());
+  // A full or read-only disk fails every checkpoint: say so once, and once when it recovers.
+  std::string error = s.ok() ? "" : s.ToString();
+  if (error != checkpoint_error_) {
+    if (!s.ok())
+      spdlog::warn("checkpoint to {}: {}; learning since the last good checkpoint is not saved",
+                   policy_->global.state_dir, error);
+    else
+      spdlog::info("checkpoint to {}: recovered", policy_->global.state_dir);
+  }
+  checkpoint_error_ = std::move(error);
 }
 
 void Daemon::FinishShutdown() {

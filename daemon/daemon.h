@@ -123,6 +123,7 @@ class Daemon {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<SelfMetrics> self_metrics_;
   std::optional<MonoTime> last_checkpoint_;
+  std::string checkpoint_error_;  // the last checkpoint's failure, logged once
   std::shared_ptr<ProcessMetrics> process_metrics_;
   std::unique_ptr<MetricsExporter> exporter_;
   std::unique_ptr<TickPipeline> pipeline_;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -319,7 +320,15 @@ Status Brain::Load(const std::string& state_dir) {
   std::stringstream ss;
   ss << in.rdbuf();
   auto d = DecodeBrainState(ss.str());
-  if (!d.ok()) return d.status().WithContext(path);
+  if (!d.ok()) {
+    // A torn or corrupt file (a crash before the atomic rename existed, a disk error, a hand
+    // edit) is kept for a human under another name, so the next checkpoint cannot overwrite
+    // the evidence and the next start does not trip over it again.
+    std::string aside = path + ".corrupt";
+    if (::rename(path.c_str(), aside.c_str()) == 0)
+      return InvalidArgumentError(path + ": " + d.status().message() + "; moved aside to " + aside);
+    return d.status().WithContext(path);
+  }
   MonoTime now = clock_.Now();
   targets_.clear();
   for (auto& r : d->records) {

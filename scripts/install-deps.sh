@@ -16,6 +16,8 @@ PKGS=(
   golang-go cargo rustc librust-serde-json-dev python3-setuptools  # issue 16: Go and Rust clients built offline, the Python client's package
   redis-server libhiredis-dev pgbouncer postgresql libpq-dev haproxy wrk   # issue 15: adapters and their e2e tests (real servers and load tools)
   prometheus chromium fonts-dejavu-core tmux gnuplot-nox  # issue 14: real Prometheus/promtool, console screenshot, knobctl top in a pty, analyze --plot
+  libre2-dev  # issue 12: linear-time cmdline regex (std::regex recursion overflowed the stack)
+  clang-14 libclang-rt-14-dev  # issue 12: libFuzzer targets and their sanitizer runtimes (scripts/fuzz.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -16,3 +16,7 @@ ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 300 -LE 'e2e|tuning_b
 # where a neighbour's burst can swing one measurement: a failed one runs once more before it
 # counts as failed. Both runs' output is kept; one that fails twice fails the build.
 ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 300 -L e2e --repeat until-pass:2
+# Coverage-guided fuzzing of every external-input parser (libFuzzer, clang-14, ASan+UBSan), a
+# bounded KNOB_FUZZ_SECONDS per target from the checked-in seed corpora (issue 12).
+cd - >/dev/null
+scripts/fuzz.sh

@@ -147,8 +147,18 @@ void ControlApi::HandleHello(SessionId id, Session& s, protocol::Hello hello) {
            "already_registered", /*close=*/true);
     return;
   }
+  // A target reports and is steered only as itself: a name, once registered, belongs to that
+  // uid for the daemon's lifetime (root may always take it: it can do anything anyway).
+  if (std::optional<uid_t> owner = clients_.NameOwnerUid(hello.name);
+      owner && *owner != s.peer.uid && s.peer.uid != 0) {
+    Refuse(id, ErrorCode::kPermissionDenied,
+           "name '" + hello.name + "' belongs to uid " + std::to_string(*owner) +
+               "; only that uid (or root) may register it",
+           "name_owner", /*close=*/true);
+    return;
+  }
   s.client_name = hello.name;
-  Send(id, clients_.Register(id, std::move(hello)));
+  Send(id, clients_.Register(id, std::move(hello), s.peer.uid));
 }
 
 void ControlApi::HandleReport(SessionId id, Session& s, protocol::Report report) {

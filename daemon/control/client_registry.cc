@@ -68,9 +68,16 @@ std::optional<pid_t> ClientRegistry::LiveOwner(const std::string& name, SessionI
   return std::nullopt;
 }
 
-protocol::Welcome ClientRegistry::Register(SessionId session, protocol::Hello hello) {
+std::optional<uid_t> ClientRegistry::NameOwnerUid(const std::string& name) const {
+  auto it = clients_.find(name);
+  if (it == clients_.end() || it->second.name.empty()) return std::nullopt;
+  return it->second.uid;
+}
+
+protocol::Welcome ClientRegistry::Register(SessionId session, protocol::Hello hello, uid_t uid) {
   RegisteredClient& c = clients_[hello.name];
   bool resumed = c.reports > 0 || !c.name.empty();
+  if (!resumed) c.uid = uid;
   c.name = hello.name;
   c.target = ResolveTarget(hello.name);
   c.session = session;
@@ -219,7 +226,7 @@ void ClientRegistry::MergeReports(const Policy& /*policy*/, Snapshot& snapshot) 
   }
   for (const auto& name : paused_) {
     auto it = snapshot.targets.find(name);
-    if (it != snapshot.targets.end()) it->second.state = TargetState::kPaused;
+    if (it != snapshot.targets.end()) it->second.paused = true;
   }
 }
 

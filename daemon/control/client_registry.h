@@ -8,7 +8,8 @@
 //   - Publisher: Publish() sends `set` to the target's client (advisory in recommend mode,
 //     dropped while paused or in observe mode).
 //   - AppReportSource: RegisteredPids() / MergeReports() give the tick each client's pid and
-//     latest report; paused targets are marked TargetState::kPaused.
+//     latest report; paused targets get TargetSnapshot::paused (not a lifecycle
+//     state: discovery sets the state after this runs).
 //   - acks and expiries go to the OutcomeSink (the brain).
 // Thread rule: loop thread only.
 
@@ -50,6 +51,9 @@ struct RegisteredClient {
   std::string target;  // policy target it belongs to ("" when none)
   std::optional<SessionId> session;
   pid_t pid = 0;
+  // The uid that first registered the name: only it (or root) may register it again, so a
+  // gone service's target cannot be taken over by another user's process.
+  uid_t uid = 0;
   std::string session_tag;
   std::vector<protocol::KnobInfo> knobs;
   std::optional<AppReport> latest;
@@ -70,8 +74,10 @@ class ClientRegistry final : public Publisher, public AppReportSource {
   // --- Fed by the session layer ---
   // The pid of another live session registered as `name`, if any (the name is taken).
   std::optional<pid_t> LiveOwner(const std::string& name, SessionId session) const;
-  // Registers (or resumes) `hello.name` on `session`; returns the welcome to send.
-  protocol::Welcome Register(SessionId session, protocol::Hello hello);
+  // The uid the name was first registered by, if it ever was.
+  std::optional<uid_t> NameOwnerUid(const std::string& name) const;
+  // Registers (or resumes) `hello.name` on `session` for peer `uid`; returns the welcome.
+  protocol::Welcome Register(SessionId session, protocol::Hello hello, uid_t uid);
   void StoreReport(const std::string& client, AppReport report);
   // NotFound (with the message to send) when no set with this id waits for `client`'s ack.
   Status Ack(const std::string& client, const protocol::Ack& ack);

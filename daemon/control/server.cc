@@ -84,7 +84,7 @@ Status ControlServer::Start() {
           settings_.group);
   }
   KNOB_RETURN_IF_ERROR(
-      server_.Listen(settings_.socket_path, 0660, group,
+      server_.Listen(settings_.socket_path, static_cast<int>(settings_.socket_mode), group,
                      [this](std::unique_ptr<Stream> s) { OnConnection(std::move(s)); }));
   sweep_.Start(std::chrono::seconds(1), std::chrono::seconds(1), [this] { api_.Sweep(); });
   stopped_ = false;
@@ -97,9 +97,11 @@ void ControlServer::OnPolicyChanged(const Policy& /*before*/, const Policy& afte
   // The socket path and group are fixed at start; limits and targets follow the new policy.
   auto keep_path = settings_.socket_path;
   auto keep_group = settings_.group;
+  auto keep_mode = settings_.socket_mode;
   SetPolicy(std::make_shared<const Policy>(after));
   settings_.socket_path = keep_path;
   settings_.group = keep_group;
+  settings_.socket_mode = keep_mode;
 }
 
 void ControlServer::Stop() {

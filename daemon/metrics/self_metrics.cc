@@ -117,7 +117,9 @@ void SelfMetrics::RecordReload(bool success, WallTime when) {
 
 void SelfMetrics::SetTargetsByState(const Snapshot& snapshot) {
   std::map<TargetState, int> counts;
-  for (const auto& [name, t] : snapshot.targets) counts[t.state]++;
+  // A paused target counts once, as paused, whatever its lifecycle state.
+  for (const auto& [name, t] : snapshot.targets)
+    counts[t.paused ? TargetState::kPaused : t.state]++;
   for (auto& [state, gauge] : targets_) gauge->Set(counts[state]);
 }
 

@@ -3,8 +3,12 @@
 // fixed; the test stays as its regression test, and the comment says what was wrong.
 
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
 
+#include <climits>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "collectors/parse/loadavg.h"
 #include "collectors/parse/pid_stat.h"
@@ -14,6 +18,7 @@
 #include "collectors/parse/smaps_rollup.h"
 #include "config/policy_loader.h"
 #include "core/protocol/codec.h"
+#include "core/sock_diag.h"
 
 namespace knob::parse {
 namespace {
@@ -87,6 +92,34 @@ TEST(FuzzFindingsTest, PidStatRejectsOutOfRangeAndNegative) {
   std::string negative_threads = tail;
   negative_threads.replace(negative_threads.find(" 20 0 1 0 "), 10, " 20 0 -3 0 ");
   EXPECT_FALSE(ParsePidStat("42 (x)" + negative_threads).ok());
+}
+
+// core/sock_diag.cc, WalkDiagDatagram and NetlinkError: an NLMSG_ERROR's `error` was negated
+// to get the errno; a reply carrying INT_MIN made that undefined behaviour (netlink_fuzzer,
+// UBSan: "negation of -2147483648 cannot be represented in type 'int'"). Fix: an error outside
+// -4095..-1 is a malformed reply, reported as EIO. Under the sanitizer build this test aborts
+// if the negation comes back.
+TEST(FuzzFindingsTest, NetlinkErrorWithIntMinIsAnErrorNotUndefinedBehaviour) {
+  struct {
+    nlmsghdr h;
+    nlmsgerr e;
+  } reply{};
+  reply.h.nlmsg_len = sizeof(reply);
+  reply.h.nlmsg_type = NLMSG_ERROR;
+  reply.e.error = INT_MIN;
+  std::vector<char> buf(sizeof(reply));
+  std::memcpy(buf.data(), &reply, sizeof(reply));
+  std::vector<TcpSocketInfo> out;
+  auto inet = ParseInetDiagDatagram(buf.data(), buf.size(), /*with_info=*/true, out);
+  ASSERT_FALSE(inet.ok());
+  EXPECT_NE(inet.status().message().find("sock_diag dump"), std::string::npos)
+      << inet.status().ToString();
+  EXPECT_FALSE(ParseUnixDiagDatagram(buf.data(), buf.size(), out).ok());
+  // taskstats reads a genetlink reply: pad it to the genl header length first.
+  buf.resize(sizeof(reply) + 4, 0);
+  TaskStatsTotals totals;
+  EXPECT_FALSE(ParseTaskStatsReply(buf.data(), buf.size(), totals).ok());
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

@@ -202,6 +202,7 @@ class RawConn {
     return eof_;
   }
   int fd() const { return fd_; }
+  bool eof() const { return eof_; }
 
  private:
   int fd_ = -1;

@@ -82,6 +82,24 @@ TEST_F(ControlServerTest, SocketIsCreatedWithMode0660) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 }
 
+// issue 12: the mode comes from the policy (control.socket_mode), and a group from the policy
+// owns the socket.
+TEST_F(ControlServerTest, SocketModeAndGroupComeFromThePolicy) {
+  for (uint32_t mode : {0600u, 0666u}) {
+    auto s = Settings(dir_);
+    s.socket_mode = mode;
+    group* g = getgrnam("nogroup");
+    ASSERT_NE(g, nullptr) << "no group 'nogroup' on this host";
+    s.group = "nogroup";
+    Harness h(s);
+    ASSERT_TRUE(h.start_status().ok()) << h.start_status().ToString();
+    struct stat st {};
+    ASSERT_EQ(stat(s.socket_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, mode);
+    EXPECT_EQ(st.st_gid, g->gr_gid);
+  }
+}
+
 TEST_F(ControlServerTest, SecondServerOnTheSamePathIsRefused) {
   Harness h(Settings(dir_));
   ASSERT_TRUE(h.start_status().ok());

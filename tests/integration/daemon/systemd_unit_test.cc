@@ -56,8 +56,9 @@ TEST_F(SystemdUnitTest, VerifyPasses) {
 }
 
 TEST_F(SystemdUnitTest, ExposureStaysLow) {
-  // docs/architecture.md records the score (2.3 with systemd 252); fail if hardening regresses.
-  auto [rc, out] = Shell(analyze_ + " security --offline=true --threshold=30 --no-pager " + copy_);
+  // docs/architecture.md records the score (2.0 with systemd 252); fail if hardening regresses
+  // past 2.0, the top of systemd's "OK" band a privileged always-on daemon should stay in.
+  auto [rc, out] = Shell(analyze_ + " security --offline=true --threshold=20 --no-pager " + copy_);
   if (out.find("Unknown option") != std::string::npos ||
       out.find("unrecognized option") != std::string::npos) {
     GTEST_SKIP() << "this systemd-analyze has no --offline/--threshold: " << out;
@@ -67,11 +68,11 @@ TEST_F(SystemdUnitTest, ExposureStaysLow) {
 }
 
 TEST_F(SystemdUnitTest, KeepsTheDirectivesKnobdRelies) {
-  for (const char* line : {"Type=notify", "WatchdogSec=", "Restart=on-failure",
-                           "RuntimeDirectory=knobd", "StateDirectory=knobd", "ProtectSystem=strict",
-                           "NoNewPrivileges=yes", "ExecReload=/bin/kill -HUP $MAINPID",
-                           "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_PERFMON",
-                           "RestartPreventExitStatus=2"}) {
+  for (const char* line :
+       {"Type=notify", "WatchdogSec=", "Restart=on-failure", "RuntimeDirectory=knobd",
+        "StateDirectory=knobd", "ProtectSystem=strict", "NoNewPrivileges=yes",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH", "RestartPreventExitStatus=2"}) {
     EXPECT_NE(unit_text_.find(line), std::string::npos) << line;
   }
 }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/unit/collectors/harness.h"
 
 namespace knob {
@@ -135,6 +137,36 @@ TEST(DiscoveryTest, BadRegexIsAnError) {
   Snapshot s = h.Tick({&d});
   EXPECT_EQ(s.targets.at("bad").state, TargetState::kError);
   EXPECT_NE(s.targets.at("bad").error.find("cmdline_regex"), std::string::npos);
+}
+
+// Regression (issue 12): with std::regex, `server.*--port` over a long command line recursed
+// once per character and overflowed the collection worker's stack (4 KiB was enough on a
+// 1 MiB thread stack). Any user can start a process with a megabyte of argv. RE2 matches it in
+// linear time with a bounded stack; the test matches on a thread with the default 8 MiB stack.
+TEST(DiscoveryTest, MegabyteCommandLineDoesNotOverflowTheStack) {
+  Harness h;
+  std::string argv = "server";
+  argv += '\0';
+  argv += std::string(1 << 20, 'a');
+  argv += '\0';
+  argv += "--port";
+  argv += '\0';
+  argv += "8080";
+  h.tree.Write("proc/100/cmdline", argv);
+  Selector cmd;
+  cmd.cmdline_regex = "^server .*--port 80[0-9]+$";
+  h.AddTarget("long", cmd);
+  Selector miss;
+  miss.cmdline_regex = "server.*--nope";
+  h.AddTarget("miss", miss);
+  Discovery d(h.env, h.registry);
+  Snapshot s;
+  std::thread worker([&] { s = h.Tick({&d}); });  // 8 MiB default stack, like the uv pool
+  worker.join();
+  ASSERT_TRUE(h.last_status.ok()) << h.last_status.ToString();
+  ASSERT_EQ(s.targets.at("long").processes.size(), 1u);
+  EXPECT_EQ(s.targets.at("long").processes[0].pid, 100);
+  EXPECT_TRUE(s.targets.at("miss").processes.empty());
 }
 
 TEST(DiscoveryTest, VanishedBetweenListAndReadIsSkipped) {

@@ -180,6 +180,22 @@ TEST_F(ControlApiTest, SecondLiveClientWithSameNameIsRefused) {
   EXPECT_EQ(api_.clients().RegisteredPids().at("example-service"), 100);
 }
 
+// issue 12: a gone service's name cannot be taken by another uid's process.
+TEST_F(ControlApiTest, NameBelongsToItsFirstUid) {
+  Register(1, 100);  // uid 1000
+  api_.OnDisconnect(1);
+  api_.OnConnect(2, PeerIdentity{200, 2000, 2000, false});
+  api_.OnLine(2, HelloLine("example-service", 200));
+  const auto e = Last<protocol::Error>(transport_.Take(2));
+  ASSERT_NE(e, std::nullopt);
+  EXPECT_EQ(e->code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(e->message.find("belongs to uid 1000"), std::string::npos) << e->message;
+  EXPECT_EQ(transport_.closed, std::vector<SessionId>{2});
+  EXPECT_TRUE(api_.clients().RegisteredPids().empty());
+  Register(3, 300);  // the same uid again: resumes
+  EXPECT_EQ(api_.clients().RegisteredPids().at("example-service"), 300);
+}
+
 TEST_F(ControlApiTest, PublishSendsSetAndAckReachesTheDecider) {
   Register(1, 100);
   transport_.Take(1);
@@ -244,7 +260,7 @@ TEST_F(ControlApiTest, PauseAndObserveModeStopDelivery) {
   Snapshot snap;
   snap.targets["svc"].name = "svc";
   api_.clients().MergeReports(Policy{}, snap);
-  EXPECT_EQ(snap.targets["svc"].state, TargetState::kPaused);
+  EXPECT_TRUE(snap.targets["svc"].paused);
 
   api_.OnLine(9, "{\"v\":1,\"type\":\"resume\",\"id\":2,\"target\":\"svc\"}");
   api_.OnLine(9, "{\"v\":1,\"type\":\"mode\",\"id\":3,\"target\":\"svc\",\"mode\":\"recommend\"}");
