@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Captures real kernel netlink replies as seeds for tests/fuzz/netlink_fuzzer.cc.
 
 Writes tests/fuzz/corpus/netlink/<name>: one selector byte (the parser, as the fuzzer's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Coverage-guided fuzzing in the test command (issue 12): builds the libFuzzer targets of
 # tests/fuzz/ with clang-14 (Debian's clang and libclang-rt-14-dev), ASan and UBSan in
 # build-fuzz, and runs each for KNOB_FUZZ_SECONDS (default 10) from its checked-in seed corpus

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The sanitizer runs of CI (issue 12), after the normal build and tests in .ci/run:
 #   asan: every test but the end-to-end tuning ones (ctest label e2e), the other languages'
 #         clients (clients) and the packaging/Prometheus tool checks (tools), built with ASan+UBSan

@@ -19,8 +19,8 @@ tag="SPDX-License-Identifier: Apache-2.0"
 comment_for() {  # prints the comment leader for FILE, or nothing when the file is not source
   local f=$1
   case "$f" in
-    tests/data/*) return ;;
-    *.cc | *.h | *.c | *.h.in) echo "//" ;;
+    tests/data/* | tests/fuzz/corpus/*) return ;;  # kernel copies and fuzz seeds are data
+    *.cc | *.h | *.c | *.h.in | *.go | *.rs) echo "//" ;;
     *.sh | *.py | *.cmake | */CMakeLists.txt | CMakeLists.txt | *.yaml | *.yml | *.service | \
       *.conf | *.pc.in | *.cmake.in) echo "#" ;;
     *)
@@ -44,7 +44,11 @@ while IFS= read -r f; do
   if head -n 1 "$f" | grep -q '^#!'; then
     { head -n 1 "$f"; echo "$leader $tag"; tail -n +2 "$f"; } >"$tmp"
   else
-    { echo "$leader $tag"; cat "$f"; } >"$tmp"
+    case "$f" in
+      # A comment right above `package` would become the Go package's documentation.
+      *.go) { echo "$leader $tag"; echo; cat "$f"; } >"$tmp" ;;
+      *) { echo "$leader $tag"; cat "$f"; } >"$tmp" ;;
+    esac
   fi
   chmod --reference="$f" "$tmp"
   mv "$tmp" "$f"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What every adapter (adapters/*) shares: its command line (`--flag value` pairs, each
 // documented by the adapter's usage text), a stop flag set by SIGTERM/SIGINT, and the poll

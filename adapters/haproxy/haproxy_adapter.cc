@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-haproxy-adapter: makes an unmodified HAProxy tunable by knobd (docs/adapters.md).
 //
 //   knob concurrency_limit: the `maxconn` of one server (--server BACKEND/SERVER), set through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-pgbouncer-adapter: makes an unmodified PgBouncer tunable by knobd (docs/adapters.md).
 //
 //   knob default_pool_size (pool "default"): PgBouncer's `default_pool_size`, changed online on

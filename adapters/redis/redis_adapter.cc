@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-redis-adapter: makes an unmodified Redis tunable by knobd (docs/adapters.md).
 //
 //   knob cache_bytes = Redis `maxmemory`, set with CONFIG SET and read back with CONFIG GET;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs, the oracle sweep, the scores and the output files of harness.h.
 #include "bench/tuning/harness.h"
 

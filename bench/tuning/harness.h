@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The tuning benchmark's harness: run one tuner on one scenario, sweep the oracle, score the run
 // against it, and write the table, the series and the gnuplot scripts (docs/benchmarks.md,

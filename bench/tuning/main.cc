@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knob-tuning-bench: every tuner on every scenario of the simulated service, scored against the
 // oracle (docs/benchmarks.md, "Tuning benchmark"). bench/tuning/run.sh runs it and draws the
 // plots.

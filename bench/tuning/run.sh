@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reproduces the tuning benchmark of docs/benchmarks.md: builds knob-tuning-bench, runs every
 # tuner on every scenario (--short: the three short-mode scenarios), writes the table and the
 # series to OUT (default build/tuning) and draws one PNG per scenario with gnuplot (Debian

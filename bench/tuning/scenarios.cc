@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scenarios of issue 11, each a few numbers over the simulator of sim.h. Costs are chosen to
 // look like services measured in this repository (docs/benchmarks.md): a 2-core box, requests of
 // 0.5-2 ms CPU, backends of 1-20 ms.

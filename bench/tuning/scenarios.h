@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The tuning benchmark's scenarios (issue 11): a simulated service (sim.h), the knobs a tuner
 // may move with their bounds and starting values, the constraints, and the moments the world

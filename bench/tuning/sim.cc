@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The service model of sim.h. Every formula is in the header; here are the solver's choices.
 #include "bench/tuning/sim.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A simulated service with knobs, in virtual time, for the tuning benchmark (docs/benchmarks.md,
 // "Tuning benchmark"). One Tick() is one second of the service's life: it takes the current knob

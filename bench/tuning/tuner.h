@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The tuners the benchmark compares, behind one interface: knobd's real Brain (through its
 // Decider interface with a manual clock) and the published baselines. Every tuner sees only what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knobd's real brain as a tuner: optimizers/Brain through the Decider interface, on a manual
 // clock, in apply mode, with the guard defaults a policy file gets (docs/policy.md). A
 // recommendation is applied at once and acknowledged as the daemon's control server would on the

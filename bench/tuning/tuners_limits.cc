@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The static default and Netflix concurrency-limits' three limit algorithms (AIMD, Gradient2,
 // Vegas), each from the library's own description (github.com/Netflix/concurrency-limits,
 // concurrency-limits-core/.../limit/{AIMDLimit,Gradient2Limit,VegasLimit}.java, read 2026-12)

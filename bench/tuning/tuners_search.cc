@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two model-free tuners: the .NET thread pool's hill climbing and a noisy golden-section search.
 //
 // Hill climbing: Hellerstein, Morrison, Eilebrecht, "Applying control theory in the real world:

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package knob makes a Go service tunable by knobd, in pure Go (standard library only, no cgo).
 //
 // The service registers its knobs with a callback, records requests on its hot path, and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/knobctl/analyze_cli.h"
 
 #include <fcntl.h>

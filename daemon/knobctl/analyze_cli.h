@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // `knobctl analyze` (docs/knobctl.md): knobd's own models on files, no daemon needed.
 //   usl FILE.csv [--plot out.png]   USL fit of concurrency,throughput[,latency] rows: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One admin request to knobd over the control socket, as knobctl's commands make it: connect,
 // send one line, wait for one line (with a timeout), decode. Failures are written to `err` in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // How knobctl draws for a person: tables fitted to the terminal width, colour on a TTY (outcomes:
 // verified green, rolled_back / vetoed / rejected red; NO_COLOR and --color=never turn it off),

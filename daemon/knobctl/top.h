@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // `knobctl top`: a live view of every target (phase, throughput, p99, headroom, current ->
 // recommended knob values, last decision), refreshed every tick. On a terminal it draws in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/metrics/target_metrics.h"
 
 #include <prometheus/registry.h>

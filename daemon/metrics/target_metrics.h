@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The tuned service's own signals on /metrics (docs/metrics.md, section "Targets"): what the
 // target reports over the control socket (requests and errors as counters, latency as a real

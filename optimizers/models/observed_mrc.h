@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A miss-ratio curve from hit ratios observed at different cache sizes, for caches that report
 // hits and misses but no reuse-distance histogram (Redis through adapters/redis: INFO gives

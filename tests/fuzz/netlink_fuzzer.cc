@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry point for the three netlink reply parsers of core/sock_diag.h: one inet_diag
 // or unix_diag dump datagram, or one taskstats reply. They read what the kernel sends, so a
 // malformed length field must give an error Status, never a read outside the datagram. The first

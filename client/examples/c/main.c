@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A complete small service made tunable by knobd through the C ABI, knob.h (docs/integrating.md).
  * It "serves" requests, lets knobd resize its worker pool, and runs for argv[1] seconds
  * (default 10). Exit status 0 once it has been connected to knobd. */

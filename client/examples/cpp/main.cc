@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A complete small service made tunable by knobd with the C++ client (docs/integrating.md).
 // It "serves" requests from a worker pool and a cache, lets knobd resize the pool, and runs
 // for argv[1] seconds (default 10). Exit status 0 once knobd has received its reports.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A complete small service made tunable by knobd with the Python client (docs/integrating.md).
 
 It "serves" requests from a worker pool and a cache, lets knobd resize the pool, and runs for

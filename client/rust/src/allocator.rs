@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! The process's allocator statistics for reports, as the C++ client reads them: jemalloc's
 //! `mallctl` when the process runs on it (found at run time with dlsym, so the crate does not
 //! link jemalloc; refreshed with an `epoch` write), else glibc `mallinfo2()` (Rust's default

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! A fixed-bucket latency histogram for the hot path: one relaxed atomic add per request, no
 //! lock, no allocation. `drain` takes the counts since the previous drain (one report
 //! interval). Samples above the last bound count in the last bucket.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Makes a Rust service tunable by knobd (std plus serde_json, no C dependency).
 //!
 //! The service registers its knobs with a callback, records requests on its hot path, and a

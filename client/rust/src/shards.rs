@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! SHARDS spatial sampling of cache accesses (Waldspurger et al., FAST 2015), the same as the
 //! C++ client's `client/shards.h`: a key is sampled iff hash(key) mod P < R·P, so every access
 //! to a sampled key is seen. The reuse distance of a sampled access is the bytes of distinct

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! The client against a scripted control server on a real Unix socket: hello, report contents,
 //! every `set` outcome, reconnection, and a stalled daemon that must not slow the caller.
 

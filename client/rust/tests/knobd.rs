@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! The crate against the real knobd binary: it registers, knobd keeps its reports (visible to
 //! `show`), a second registration of the same name is refused, and the client comes back on
 //! its own after knobd restarts.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What the adapters' end-to-end tests (issue 15) share on top of the e2e harness: a real server
 // from its Debian package started in the test's temporary directory, the adapter between it and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HAProxy through knob-haproxy-adapter (issue 15): a real HAProxy (Debian haproxy) in front of a
 // real HTTP backend (a threaded Python http.server whose requests each wait 25 ms, as a backend
 // waiting on its database does), the server's maxconn at 2, and real HTTP load from wrk (Debian

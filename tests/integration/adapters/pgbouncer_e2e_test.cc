@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PgBouncer through knob-pgbouncer-adapter (issue 15): a real PostgreSQL (Debian postgresql)
 // and a real PgBouncer (Debian pgbouncer, transaction pooling, default_pool_size 1) in the
 // test's temporary directory on Unix sockets only, both run as the `postgres` user (neither

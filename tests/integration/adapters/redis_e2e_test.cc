@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Redis through knob-redis-adapter (issue 15): a real redis-server (Debian redis-server) with
 // maxmemory 4 MiB and allkeys-lru, two real redis-benchmark clients (one SETs, one GETs random
 // keys of a ~60000-key working set of 200-byte values, about 18 MiB in Redis), the adapter and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """docs/integrating.md shows the example programs the test command runs: every listing marked
 `<!-- listing: PATH -->` must be exactly the file PATH, and every example must be listed.
 `integrating_doc_test.py --update` rewrites the listings from the files."""

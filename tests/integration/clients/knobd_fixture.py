@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real knobd binary from the build with a temporary policy, control socket and state
 directory, for the client tests and the example programs (tests/integration/clients)."""
 

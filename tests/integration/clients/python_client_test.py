@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Python client (client/python/knob_client.py): parity details with the C++ client, every
 `set` outcome against a scripted server, the real knobd binary, and the package building
 offline. Run by ctest (python_client*), which sets KNOBD_BIN and PYTHONPATH."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs one example program of docs/integrating.md against a real knobd and checks that knobd
 received what it reports.
 

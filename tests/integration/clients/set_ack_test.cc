@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every client applies knobd's `set` through its callback and acks it, against the real
 // control server (daemon/control on a real loop and socket, the same code knobd runs): the
 // example programs of docs/integrating.md (C++, C, Python, Go, Rust) each register, get three

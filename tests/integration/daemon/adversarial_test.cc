@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Adversarial clients against a running knobd (issue 12): every hostile or broken client the
 // control socket can meet, over real Unix sockets, one knobd child process for the whole suite.
 // For each case: a clear `error` (or the documented close), a well-behaved registered client

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Soak (issue 12): 500 clients reporting every tick, clients coming and going, policy reloads
 // every few seconds and admin queries in a loop, against one knobd child process. The tick
 // stays on schedule (none skipped, p99 duration well under the interval, recorded), and RSS

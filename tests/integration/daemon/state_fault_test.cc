@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Faults around the state directory (issue 12), against the real knobd binary: SIGKILL at
 // random moments while it checkpoints, a corrupt or truncated state file at startup, and a
 // state directory that fills up. The state must never be unreadable; a bad file is moved aside

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real Prometheus server (Debian's `prometheus`) against a running knobd that tunes the
 // example service (issue 14): a 1 s scrape on loopback, up == 1, the target's series arrive with
 // their labels, `promtool check metrics` on a scrape, the rules load, every expression of the

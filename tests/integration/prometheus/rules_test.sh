@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # docs/prometheus/rules.yml: valid (promtool check rules), each alert's unit test passes
 # (promtool test rules), every alert has a unit test and a runbook_url whose anchor is a
 # `## AlertName` section of docs/troubleshooting.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // knobd's bar on the tuning benchmark's short scenarios (issue 11): >= 95% of the oracle's
 // objective at steady state, resources <= 1.25x the knee, zero constraint violations after
 // convergence, recovery from a shift in < 20 ticks, no change on the flat landscape after its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tuning benchmark's short mode: every tuner on the short scenarios (bench/tuning), checking
 // that each runs, produces finite scores, and that the harness itself can tell good from bad
 // (the oracle's own best setting scores 100%, a deliberately bad fixed setting does not).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Policies with absurd values (issue 12): each is refused with a positioned error that says
 // what is wrong, or accepted and handled. Literal YAML, one case per value kind.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression (issue 12): `knobctl pause` must survive a real tick. MergeReports runs before
 // collection and discovery then sets each target's lifecycle state, so a pause stored as a
 // state was overwritten and knobd_targets{state="paused"} stayed 0 in a running daemon.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tuned service's series on /metrics (daemon/metrics/target_metrics.h): counters and a real
 // histogram from reports, knob values, headroom per unit, the phase gauge, and removal of a
 // target's series when it leaves.

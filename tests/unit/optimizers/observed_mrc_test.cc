@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ObservedHitRatios (optimizers/models/observed_mrc.h): the miss-ratio curve of a cache that
 // reports only hits and misses (Redis), and its hook in TargetModel::Cache.
 #include "optimizers/models/observed_mrc.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //! Test support: a scripted control server on a real Unix socket, the real knobd binary from
 //! the build, and polling.
 #![allow(dead_code)]
