@@ -3,12 +3,11 @@
  * It "serves" requests, lets knobd resize its worker pool, and runs for argv[1] seconds
  * (default 10). Exit status 0 once it has been connected to knobd. */
 #define _POSIX_C_SOURCE 200809L
+#include <knob/knob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-#include <knob/knob.h>
 
 static int workers = 4; /* written by on_set on the client's thread, read below: a demo */
 
