@@ -11,6 +11,7 @@ PKGS=(
   prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev sysstat
   python3 curl procps iproute2 systemd
+  zsh  # issue 13: the zsh completion test (KnobctlLiveTest)
   lowdown groff-base man-db # issue 13: man pages from Markdown (lowdown) and their render test
   dpkg-dev fakeroot lintian file # issue 13: the .deb (dpkg-shlibdeps, dpkg-deb) and its lintian test
   golang-go cargo rustc librust-serde-json-dev python3-setuptools  # issue 16: Go and Rust clients built offline, the Python client's package

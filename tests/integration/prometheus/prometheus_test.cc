@@ -10,6 +10,7 @@
 // here); each check is a separate assertion block with its own message.
 #include <poll.h>
 
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -498,6 +499,43 @@ TEST_F(KnobctlLiveTest, TopInATerminalPlainListOtherwiseAndCompletion) {
     EXPECT_EQ(complete(kKnobctl + " --socket=" + Socket() + " mode example-service a", 4),
               "apply\n");
     EXPECT_NE(complete(kKnobctl + " analyze \"\"", 2).find("usl"), std::string::npos);
+  }
+  // zsh completion, run by an interactive zsh (compsys) in a real terminal: Tab completes a
+  // command, an option and the live target name.
+  {
+    ASSERT_EQ(access("/usr/bin/zsh", X_OK), 0)
+        << "/usr/bin/zsh is missing: install the Debian package 'zsh' (scripts/install-deps.sh)";
+    const std::string zdot = Path("zdotdir");
+    ASSERT_EQ(Shell("mkdir -p " + zdot).first, 0);
+    {
+      std::ofstream rc(zdot + "/.zshrc");
+      rc << "fpath=(" << kSrc << "/daemon/knobctl/completion $fpath)\n"
+         << "autoload -U compinit && compinit -u -D\nPS1='zsh> '\n";
+    }
+    const std::string bindir = kKnobctl.substr(0, kKnobctl.rfind('/'));
+    const std::string zt = "/usr/bin/tmux -L knobd-zsh-" + std::to_string(getpid()) + " ";
+    ASSERT_EQ(Shell(zt + "new-session -d -s z -x 250 -y 20 'env ZDOTDIR=" + zdot +
+                    " PATH=" + bindir + ":/usr/bin:/bin zsh -i'")
+                  .first,
+              0);
+    std::string screen;
+    auto shows = [&](const std::string& want) {
+      return WaitFor(
+          [&] {
+            screen = Shell(zt + "capture-pane -p -t z").second;
+            return screen.find(want) != std::string::npos;
+          },
+          seconds(10), milliseconds(200));
+    };
+    EXPECT_TRUE(shows("zsh>")) << screen;  // capture-pane drops trailing blanks
+    Shell(zt + "send-keys -t z 'knobctl --socket " + Socket() + " sh' Tab");
+    EXPECT_TRUE(shows(Socket() + " show")) << "zsh did not complete the command:\n" << screen;
+    Shell(zt + "send-keys -t z Tab");
+    EXPECT_TRUE(shows(" show example-service")) << "zsh did not complete the target:\n" << screen;
+    Shell(zt + "send-keys -t z C-c");
+    Shell(zt + "send-keys -t z 'knobctl --js' Tab");
+    EXPECT_TRUE(shows("knobctl --json")) << "zsh did not complete the option:\n" << screen;
+    Shell(zt + "kill-server");
   }
 }
 
