@@ -75,7 +75,9 @@ TEST_F(KnobctlTest, TargetsShowsConnectedClientAndPause) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("TARGET  STATE"), std::string::npos) << r.out;
   std::string svc = LineStartingWith(r.out, "svc ");
-  for (std::string want : {"active", "apply", "connected", std::to_string(getpid()).c_str()})
+  // Strings, not const char*: a pointer into to_string()'s temporary outlives it (ASan).
+  for (const std::string& want :
+       std::vector<std::string>{"active", "apply", "connected", std::to_string(getpid())})
     EXPECT_NE(svc.find(want), std::string::npos) << want << " in " << r.out;
   r = Ctl({"pause", "svc"});
   EXPECT_EQ(r.code, 0) << r.err;
