@@ -191,6 +191,9 @@ void ControlApi::Sweep() {
            "idle_timeout", /*close=*/true);
   }
   clients_.ExpirePending();
+  // As many gone clients as may be connected at once: enough for every service to restart
+  // under its own name, bounded when names churn.
+  clients_.ForgetGone(clients_.policy().global.control.max_clients);
 }
 
 void ControlApi::HandleAdmin(SessionId id, Session& s, const protocol::AdminRequest& req) {

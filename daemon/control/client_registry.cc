@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "core/protocol/codec.h"
 
 namespace knob {
@@ -124,9 +127,23 @@ void ClientRegistry::Disconnect(SessionId session, const std::string& client) {
   auto c = clients_.find(client);
   if (c != clients_.end() && c->second.session == session) {
     c->second.session.reset();
+    c->second.gone_at = clock_.Now();
     spdlog::info("control: client '{}' (pid {}) disconnected; kept as gone", c->first,
                  c->second.pid);
   }
+}
+
+size_t ClientRegistry::ForgetGone(size_t keep) {
+  std::vector<std::pair<MonoTime, std::string>> gone;
+  for (const auto& [name, c] : clients_)
+    if (!c.session) gone.emplace_back(c.gone_at, name);
+  if (gone.size() <= keep) return 0;
+  const size_t forget = gone.size() - keep;
+  std::nth_element(gone.begin(), gone.begin() + static_cast<long>(forget - 1), gone.end());
+  for (size_t i = 0; i < forget; ++i) clients_.erase(gone[i].second);
+  spdlog::info("control: forgot {} gone client(s), the longest gone first (at most {} are kept)",
+               forget, keep);
+  return forget;
 }
 
 void ClientRegistry::ExpirePending() {

@@ -58,6 +58,7 @@ struct RegisteredClient {
   std::vector<protocol::KnobInfo> knobs;
   std::optional<AppReport> latest;
   MonoTime latest_at{};
+  MonoTime gone_at{};  // when the session closed (meaningful while !session)
   uint64_t reports = 0;
   uint64_t recommendations = 0;
 };
@@ -85,6 +86,10 @@ class ClientRegistry final : public Publisher, public AppReportSource {
   void Disconnect(SessionId session, const std::string& client);
   // Apply-mode sets not acked before their expiry go to the outcome sink as kExpired.
   void ExpirePending();
+  // Forgets the longest-gone clients beyond `keep` gone ones (their name, uid claim and last
+  // report): services that register a new name per process (a pid in it) would otherwise grow
+  // the registry, and knobd's memory, by one entry per restart forever. Returns how many.
+  size_t ForgetGone(size_t keep);
 
   // --- Publisher ---
   void Publish(const Recommendation& rec) override;

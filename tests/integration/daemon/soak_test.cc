@@ -142,15 +142,19 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
   std::vector<double> query_ms;
   int query_failures = 0;
   std::thread admin([&] {
-    RawConn a(socket);
+    auto a = std::make_unique<RawConn>(socket);
     uint64_t id = 0;
     while (!stop) {
       protocol::AdminRequest req;
       req.op = id % 2 == 0 ? protocol::AdminOp::kStatus : protocol::AdminOp::kTargets;
       req.id = ++id;
       auto t0 = Clock::now();
-      if (!a.SendMessage(req) || !a.ReadMessage(seconds(5))) {
+      if (!a->SendMessage(req) || !a->ReadMessage(seconds(5))) {
+        // As knobctl would: a fresh connection for the next query, not a tight retry loop on a
+        // dead one (which once spun millions of times and starved knobd of CPU).
         ++query_failures;
+        a = std::make_unique<RawConn>(socket);
+        std::this_thread::sleep_for(milliseconds(50));
         continue;
       }
       query_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -166,6 +170,9 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
   std::optional<double> warm_ticks;
   int generation = 0, reloads = 0;
   uint64_t max_rss = 0;
+  // RSS and fds over time: about 30 samples over the run, printed as they are taken.
+  const auto sample_every = seconds(std::max(5, soak_seconds / 30));
+  auto next_sample = start;
   char drain[65536];
   while (Clock::now() - start < seconds(soak_seconds)) {
     auto now = Clock::now();
@@ -193,6 +200,14 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
       warm_ticks = SampleValue(scrape(), "knobd_ticks_total");
     }
     max_rss = std::max(max_rss, RssBytes(knobd.pid()));
+    if (now >= next_sample) {
+      std::printf("soak sample: t=%.0f s rss=%.1f MiB fds=%zu clients=%zu\n",
+                  std::chrono::duration<double>(now - start).count(),
+                  static_cast<double>(RssBytes(knobd.pid())) / 1048576, FdCount(knobd.pid()),
+                  clients.size());
+      std::fflush(stdout);
+      next_sample += sample_every;
+    }
     // Read and drop what knobd sends (welcome, set), so no client looks like a non-reader.
     for (auto& c : clients) {
       while (recv(c.conn->fd(), drain, sizeof(drain), MSG_DONTWAIT) > 0) {
@@ -229,6 +244,32 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
       query_ms[static_cast<size_t>(0.99 * static_cast<double>(query_ms.size() - 1))];
   EXPECT_LT(query_p99, 500) << "admin queries slowed past a tick";
 
+  // No history record lost: record ids come from one counter and every id drawn is recorded, so
+  // the ids over every target's history are 1..N without a gap (no target reaches the
+  // per-target cap of 1000 in a soak).
+  std::vector<uint64_t> ids;
+  {
+    RawConn h(socket);
+    uint64_t hid = 1000000;
+    for (const char* target : {"host", "fleet"}) {
+      protocol::AdminRequest req;
+      req.op = protocol::AdminOp::kHistory;
+      req.id = ++hid;
+      req.target = target;
+      req.limit = 100000;
+      ASSERT_TRUE(h.SendMessage(req));
+      auto m = h.ReadMessage(seconds(10));
+      ASSERT_TRUE(m.has_value()) << "no history reply for " << target;
+      auto* reply = std::get_if<protocol::AdminReply>(&*m);
+      ASSERT_TRUE(reply != nullptr && reply->history.has_value()) << protocol::Encode(*m);
+      for (const auto& rec : *reply->history) ids.push_back(rec.id);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  size_t lost = ids.empty() ? 0 : static_cast<size_t>(ids.back()) - ids.size();
+  EXPECT_EQ(lost, 0u) << "history ids have gaps: " << ids.size() << " records, newest id "
+                      << ids.back();
+
   // Every client gone: fds back to the idle count.
   clients.clear();
   size_t fds = 0;
@@ -236,10 +277,11 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
       << "fds " << fds << " vs " << idle_fds << " before any client";
   std::printf(
       "soak: %d s, %d clients, %.0f ticks (expected %.0f), tick p99 <= %.3f s, %d reloads, "
-      "RSS warm %.1f MiB max %.1f MiB, admin query p99 %.1f ms over %zu\n",
+      "RSS warm %.1f MiB max %.1f MiB, admin query p99 %.1f ms over %zu, history records %zu "
+      "lost %zu\n",
       soak_seconds, kClients, ticks, expected, *p99, reloads,
       static_cast<double>(*warm_rss) / 1048576, static_cast<double>(max_rss) / 1048576, query_p99,
-      query_ms.size());
+      query_ms.size(), ids.size(), lost);
   RecordProperty("tick_p99_seconds", std::to_string(*p99));
   RecordProperty("rss_growth_bytes", std::to_string(max_rss - *warm_rss));
 }
