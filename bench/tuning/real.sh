@@ -88,12 +88,13 @@ trap stop_all EXIT
 # Starts the service on a free port with the knob at $1 (knobd's socket $2); sets PORT.
 start_service() {
   local log=$3
+  : >"$log"  # exists before the background child opens it: the poll below may run first
   # shellcheck disable=SC2086
   "$SERVICE" --port 0 --socket "$2" $FLAG "$1" $SERVICE_FLAGS 2>"$log" &
   PIDS+=($!)
   PORT=
   for _ in $(seq 100); do
-    PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+    PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1 || true)
     [ -n "$PORT" ] && return 0
     sleep 0.1
   done
