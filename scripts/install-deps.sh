@@ -19,6 +19,7 @@ PKGS=(
   prometheus chromium fonts-dejavu-core tmux gnuplot-nox  # issue 14: real Prometheus/promtool, console screenshot, knobctl top in a pty, analyze --plot
   libre2-dev  # issue 12: linear-time cmdline regex (std::regex recursion overflowed the stack)
   clang-14 libclang-rt-14-dev  # issue 12: libFuzzer targets and their sanitizer runtimes (scripts/fuzz.sh)
+  jq  # issue 11: bench/tuning/real.sh reads knobctl --json (the real runs of the tuning benchmark)
 )
 missing=()
 for p in "${PKGS[@]}"; do

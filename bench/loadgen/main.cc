@@ -7,6 +7,9 @@
 //                          from the scheduled send time, so a stalled server is not hidden
 //                          (no coordinated omission)
 // Runs for --duration seconds (0: until SIGTERM), then prints throughput and p50/p99.
+// --series FILE appends one CSV line per second: unix time, successful requests, errors and the
+// p99 of that second's successful requests in ms (the real runs of bench/tuning/real.sh score
+// tuners from it).
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -55,8 +59,8 @@ class Zipf {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> f = {
-      {"port", "7070"},   {"connections", "16"}, {"duration", "10"},   {"rate", "0"},
-      {"keys", "100000"}, {"zipf", "0.99"},      {"report-every", "0"}};
+      {"port", "7070"},   {"connections", "16"}, {"duration", "10"},    {"rate", "0"},
+      {"keys", "100000"}, {"zipf", "0.99"},      {"report-every", "0"}, {"series", ""}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     std::string k = a.rfind("--", 0) == 0 ? a.substr(2) : "";
@@ -81,6 +85,9 @@ int main(int argc, char** argv) {
 
   std::mutex mu;
   std::vector<double> latencies;  // seconds, successful requests
+  const bool series = !f["series"].empty();
+  std::mutex second_mu;
+  std::vector<double> second_latencies;  // this second's, for --series
   std::atomic<uint64_t> ok{0}, errors{0}, disconnects{0};
   auto start = Clock::now();
   auto end = duration > 0 ? start + std::chrono::duration_cast<Clock::duration>(
@@ -124,6 +131,10 @@ int main(int argc, char** argv) {
         if (line.rfind("OK", 0) == 0) {
           ++ok;
           mine.push_back(std::chrono::duration<double>(Clock::now() - sent_at).count());
+          if (series) {
+            std::lock_guard<std::mutex> lock(second_mu);
+            second_latencies.push_back(mine.back());
+          }
         } else {
           ++errors;
         }
@@ -134,8 +145,40 @@ int main(int argc, char** argv) {
     });
   }
   double every = num("report-every");
+  std::ofstream series_out;
+  if (series) {
+    series_out.open(f["series"], std::ios::app);
+    if (!series_out) {
+      std::fprintf(stderr, "knob-loadgen: cannot open --series %s\n", f["series"].c_str());
+      g_stop = true;
+    }
+  }
+  auto second_start = Clock::now();
+  uint64_t second_ok = 0, second_errors = 0;
   while (!g_stop && Clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (series && Clock::now() - second_start >= std::chrono::seconds(1)) {
+      std::vector<double> lat;
+      {
+        std::lock_guard<std::mutex> lock(second_mu);
+        lat.swap(second_latencies);
+      }
+      std::sort(lat.begin(), lat.end());
+      double p99 = lat.empty() ? 0 : lat[std::min(lat.size() - 1, lat.size() * 99 / 100)] * 1e3;
+      const uint64_t now_ok = ok, now_errors = errors;
+      const double dt = std::chrono::duration<double>(Clock::now() - second_start).count();
+      char line[128];
+      std::snprintf(
+          line, sizeof line, "%.3f,%.1f,%.1f,%.3f\n",
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count(),
+          static_cast<double>(now_ok - second_ok) / dt,
+          static_cast<double>(now_errors - second_errors) / dt, p99);
+      series_out << line << std::flush;
+      second_start = Clock::now();
+      second_ok = now_ok;
+      second_errors = now_errors;
+    }
     static auto last = Clock::now();
     static uint64_t last_ok = 0;
     if (every > 0 && Clock::now() - last >= std::chrono::duration<double>(every)) {

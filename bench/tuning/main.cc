@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // knob-tuning-bench: every tuner on every scenario of the simulated service, scored against the
 // oracle (docs/benchmarks.md, "Tuning benchmark"). bench/tuning/run.sh runs it and draws the
-// plots.
+// plots. --score-real DIR scores the real runs bench/tuning/real.sh left in DIR instead
+// (bench/tuning/real.h).
 //   knob-tuning-bench [--full | --short] [--out DIR] [--scenario ID]... [--tuner NAME]...
+//   knob-tuning-bench --score-real DIR [--scenario ID]...
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,12 +16,13 @@
 #include <vector>
 
 #include "bench/tuning/harness.h"
+#include "bench/tuning/real.h"
 
 using namespace knob::tuning;
 
 int main(int argc, char** argv) {
   bool full = true;
-  std::string out;
+  std::string out, real_dir;
   std::set<std::string> only_scenarios, only_tuners;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -29,6 +32,8 @@ int main(int argc, char** argv) {
       full = false;
     } else if (a == "--out" && i + 1 < argc) {
       out = argv[++i];
+    } else if (a == "--score-real" && i + 1 < argc) {
+      real_dir = argv[++i];
     } else if (a == "--scenario" && i + 1 < argc) {
       only_scenarios.insert(argv[++i]);
     } else if (a == "--tuner" && i + 1 < argc) {
@@ -36,10 +41,16 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "knob-tuning-bench: unknown argument '%s'\nusage: knob-tuning-bench [--full | "
-                   "--short] [--out DIR] [--scenario ID]... [--tuner NAME]...\n",
+                   "--short] [--out DIR] [--scenario ID]... [--tuner NAME]...\n"
+                   "       knob-tuning-bench --score-real DIR [--scenario ID]...\n",
                    a.c_str());
       return 2;
     }
+  }
+  if (!real_dir.empty()) {
+    std::vector<std::string> ids(only_scenarios.begin(), only_scenarios.end());
+    if (ids.empty()) ids = {"closed_plateau", "limit_far_above", "flat"};
+    return ScoreRealRuns(real_dir, ids);
   }
   auto t0 = std::chrono::steady_clock::now();
   std::vector<Scenario> scenarios;

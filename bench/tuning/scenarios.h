@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/tuning/sim.h"
+#include "config/policy.h"
 
 namespace knob::tuning {
 
@@ -35,6 +36,9 @@ struct Scenario {
   std::optional<double> memory_cap_bytes;
   bool flat = false;  // the knob does nothing: no change is the only right answer
   uint64_t seed = 1;
+  // knobd's guard timing in this run (unset: the policy defaults). The real runs time it
+  // shorter to fit minutes, and their simulated twins use the same.
+  std::optional<GuardSettings> knobd_guard;
 
   std::vector<std::pair<double, double>> Phases() const;  // [start, end) seconds
   Knobs Initial() const;  // fixed + every tuned knob at its initial value

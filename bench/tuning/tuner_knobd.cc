@@ -47,6 +47,7 @@ class KnobdTuner final : public Tuner {
     }
     policy_.source = "<tuning-bench>";
     policy_.global.mode = Mode::kApply;
+    if (s.knobd_guard) policy_.global.guard = *s.knobd_guard;
     policy_.targets.push_back(t);
   }
   std::string Name() const override { return "knobd"; }

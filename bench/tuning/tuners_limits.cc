@@ -10,9 +10,15 @@
 // concurrency limit, busy + waiting for a worker or connection pool) and "dropped" = any
 // rejected or timed-out request in the tick. The estimated limit becomes the knob's value,
 // clamped to the knob's bounds. The algorithms size concurrency, so on a cache-size knob they
-// hold the starting value (marked n/a in the table); on the two-knob scenario they size the
-// first knob (workers).
+// hold the starting value (marked n/a in the table).
+//
+// Which knobs: the scenario's concurrency limit when it has one; otherwise every worker or
+// connection pool, each by its own instance of the algorithm fed with that pool's own demand
+// (busy + waiting) and the request RTT, the way the library is deployed one limiter per
+// resource (a server-side limiter in front of the workers, a client-side one per backend). So on
+// two_knobs both the workers and the backend pool are sized, independently.
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "bench/tuning/tuner.h"
@@ -38,49 +44,68 @@ class StaticTuner final : public Tuner {
   Knobs Tick(const Snapshot&, const Knobs&) override { return {}; }
 };
 
-// Shared plumbing: one estimated limit on the scenario's first knob.
-class LimitTuner : public Tuner {
+// One algorithm's estimated limit for one knob; Update gets one window's figures.
+class LimitAlgo {
  public:
-  LimitTuner(const Scenario& s, double initial) : spec_(s.knobs.front()) {
-    active_ = Sizable(spec_.name);
-    limit_ = initial;
-  }
-  void Start(const Scenario&, Knobs& knobs) override {
-    if (active_) knobs[spec_.name] = Clamp(limit_);
-  }
-  Knobs Tick(const Snapshot& snap, const Knobs& current) override {
-    if (!active_) return {};
-    auto it = snap.targets.find("svc");
-    if (it == snap.targets.end()) return {};
-    std::optional<Measures::Tick> m = measures_.Update(it->second, spec_.name);
-    if (!m || m->throughput <= 0) return {};
-    limit_ = Update(*m);
-    double v = Clamp(limit_);
-    if (v == current.at(spec_.name)) return {};
-    return {{spec_.name, v}};
-  }
+  explicit LimitAlgo(double initial) : limit_(initial) {}
+  virtual ~LimitAlgo() = default;
+  virtual double Update(const Measures::Tick& m) = 0;
+  double limit() const { return limit_; }
+  void set_limit(double v) { limit_ = v; }
 
  protected:
-  virtual double Update(const Measures::Tick& m) = 0;
-  double Clamp(double v) const { return std::clamp(std::floor(v), spec_.min, spec_.max); }
-  double limit_ = 20;
+  double limit_;
+};
+
+// Shared plumbing: one LimitAlgo per sized knob (see the top of the file for which).
+class LimitTuner final : public Tuner {
+ public:
+  using Factory = std::function<std::unique_ptr<LimitAlgo>(uint64_t seed)>;
+  LimitTuner(std::string name, const Scenario& s, const Factory& make) : name_(std::move(name)) {
+    bool has_limit = false;
+    for (const KnobSpec& k : s.knobs) has_limit = has_limit || k.name == kLimit;
+    uint64_t seed = s.seed;
+    for (const KnobSpec& k : s.knobs) {
+      if (!Sizable(k.name) || (has_limit && k.name != kLimit)) continue;
+      sized_.push_back({k, make(seed++), Measures()});
+    }
+  }
+  std::string Name() const override { return name_; }
+  void Start(const Scenario&, Knobs& knobs) override {
+    for (Sized& z : sized_) knobs[z.spec.name] = z.Clamp(z.algo->limit());
+  }
+  Knobs Tick(const Snapshot& snap, const Knobs& current) override {
+    auto it = snap.targets.find("svc");
+    if (it == snap.targets.end()) return {};
+    Knobs change;
+    for (Sized& z : sized_) {
+      std::optional<Measures::Tick> m = z.measures.Update(it->second, z.spec.name);
+      if (!m || m->throughput <= 0) continue;
+      z.algo->set_limit(z.algo->Update(*m));
+      double v = z.Clamp(z.algo->limit());
+      if (v != current.at(z.spec.name)) change[z.spec.name] = v;
+    }
+    return change;
+  }
 
  private:
-  KnobSpec spec_;
-  bool active_ = true;
-  Measures measures_;
+  struct Sized {
+    KnobSpec spec;
+    std::unique_ptr<LimitAlgo> algo;
+    Measures measures;
+    double Clamp(double v) const { return std::clamp(std::floor(v), spec.min, spec.max); }
+  };
+  std::string name_;
+  std::vector<Sized> sized_;
 };
 
 // AIMDLimit: +1 when at least half the limit is in use and nothing dropped; on a drop (or an RTT
 // above the timeout) limit = max(1, min(limit - 1, floor(limit * backoffRatio))).
 // Defaults: initialLimit 10, backoffRatio 0.9, timeout 5 s.
-class AimdTuner final : public LimitTuner {
+class Aimd final : public LimitAlgo {
  public:
-  explicit AimdTuner(const Scenario& s) : LimitTuner(s, kInitial) {}
-  std::string Name() const override { return "aimd"; }
-
- private:
   static constexpr double kInitial = 10, kBackoff = 0.9, kTimeoutSeconds = 5;
+  Aimd() : LimitAlgo(kInitial) {}
   double Update(const Measures::Tick& m) override {
     double cur = std::floor(limit_);
     if (m.errors > 0 || m.mean_rtt > kTimeoutSeconds)
@@ -96,14 +121,11 @@ class AimdTuner final : public LimitTuner {
 // longWindow samples (after a 10-sample warm-up mean) and is cut by 10% when it exceeds twice
 // shortRtt. Defaults: initialLimit 20, minLimit 20, maxConcurrency 200, smoothing 0.2,
 // queueSize 4, longWindow 600.
-class Gradient2Tuner final : public LimitTuner {
+class Gradient2 final : public LimitAlgo {
  public:
-  explicit Gradient2Tuner(const Scenario& s) : LimitTuner(s, kInitial) {}
-  std::string Name() const override { return "gradient2"; }
-
- private:
   static constexpr double kInitial = 20, kMin = 20, kMax = 200, kSmoothing = 0.2, kQueue = 4;
   static constexpr int kLongWindow = 600, kWarmup = 10;
+  Gradient2() : LimitAlgo(kInitial) {}
   double Update(const Measures::Tick& m) override {
     const double short_rtt = m.mean_rtt;
     if (count_ < kWarmup) {
@@ -120,6 +142,8 @@ class Gradient2Tuner final : public LimitTuner {
     next = limit_ * (1 - kSmoothing) + next * kSmoothing;
     return std::clamp(next, kMin, kMax);
   }
+
+ private:
   int count_ = 0;
   double long_rtt_ = 0;
 };
@@ -130,15 +154,10 @@ class Gradient2Tuner final : public LimitTuner {
 // limit - L; else hold; clamp to [1, maxConcurrency] and smooth. rtt_noload is the minimum RTT,
 // re-probed (reset to the current RTT) every probeMultiplier * limit * jitter(0.5..1) samples.
 // Defaults: initialLimit 20, maxConcurrency 1000, smoothing 1.0, probeMultiplier 30.
-class VegasTuner final : public LimitTuner {
+class Vegas final : public LimitAlgo {
  public:
-  explicit VegasTuner(const Scenario& s) : LimitTuner(s, kInitial), rng_(s.seed) { Jitter(); }
-  std::string Name() const override { return "vegas"; }
-
- private:
   static constexpr double kInitial = 20, kMax = 1000, kSmoothing = 1.0, kProbeMultiplier = 30;
-  static double Log10Root(double limit) { return std::max(1.0, std::floor(std::log10(limit))); }
-  void Jitter() { jitter_ = std::uniform_real_distribution<double>(0.5, 1)(rng_); }
+  explicit Vegas(uint64_t seed) : LimitAlgo(kInitial), rng_(seed) { Jitter(); }
   double Update(const Measures::Tick& m) override {
     const double rtt = m.mean_rtt;
     if (rtt <= 0) return limit_;
@@ -170,6 +189,10 @@ class VegasTuner final : public LimitTuner {
     next = std::clamp(next, 1.0, kMax);
     return (1 - kSmoothing) * limit_ + kSmoothing * next;
   }
+
+ private:
+  static double Log10Root(double limit) { return std::max(1.0, std::floor(std::log10(limit))); }
+  void Jitter() { jitter_ = std::uniform_real_distribution<double>(0.5, 1)(rng_); }
   std::mt19937_64 rng_;
   double jitter_ = 1, rtt_noload_ = 0;
   int probe_count_ = 0;
@@ -178,10 +201,16 @@ class VegasTuner final : public LimitTuner {
 }  // namespace
 
 std::unique_ptr<Tuner> MakeStaticTuner() { return std::make_unique<StaticTuner>(); }
-std::unique_ptr<Tuner> MakeAimdTuner(const Scenario& s) { return std::make_unique<AimdTuner>(s); }
-std::unique_ptr<Tuner> MakeGradient2Tuner(const Scenario& s) {
-  return std::make_unique<Gradient2Tuner>(s);
+std::unique_ptr<Tuner> MakeAimdTuner(const Scenario& s) {
+  return std::make_unique<LimitTuner>("aimd", s, [](uint64_t) { return std::make_unique<Aimd>(); });
 }
-std::unique_ptr<Tuner> MakeVegasTuner(const Scenario& s) { return std::make_unique<VegasTuner>(s); }
+std::unique_ptr<Tuner> MakeGradient2Tuner(const Scenario& s) {
+  return std::make_unique<LimitTuner>("gradient2", s,
+                                      [](uint64_t) { return std::make_unique<Gradient2>(); });
+}
+std::unique_ptr<Tuner> MakeVegasTuner(const Scenario& s) {
+  return std::make_unique<LimitTuner>("vegas", s,
+                                      [](uint64_t seed) { return std::make_unique<Vegas>(seed); });
+}
 
 }  // namespace knob::tuning

@@ -13,7 +13,11 @@
 // (samplesToMeasure 32), bias (targetThroughputRatio) 0.15, targetSignalToNoiseRatio 3.0,
 // maxChangePerSecond 4, maxChangePerSample 20, errorSmoothingFactor 0.01, gainExponent 2.0.
 // Here one sample is one 1 s tick (CoreCLR samples every 10-200 ms), and a unit is one thread or
-// connection, or one grid step (8 MiB) of a cache.
+// connection, or one grid step (8 MiB) of a cache. The controller has one control variable, so
+// with several knobs it climbs them coordinate-wise: one climber per knob, each in turn for
+// kSliceTicks (two full measurement histories) while the others hold their control value
+// without a wave; a climber taking its turn starts its measurement history afresh, since the
+// samples from another knob's turn say nothing about its own slope.
 //
 // Golden-section search (Kiefer, "Sequential minimax search for a maximum", Proc. AMS 4, 1953),
 // made noise-tolerant the usual way: each point is measured for kMeasureTicks after
@@ -41,27 +45,36 @@ double Unit(const KnobSpec& k) {
   return k.grid.size() > 1 && k.grid[1] - k.grid[0] > 1 ? k.grid[1] - k.grid[0] : 1;
 }
 
-class HillClimbTuner final : public Tuner {
+// One knob's .NET hill climber.
+class Climber {
  public:
-  explicit HillClimbTuner(const Scenario& s) : spec_(s.knobs.front()), unit_(Unit(spec_)) {}
-  std::string Name() const override { return "hill_climb"; }
-  void Start(const Scenario&, Knobs& knobs) override {
+  explicit Climber(const KnobSpec& spec) : spec_(spec), unit_(Unit(spec_)) {}
+  const KnobSpec& spec() const { return spec_; }
+  void Start(const Knobs& knobs) {
     control_ = knobs.at(spec_.name) / unit_;
     last_count_ = control_;
   }
-  Knobs Tick(const Snapshot& snap, const Knobs& current) override {
-    const TargetSnapshot* t = Svc(snap);
-    if (!t) return {};
-    std::optional<Measures::Tick> m = measures_.Update(*t, spec_.name);
-    double cpu_now = t->cpu ? t->cpu->user_seconds : 0;
-    double cores = t->cpu ? std::max(1u, t->cpu->allowed_cpus) : 1;
-    double cpu_util = (cpu_now - cpu_prev_) / cores;
-    cpu_prev_ = cpu_now;
-    if (!m) return {};
+  // A new turn: forget the samples taken while another knob moved.
+  void Restart(const Knobs& current) {
+    total_ = 0;
+    const double count = current.at(spec_.name) / unit_;
+    if (count != last_count_) control_ += count - last_count_;
+    last_count_ = count;
+  }
+  // Off turn: the knob holds its control value, without the wave.
+  double Hold(const Knobs& current) {
+    const double count = current.at(spec_.name) / unit_;
+    if (count != last_count_) control_ += count - last_count_;
+    const double lo = spec_.min / unit_, hi = spec_.max / unit_;
+    last_count_ = std::clamp(std::floor(control_), lo, hi);
+    return last_count_ * unit_;
+  }
+  // On turn: one sample; the knob's next value.
+  double Step(const Measures::Tick& m, double cpu_util, const Knobs& current) {
     const double count = current.at(spec_.name) / unit_;
     if (count != last_count_) control_ += count - last_count_;
     size_t idx = total_ % kSamplesToMeasure;
-    samples_[idx] = m->throughput;
+    samples_[idx] = m.throughput;
     counts_[idx] = count;
     ++total_;
     std::complex<double> ratio = 0;
@@ -100,12 +113,13 @@ class HillClimbTuner final : public Tuner {
     double next = std::floor(control_ + mag * ((total_ / (kWavePeriod / 2)) % 2));
     next = std::clamp(next, lo, hi);
     last_count_ = next;
-    if (next * unit_ == current.at(spec_.name)) return {};
-    return {{spec_.name, next * unit_}};
+    return next * unit_;
   }
 
+  static constexpr int kSamplesToMeasure = 32;
+
  private:
-  static constexpr int kWavePeriod = 4, kMaxWaveMagnitude = 20, kSamplesToMeasure = 32;
+  static constexpr int kWavePeriod = 4, kMaxWaveMagnitude = 20;
   static constexpr double kWaveMultiplier = 1.0, kTargetThroughputRatio = 0.15;
   static constexpr double kTargetSnr = 3.0, kMaxChangePerSecond = 4, kMaxChangePerSample = 20;
   static constexpr double kErrorSmoothing = 0.01, kGainExponent = 2.0;
@@ -124,10 +138,52 @@ class HillClimbTuner final : public Tuner {
 
   KnobSpec spec_;
   double unit_;
-  Measures measures_;
   double samples_[kSamplesToMeasure] = {}, counts_[kSamplesToMeasure] = {};
   long total_ = 0;
-  double control_ = 1, last_count_ = 1, noise_ = 0, cpu_prev_ = 0;
+  double control_ = 1, last_count_ = 1, noise_ = 0;
+};
+
+class HillClimbTuner final : public Tuner {
+ public:
+  explicit HillClimbTuner(const Scenario& s) {
+    for (const KnobSpec& k : s.knobs) climbers_.emplace_back(k);
+  }
+  std::string Name() const override { return "hill_climb"; }
+  void Start(const Scenario&, Knobs& knobs) override {
+    for (Climber& c : climbers_) c.Start(knobs);
+  }
+  Knobs Tick(const Snapshot& snap, const Knobs& current) override {
+    const TargetSnapshot* t = Svc(snap);
+    if (!t) return {};
+    std::optional<Measures::Tick> m = measures_.Update(*t, Active().spec().name);
+    double cpu_now = t->cpu ? t->cpu->user_seconds : 0;
+    double cores = t->cpu ? std::max(1u, t->cpu->allowed_cpus) : 1;
+    double cpu_util = (cpu_now - cpu_prev_) / cores;
+    cpu_prev_ = cpu_now;
+    if (!m) return {};
+    if (climbers_.size() > 1 && ++turn_ticks_ > kSliceTicks) {
+      turn_ticks_ = 1;
+      active_ = (active_ + 1) % climbers_.size();
+      Active().Restart(current);
+    }
+    Knobs change;
+    for (size_t i = 0; i < climbers_.size(); ++i) {
+      Climber& c = climbers_[i];
+      double next = i == active_ ? c.Step(*m, cpu_util, current) : c.Hold(current);
+      if (next != current.at(c.spec().name)) change[c.spec().name] = next;
+    }
+    return change;
+  }
+
+ private:
+  static constexpr int kSliceTicks = 2 * Climber::kSamplesToMeasure;
+  Climber& Active() { return climbers_[active_]; }
+
+  std::vector<Climber> climbers_;
+  size_t active_ = 0;
+  int turn_ticks_ = 0;
+  Measures measures_;
+  double cpu_prev_ = 0;
 };
 
 class GoldenTuner final : public Tuner {

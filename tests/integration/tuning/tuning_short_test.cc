@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The tuning benchmark's short mode: every tuner on the short scenarios (bench/tuning), checking
 // that each runs, produces finite scores, and that the harness itself can tell good from bad
-// (the oracle's own best setting scores 100%, a deliberately bad fixed setting does not).
+// (the oracle's own best setting scores 100%, a deliberately bad fixed setting does not), and
+// that the baselines size every knob of the two-knob scenario.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "bench/tuning/harness.h"
 
@@ -198,6 +200,73 @@ TEST_F(BaselineRules, VegasGrowsByBetaWithoutQueueingAndShrinksWithIt) {
   EXPECT_EQ(Step(*t, 20, 0, 0.01), 26);  // no queue: + 6 log10(20) rounded down to 6
   // RTT doubled: queue = ceil(26 * 0.5) = 13 > beta 6: - log10 = 25.
   EXPECT_EQ(Step(*t, 26, 0, 0.02), 25);
+}
+
+}  // namespace
+}  // namespace knob::tuning
+
+namespace knob::tuning {
+namespace {
+
+Scenario TwoKnobsShort() {
+  for (Scenario& s : AllScenarios())
+    if (s.id == "two_knobs") {
+      s.duration_seconds = 600;
+      return s;
+    }
+  ADD_FAILURE() << "no two_knobs scenario";
+  return {};
+}
+
+// Every adaptive baseline sizes both knobs of two_knobs (the limit algorithms one instance per
+// pool, hill climbing and golden search coordinate-wise), not only the first.
+TEST(TuningBaselines, EveryAdaptiveBaselineMovesBothKnobsOfTwoKnobs) {
+  const Scenario s = TwoKnobsShort();
+  ASSERT_EQ(s.knobs.size(), 2u);
+  for (const char* name : {"aimd", "gradient2", "vegas", "hill_climb", "golden"}) {
+    auto tuner = MakeTuner(name, s);
+    Trace t = RunTuner(s, *tuner);
+    for (const KnobSpec& k : s.knobs) {
+      // The scenario's start counts: a limit algorithm sets its published initial limit first.
+      std::set<double> seen = {k.initial};
+      for (const Knobs& v : t.knobs) seen.insert(v.at(k.name));
+      EXPECT_GE(seen.size(), 2u) << name << " never moved " << k.name;
+    }
+  }
+}
+
+// A limit algorithm per pool: each is fed its own pool's demand, so a busy worker pool grows
+// while an idle backend pool of the same size holds (AIMD: +1 when half the limit is in use).
+TEST(TuningBaselines, AimdSizesEachPoolByItsOwnDemand) {
+  Scenario s = TwoKnobsShort();
+  auto t = MakeTuner("aimd", s);
+  Knobs knobs = s.Initial();
+  t->Start(s, knobs);
+  EXPECT_EQ(knobs.at(kWorkers), 10);  // AIMD's published initial limit, on both pools
+  EXPECT_EQ(knobs.at(kPool), 10);
+  double requests = 0;
+  auto step = [&] {
+    requests += 1000;
+    TargetSnapshot ts;
+    ts.name = "svc";
+    ts.state = TargetState::kActive;
+    AppReport a;
+    a.requests_total = requests;
+    a.latency_sum_seconds = 10;
+    a.in_flight = 10;
+    a.pools["workers"].size = knobs.at(kWorkers);
+    a.pools["workers"].busy = 8;
+    a.pools["backend"].size = knobs.at(kPool);
+    a.pools["backend"].busy = 2;
+    ts.app = a;
+    Snapshot snap;
+    snap.targets["svc"] = ts;
+    for (auto& [k, v] : t->Tick(snap, knobs)) knobs[k] = v;
+  };
+  step();  // the first report only sets the counters
+  step();
+  EXPECT_EQ(knobs.at(kWorkers), 11);
+  EXPECT_EQ(knobs.at(kPool), 10);
 }
 
 }  // namespace
