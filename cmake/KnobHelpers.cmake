@@ -23,6 +23,13 @@ function(knob_target_options tgt)
     target_compile_options(${tgt} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
     target_link_options(${tgt} PRIVATE -fsanitize=thread)
   endif()
+  # GCC's manual: sanitizers raise the rate of false -Wmaybe-uninitialized warnings and it
+  # recommends against -Werror with them. GCC 12 at -O1 with ASan raises one inside libstdc++'s
+  # <regex>/<functional> (the tests' std::regex), which -Werror turned into 7 unbuilt test
+  # binaries. Off in the sanitizer builds only; the normal build keeps the warning as an error.
+  if((KNOB_SANITIZE OR KNOB_TSAN) AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${tgt} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wno-maybe-uninitialized>)
+  endif()
 endfunction()
 
 function(knob_add_library name)

@@ -36,6 +36,10 @@ configure() {  # dir, options...
     -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DKNOB_WERROR=ON "${launcher[@]}" "$@" >/dev/null
 }
 
+# run_asan/run_tsan are called as `run_x || status=1`, where bash ignores set -e inside them:
+# a failed configure or build must end the script here, not run the tests of a stale build.
+die() { echo "sanitize: $*" >&2; exit 1; }
+
 # Fails when any process left a report.
 check_logs() {  # logdir, name
   local logs=$1 name=$2
@@ -48,8 +52,8 @@ check_logs() {  # logdir, name
 
 run_asan() {
   local dir=build-asan logs
-  configure "$dir" -DKNOB_SANITIZE=ON
-  nice -n 10 cmake --build "$dir" -j "$JOBS"
+  configure "$dir" -DKNOB_SANITIZE=ON || die "asan: configure failed"
+  nice -n 10 cmake --build "$dir" -j "$JOBS" || die "asan: build failed"
   logs=$root/$dir/sanitizer-logs
   rm -rf "$logs" && mkdir -p "$logs"
   local rc=0
@@ -64,8 +68,8 @@ run_asan() {
 
 run_tsan() {
   local dir=build-tsan logs
-  configure "$dir" -DKNOB_TSAN=ON
-  nice -n 10 cmake --build "$dir" -j "$JOBS" --target "${TSAN_TARGETS[@]}"
+  configure "$dir" -DKNOB_TSAN=ON || die "tsan: configure failed"
+  nice -n 10 cmake --build "$dir" -j "$JOBS" --target "${TSAN_TARGETS[@]}" || die "tsan: build failed"
   logs=$root/$dir/sanitizer-logs
   rm -rf "$logs" && mkdir -p "$logs"
   local rc=0 d
