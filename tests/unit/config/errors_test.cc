@@ -475,8 +475,8 @@ TEST(PolicyOperatorKeys, OverrideHoldAndRestoreOnStop) {
   EXPECT_EQ(p.global.guard.override_hold, std::chrono::minutes(10));
   EXPECT_FALSE(test::MustLoad("").global.restore_on_stop);
   EXPECT_EQ(test::MustLoad("").global.guard.override_hold, std::chrono::minutes(30));
-  EXPECT_TRUE(FailsAt("global:\n  guard: {override_hold: 200h}\n", 2, 26,
-                      "global.guard.override_hold"));
+  EXPECT_TRUE(
+      FailsAt("global:\n  guard: {override_hold: 200h}\n", 2, 26, "global.guard.override_hold"));
   EXPECT_TRUE(FailsAt("global:\n  guard: {override_hold: -1s}\n", 2, 26, "is not a duration"));
   EXPECT_TRUE(FailsAt("global:\n  restore_on_stop: maybe\n", 2, 20, "global.restore_on_stop"));
 }
