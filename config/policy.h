@@ -145,6 +145,10 @@ struct GuardSettings {
   double regression_p99_fraction = 0.10;    // p99 rise that counts as a regression inside the SLO
   double min_signal_to_noise = 3.0;         // improvement must exceed noise by this factor
   double hysteresis_fraction = 0.05;  // ignore proposals closer than this to the current value
+  // A knob whose reported value changes to one knobd did not send (an operator, a deploy, the
+  // service itself) is left alone this long, then re-learned from its new value. Zero: never
+  // held (knobd tunes from the new value at once).
+  std::chrono::nanoseconds override_hold = std::chrono::minutes(30);
   bool operator==(const GuardSettings&) const = default;
 };
 
@@ -157,6 +161,9 @@ struct GlobalSettings {
   // How often learned state is saved while running (besides at shutdown); bounds what a crash
   // can lose.
   std::chrono::nanoseconds checkpoint_interval = std::chrono::seconds(60);
+  // On SIGTERM, send every knob knobd changed back to the value it first saw (as `knobctl
+  // restore --all` does) before exiting.
+  bool restore_on_stop = false;
   ControlSettings control;
   CollectionSettings collection;
   GuardSettings guard;

@@ -124,6 +124,7 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
   out.Field<Mode>("mode", a.mode, b.mode, mode);
   out.Field<std::string>("state_dir", a.state_dir, b.state_dir, str);
   out.Field<nanoseconds>("checkpoint_interval", a.checkpoint_interval, b.checkpoint_interval, dur);
+  out.Field<bool>("restore_on_stop", a.restore_on_stop, b.restore_on_stop, boolean);
   out.Field<std::string>("control.socket", a.control.socket_path, b.control.socket_path, str);
   out.Field<std::string>("control.group", a.control.group, b.control.group, str);
   out.Field<std::string>("control.admin_group", a.control.admin_group, b.control.admin_group, str);
@@ -172,6 +173,7 @@ std::vector<std::string> DescribePolicyChanges(const Policy& before, const Polic
                     b.guard.min_signal_to_noise, num);
   out.Field<double>("guard.hysteresis", a.guard.hysteresis_fraction, b.guard.hysteresis_fraction,
                     pct);
+  out.Field<nanoseconds>("guard.override_hold", a.guard.override_hold, b.guard.override_hold, dur);
 
   for (const auto& [name, p] : before.profiles) {
     if (!after.profiles.count(name)) out.Add("profile " + name + " removed");

@@ -214,8 +214,9 @@ class Loader : public PolicyFields {
 
   static const std::vector<std::string>& GlobalKeys() {
     static const std::vector<std::string> k = {
-        "tick_interval", "metrics_listen", "log_level",          "mode", "state_dir", "control",
-        "collection",    "guard",          "checkpoint_interval"};
+        "tick_interval",       "metrics_listen", "log_level",  "mode",
+        "state_dir",           "control",        "collection", "guard",
+        "checkpoint_interval", "restore_on_stop"};
     return k;
   }
 
@@ -253,6 +254,8 @@ class Loader : public PolicyFields {
       } else if (e.key == "checkpoint_interval") {
         if (auto v = DurationField(e, what, std::chrono::seconds(1), std::chrono::hours(24)))
           g.checkpoint_interval = *v;
+      } else if (e.key == "restore_on_stop") {
+        if (auto v = Bool(e, what)) g.restore_on_stop = *v;
       } else if (e.key == "control") {
         Control(e.value);
       } else if (e.key == "collection") {
@@ -373,7 +376,7 @@ class Loader : public PolicyFields {
   void Guard(const YAML::Node& node) {
     static const std::vector<std::string> kKeys = {
         "cooldown",       "verification_window", "min_samples", "default_max_step",
-        "regression_p99", "min_signal_to_noise", "hysteresis"};
+        "regression_p99", "min_signal_to_noise", "hysteresis",  "override_hold"};
     GuardSettings& g = policy_.global.guard;
     const std::string where = "global.guard";
     for (const YamlEntry& e : Fields(node, where, &kKeys)) {
@@ -394,6 +397,9 @@ class Loader : public PolicyFields {
         if (auto v = Number(e, what, 0, false, 1000)) g.min_signal_to_noise = *v;
       } else if (e.key == "hysteresis") {
         if (auto v = PercentField(e, what, 0, false, 1.0)) g.hysteresis_fraction = *v;
+      } else if (e.key == "override_hold") {
+        if (auto v = DurationField(e, what, nanoseconds(0), std::chrono::hours(24 * 7)))
+          g.override_hold = *v;
       }
     }
   }

@@ -25,7 +25,13 @@ enum class Outcome {
   kRolledBack,  // made things worse; the old value was restored
   kVetoed,      // a guard refused it
   kExpired,     // no ack before expiry
+  kOverridden,  // someone else set this value (an operator, a deploy, the service): not knobd's
 };
+
+// The scenario of a recommendation that puts back a knob's value from before knobd first
+// changed it (`knobctl restore`, restore_on_stop): delivered as binding even to a paused target
+// or one in recommend or observe mode, and never verified.
+inline constexpr std::string_view kRestoreScenario = "restore";
 std::string_view OutcomeName(Outcome o);                  // "proposed" "advisory" ... lowercase
 std::optional<Outcome> ParseOutcome(std::string_view s);  // the inverse of OutcomeName
 

@@ -145,6 +145,10 @@ void Daemon::SetDecider(std::unique_ptr<Decider> decider) {
 
 void Daemon::AddPublisher(Publisher* publisher) { pipeline_->AddPublisher(publisher); }
 
+std::vector<Recommendation> Daemon::RestoreKnobs(const std::string& target) {
+  return pipeline_->Restore(*policy_, target);
+}
+
 void Daemon::AddPublisher(std::unique_ptr<Publisher> publisher) {
   pipeline_->AddPublisher(publisher.get());
   owned_publishers_.push_back(std::move(publisher));
@@ -354,6 +358,12 @@ void Daemon::FinishShutdown() {
   finished_ = true;
   shutdown_deadline_->Stop();
   watchdog_timer_->Stop();
+  if (policy_->global.restore_on_stop) {
+    // Before the control server says bye, so the sets are flushed to the clients with it.
+    std::vector<Recommendation> recs = pipeline_->Restore(*policy_, "");
+    for (const auto& r : recs) spdlog::info("restore_on_stop: {}", r.reason);
+    spdlog::info("restore_on_stop: {} knob(s) sent back to their first-seen values", recs.size());
+  }
   if (Decider* decider = pipeline_->decider()) {
     Status s = decider->Save(policy_->global.state_dir);
     if (s.ok()) {

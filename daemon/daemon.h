@@ -19,6 +19,7 @@
 #include "config/policy.h"
 #include "core/clock.h"
 #include "core/publisher.h"
+#include "core/recommendation.h"
 #include "core/snapshot.h"
 #include "core/status.h"
 #include "daemon/cli.h"
@@ -94,6 +95,9 @@ class Daemon {
   uint64_t ticks_finished() const { return pipeline_->ticks_finished(); }
   const std::string& config_path() const { return options_.config_path; }
   const std::string& metrics_address() const;
+  // `knobctl restore`: every knob knobd changed on `target` (all targets when empty) is sent
+  // back to its first-seen value now, through the publishers. What was sent, for the reply.
+  std::vector<Recommendation> RestoreKnobs(const std::string& target);
 
   // Re-reads the policy file. OK: the new policy is in force from the next tick, one log line
   // per change. Otherwise every Diagnostic is logged, the old policy stays, and the returned

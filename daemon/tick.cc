@@ -21,6 +21,15 @@ void TickPipeline::SetDecider(std::unique_ptr<Decider> decider) { decider_ = std
 
 void TickPipeline::AddPublisher(Publisher* publisher) { publishers_.push_back(publisher); }
 
+std::vector<Recommendation> TickPipeline::Restore(const Policy& policy, const std::string& target) {
+  if (!decider_) return {};
+  std::vector<Recommendation> recs = decider_->Restore(policy, target);
+  for (const auto& rec : recs)
+    for (Publisher* p : publishers_) p->Publish(rec);
+  if (metrics_ != nullptr) metrics_->CountPublished(recs.size());
+  return recs;
+}
+
 std::unique_ptr<CollectJob> TickPipeline::Begin(std::shared_ptr<const Policy> policy) {
   if (in_flight_) {
     if (metrics_ != nullptr) metrics_->CountSkippedTick();

@@ -82,6 +82,9 @@ class TickPipeline {
   void AddCollector(std::unique_ptr<Collector> collector);
   void SetDecider(std::unique_ptr<Decider> decider);
   Decider* decider() { return decider_.get(); }
+  // The decider's restore sets (Decider::Restore) for `target` (all when empty), published to
+  // every publisher now; returned for the caller's message.
+  std::vector<Recommendation> Restore(const Policy& policy, const std::string& target);
   // Not owned: the publisher must outlive the pipeline (or stay until the loop stops).
   void AddPublisher(Publisher* publisher);
   // Not owned; null to detach.

@@ -31,6 +31,7 @@ Brain::Brain(Clock& clock, prometheus::Registry* registry, BrainOptions options)
       options_(options),
       optimizers_(AllOptimizers()),
       metrics_(registry),
+      override_metrics_(registry),
       history_(options.max_history_per_target, options.max_decision_log, metrics_),
       reprobe_schedule_(options.reprobe_interval, options.seed),
       reprobe_(optimizers_) {}
@@ -52,12 +53,19 @@ std::vector<Recommendation> Brain::Decide(const Policy& policy, const Snapshot& 
   const GuardSettings& g = policy.global.guard;
   delivery_hold_ = g.cooldown;
   for (const auto& tp : policy.targets) {
-    if (tp.mode == Mode::kObserve) continue;
     auto it = snapshot.targets.find(tp.name);
     if (it == snapshot.targets.end()) continue;
     const TargetSnapshot& ts = it->second;
     if (ts.state != TargetState::kActive || !ts.app) continue;
+    if (tp.mode == Mode::kObserve) {
+      // Nothing is sent to it (observe, or paused by the operator), so nothing seen is a fight;
+      // resuming starts from what it reports now.
+      if (auto rt = targets_.find(tp.name); rt != targets_.end())
+        rt->second.overrides.Settle(ts.app->knobs);
+      continue;
+    }
     TargetRuntime& rt = targets_[tp.name];
+    CheckOverrides(tp, g, ts, snapshot.time, rt);
     if (rt.change.InFlight()) {
       if (auto r = rt.change.Track(tp, g, ts, snapshot.time, clock_.WallNow(), rt.model, history_,
                                    metrics_))
@@ -66,6 +74,91 @@ std::vector<Recommendation> Brain::Decide(const Policy& policy, const Snapshot& 
       if (!out.empty() && out.back().target == tp.name) continue;
     }
     if (auto r = Step(tp, g, ts, snapshot.host, snapshot.time, rt)) out.push_back(std::move(*r));
+  }
+  // Every set knobd publishes, rollbacks and advisory ones too, is a value it may see reported.
+  for (const Recommendation& r : out)
+    targets_[r.target].overrides.Sent(r.knob, r.old_value, r.new_value,
+                                      snapshot.time + ChangeLifetime(g));
+  return out;
+}
+
+void Brain::CheckOverrides(const TargetPolicy& tp, const GuardSettings& g, const TargetSnapshot& ts,
+                           MonoTime now, TargetRuntime& rt) {
+  // Only knobs knobd tunes: a change of anything else is not a fight over it.
+  std::map<std::string, double> tuned;
+  for (const auto& [knob, kp] : tp.knobs)
+    if (auto v = ts.app->knobs.find(knob); kp.enabled && v != ts.app->knobs.end())
+      tuned.emplace(knob, v->second);
+  for (const OverrideHold::Override& o : rt.overrides.Check(tuned, now, g.override_hold)) {
+    const std::string held =
+        g.override_hold > Duration::zero()
+            ? fmt::format("knobd leaves it alone for {}s, then re-learns from {}",
+                          LogNumber(ToSeconds(g.override_hold)), LogNumber(o.reported))
+            : fmt::format("knobd re-learns from {} (override_hold is 0)", LogNumber(o.reported));
+    Recommendation r;
+    r.id = history_.NextId();
+    r.target = tp.name;
+    r.knob = o.knob;
+    r.old_value = o.expected;
+    r.new_value = o.reported;
+    r.optimizer = "operator";
+    r.scenario = "override";
+    r.reason = fmt::format("{} of {} changed from {} to {} by someone other than knobd: {}", o.knob,
+                           tp.name, LogNumber(o.expected), LogNumber(o.reported), held);
+    r.advisory = false;
+    r.outcome = Outcome::kOverridden;
+    r.outcome_reason = "an operator, a deploy or the service itself set this value";
+    r.created = clock_.WallNow();
+    r.expires = r.created;
+    history_.Log(r.reason);
+    override_metrics_.Count(tp.name, o.knob);
+    // A change of this knob in flight would be judged against a value knobd did not set, and a
+    // rollback would undo the operator: give it up.
+    if (auto id = rt.change.active_id())
+      if (Recommendation* active = history_.Find(*id); active && active->knob == o.knob)
+        rt.change.OnOutcome(*active, Outcome::kExpired,
+                            "given up: " + o.knob + " was changed by someone other than knobd", now,
+                            delivery_hold_, history_);
+    history_.Record(std::move(r));
+  }
+  override_metrics_.Export(tp.name, rt.overrides, now);
+}
+
+std::vector<Recommendation> Brain::Restore(const Policy& policy, const std::string& target) {
+  std::vector<Recommendation> out;
+  const GuardSettings& g = policy.global.guard;
+  MonoTime now = clock_.Now();
+  for (auto& [name, rt] : targets_) {
+    if (!target.empty() && name != target) continue;
+    for (const auto& [knob, original] : rt.overrides.originals()) {
+      std::optional<double> cur = rt.overrides.Current(knob);
+      if (!cur || OverrideHold::Matches(*cur, original)) continue;
+      if (auto id = rt.change.active_id())
+        if (Recommendation* active = history_.Find(*id); active && active->knob == knob)
+          rt.change.OnOutcome(*active, Outcome::kExpired, "given up: the operator restored " + knob,
+                              now, delivery_hold_, history_);
+      Recommendation r;
+      r.id = history_.NextId();
+      r.target = name;
+      r.knob = knob;
+      r.old_value = *cur;
+      r.new_value = original;
+      r.optimizer = "operator";
+      r.scenario = std::string(kRestoreScenario);
+      r.reason = fmt::format(
+          "restored {} of {} from {} to {}, its value before knobd first "
+          "changed it",
+          knob, name, LogNumber(*cur), LogNumber(original));
+      r.advisory = false;  // the operator's order, binding in any mode
+      r.outcome = Outcome::kPending;
+      r.created = clock_.WallNow();
+      r.expires = r.created + std::chrono::duration_cast<WallTime::duration>(ChangeLifetime(g));
+      history_.Log(r.reason);
+      out.push_back(history_.Record(std::move(r)));
+    }
+    for (const Recommendation& r : out)
+      if (r.target == name)
+        rt.overrides.Sent(r.knob, r.old_value, r.new_value, now + ChangeLifetime(g));
   }
   return out;
 }
@@ -103,12 +196,13 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
   std::map<std::string, double> settings = TunedSettings(tp, *ts.app);
   if (rt.model.Baseline(now, settings, BaselineSpan(g), g.min_samples).samples() < g.min_samples)
     return std::nullopt;
-  std::vector<Candidate> ranked = Collect(tp, g, ts, host, rt);
+  std::vector<Candidate> ranked = Collect(tp, g, ts, host, now, rt);
   RankCandidates(ranked);
   bool is_reprobe = false;
   if (ranked.empty() && reprobe_schedule_.Due(tp, now, rt.reprobe)) {
     if (const std::string* pick =
-            ReprobeOptimizer::LeastRecentlyChanged(tp, *ts.app, rt.change.knobs())) {
+            ReprobeOptimizer::LeastRecentlyChanged(tp, *ts.app, rt.change.knobs());
+        pick && !rt.overrides.Held(*pick, now)) {
       const KnobPolicy& kp = tp.knobs.at(*pick);
       OptimizerInput in{tp,       g,
                         rt.model, host,
@@ -128,12 +222,13 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
 
 std::vector<Candidate> Brain::Collect(const TargetPolicy& tp, const GuardSettings& g,
                                       const TargetSnapshot& ts, const HostSnapshot& host,
-                                      TargetRuntime& rt) {
+                                      MonoTime now, TargetRuntime& rt) {
   std::vector<Candidate> out;
   for (const auto& [knob, kp] : tp.knobs) {
     auto cur = ts.app->knobs.find(knob);
     if (cur == ts.app->knobs.end()) continue;  // the target does not report this knob
     if (!kp.enabled) continue;
+    if (rt.overrides.Held(knob, now)) continue;  // someone else set it: not ours to change now
     const Optimizer* owner = OwnerOf(optimizers_, knob);
     if (!owner) continue;
     OptimizerInput in{tp,   g,           rt.model, host,
@@ -198,6 +293,11 @@ std::optional<Recommendation> Brain::Send(const TargetPolicy& tp, const GuardSet
 void Brain::OnOutcome(uint64_t id, Outcome outcome, const std::string& reason) {
   Recommendation* rec = history_.Find(id);
   if (!rec) return;
+  if (rec->scenario == kRestoreScenario && outcome == Outcome::kApplied) {
+    // Restores are not changes to verify: the ack is their end.
+    history_.SetOutcome(*rec, outcome, reason.empty() ? "acked as applied" : reason);
+    return;
+  }
   targets_[rec->target].change.OnOutcome(*rec, outcome, reason, clock_.Now(), delivery_hold_,
                                          history_);
 }
@@ -269,6 +369,8 @@ std::optional<ModelSummary> Brain::Model(const std::string& target) const {
     }
   }
   s.active_recommendation = it->second.change.active_id();
+  for (const auto& [knob, until] : it->second.overrides.Holds(now))
+    s.override_holds.push_back({knob, ToSeconds(until - now)});
   return s;
 }
 
@@ -309,14 +411,39 @@ Status Brain::Save(const std::string& state_dir) const {
     (void)id;
     d.records.push_back(r);
   }
+  std::map<std::string, const OverrideHold*> holds;
+  for (const auto& [name, rt] : targets_) holds[name] = &rt.overrides;
+  KNOB_RETURN_IF_ERROR(
+      WriteFileAtomically(state_dir + "/" + kOverrideStateFile, EncodeOverrideState(holds, now))
+          .WithContext("saving the first-seen knob values"));
   return WriteFileAtomically(state_dir + "/" + kStateFile, EncodeBrainState(d))
       .WithContext("saving the brain state");
+}
+
+Status Brain::LoadOverrides(const std::string& state_dir) {
+  std::string path = state_dir + "/" + kOverrideStateFile;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return OkStatus();  // nothing changed yet, or a state directory from before it
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Status s = DecodeOverrideState(
+      ss.str(), clock_.Now(),
+      [this](const std::string& name) -> OverrideHold& { return targets_[name].overrides; });
+  if (s.ok()) return s;
+  std::string aside = path + ".corrupt";
+  if (::rename(path.c_str(), aside.c_str()) == 0)
+    return InvalidArgumentError(path + ": " + s.message() + "; moved aside to " + aside +
+                                " (restore knows no first-seen values)");
+  return s.WithContext(path);
 }
 
 Status Brain::Load(const std::string& state_dir) {
   std::string path = state_dir + "/" + kStateFile;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("no brain state at " + path);
+  if (!in) {
+    KNOB_RETURN_IF_ERROR(LoadOverrides(state_dir));
+    return NotFoundError("no brain state at " + path);
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   auto d = DecodeBrainState(ss.str());
@@ -360,7 +487,7 @@ Status Brain::Load(const std::string& state_dir) {
     // The restored model shows on /metrics at once, before the target reconnects.
     metrics_.ExportModel(t.name, rt.model, clock_.Now());
   }
-  return OkStatus();
+  return LoadOverrides(state_dir);
 }
 
 }  // namespace knob

@@ -44,6 +44,7 @@
 #include "optimizers/history.h"
 #include "optimizers/models/target_model.h"
 #include "optimizers/optimizer.h"
+#include "optimizers/override_hold.h"
 #include "optimizers/reprobe_optimizer.h"
 
 namespace prometheus {
@@ -92,6 +93,11 @@ struct ModelSummary {
   };
   std::vector<PenaltyInfo> penalties;
   std::optional<uint64_t> active_recommendation;  // change in flight
+  struct HoldInfo {  // a knob someone else changed, left alone (override_hold.h)
+    std::string knob;
+    double remaining_seconds = 0;
+  };
+  std::vector<HoldInfo> override_holds;
 };
 
 class Brain final : public Decider {
@@ -103,6 +109,7 @@ class Brain final : public Decider {
   void Observe(const Policy& policy, const Snapshot& snapshot) override;
   std::vector<Recommendation> Decide(const Policy& policy, const Snapshot& snapshot) override;
   void OnOutcome(uint64_t recommendation_id, Outcome outcome, const std::string& reason) override;
+  std::vector<Recommendation> Restore(const Policy& policy, const std::string& target) override;
   Status Save(const std::string& state_dir) const override;
   Status Load(const std::string& state_dir) override;
 
@@ -125,7 +132,11 @@ class Brain final : public Decider {
     ChangeTracker change;
     ReprobeState reprobe;
     std::map<std::string, std::string> holds;  // knob -> hold scenario last logged
+    OverrideHold overrides;
   };
+  // Overrides in this report: recorded once each, a change of the knob in flight given up.
+  void CheckOverrides(const TargetPolicy& tp, const GuardSettings& g, const TargetSnapshot& ts,
+                      MonoTime now, TargetRuntime& rt);
 
   // One target's tick when no change is in flight: at most one new change.
   std::optional<Recommendation> Step(const TargetPolicy& tp, const GuardSettings& g,
@@ -133,13 +144,15 @@ class Brain final : public Decider {
                                      MonoTime now, TargetRuntime& rt);
   // Every owner's proposals for the target's enabled, reported knobs (holds go to the log).
   std::vector<Candidate> Collect(const TargetPolicy& tp, const GuardSettings& g,
-                                 const TargetSnapshot& ts, const HostSnapshot& host,
+                                 const TargetSnapshot& ts, const HostSnapshot& host, MonoTime now,
                                  TargetRuntime& rt);
   // The first ranked candidate the guard allows, sent; vetoes recorded once in a row.
   std::optional<Recommendation> Send(const TargetPolicy& tp, const GuardSettings& g,
                                      const std::vector<Candidate>& ranked, bool is_reprobe,
                                      std::map<std::string, double> settings, MonoTime now,
                                      TargetRuntime& rt);
+  // state_dir/originals.json into targets_; a missing file is fine, a corrupt one is moved aside.
+  Status LoadOverrides(const std::string& state_dir);
   Recommendation MakeRecommendation(const TargetPolicy& tp, const GuardSettings& g,
                                     const Proposal& p, double value);
 
@@ -147,6 +160,7 @@ class Brain final : public Decider {
   BrainOptions options_;
   std::vector<std::unique_ptr<Optimizer>> optimizers_;
   BrainMetrics metrics_;  // before history_, which counts on it
+  OverrideMetrics override_metrics_;
   DecisionHistory history_;
   ReprobeSchedule reprobe_schedule_;
   ReprobeOptimizer reprobe_;  // after optimizers_, whose owners it asks for predictions

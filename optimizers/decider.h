@@ -26,6 +26,14 @@ class Decider {
   // The target acked (applied/rejected) or the recommendation expired.
   virtual void OnOutcome(uint64_t recommendation_id, Outcome outcome,
                          const std::string& reason) = 0;
+  // `knobctl restore`, restore_on_stop: one binding set per knob knobd changed on `target` (every
+  // target when empty), back to the value it had before knobd first changed it. The caller
+  // publishes them. A decider that changes nothing has nothing to restore.
+  virtual std::vector<Recommendation> Restore(const Policy& policy, const std::string& target) {
+    (void)policy;
+    (void)target;
+    return {};
+  }
   virtual Status Save(const std::string& state_dir) const = 0;
   virtual Status Load(const std::string& state_dir) = 0;
 };

@@ -40,6 +40,11 @@ ModelView FlattenModelSummary(const ModelSummary& m) {
                     fmt::format(" for {:.0f} s more: ", p.remaining_seconds) + p.reason);
   if (m.active_recommendation)
     notes.push_back("change #" + std::to_string(*m.active_recommendation) + " is being verified");
+  for (const auto& h : m.override_holds)
+    notes.push_back(fmt::format(
+        "override: {} was changed by someone other than knobd; knobd leaves it alone for {:.0f} s "
+        "more, then re-learns from its new value",
+        h.knob, h.remaining_seconds));
   return view;
 }
 

@@ -47,7 +47,8 @@ constexpr auto kAdminOpNames = MakeEnumNames<AdminOp>({{AdminOp::kStatus, "statu
                                                        {AdminOp::kPause, "pause"},
                                                        {AdminOp::kResume, "resume"},
                                                        {AdminOp::kMode, "mode"},
-                                                       {AdminOp::kReload, "reload"}},
+                                                       {AdminOp::kReload, "reload"},
+                                                       {AdminOp::kRestore, "restore"}},
                                                       "status");
 
 constexpr auto kJsonTypeNames =
@@ -607,6 +608,7 @@ json Body(const AdminRequest& m) {
   if (m.op == AdminOp::kExplain) j["recommendation"] = m.recommendation;
   if (!m.mode.empty()) j["mode"] = m.mode;
   if (m.limit) j["limit"] = m.limit;
+  if (m.all) j["all"] = true;
   return j;
 }
 json Body(const AdminReply& m) {
@@ -722,9 +724,14 @@ void Read(Reader& r, AdminRequest& m) {
   uint64_t limit = 0;
   r.UInt("limit", limit);
   m.limit = static_cast<uint32_t>(std::min<uint64_t>(limit, 1u << 30));
+  const bool takes_all = m.op == AdminOp::kPause || m.op == AdminOp::kRestore;
+  if (takes_all) r.Bool("all", m.all);
   bool needs_target = m.op == AdminOp::kShow || m.op == AdminOp::kHistory ||
-                      m.op == AdminOp::kPause || m.op == AdminOp::kResume || m.op == AdminOp::kMode;
-  if (r.ok() && needs_target && m.target.empty()) r.Fail("missing field 'target'");
+                      m.op == AdminOp::kPause || m.op == AdminOp::kResume ||
+                      m.op == AdminOp::kMode || m.op == AdminOp::kRestore;
+  if (r.ok() && takes_all && m.all && !m.target.empty()) r.Fail("give 'target' or 'all', not both");
+  if (r.ok() && needs_target && !m.all && m.target.empty())
+    r.Fail(takes_all ? "missing field 'target' (or \"all\": true)" : "missing field 'target'");
   if (m.op == AdminOp::kExplain) r.UInt("recommendation", m.recommendation, true);
   if (r.ok() && m.op == AdminOp::kMode && m.mode.empty()) r.Fail("missing field 'mode'");
 }

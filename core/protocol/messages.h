@@ -122,7 +122,8 @@ enum class AdminOp {
   kPause,
   kResume,
   kMode,
-  kReload
+  kReload,
+  kRestore
 };
 std::string_view AdminOpName(AdminOp op);  // "status" ...
 std::optional<AdminOp> ParseAdminOp(std::string_view s);
@@ -134,6 +135,7 @@ struct AdminRequest {
   uint64_t recommendation = 0;  // explain
   std::string mode;             // mode
   uint32_t limit = 0;           // history: newest N, 0 = daemon default
+  bool all = false;             // pause, restore: every target instead of `target`
 };
 
 struct StatusInfo {

@@ -49,6 +49,11 @@ class AdminBackend {
     return UnavailableError("explain is not available for " + std::to_string(id) +
                             " (no brain built)");
   }
+  // Sends every knob knobd changed on `target` (all when empty) back to its first-seen value
+  // (Decider::Restore), through the publishers; returns what was sent.
+  virtual Result<std::vector<Recommendation>> Restore(const std::string& target) {
+    return UnavailableError("restore is not available for " + target + " (no brain built)");
+  }
   // Re-reads the policy; the message says what changed.
   virtual Result<std::string> Reload() { return UnavailableError("reload is not available"); }
 };

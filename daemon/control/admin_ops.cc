@@ -147,11 +147,47 @@ Failure Explain(AdminContext& ctx, const AdminRequest& req, AdminReply& reply) {
   return std::nullopt;
 }
 
+// Every policy target and every registered client's target or name, once each, sorted.
+std::vector<std::string> AllTargets(const ClientRegistry& clients) {
+  std::set<std::string> names;
+  for (const auto& t : clients.policy().targets) names.insert(t.name);
+  for (const auto& [name, c] : clients.clients()) names.insert(c.target.empty() ? name : c.target);
+  return {names.begin(), names.end()};
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
 Failure Pause(AdminContext& ctx, const AdminRequest& req, AdminReply& reply) {
-  ctx.clients.Pause(req.target);
-  reply.message = "paused " + req.target +
-                  ": knobd keeps observing it and sends no recommendation until resume";
-  spdlog::info("control: operator uid {} paused '{}'", ctx.operator_uid, req.target);
+  std::vector<std::string> targets = req.all ? AllTargets(ctx.clients) : std::vector{req.target};
+  for (const auto& t : targets) ctx.clients.Pause(t);
+  const std::string which =
+      req.all ? std::to_string(targets.size()) + " target(s) (" + JoinNames(targets) + ")"
+              : req.target;
+  reply.message = "paused " + which + ": knobd keeps observing " + (req.all ? "them" : "it") +
+                  " and sends no recommendation until resume";
+  spdlog::info("control: operator uid {} paused {}", ctx.operator_uid, which);
+  return std::nullopt;
+}
+
+Failure Restore(AdminContext& ctx, const AdminRequest& req, AdminReply& reply) {
+  if (!ctx.backend) return Fail(ErrorCode::kUnavailable, "restore is not available");
+  auto sent = ctx.backend->Restore(req.all ? "" : req.target);
+  if (!sent.ok())
+    return Fail(CodeFor(sent.status(), ErrorCode::kUnknownTarget), sent.status().message());
+  // Paused after the sets went out, so knobd does not tune the restored values away again.
+  std::vector<std::string> targets = req.all ? AllTargets(ctx.clients) : std::vector{req.target};
+  for (const auto& t : targets) ctx.clients.Pause(t);
+  std::string msg;
+  for (const Recommendation& r : *sent) msg += r.reason + " (#" + std::to_string(r.id) + ")\n";
+  if (sent->empty()) msg += "nothing to restore: knobd has changed no knob that is still its own\n";
+  msg += "paused " + JoinNames(targets) + "; `knobctl resume TARGET` lets knobd tune it again";
+  reply.message = std::move(msg);
+  spdlog::info("control: operator uid {} restored {} ({} knob(s))", ctx.operator_uid,
+               req.all ? std::string("every target") : "'" + req.target + "'", sent->size());
   return std::nullopt;
 }
 
@@ -195,6 +231,7 @@ constexpr AdminHandlerSpec kHandlers[] = {
     {AdminOp::kResume, true, Resume},
     {AdminOp::kMode, true, SetMode},
     {AdminOp::kReload, false, Reload},
+    {AdminOp::kRestore, true, Restore},
 };
 
 const AdminHandlerSpec* FindHandler(AdminOp op) {
@@ -232,7 +269,7 @@ std::optional<AdminFailure> RunAdmin(AdminContext& ctx, const AdminRequest& req,
   if (h == nullptr)
     return Fail(ErrorCode::kInternal,
                 "no handler for '" + std::string(protocol::AdminOpName(req.op)) + "'");
-  if (h->needs_target && !ctx.clients.KnownTarget(req.target))
+  if (h->needs_target && !req.all && !ctx.clients.KnownTarget(req.target))
     return Fail(ErrorCode::kUnknownTarget,
                 "no target or client named '" + req.target + "' (see `knobctl targets`)");
   reply.op = req.op;

@@ -177,11 +177,13 @@ void ClientRegistry::Publish(const Recommendation& rec) {
                  reason);
     if (outcome_sink_) outcome_sink_->OnOutcome(rec.id, o, reason);
   };
-  if (Paused(rec.target)) {
+  // A restore is the operator's own order: delivered, binding, whatever pause or mode says.
+  const bool restore = rec.scenario == kRestoreScenario;
+  if (!restore && Paused(rec.target)) {
     outcome(Outcome::kVetoed, "target '" + rec.target + "' is paused by the operator");
     return;
   }
-  Mode mode = EffectiveMode(rec.target);
+  Mode mode = restore ? Mode::kApply : EffectiveMode(rec.target);
   if (mode == Mode::kObserve) {
     outcome(Outcome::kVetoed, "target '" + rec.target + "' is in observe mode");
     return;

@@ -32,9 +32,10 @@ constexpr CommandSpec kCommands[] = {
      "Explains recommendation ID: the scenario and numbers that triggered it, the prediction, "
      "every guard's verdict and what happened after it was delivered.",
      1, 1},
-    {"pause", AdminOp::kPause, "TARGET", "stop recommending for a target (keeps observing)",
-     "Pauses TARGET: knobd keeps collecting and modelling it but sends no recommendation until "
-     "`knobctl resume TARGET`. Lasts until resume or a daemon restart.",
+    {"pause", AdminOp::kPause, "TARGET|--all", "stop recommending for a target (keeps observing)",
+     "Pauses TARGET (--all: every target): knobd keeps collecting and modelling it but sends no "
+     "recommendation until `knobctl resume TARGET`. Lasts until resume or a daemon restart. "
+     "Values knobd already set stay; `knobctl restore` puts them back.",
      1, 1},
     {"resume", AdminOp::kResume, "TARGET", "undo pause", "Resumes recommendations for TARGET.", 1,
      1},
@@ -46,6 +47,13 @@ constexpr CommandSpec kCommands[] = {
      "Re-reads the policy file. A valid file takes effect at the next tick; an invalid one is "
      "rejected with every error and the old policy stays in force.",
      0, 0},
+    {"restore", AdminOp::kRestore, "TARGET|--all", "put back the values knobd first saw, and pause",
+     "Sends every knob knobd changed on TARGET (--all: every target) back to the value it had "
+     "before knobd first changed it (kept in the state directory, so it survives restarts), one "
+     "history record per knob, delivered as binding even in recommend mode, then pauses the "
+     "target so knobd does not tune it again until `knobctl resume TARGET`. A knob someone else "
+     "changed since knobd last did is the operator's and is left as it is.",
+     1, 1},
     {"check-config", std::nullopt, "FILE", "validate a policy file without a daemon",
      "Loads FILE as knobd would and prints every problem as FILE:LINE:COL. Exit 0 when valid.", 1,
      1},

@@ -152,6 +152,11 @@ Result<Explanation> DaemonAdminBackend::Explain(uint64_t id) {
   return brain_->Explain(id);
 }
 
+Result<std::vector<Recommendation>> DaemonAdminBackend::Restore(const std::string& target) {
+  if (brain_ == nullptr) return AdminBackend::Restore(target);
+  return daemon_.RestoreKnobs(target);
+}
+
 Result<std::string> DaemonAdminBackend::Reload() {
   Status s = daemon_.Reload();
   if (!s.ok()) return s;

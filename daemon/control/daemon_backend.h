@@ -29,6 +29,7 @@ class DaemonAdminBackend final : public AdminBackend {
   Result<std::vector<Recommendation>> History(const std::string& target, uint32_t limit) override;
   Result<Explanation> Explain(uint64_t id) override;
   Result<std::string> Reload() override;
+  Result<std::vector<Recommendation>> Restore(const std::string& target) override;
 
  private:
   TargetPhase PhaseFor(const std::string& target, TargetState state) const;

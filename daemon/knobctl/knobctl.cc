@@ -52,6 +52,7 @@ struct Options {
   bool help = false;
   bool version = false;
   bool follow = false;
+  bool all = false;  // pause, restore: every target
   uint32_t limit = 0;
   double timeout_seconds = 10;
   std::optional<double> interval_seconds;
@@ -76,6 +77,7 @@ std::string GlobalHelp() {
          "  -j, --json            print the result as JSON (one line; --follow: one per event)\n"
          "  -n, --limit N         history: newest N recommendations\n"
          "  -f, --follow          history: keep printing new recommendations and outcomes\n"
+         "  -a, --all             pause / restore: every target instead of TARGET\n"
          "  -i, --interval SEC    top / --follow: refresh period (default: knobd's tick)\n"
          "  -c, --count N         top / --follow: stop after N refreshes\n"
          "      --color[=WHEN]    auto (default: on a terminal, unless NO_COLOR), always, never\n"
@@ -104,6 +106,7 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
                                  {"json", no_argument, nullptr, 'j'},
                                  {"limit", required_argument, nullptr, 'n'},
                                  {"follow", no_argument, nullptr, 'f'},
+                                 {"all", no_argument, nullptr, 'a'},
                                  {"interval", required_argument, nullptr, 'i'},
                                  {"count", required_argument, nullptr, 'c'},
                                  {"color", optional_argument, nullptr, 'C'},
@@ -124,7 +127,7 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
   optind = 0;  // GNU: 0 re-initialises the scanner
   opterr = 0;
   int argc = static_cast<int>(storage.size());
-  for (int c; (c = getopt_long(argc, argv.data(), ":s:jn:fi:c:t:Vh", kLong, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv.data(), ":s:jn:fai:c:t:Vh", kLong, nullptr)) != -1;) {
     const std::string flag = argv[static_cast<size_t>(optind - 1)];
     auto number = [&](const char* what) -> std::optional<std::string> {
       if (!PositiveNumber(optarg))
@@ -145,6 +148,9 @@ std::optional<std::string> Parse(const std::vector<std::string>& args, Options& 
         break;
       case 'f':
         o.follow = true;
+        break;
+      case 'a':
+        o.all = true;
         break;
       case 'i':
         if (auto e = number("number of seconds")) return e;
@@ -486,7 +492,14 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
     out << CommandHelp(*spec);
     return kKnobctlOk;
   }
-  int n = static_cast<int>(o.args.size());
+  const bool takes_all =
+      spec->op == protocol::AdminOp::kPause || spec->op == protocol::AdminOp::kRestore;
+  if (o.all && !takes_all) {
+    err << "knobctl: --all is for pause and restore\n";
+    return kKnobctlUsage;
+  }
+  // --all stands in for the TARGET argument.
+  int n = static_cast<int>(o.args.size()) + (o.all ? 1 : 0);
   if (n < spec->min_args || (spec->max_args >= 0 && n > spec->max_args)) {
     err << "knobctl: " << spec->name << " takes "
         << (spec->args.empty() ? std::string("no arguments") : std::string(spec->args)) << "\n"
@@ -559,6 +572,7 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
   req.op = *spec->op;
   req.id = static_cast<uint64_t>(getpid());
   req.limit = o.limit;
+  req.all = o.all;
   switch (req.op) {
     case protocol::AdminOp::kExplain: {
       char* end = nullptr;

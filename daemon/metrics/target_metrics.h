@@ -112,6 +112,9 @@ class MeteredDecider final : public Decider {
   void OnOutcome(uint64_t id, Outcome outcome, const std::string& reason) override {
     inner_->OnOutcome(id, outcome, reason);
   }
+  std::vector<Recommendation> Restore(const Policy& policy, const std::string& target) override {
+    return inner_->Restore(policy, target);
+  }
   Status Save(const std::string& state_dir) const override { return inner_->Save(state_dir); }
   Status Load(const std::string& state_dir) override { return inner_->Load(state_dir); }
 

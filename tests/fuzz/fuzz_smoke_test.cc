@@ -278,7 +278,7 @@ std::vector<std::string> ProtocolSeeds() {
   add(protocol::Welcome{});
   add(protocol::Set{});
   add(protocol::Error{protocol::ErrorCode::kBadMessage, "m", 3});
-  for (int op = 0; op <= static_cast<int>(protocol::AdminOp::kReload); ++op) {
+  for (int op = 0; op <= static_cast<int>(protocol::AdminOp::kRestore); ++op) {
     protocol::AdminRequest rq;
     rq.op = static_cast<protocol::AdminOp>(op);
     rq.id = 7;

@@ -25,8 +25,8 @@ _knobctl() {
     words=("${COMP_WORDS[@]}")
     cword=$COMP_CWORD
   fi
-  local commands="status targets show history explain pause resume mode reload check-config analyze top help"
-  local options="--socket --json --limit --follow --interval --count --color --no-color --plot
+  local commands="status targets show history explain pause resume mode reload restore check-config analyze top help"
+  local options="--socket --json --limit --follow --all --interval --count --color --no-color --plot
     --sample-rate --timeout --version --help"
 
   case $prev in
@@ -69,7 +69,7 @@ _knobctl() {
     return
   fi
   case $cmd in
-    show | history | pause | resume)
+    show | history | pause | resume | restore)
       ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_knobctl_targets)" -- "$cur"))
       ;;
     mode)

@@ -468,5 +468,18 @@ targets:
   EXPECT_EQ(lines[6].rfind("many.yaml:12:7: error: target #2 knobs worker_threads: min 5", 0), 0u);
 }
 
+// issue 12: the operator keys load, and bad values point at themselves.
+TEST(PolicyOperatorKeys, OverrideHoldAndRestoreOnStop) {
+  Policy p = test::MustLoad("global:\n  restore_on_stop: true\n  guard: {override_hold: 10m}\n");
+  EXPECT_TRUE(p.global.restore_on_stop);
+  EXPECT_EQ(p.global.guard.override_hold, std::chrono::minutes(10));
+  EXPECT_FALSE(test::MustLoad("").global.restore_on_stop);
+  EXPECT_EQ(test::MustLoad("").global.guard.override_hold, std::chrono::minutes(30));
+  EXPECT_TRUE(
+      FailsAt("global:\n  guard: {override_hold: 200h}\n", 2, 26, "global.guard.override_hold"));
+  EXPECT_TRUE(FailsAt("global:\n  guard: {override_hold: -1s}\n", 2, 26, "is not a duration"));
+  EXPECT_TRUE(FailsAt("global:\n  restore_on_stop: maybe\n", 2, 20, "global.restore_on_stop"));
+}
+
 }  // namespace
 }  // namespace knob

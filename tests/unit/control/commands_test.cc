@@ -7,7 +7,7 @@ namespace knob {
 namespace {
 
 TEST(CommandsTest, EveryAdminOpHasExactlyOneCommand) {
-  for (int i = 0; i <= static_cast<int>(protocol::AdminOp::kReload); ++i) {
+  for (int i = 0; i <= static_cast<int>(protocol::AdminOp::kRestore); ++i) {
     auto op = static_cast<protocol::AdminOp>(i);
     int n = 0;
     for (const auto& c : Commands())
