@@ -211,12 +211,18 @@ std::optional<KneeChoice> ChooseKnee(const SizeCurve& curve, int lo, int hi, dou
   std::vector<Point> pts;
   for (int s = std::max(1, lo); s <= hi; ++s) {
     const double n = demand >= 1 ? std::min<double>(s, demand) : s;
-    // A size run is known by its measurement; the fit speaks only for the sizes not run.
+    // A size run whose measurement departs from the fit beyond its noise is known by the
+    // measurement (the fit is a law, not the service); within its noise the smooth fit is the
+    // better estimate, so a lucky or unlucky level makes no false local peak.
+    const double fit_x = curve.Throughput(n);
     if (const SizeLevel* l = curve.Level(s)) {
-      pts.push_back({s, l->throughput, l->p99_seconds ? l->p99_seconds : curve.P99Seconds(n)});
-      continue;
+      const double tol = 2 * l->throughput_se + curve.noise * fit_x / 2;
+      if (std::fabs(l->throughput - fit_x) > tol) {
+        pts.push_back({s, l->throughput, l->p99_seconds ? l->p99_seconds : curve.P99Seconds(n)});
+        continue;
+      }
     }
-    pts.push_back({s, curve.Throughput(n), curve.P99Seconds(n)});
+    pts.push_back({s, fit_x, curve.P99Seconds(n)});
   }
   if (pts.empty()) return std::nullopt;
   auto ok = [&](const Point& p) {

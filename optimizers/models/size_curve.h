@@ -21,8 +21,9 @@
 //   smallest size with X(N(s)) >= (1 - e) X*, e = the noise of a level's mean (2 standard
 //   errors, lag-1 autocorrelation counted: se x sqrt((1 + rho) / (1 - rho))), within [1%, 4%].
 //   Two sizes within the noise are the same result: the smaller one wins (fewer threads and
-//   connections). A size already run is judged by its measured level, not by the fit: the fit
-//   interpolates and extrapolates, the measurement is the evidence.
+//   connections). A size already run whose measured level departs from the fit beyond its noise
+//   (2 standard errors + e/2) is judged by the measurement; within it, by the smooth fit (so a
+//   lucky or unlucky level makes no false local peak).
 // Sources: N. J. Gunther, "Guerrilla Capacity Planning" (2007), ch. 4-6 (USL, and the same law
 // for a database's connections); Little's law.
 // Thread rule: pure functions and plain values, any thread.
