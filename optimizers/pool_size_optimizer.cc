@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "optimizers/models/queueing.h"
+#include "optimizers/models/size_curve.h"
 
 namespace knob {
 namespace {
@@ -53,6 +54,8 @@ struct PoolCase {
   bool saturated = false;
   double target = 0;  // Erlang C's size, or the demand's when that takes over
   bool by_demand = false;
+  // Throughput and p99 against the sizes the pool has run at (size_curve.h).
+  SizeCurve curve;
 
   // "offered load 3.2 Erlangs (1000/s x 3.2 ms), predicted wait 0.4 ms at 5"
   std::string Describe(double c) const;
@@ -209,12 +212,178 @@ Decision ShrinkPoolIdle(const PoolCase& c, Proposal p) {
   return Done(std::move(p));
 }
 
+// Nearly every member busy at the current size: the size, not the load, sets the concurrency.
+bool Full(const PoolCase& c) {
+  return c.busy_w.n > 0 && c.busy_w.mean >= kBindingUtilisation * c.in.current;
+}
+
+std::optional<double> ObservedP99(const PoolCase& c) {
+  if (const SizeLevel* l = c.curve.Level(c.in.current)) return l->p99_seconds;
+  return c.in.model.latest()->p99_seconds;
+}
+
+std::string Sizes(const SizeCurve& curve) {
+  std::string s;
+  for (const SizeLevel& l : curve.levels)
+    s += (s.empty() ? "" : ", ") + fmt::format("{:g}", l.size);
+  return s.empty() ? "none yet" : s;
+}
+
+// A full pool whose size curve is fitted goes to its knee: the smallest size within the noise of
+// the best throughput the p99 limit allows. This lowers a pool too large for its backend (its
+// service time grows with its size) and raises one still on the rising side.
+Decision SizeToKnee(const PoolCase& c, Proposal p) {
+  const OptimizerInput& in = c.in;
+  if (!c.curve.usl || !Full(c)) return Next();
+  const double h = in.guard.hysteresis_fraction;
+  std::optional<double> limit;
+  if (c.slo) limit = (1 - h) * *c.slo;
+  auto knee = ChooseKnee(c.curve, static_cast<int>(std::max(1.0, c.lo)), c.c_hi, c.demand, limit);
+  if (!knee) return Next();
+  if (!knee->feasible) {
+    // No size meets the limit by the curve's p99: its p99 term is then extrapolated far from
+    // anything measured (an overloaded open loop's p99 is its timeout, not its service time).
+    // Only the throughput curve still speaks: lowering toward a throughput knee below serves
+    // more with less queueing; otherwise the queueing rules below decide.
+    auto free_knee =
+        ChooseKnee(c.curve, static_cast<int>(std::max(1.0, c.lo)), c.c_hi, c.demand, std::nullopt);
+    if (!free_knee || !(free_knee->size < in.current)) return Next();
+    knee = free_knee;
+    knee->feasible = false;
+  }
+  const UslFit& f = *c.curve.usl;
+  const double busy_now = std::min(in.current, c.demand >= 1 ? c.demand : in.current);
+  const double x_now = c.curve.Throughput(busy_now);
+  const auto p99_now = ObservedP99(c);
+  const bool violated = c.slo && p99_now && *p99_now > *c.slo;
+  p.triggers["knee_size"] = knee->size;
+  p.triggers["peak_size"] = knee->peak_size;
+  p.triggers["usl_alpha"] = f.alpha;
+  p.triggers["usl_beta"] = f.beta;
+  p.triggers["noise_fraction"] = c.curve.noise;
+  const std::string curve = fmt::format(
+      "throughput against size (USL over busy members at sizes {}: alpha {:.3f}, beta {:.4f}) "
+      "peaks at {:.0f} with {:.0f}/s{}",
+      Sizes(c.curve), f.alpha, f.beta, knee->peak_size, knee->peak_throughput,
+      knee->p99_bound ? " under the p99 limit" : "");
+  const std::string p99_text =
+      knee->p99_seconds ? fmt::format("; predicted p99 {:.1f} ms", 1000 * *knee->p99_seconds)
+                        : std::string();
+  if (std::fabs(knee->size - in.current) < std::max(1.0, h * in.current)) {
+    p.value = in.current;
+    p.scenario = "hold_at_knee";
+    p.reason = fmt::format("hold: {} is the knee: {}; no smaller size is within {:.1f}% of it{}",
+                           in.current, curve, 100 * c.curve.noise, p99_text);
+    return Done(std::move(p));
+  }
+  p.value = knee->size;
+  const bool lower = knee->size < in.current;
+  p.scenario = lower ? "lower_to_knee" : "raise_to_knee";
+  p.reason = knee->feasible
+                 ? fmt::format(
+                       "{}; {:.0f} is the smallest size within {:.1f}% (the noise) of "
+                       "it{}{}",
+                       curve, knee->size, 100 * c.curve.noise, p99_text,
+                       lower ? fmt::format(" (the service time grows from {:.2f} ms at "
+                                           "{:.0f} busy to {:.2f} ms at {:.0f})",
+                                           1000 * std::min(knee->size, busy_now) /
+                                               std::max(knee->throughput, 1e-9),
+                                           std::min(knee->size, busy_now),
+                                           1000 * busy_now / std::max(x_now, 1e-9), busy_now)
+                             : std::string())
+                 : fmt::format(
+                       "{}; no size meets the p99 limit by the curve, and {:.0f} is "
+                       "the smallest size within {:.1f}% (the noise) of the peak: fewer "
+                       "members serve as much with less queueing{}",
+                       curve, knee->size, 100 * c.curve.noise, p99_text);
+  if (c.slo) p.binding_constraint = "p99_latency";
+  p.predicted["throughput"] = knee->throughput;
+  if (knee->p99_seconds) p.predicted["p99_seconds"] = *knee->p99_seconds;
+  p.trade_offs.push_back(lower ? fmt::format("{:.0f} fewer {}", in.current - knee->size, in.knob)
+                               : fmt::format("{:.0f} more {}", knee->size - in.current, in.knob));
+  p.expected_gain = std::max(0.01, knee->throughput / std::max(x_now, 1e-9) - 1);
+  p.fixes_violation = violated && knee->p99_seconds && *knee->p99_seconds < *p99_now;
+  p.confidence = std::max(0.3, std::min(0.8, f.Confidence()));
+  return Done(std::move(p));
+}
+
+// A full pool without a fitted curve (fewer than three sizes measured) whose larger sizes
+// served less: its last raise was rolled back or measured worse beyond noise, or every size
+// measured above the smallest one served less beyond noise. The grow rules would only enlarge it
+// (and hold_no_gain would stop there for good), yet a backend whose service time grows with its
+// size is told apart from a plateau only below: measure one step under the smallest size run.
+Decision ProbeSizeCurve(const PoolCase& c, Proposal p) {
+  const OptimizerInput& in = c.in;
+  if (c.curve.usl || !Full(c)) return Next();
+  const auto& last = in.last_change;
+  // Worse beyond noise, not merely flat: a plateau is hold_no_gain's, a raise that measurably
+  // cut the objective (kept or rolled back) says the curve falls on that side. A rollback for a
+  // constraint alone says nothing about the size's throughput.
+  const bool raise_failed = last && last->new_value > last->old_value && last->improvement &&
+                            last->signal_to_noise && *last->improvement < 0 &&
+                            *last->signal_to_noise >= in.guard.min_signal_to_noise;
+  const SizeLevel* lowest = c.curve.levels.empty() ? nullptr : &c.curve.levels.front();
+  if (!lowest) return Next();
+  bool larger_worse = c.curve.levels.size() >= 2;
+  for (const SizeLevel& l : c.curve.levels) {
+    if (&l == lowest) continue;
+    const double noise = 2 * std::hypot(l.throughput_se, lowest->throughput_se);
+    if (!(l.throughput < lowest->throughput - noise)) larger_worse = false;
+  }
+  if (!raise_failed && !larger_worse) return Next();
+  const double from = std::min(in.current, lowest->size);
+  const double v = OneStep(from, -1, in.knob_policy, in.guard);
+  if (!(v < in.current) || !(v < from)) return Next();
+  p.value = v;
+  p.scenario = "probe_size_curve";
+  p.exploratory = true;
+  const std::string why =
+      larger_worse     ? fmt::format("every size above {:g} served less beyond noise", lowest->size)
+      : last->verified ? fmt::format(
+                             "the raise from {:.0f} to {:.0f} did not improve the "
+                             "objective beyond noise",
+                             last->old_value, last->new_value)
+                       : fmt::format("the raise from {:.0f} to {:.0f} was rolled back",
+                                     last->old_value, last->new_value);
+  p.reason = fmt::format(
+      "explore: the size curve has no fit yet ({}; measured sizes {}); {}, so measure {:.0f}, "
+      "below the sizes run: a backend whose service time grows with its size serves more with "
+      "fewer, a plateau serves the same",
+      c.curve.error, Sizes(c.curve), why, v);
+  p.trade_offs.push_back(
+      fmt::format("{:.0f} fewer {} while it is measured", in.current - v, in.knob));
+  p.expected_gain = 0.01;
+  p.confidence = 0.2;
+  return Done(std::move(p));
+}
+
+// SizeToKnee decides all three of its scenarios; the table lists each for its words.
+Decision DecidedAbove(const PoolCase&, Proposal) { return Next(); }
+
 // The scenario table, in evaluation order (docs/model.md).
 struct Rule {
   Scenario scenario;
   Decision (*decide)(const PoolCase&, Proposal);
 };
-constexpr std::array<Rule, 4> kRules = {{
+constexpr std::array<Rule, 8> kRules = {{
+    {{"hold_at_knee",
+      "hold: the pool is full and its size curve (USL of throughput over busy members, fitted "
+      "from the sizes it ran at) puts the knee here: no smaller size is within the noise of the "
+      "best the p99 limit allows"},
+     SizeToKnee},
+    {{"lower_to_knee",
+      "the pool is full and its size curve puts the knee below the current size: past it the "
+      "service time grows with the size (contention, coherency, a retrograde backend), so fewer "
+      "members serve as much or more"},
+     DecidedAbove},
+    {{"raise_to_knee",
+      "the pool is full and its size curve puts the knee above the current size: more members "
+      "still add throughput beyond the noise, within the p99 limit"},
+     DecidedAbove},
+    {{"probe_size_curve",
+      "explore: a full pool whose larger sizes served less has no size curve yet; one step below "
+      "measures the side that tells a retrograde backend from a plateau"},
+     ProbeSizeCurve},
     {{"hold_no_gain",
       "hold: the last raise of this pool did not improve the objective beyond noise "
       "(a closed-loop load keeps every member busy at any size, so Erlang C would grow it "
@@ -234,8 +403,9 @@ constexpr std::array<Rule, 4> kRules = {{
      ShrinkPoolIdle},
 }};
 
-constexpr std::array<Scenario, 4> kScenarios = {kRules[0].scenario, kRules[1].scenario,
-                                                kRules[2].scenario, kRules[3].scenario};
+constexpr std::array<Scenario, 8> kScenarios = {
+    kRules[0].scenario, kRules[1].scenario, kRules[2].scenario, kRules[3].scenario,
+    kRules[4].scenario, kRules[5].scenario, kRules[6].scenario, kRules[7].scenario};
 
 }  // namespace
 
@@ -277,6 +447,7 @@ std::optional<Proposal> PoolSizeOptimizer::Propose(const OptimizerInput& in) con
     needed = c.c_hi;  // even the largest pool misses the budget: go as far as allowed
   }
   MeasureDemand(c);
+  c.curve = FitSizeCurve(m.observations(), m.pre_shift_observations(), in.knob, c.pool.name);
   c.target = *needed;
   // Erlang C's own size stands when the queue is stable and it asks for more (its inputs are
   // then sound); the demand takes over when the measured load is capped by the pool (saturated)

@@ -20,10 +20,16 @@
 //   shrink only when current > 1.5 x S with S = max(c_needed + 1, ceil(peak D / 0.75)), the
 //   peak over the last 20 observations, to S (one spare server, and never a size the recent
 //   peak demand would bind), freeing threads/connections.
+// Before those, the size curve (optimizers/models/size_curve.h): when the pool is full (busy >=
+// 85% of its size) and >= 3 sizes have been run, throughput and p99 against the size are fitted
+// (USL over busy members: the service time grows with the size) and the pool goes to its knee,
+// the smallest size within the noise of the best the p99 limit allows (lower_to_knee,
+// raise_to_knee, hold_at_knee); with fewer sizes, a full pool whose larger sizes served less
+// beyond noise is probed one step below the smallest size run (probe_size_curve, exploratory).
 // It does not own worker_threads (SchedulingOptimizer owns that and asks this optimizer for the
 // workers pool's proposal), and caches are CacheSizeOptimizer's alone: see the ownership table
 // in all.cc.
-// Source: Kleinrock 1975 (M/M/c).
+// Sources: Kleinrock 1975 (M/M/c); Gunther 2007 (USL).
 // Thread rule: stateless.
 
 #include "optimizers/optimizer.h"

@@ -4,6 +4,8 @@
 // recommendation is applied at once and acknowledged as the daemon's control server would on the
 // target's ack; a rollback is a recommendation like any other (scenario "rollback").
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "bench/tuning/tuner.h"
 #include "config/policy.h"
@@ -29,7 +31,7 @@ class ManualClock final : public Clock {
 
 class KnobdTuner final : public Tuner {
  public:
-  explicit KnobdTuner(const Scenario& s) : brain_(clock_, nullptr, BrainOptions{}) {
+  explicit KnobdTuner(const Scenario& s) : brain_(clock_, nullptr, BrainOptions{}), id_(s.id) {
     TargetPolicy t;
     t.name = "svc";
     t.selector.registered = "svc";
@@ -66,6 +68,12 @@ class KnobdTuner final : public Tuner {
     }
     return change;
   }
+  // KNOB_TUNING_TRACE=1: the decision log of every run on stderr, to read why knobd went where.
+  ~KnobdTuner() override {
+    if (!std::getenv("KNOB_TUNING_TRACE")) return;
+    for (const std::string& line : brain_.DecisionLog())
+      std::fprintf(stderr, "[%s] %s\n", id_.c_str(), line.c_str());
+  }
   int Rollbacks() const override { return rollbacks_; }
   int ShiftAlarms() const override {
     auto m = brain_.Model("svc");
@@ -80,6 +88,7 @@ class KnobdTuner final : public Tuner {
   ManualClock clock_;
   Brain brain_;
   Policy policy_;
+  std::string id_;
   int rollbacks_ = 0;
 };
 

@@ -136,6 +136,10 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
           // regions penalized by rollbacks stay: each expires on its own, and on a noisy host
           // the detector fires often enough that clearing them let a change that had just
           // broken a constraint be retried at once (and reset the doubling on repeats).
+          // The points go aside, not away: a size curve (size_curve.h) takes those at sizes
+          // not run since, when the sizes run on both sides of the alarm still agree.
+          for (const auto& prev : observations_) pre_shift_.push_back(prev);
+          while (pre_shift_.size() > kMaxObservations) pre_shift_.pop_front();
           observations_.clear();
           usl_.reset();
           last_shift_ = now;

@@ -109,6 +109,9 @@ class TargetModel {
   void Restore(const Observation& o) { Append(o); }
 
   const std::deque<Observation>& observations() const { return observations_; }
+  // The observations cleared by workload-shift alarms, oldest first (at most kMaxObservations):
+  // kept for the size curve's consistency check (size_curve.h), never for the other fits.
+  const std::deque<Observation>& pre_shift_observations() const { return pre_shift_; }
   const std::optional<Observation>& latest() const { return latest_; }
   // Observations with time in [from, to).
   WindowStats Window(MonoTime from, MonoTime to) const;
@@ -152,6 +155,7 @@ class TargetModel {
   std::optional<MonoTime> prev_time_;
   std::optional<std::vector<double>> prev_host_busy_, prev_host_total_;
   std::deque<Observation> observations_;
+  std::deque<Observation> pre_shift_;
   std::optional<Observation> latest_;
   std::optional<UslFit> usl_;
   std::string usl_error_;
