@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/cpu_list.h"
 #include "tests/integration/adapters/adapter_harness.h"
 
 namespace knob::test {
@@ -119,8 +120,11 @@ targets:
     double p = std::strtod(Trimmed(cpu_ + "/cpu.cfs_period_us").c_str(), nullptr);
     return q < 0 || !(p > 0) ? std::nan("") : 100 * q / p;
   }
+  // In the canonical form the protocol uses ("0-1" from the kernel is "0,1").
   std::string EffectiveCpus() {
-    return Trimmed(cpuset_ + (v2_ ? "/cpuset.cpus.effective" : "/cpuset.effective_cpus"));
+    auto cpus = ParseCpuList(
+        Trimmed(cpuset_ + (v2_ ? "/cpuset.cpus.effective" : "/cpuset.effective_cpus")));
+    return cpus.ok() ? FormatCpuList(*cpus) : "unreadable";
   }
   std::string ReportedList(const std::string& knob) {
     auto app = App("unit-e2e");
