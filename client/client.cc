@@ -14,6 +14,7 @@
 #include <random>
 
 #include "client/allocator_stats.h"
+#include "core/cpu_list.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/framing.h"
 #include "core/snapshot.h"
@@ -107,10 +108,29 @@ void Client::RegisterKnob(KnobSpec spec, OnSet on_set) {
   knobs_[name] = Knob{std::move(spec), std::move(on_set)};
 }
 
+void Client::RegisterListKnob(KnobSpec spec, OnSetList on_set) {
+  std::string name = spec.name;
+  auto cpus = ParseCpuList(spec.list.value_or(""));
+  spec.list = cpus.ok() ? FormatCpuList(*cpus) : spec.list.value_or("");
+  spec.value = cpus.ok() ? static_cast<double>(cpus->size()) : 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  knobs_[name] = Knob{std::move(spec), nullptr, std::move(on_set)};
+}
+
 void Client::UpdateKnobValue(const std::string& name, double value) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = knobs_.find(name);
-  if (it != knobs_.end()) it->second.spec.value = value;
+  if (it != knobs_.end() && !it->second.spec.list) it->second.spec.value = value;
+}
+
+void Client::UpdateKnobList(const std::string& name, const std::string& list) {
+  auto cpus = ParseCpuList(list);
+  if (!cpus.ok()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = knobs_.find(name);
+  if (it == knobs_.end() || !it->second.spec.list) return;
+  it->second.spec.list = FormatCpuList(*cpus);
+  it->second.spec.value = static_cast<double>(cpus->size());
 }
 
 PoolGauges& Client::pool(const std::string& name) {
@@ -202,7 +222,10 @@ AppReport Client::BuildReport() {
   for (const auto& [name, p] : pools_)
     r.pools[name] = AppReport::Pool{p->size.load(), p->busy.load(), p->waiters.load()};
   for (const auto& [name, c] : caches_) FillCache(*c, r.caches[name]);
-  for (const auto& [name, k] : knobs_) r.knobs[name] = k.spec.value;
+  for (const auto& [name, k] : knobs_) {
+    r.knobs[name] = k.spec.value;
+    if (k.spec.list) r.knob_lists[name] = *k.spec.list;
+  }
   r.gauges = gauges_;
   return r;
 }
@@ -229,7 +252,8 @@ void Client::Run() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (const auto& [name, k] : knobs_)
-          hello.knobs.push_back({k.spec.name, k.spec.value, k.spec.min, k.spec.max, k.spec.unit});
+          hello.knobs.push_back(
+              {k.spec.name, k.spec.value, k.spec.min, k.spec.max, k.spec.unit, k.spec.list});
       }
       protocol::LineFramer framer(kMaxLineBytes);
       auto interval =
@@ -297,19 +321,33 @@ void Client::Run() {
               ack.id = set->id;
               ack.knob = set->knob;
               OnSet cb;
+              OnSetList list_cb;
               std::optional<double> lo, hi;
               {
                 std::lock_guard<std::mutex> lock(mu_);
                 auto it = knobs_.find(set->knob);
                 if (it != knobs_.end()) {
                   cb = it->second.on_set;
+                  list_cb = it->second.on_set_list;
                   lo = it->second.spec.min;
                   hi = it->second.spec.max;
                 }
               }
               SetResult result;
-              if (!cb) {
+              if (!cb && !list_cb) {
                 result = SetResult::Rejected("unknown knob '" + set->knob + "'");
+              } else if (list_cb && !set->list) {
+                result = SetResult::Rejected("knob '" + set->knob + "' takes a CPU list");
+              } else if (cb && set->list) {
+                result = SetResult::Rejected("knob '" + set->knob + "' takes a number");
+              } else if (list_cb) {
+                try {
+                  result = list_cb(*set->list);
+                } catch (const std::exception& e) {
+                  result = SetResult::Rejected(std::string("callback threw: ") + e.what());
+                } catch (...) {
+                  result = SetResult::Rejected("callback threw");
+                }
               } else if ((lo && set->value < *lo) || (hi && set->value > *hi)) {
                 result = SetResult::Rejected("value outside the knob's bounds");
               } else {
@@ -325,7 +363,14 @@ void Client::Run() {
               ack.result =
                   result.applied ? protocol::AckResult::kApplied : protocol::AckResult::kRejected;
               ack.reason = result.reason;
-              if (result.applied) {
+              if (result.applied && set->list) {
+                auto cpus = ParseCpuList(result.list.value_or(*set->list));
+                if (cpus.ok()) {
+                  ack.list = FormatCpuList(*cpus);
+                  ack.value = static_cast<double>(cpus->size());
+                  UpdateKnobList(set->knob, *ack.list);
+                }
+              } else if (result.applied) {
                 double v = result.value.value_or(set->value);
                 ack.value = v;
                 UpdateKnobValue(set->knob, v);

@@ -16,8 +16,12 @@
 namespace knob {
 namespace {
 
+// `registered` beside `cgroup` or `unit` names the client that carries the target's knobs (an
+// adapter such as knob-systemd-adapter), not a process: the processes are the group's.
+bool RegisteredIsProcess(const Selector& s) { return s.registered && !s.cgroup && !s.systemd_unit; }
+
 bool NeedsScan(const Selector& s) {
-  if (s.host || s.pid || s.registered) return false;
+  if (s.host || s.pid || RegisteredIsProcess(s)) return false;
   return s.comm || s.exe || s.cmdline_regex || s.cgroup || s.systemd_unit;
 }
 
@@ -146,7 +150,7 @@ void Discovery::LoadCgroup(Proc& p) {
 bool Discovery::Matches(const Selector& sel, const TargetMemo& memo, Proc& p,
                         const CollectContext& ctx, std::string& why_not) {
   if (sel.pid && p.key.pid != *sel.pid) return false;
-  if (sel.registered) {
+  if (RegisteredIsProcess(sel)) {
     auto it = ctx.registered_pids.find(*sel.registered);
     if (it == ctx.registered_pids.end() || it->second != p.key.pid) return false;
   }
@@ -305,8 +309,8 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
       }
     };
     std::optional<pid_t> direct = t.selector.pid;
-    bool direct_only = direct.has_value() || t.selector.registered.has_value();
-    if (!direct && t.selector.registered) {
+    bool direct_only = direct.has_value() || RegisteredIsProcess(t.selector);
+    if (!direct && RegisteredIsProcess(t.selector)) {
       auto it = ctx.registered_pids.find(*t.selector.registered);
       if (it != ctx.registered_pids.end()) direct = it->second;
     }

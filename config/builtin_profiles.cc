@@ -123,9 +123,10 @@ Profile Edge() {
 
 const std::vector<std::string_view>& KnownKnobNames() {
   static const std::vector<std::string_view> kNames = {
-      kKnobWorkerThreads,  kKnobConcurrencyLimit, kKnobConnectionPool,    kKnobBackendPool,
-      kKnobCacheBytes,     kKnobQueueDepth,       kKnobBatchSize,         kKnobMaxInFlight,
-      kKnobMaxConcurrency, kKnobCpuAffinityMask,  kKnobSchedulingStrategy};
+      kKnobWorkerThreads,  kKnobConcurrencyLimit, kKnobConnectionPool,     kKnobBackendPool,
+      kKnobCacheBytes,     kKnobQueueDepth,       kKnobBatchSize,          kKnobMaxInFlight,
+      kKnobMaxConcurrency, kKnobCpuAffinityMask,  kKnobSchedulingStrategy, kKnobAllowedCpus,
+      kKnobCpuQuotaPercent};
   return kNames;
 }
 

@@ -28,6 +28,9 @@ inline constexpr std::string_view kKnobMaxInFlight = "max_in_flight";
 inline constexpr std::string_view kKnobMaxConcurrency = "max_concurrency";
 inline constexpr std::string_view kKnobCpuAffinityMask = "cpu_affinity_mask";
 inline constexpr std::string_view kKnobSchedulingStrategy = "scheduling_strategy";
+// A CPU list ("0-3,8", list-valued: docs/protocol.md) and systemd's CPUQuota= in percent.
+inline constexpr std::string_view kKnobAllowedCpus = "allowed_cpus";
+inline constexpr std::string_view kKnobCpuQuotaPercent = "cpu_quota_percent";
 
 const std::vector<std::string_view>& KnownKnobNames();
 

@@ -53,6 +53,8 @@ struct Recommendation {
   std::string knob;
   double old_value = 0;
   double new_value = 0;
+  // A list-valued knob (a CPU list, core/cpu_list.h): the lists; old/new_value are their sizes.
+  std::string old_list = {}, new_list = {};
   std::string optimizer;                    // "concurrency" "pool_size" "scheduling"
   std::string scenario;                     // short id of why, from the optimizer's scenario table
   std::string reason;                       // one sentence a human reads

@@ -129,7 +129,9 @@ struct AppReport {
     double allocated = 0, active = 0, resident = 0, mapped = 0, retained = 0;
   };
   std::optional<Allocator> allocator;
-  std::map<std::string, double> knobs;   // current knob values
+  std::map<std::string, double> knobs;  // current knob values
+  // List-valued knobs (a CPU list, core/cpu_list.h): their text here, their CPU count in knobs.
+  std::map<std::string, std::string> knob_lists = {};
   std::map<std::string, double> gauges;  // anything else the app sends
 };
 

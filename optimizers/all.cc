@@ -5,8 +5,8 @@
 //
 // Who owns which knob (Optimizer::Owns; exactly one owner each, the brain asks only it):
 //   concurrency_limit, max_in_flight, max_concurrency         ConcurrencyOptimizer
-//   worker_threads, cpu_affinity_mask, scheduling_strategy     SchedulingOptimizer (worker_threads:
-//                                                              its CPU rule, then the workers
+//   worker_threads, cpu_affinity_mask, scheduling_strategy,    SchedulingOptimizer (worker_threads:
+//   allowed_cpus, cpu_quota_percent                            its CPU rule, then the workers
 //                                                              pool's Erlang C proposal)
 //   NAME_pool, NAME_pool_size, NAME_connections                PoolSizeOptimizer
 //   cache_bytes, NAME_cache_bytes                              CacheSizeOptimizer

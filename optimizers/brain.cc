@@ -171,9 +171,13 @@ Recommendation Brain::MakeRecommendation(const TargetPolicy& tp, const GuardSett
   r.knob = p.knob;
   r.old_value = p.current;
   r.new_value = value;
+  r.old_list = p.current_list;
+  r.new_list = p.value_list;
   r.optimizer = p.optimizer;
   r.scenario = p.scenario;
-  r.reason = DescribeStep(tp.name, p.knob, p.current, value, p.reason);
+  r.reason = p.value_list.empty() ? DescribeStep(tp.name, p.knob, p.current, value, p.reason)
+                                  : fmt::format("set {} of {} from {} to {}: {}", p.knob, tp.name,
+                                                p.current_list, p.value_list, p.reason);
   r.triggers = p.triggers;
   r.predicted = p.predicted;
   r.binding_constraint = p.binding_constraint;
@@ -233,8 +237,10 @@ std::vector<Candidate> Brain::Collect(const TargetPolicy& tp, const GuardSetting
     if (!owner) continue;
     OptimizerInput in{tp,   g,           rt.model, host,
                       knob, cur->second, kp,       history_.LastJudgedChange(tp.name, knob)};
+    if (auto list = ts.app->knob_lists.find(knob); list != ts.app->knob_lists.end())
+      in.current_list = list->second;
     for (Proposal& p : owner->Candidates(in)) {
-      if (p.value != p.current) {
+      if (p.value != p.current || p.value_list != p.current_list) {
         out.push_back({std::move(p), kp});
         continue;
       }
@@ -273,6 +279,8 @@ std::optional<Recommendation> Brain::Send(const TargetPolicy& tp, const GuardSet
       }
       continue;
     }
+    // A CPU list cannot be cut to a shorter step: a clamped list proposal is dropped.
+    if (!p.value_list.empty() && d.value != p.value) continue;
     Recommendation r = MakeRecommendation(tp, g, p, d.value);
     r.verdicts = d.verdicts;
     if (d.value != p.value) {

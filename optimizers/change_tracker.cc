@@ -29,7 +29,9 @@ void ChangeTracker::Start(const Recommendation& r, double from, bool is_reprobe,
                    is_reprobe,
                    fixes_violation,
                    std::move(prior),
-                   std::move(baseline_knobs)};
+                   std::move(baseline_knobs),
+                   r.old_list,
+                   r.new_list};
   kh.Charge(from, r.new_value, now);
 }
 
@@ -47,7 +49,11 @@ std::optional<Recommendation> ChangeTracker::Track(const TargetPolicy& tp, const
   Recommendation& rec = *found;
   if (!a.applied) {
     auto cur = ts.app->knobs.find(a.knob);
-    if (cur != ts.app->knobs.end() && cur->second == a.new_value) {
+    auto cur_list = ts.app->knob_lists.find(a.knob);
+    const bool reports_new =
+        a.new_list.empty() ? cur != ts.app->knobs.end() && cur->second == a.new_value
+                           : cur_list != ts.app->knob_lists.end() && cur_list->second == a.new_list;
+    if (reports_new) {
       a.applied = now;
       history.SetOutcome(rec, Outcome::kApplied, "the target reports the new value");
     } else if (now >= a.expires) {
@@ -101,10 +107,15 @@ std::optional<Recommendation> ChangeTracker::RollBack(
   rb.knob = a.knob;
   rb.old_value = a.new_value;
   rb.new_value = a.old_value;
+  rb.old_list = a.new_list;
+  rb.new_list = a.old_list;
   rb.optimizer = rec.optimizer;
   rb.scenario = "rollback";
-  rb.reason = DescribeStep(tp.name, a.knob, a.new_value, a.old_value,
-                           fmt::format("rolled back #{}: {}", a.id, why));
+  rb.reason = a.new_list.empty()
+                  ? DescribeStep(tp.name, a.knob, a.new_value, a.old_value,
+                                 fmt::format("rolled back #{}: {}", a.id, why))
+                  : fmt::format("set {} of {} from {} back to {}: rolled back #{}: {}", a.knob,
+                                tp.name, a.new_list, a.old_list, a.id, why);
   rb.triggers = realized;
   rb.predicted = {};
   rb.confidence = 1.0;
@@ -118,9 +129,10 @@ std::optional<Recommendation> ChangeTracker::RollBack(
   KnobHistory& kh = knobs_[a.knob];
   KnobHistory prior = kh;
   kh.Charge(a.new_value, a.old_value, now);
-  active_ = Active{rb.id, a.knob,       a.new_value,      a.old_value,
-                   now,   std::nullopt, now + life,       true,
-                   false, false,        std::move(prior), TunedSettings(tp, *ts.app)};
+  active_ = Active{rb.id,      a.knob,       a.new_value,      a.old_value,
+                   now,        std::nullopt, now + life,       true,
+                   false,      false,        std::move(prior), TunedSettings(tp, *ts.app),
+                   a.new_list, a.old_list};
   metrics.SetRecommended(tp.name, a.knob, a.old_value);
   return history.Record(std::move(rb));
 }

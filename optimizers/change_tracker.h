@@ -78,6 +78,8 @@ class ChangeTracker {
     KnobHistory prior_history{};
     // The settings in force when it was decided: its baseline is measured at exactly these.
     std::map<std::string, double> baseline_knobs{};
+    // A list-valued knob: the lists (old/new_value are their sizes); empty for a number.
+    std::string old_list{}, new_list{};
   };
   std::optional<Recommendation> RollBack(const TargetPolicy& tp, const GuardSettings& g,
                                          const TargetSnapshot& ts, MonoTime now, WallTime wall_now,

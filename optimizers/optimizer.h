@@ -54,6 +54,8 @@ struct OptimizerInput {
   // A re-probe turn (ReprobeOptimizer, reprobe_optimizer.h): the direction to try first, +1 or
   // -1; 0 on an ordinary turn.
   int reprobe_direction = 0;
+  // A list-valued knob (a CPU list, core/cpu_list.h): its current list; `current` is its size.
+  std::string current_list = {};
 };
 
 struct Proposal {
@@ -73,6 +75,9 @@ struct Proposal {
   bool exploratory = false;
   bool fixes_violation = false;  // acts because a constraint is violated now: goes first
   bool categorical = false;      // a code or bitmask, not a quantity: no max_step or hysteresis
+  // A list-valued knob: the current and proposed CPU lists (current/value are their sizes); a
+  // proposal differs from the current setting when either the value or the list does.
+  std::string current_list = {}, value_list = {};
 };
 
 class Optimizer {

@@ -55,7 +55,8 @@ const std::string* ReprobeOptimizer::LeastRecentlyChanged(
   const std::string* pick = nullptr;
   std::optional<MonoTime> oldest;
   for (const auto& [knob, kp] : tp.knobs) {
-    if (!kp.enabled || !app.knobs.count(knob)) continue;
+    // A CPU list has no "a step either way" to re-probe.
+    if (!kp.enabled || !app.knobs.count(knob) || app.knob_lists.count(knob)) continue;
     auto h = knobs.find(knob);
     std::optional<MonoTime> last = h == knobs.end() ? std::nullopt : h->second.last_change;
     if (!pick || (!last) || (oldest && last && *last < *oldest)) {

@@ -6,12 +6,13 @@
 #include <array>
 #include <cmath>
 
+#include "core/cpu_list.h"
 #include "optimizers/pool_size_optimizer.h"
 
 namespace knob {
 namespace {
 
-constexpr std::array<Scenario, 4> kScenarios = {{
+constexpr std::array<Scenario, 6> kScenarios = {{
     {"threads_exceed_cores",
      "cpu-bound and waiting in the run queue (or throttled): more worker "
      "threads than runnable cores only add context switches, so lower "
@@ -23,7 +24,17 @@ constexpr std::array<Scenario, 4> kScenarios = {{
     {"strategy",
      "the task mix favours another scheduling strategy (work-stealing for uneven "
      "cpu-bound load, priority for short I/O-bound tasks under CPU pressure)"},
+    {"quota_throttled",
+     "the CPU quota throttles a target that uses all of it: raise the quota to what it would "
+     "use with headroom"},
+    {"quota_unused",
+     "the target uses well under half its CPU quota and is never throttled: lower the quota "
+     "toward its use, so a runaway cannot take the cores others need"},
 }};
+
+// Headroom kept above the measured use when sizing a quota: bursts shorter than a tick are not
+// in the mean, and throttling costs a whole period.
+constexpr double kQuotaHeadroom = 1.5;
 
 }  // namespace
 
@@ -34,7 +45,8 @@ double SchedulingOptimizer::StrategyCode(std::string_view s) {
 }
 
 bool SchedulingOptimizer::Handles(std::string_view knob) const {
-  return knob == "worker_threads" || knob == "cpu_affinity_mask" || knob == "scheduling_strategy";
+  return knob == "worker_threads" || knob == "cpu_affinity_mask" || knob == "scheduling_strategy" ||
+         knob == kAllowedCpusKnob || knob == kCpuQuotaKnob;
 }
 
 std::span<const Scenario> SchedulingOptimizer::Scenarios() const { return kScenarios; }
@@ -106,6 +118,22 @@ std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) c
     }
     return std::nullopt;
   }
+  if (in.knob == kAllowedCpusKnob) {
+    // The same core set as cpu_affinity_mask, as a CPU list: no 64-core limit.
+    if (advice->core_set.empty() || in.current_list.empty()) return std::nullopt;
+    const double n = static_cast<double>(advice->core_set.size());
+    if (n < KnobMin(in.knob_policy, 1) || n > KnobMax(in.knob_policy, n)) return std::nullopt;
+    p.current_list = in.current_list;
+    p.value_list = FormatCpuList(advice->core_set);
+    if (p.value_list == in.current_list) return std::nullopt;
+    p.value = n;
+    p.scenario = "avoid_saturated_cores";
+    p.categorical = true;
+    p.reason = fmt::format("{} cores are not saturated ({})", n, advice->reason);
+    p.expected_gain = 0.01;
+    return p;
+  }
+  if (in.knob == kCpuQuotaKnob) return ProposeQuota(in, *advice, std::move(p));
   if (in.knob == "cpu_affinity_mask") {
     double mask = 0;
     for (int c : advice->core_set)
@@ -126,6 +154,42 @@ std::optional<Proposal> SchedulingOptimizer::Propose(const OptimizerInput& in) c
     p.scenario = "strategy";
     p.categorical = true;
     p.reason = fmt::format("{} suits the task mix: {}", advice->strategy, advice->reason);
+    p.expected_gain = 0.01;
+    p.confidence = 0.4;
+    return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<Proposal> SchedulingOptimizer::ProposeQuota(const OptimizerInput& in,
+                                                          const SchedulingAdvice& advice,
+                                                          Proposal p) const {
+  const auto& o = *in.model.latest();
+  if (!o.cpu_cores || !(in.current > 0)) return std::nullopt;
+  const double used_percent = 100 * *o.cpu_cores;
+  const double throttled = o.throttled_fraction.value_or(0);
+  p.triggers["cpu_percent_used"] = used_percent;
+  const double lo = KnobMin(in.knob_policy, 1), hi = KnobMax(in.knob_policy, 1e9);
+  if (advice.throttled || throttled > 0.05) {
+    double target = std::min(hi, std::max(in.current * kQuotaHeadroom, used_percent * 2));
+    if (!(target > in.current)) return std::nullopt;
+    p.value = std::round(target);
+    p.scenario = "quota_throttled";
+    p.reason = fmt::format("throttled {:.0f}% of the time at CPUQuota={}%, using {:.0f}%",
+                           100 * throttled, in.current, used_percent);
+    p.predicted["throttled_fraction"] = throttled * in.current / p.value;
+    p.trade_offs.push_back("the target may take more CPU from its neighbours");
+    p.expected_gain = 0.5 * throttled;
+    p.fixes_violation = throttled > 0.25;
+    return p;
+  }
+  if (used_percent * 2 < in.current && throttled == 0) {
+    double target = std::max(lo, std::ceil(used_percent * kQuotaHeadroom / 10) * 10);
+    if (!(target < in.current)) return std::nullopt;
+    p.value = target;
+    p.scenario = "quota_unused";
+    p.reason = fmt::format("uses {:.0f}% of CPUQuota={}%", used_percent, in.current);
+    p.trade_offs.push_back("less room for a burst above today's use");
     p.expected_gain = 0.01;
     p.confidence = 0.4;
     return p;

@@ -5,11 +5,19 @@
 // optimizers/models/scheduling_model.h. Knobs: worker_threads (acts only on a CPU signal: cpu-bound
 // with run-queue delay or throttling while threads exceed the runnable cores, or idle cores while
 // cpu-bound with fewer threads); cpu_affinity_mask (bit i = core i, as a number);
-// scheduling_strategy (0 = fifo, 1 = work_stealing, 2 = priority). Thread rule: stateless.
+// scheduling_strategy (0 = fifo, 1 = work_stealing, 2 = priority); allowed_cpus (the same core
+// set as a CPU list, "0-3,8": a list-valued knob, any number of CPUs; systemd's AllowedCPUs=);
+// cpu_quota_percent (systemd's CPUQuota=, 100 = one core: raised when throttled, lowered
+// toward the measured use when most of it goes unused). Thread rule: stateless.
 
 #include "optimizers/optimizer.h"
 
 namespace knob {
+
+inline constexpr std::string_view kAllowedCpusKnob = "allowed_cpus";
+inline constexpr std::string_view kCpuQuotaKnob = "cpu_quota_percent";
+
+struct SchedulingAdvice;
 
 class SchedulingOptimizer final : public Optimizer {
  public:
@@ -20,6 +28,10 @@ class SchedulingOptimizer final : public Optimizer {
   std::vector<Proposal> Candidates(const OptimizerInput& in) const override;
 
   static double StrategyCode(std::string_view strategy);
+
+ private:
+  std::optional<Proposal> ProposeQuota(const OptimizerInput& in, const SchedulingAdvice& advice,
+                                       Proposal p) const;
 };
 
 }  // namespace knob

@@ -69,6 +69,44 @@ Result<std::chrono::milliseconds> Flags::Duration(const std::string& name) const
   return std::chrono::milliseconds(static_cast<int64_t>(v * scale));
 }
 
+int UsageError(const std::string& adapter, const Status& message, const char* usage) {
+  std::fprintf(stderr, "%s: %s\n%s", adapter.c_str(), message.message().c_str(), usage);
+  return 2;
+}
+
+bool WaitUntilUp(const std::string& adapter, const std::function<Status()>& attempt) {
+  std::string last;
+  for (Status s = attempt(); !Stopping(); s = attempt()) {
+    if (s.ok()) return true;
+    if (s.message() != last) Log(adapter, s.message() + " (retrying every second)");
+    last = s.message();
+    for (int i = 0; i < 10 && !Stopping(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+ClientOptions BaseClientOptions(const Flags& flags, std::chrono::milliseconds interval) {
+  ClientOptions options;
+  options.name = flags.Get("name");
+  options.socket_path = flags.Get("knobd-socket");
+  options.default_report_interval = interval;
+  return options;
+}
+
+int Serve(Client& client, const std::string& adapter, std::chrono::milliseconds interval,
+          const std::function<Status()>& poll, const std::string& banner) {
+  (void)poll();
+  if (Status s = client.Start(); !s.ok()) {
+    Log(adapter, s.message());
+    return 1;
+  }
+  Log(adapter, banner);
+  PollLoop(interval, poll, adapter);
+  client.Stop();
+  return 0;
+}
+
 void InstallStopHandlers() {
   struct sigaction sa {};
   sa.sa_handler = OnStop;

@@ -2,9 +2,12 @@
 #pragma once
 // What every adapter (adapters/*) shares: its command line (`--flag value` pairs, each
 // documented by the adapter's usage text), a stop flag set by SIGTERM/SIGINT, and the poll
-// loop that reads the software's statistics once per interval. Each adapter is a knob::Client
+// loop that reads the software's statistics once per interval, and the start-up and shutdown
+// around it. Each adapter is a knob::Client
 // of knobd's control socket (client/client.h): this file only holds the chores around it.
 // Thread rule: main thread only, except Stopping(), which any thread may read.
+
+#include <knob/client.h>
 
 #include <chrono>
 #include <functional>
@@ -34,6 +37,23 @@ class Flags {
  private:
   std::map<std::string, std::string> values_;
 };
+
+// Prints `message` and the adapter's usage on stderr; returns the exit status of a bad command
+// line (2).
+int UsageError(const std::string& adapter, const Status& message, const char* usage);
+
+// Calls `attempt` once a second until it succeeds, logging each distinct failure: under systemd
+// the adapter may start before the software it relays. False when a stop signal came first.
+bool WaitUntilUp(const std::string& adapter, const std::function<Status()>& attempt);
+
+// The client options every adapter uses: --name, --knobd-socket and the report interval.
+ClientOptions BaseClientOptions(const Flags& flags, std::chrono::milliseconds interval);
+
+// The tail every adapter shares once its knobs are registered: one poll so the first report
+// carries the software's numbers, the client started, `banner` logged, the poll loop until a
+// stop signal, the client stopped. Returns the adapter's exit status.
+int Serve(Client& client, const std::string& adapter, std::chrono::milliseconds interval,
+          const std::function<Status()>& poll, const std::string& banner);
 
 // Installs SIGTERM/SIGINT handlers that make Stopping() true.
 void InstallStopHandlers();

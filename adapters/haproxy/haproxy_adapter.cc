@@ -224,10 +224,7 @@ int Main(int argc, char** argv) {
                              {"interval", "1s"},
                              {"min-maxconn", "1"},
                              {"max-maxconn", "10000"}});
-  if (!flags.ok()) {
-    std::fprintf(stderr, "%s: %s\n%s", kName, flags.status().message().c_str(), kUsage);
-    return 2;
-  }
+  if (!flags.ok()) return UsageError(kName, flags.status(), kUsage);
   auto interval = flags->Duration("interval");
   auto lo = flags->Number("min-maxconn"), hi = flags->Number("max-maxconn");
   Status server_ok = OkStatus();
@@ -235,45 +232,28 @@ int Main(int argc, char** argv) {
   const auto slash = server.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == server.size())
     server_ok = InvalidArgumentError("--server: expected BACKEND/SERVER, got '" + server + "'");
-  for (const Status& s : {interval.status(), lo.status(), hi.status(), server_ok}) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s: %s\n%s", kName, s.message().c_str(), kUsage);
-      return 2;
-    }
-  }
+  for (const Status& s : {interval.status(), lo.status(), hi.status(), server_ok})
+    if (!s.ok()) return UsageError(kName, s, kUsage);
   InstallStopHandlers();
-  ClientOptions options;
-  options.name = flags->Get("name");
-  options.socket_path = flags->Get("knobd-socket");
-  options.default_report_interval = *interval;
-  Client client(options);
+  Client client(BaseClientOptions(*flags, *interval));
   HaproxyAdapter adapter(flags->Get("stats-socket"), server.substr(0, slash),
                          server.substr(slash + 1), client);
-  auto maxconn = adapter.ServerMaxconn();
-  while (!maxconn.ok() && !Stopping()) {
-    Log(kName, maxconn.status().message() + " (retrying)");
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    maxconn = adapter.ServerMaxconn();
-  }
-  if (Stopping()) return 0;
+  Result<double> maxconn = 0.0;
+  if (!WaitUntilUp(kName, [&] {
+        maxconn = adapter.ServerMaxconn();
+        return maxconn.status();
+      }))
+    return 0;
   client.RegisterKnob({.name = "concurrency_limit",
                        .value = *maxconn,
                        .min = *lo,
                        .max = *hi,
                        .unit = "connections"},
                       [&](double v) { return adapter.SetMaxconn(v); });
-  (void)adapter.Poll();
-  if (Status s = client.Start(); !s.ok()) {
-    Log(kName, s.message());
-    return 1;
-  }
-  Log(kName, "relaying HAProxy server " + server + " (maxconn " +
-                 std::to_string(std::lround(*maxconn)) + ") to knobd as '" + flags->Get("name") +
-                 "'");
-  PollLoop(
-      *interval, [&] { return adapter.Poll(); }, kName);
-  client.Stop();
-  return 0;
+  return Serve(
+      client, kName, *interval, [&] { return adapter.Poll(); },
+      "relaying HAProxy server " + server + " (maxconn " + std::to_string(std::lround(*maxconn)) +
+          ") to knobd as '" + flags->Get("name") + "'");
 }
 
 }  // namespace

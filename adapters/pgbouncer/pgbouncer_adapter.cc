@@ -205,42 +205,25 @@ int Main(int argc, char** argv) {
                              {"interval", "1s"},
                              {"min-pool", "1"},
                              {"max-pool", "200"}});
-  if (!flags.ok()) {
-    std::fprintf(stderr, "%s: %s\n%s", kName, flags.status().message().c_str(), kUsage);
-    return 2;
-  }
+  if (!flags.ok()) return UsageError(kName, flags.status(), kUsage);
   auto interval = flags->Duration("interval");
   auto lo = flags->Number("min-pool"), hi = flags->Number("max-pool");
   auto password = ReadSecretFile(flags->Get("password-file"));
-  for (const Status& s : {interval.status(), lo.status(), hi.status(), password.status()}) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s: %s\n%s", kName, s.message().c_str(), kUsage);
-      return 2;
-    }
-  }
+  for (const Status& s : {interval.status(), lo.status(), hi.status(), password.status()})
+    if (!s.ok()) return UsageError(kName, s, kUsage);
   std::string conninfo = "dbname=pgbouncer connect_timeout=5 application_name=knob-adapter host=" +
                          Quote(flags->Get("host")) + " port=" + Quote(flags->Get("port")) +
                          " user=" + Quote(flags->Get("user"));
   if (!password->empty()) conninfo += " password=" + Quote(*password);
   InstallStopHandlers();
   Console console(conninfo);
-  Status up = console.Connect();
-  while (!up.ok() && !Stopping()) {
-    Log(kName, up.message() + " (retrying)");
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    up = console.Connect();
-  }
-  if (Stopping()) return 0;
+  if (!WaitUntilUp(kName, [&] { return console.Connect(); })) return 0;
   auto size = console.ConfigValue("default_pool_size");
   if (!size.ok()) {
     Log(kName, size.status().message());
     return 1;
   }
-  ClientOptions options;
-  options.name = flags->Get("name");
-  options.socket_path = flags->Get("knobd-socket");
-  options.default_report_interval = *interval;
-  Client client(options);
+  Client client(BaseClientOptions(*flags, *interval));
   PgBouncerAdapter adapter(console, client);
   client.RegisterKnob({.name = "default_pool_size",
                        .value = *size,
@@ -248,17 +231,10 @@ int Main(int argc, char** argv) {
                        .max = *hi,
                        .unit = "server connections per pool"},
                       [&](double v) { return adapter.SetPoolSize(v); });
-  (void)adapter.Poll();
-  if (Status s = client.Start(); !s.ok()) {
-    Log(kName, s.message());
-    return 1;
-  }
-  Log(kName, "relaying PgBouncer (default_pool_size " + std::to_string(std::lround(*size)) +
-                 ") to knobd as '" + flags->Get("name") + "'");
-  PollLoop(
-      *interval, [&] { return adapter.Poll(); }, kName);
-  client.Stop();
-  return 0;
+  return Serve(
+      client, kName, *interval, [&] { return adapter.Poll(); },
+      "relaying PgBouncer (default_pool_size " + std::to_string(std::lround(*size)) +
+          ") to knobd as '" + flags->Get("name") + "'");
 }
 
 }  // namespace

@@ -299,37 +299,20 @@ int Main(int argc, char** argv) {
                              {"interval", "1s"},
                              {"min-bytes", "1048576"},
                              {"max-bytes", "4294967296"}});
-  if (!flags.ok()) {
-    std::fprintf(stderr, "%s: %s\n%s", kName, flags.status().message().c_str(), kUsage);
-    return 2;
-  }
+  if (!flags.ok()) return UsageError(kName, flags.status(), kUsage);
   auto interval = flags->Duration("interval");
   auto lo = flags->Number("min-bytes"), hi = flags->Number("max-bytes");
-  for (const Status& s : {interval.status(), lo.status(), hi.status()}) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s: %s\n%s", kName, s.message().c_str(), kUsage);
-      return 2;
-    }
-  }
+  for (const Status& s : {interval.status(), lo.status(), hi.status()})
+    if (!s.ok()) return UsageError(kName, s, kUsage);
   InstallStopHandlers();
   Redis redis;
-  // Wait for Redis rather than exit: under systemd the adapter may start first.
-  Status up = redis.Connect(*flags);
-  while (!up.ok() && !Stopping()) {
-    Log(kName, up.message() + " (retrying)");
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    up = redis.Connect(*flags);
-  }
-  if (Stopping()) return 0;
+  if (!WaitUntilUp(kName, [&] { return redis.Connect(*flags); })) return 0;
   auto maxmemory = redis.MaxMemory();
   if (!maxmemory.ok()) {
     Log(kName, maxmemory.status().message());
     return 1;
   }
-  ClientOptions options;
-  options.name = flags->Get("name");
-  options.socket_path = flags->Get("knobd-socket");
-  options.default_report_interval = *interval;
+  ClientOptions options = BaseClientOptions(*flags, *interval);
   // Redis's own buckets (2^k µs, 1 µs to ~1 s): most commands finish far below the client's
   // default first bound of 50 µs, where every percentile would collapse onto one bucket.
   for (double b = 1e-6; b < 1.1; b *= 2) options.latency_bounds_seconds.push_back(b);
@@ -338,17 +321,10 @@ int Main(int argc, char** argv) {
   client.RegisterKnob(
       {.name = "cache_bytes", .value = *maxmemory, .min = *lo, .max = *hi, .unit = "bytes"},
       [&](double v) { return adapter.SetMaxMemory(v); });
-  (void)adapter.Poll();
-  if (Status s = client.Start(); !s.ok()) {
-    Log(kName, s.message());
-    return 1;
-  }
-  Log(kName, "relaying Redis (maxmemory " + std::to_string(static_cast<uint64_t>(*maxmemory)) +
-                 ") to knobd as '" + flags->Get("name") + "'");
-  PollLoop(
-      *interval, [&] { return adapter.Poll(); }, kName);
-  client.Stop();
-  return 0;
+  return Serve(
+      client, kName, *interval, [&] { return adapter.Poll(); },
+      "relaying Redis (maxmemory " + std::to_string(static_cast<uint64_t>(*maxmemory)) +
+          ") to knobd as '" + flags->Get("name") + "'");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/cpu_list.h"
 #include "core/enum_names.h"
 #include "core/protocol/recommendation_json.h"
 
@@ -181,6 +182,39 @@ class Reader {
     }
     Adopt(r);
   }
+  // A knob value: a number, or a CPU list as a string (core/cpu_list.h), stored canonical with
+  // its CPU count as the number.
+  bool KnobValue(std::string_view name, const json& v, double& out,
+                 std::optional<std::string>& list) {
+    if (!v.is_string()) return NumValue(name, v, out);
+    auto cpus = ParseCpuList(v.get<std::string>());
+    if (!cpus.ok()) {
+      Fail("field '" + Path(name) + "': " + cpus.status().message());
+      return false;
+    }
+    list = FormatCpuList(*cpus);
+    out = static_cast<double>(cpus->size());
+    return true;
+  }
+  void Knob(std::string_view name, double& out, std::optional<std::string>& list,
+            bool required = false) {
+    const json* v = Get(name, required);
+    if (v) KnobValue(name, *v, out, list);
+  }
+  void KnobMap(std::string_view name, std::map<std::string, double>& out,
+               std::map<std::string, std::string>& lists) {
+    const json* o = Obj(name);
+    if (!o) return;
+    Reader r(*o, Child(name));
+    for (auto it = o->begin(); it != o->end(); ++it) {
+      double d = 0;
+      std::optional<std::string> list;
+      if (!r.KnobValue(it.key(), it.value(), d, list)) continue;
+      out[it.key()] = d;
+      if (list) lists[it.key()] = *list;
+    }
+    Adopt(r);
+  }
   void NumArray(std::string_view name, std::vector<double>& out) {
     const json* a = Arr(name);
     if (!a) return;
@@ -242,9 +276,13 @@ json AppReportJson(const AppReport& a, bool with_received) {
   j["in_flight"] = a.in_flight;
   j["queue_depth"] = a.queue_depth;
   json lat = json::object();
-  if (a.latency_p50_seconds) lat["p50"] = *a.latency_p50_seconds;
-  if (a.latency_p90_seconds) lat["p90"] = *a.latency_p90_seconds;
-  if (a.latency_p99_seconds) lat["p99"] = *a.latency_p99_seconds;
+  // A percentile is absent, never null, when there is none (JSON has no NaN).
+  auto put = [&lat](const char* key, const std::optional<double>& v) {
+    if (v && std::isfinite(*v)) lat[key] = *v;
+  };
+  put("p50", a.latency_p50_seconds);
+  put("p90", a.latency_p90_seconds);
+  put("p99", a.latency_p99_seconds);
   if (!a.latency_bucket_bounds_seconds.empty()) {
     lat["bounds"] = a.latency_bucket_bounds_seconds;
     lat["counts"] = a.latency_bucket_counts;
@@ -280,7 +318,11 @@ json AppReportJson(const AppReport& a, bool with_received) {
                       {"active", al.active}, {"resident", al.resident},
                       {"mapped", al.mapped}, {"retained", al.retained}};
   }
-  if (!a.knobs.empty()) j["knobs"] = NumMapJson(a.knobs);
+  if (!a.knobs.empty()) {
+    json knobs = NumMapJson(a.knobs);
+    for (const auto& [k, list] : a.knob_lists) knobs[k] = list;
+    j["knobs"] = std::move(knobs);
+  }
   if (!a.gauges.empty()) j["gauges"] = NumMapJson(a.gauges);
   return j;
 }
@@ -381,7 +423,7 @@ void ReadAppReport(Reader& r, AppReport& a, bool with_received) {
     r.Adopt(ar);
     a.allocator = std::move(alloc);
   }
-  r.NumMap("knobs", a.knobs);
+  r.KnobMap("knobs", a.knobs, a.knob_lists);
   r.NumMap("gauges", a.gauges);
 }
 
@@ -408,28 +450,32 @@ json RecommendationJson(const Recommendation& rec) {
   for (const auto& v : rec.verdicts)
     verdicts.push_back(
         {{"guard", v.guard}, {"verdict", VerdictName(v.verdict)}, {"reason", v.reason}});
-  return {{"id", rec.id},
-          {"target", rec.target},
-          {"knob", rec.knob},
-          {"old_value", FiniteOrZero(rec.old_value)},
-          {"new_value", FiniteOrZero(rec.new_value)},
-          {"optimizer", rec.optimizer},
-          {"scenario", rec.scenario},
-          {"reason", rec.reason},
-          {"triggers", FiniteNumMapJson(rec.triggers)},
-          {"predicted", FiniteNumMapJson(rec.predicted)},
-          {"realized", FiniteNumMapJson(rec.realized)},
-          {"binding_constraint", rec.binding_constraint},
-          {"confidence", FiniteOrZero(rec.confidence)},
-          {"trade_offs", rec.trade_offs},
-          {"verdicts", std::move(verdicts)},
-          {"advisory", rec.advisory},
-          {"outcome", OutcomeName(rec.outcome)},
-          {"outcome_reason", rec.outcome_reason},
-          {"created_unix", ToUnixSeconds(rec.created)},
-          {"expires_unix", ToUnixSeconds(rec.expires)},
-          {"created_ns", ToUnixNanos(rec.created)},
-          {"expires_ns", ToUnixNanos(rec.expires)}};
+  json j = {{"id", rec.id},
+            {"target", rec.target},
+            {"knob", rec.knob},
+            {"old_value", FiniteOrZero(rec.old_value)},
+            {"new_value", FiniteOrZero(rec.new_value)},
+            {"optimizer", rec.optimizer},
+            {"scenario", rec.scenario},
+            {"reason", rec.reason},
+            {"triggers", FiniteNumMapJson(rec.triggers)},
+            {"predicted", FiniteNumMapJson(rec.predicted)},
+            {"realized", FiniteNumMapJson(rec.realized)},
+            {"binding_constraint", rec.binding_constraint},
+            {"confidence", FiniteOrZero(rec.confidence)},
+            {"trade_offs", rec.trade_offs},
+            {"verdicts", std::move(verdicts)},
+            {"advisory", rec.advisory},
+            {"outcome", OutcomeName(rec.outcome)},
+            {"outcome_reason", rec.outcome_reason},
+            {"created_unix", ToUnixSeconds(rec.created)},
+            {"expires_unix", ToUnixSeconds(rec.expires)},
+            {"created_ns", ToUnixNanos(rec.created)},
+            {"expires_ns", ToUnixNanos(rec.expires)}};
+  // Only for a list-valued knob, so records of numeric knobs stay as they were.
+  if (!rec.new_list.empty()) j["new_list"] = rec.new_list;
+  if (!rec.old_list.empty()) j["old_list"] = rec.old_list;
+  return j;
 }
 
 void ReadRecommendation(Reader& r, Recommendation& rec) {
@@ -438,6 +484,8 @@ void ReadRecommendation(Reader& r, Recommendation& rec) {
   r.Str("knob", rec.knob, true);
   r.Num("old_value", rec.old_value);
   r.Num("new_value", rec.new_value, true);
+  r.Str("old_list", rec.old_list);
+  r.Str("new_list", rec.new_list);
   r.Str("optimizer", rec.optimizer);
   r.Str("scenario", rec.scenario);
   r.Str("reason", rec.reason);
@@ -495,6 +543,7 @@ void ReadRecommendation(Reader& r, Recommendation& rec) {
 
 json KnobJson(const KnobInfo& k) {
   json j = {{"name", k.name}, {"value", k.value}};
+  if (k.list) j["value"] = *k.list;
   if (k.min) j["min"] = *k.min;
   if (k.max) j["max"] = *k.max;
   if (!k.unit.empty()) j["unit"] = k.unit;
@@ -514,7 +563,7 @@ void ReadKnobs(Reader& r, std::string_view field, std::vector<KnobInfo>& out) {
     KnobInfo k;
     kr.Str("name", k.name, true);
     if (kr.ok() && k.name.empty()) kr.Fail("field '" + kr.Path("name") + "': must not be empty");
-    kr.Num("value", k.value, true);
+    kr.Knob("value", k.value, k.list, true);
     kr.OptNum("min", k.min);
     kr.OptNum("max", k.max);
     kr.Str("unit", k.unit);
@@ -573,6 +622,7 @@ json Body(const Report& m) {
 json Body(const Ack& m) {
   json j = {{"id", m.id}, {"knob", m.knob}, {"result", AckResultName(m.result)}};
   if (m.value) j["value"] = *m.value;
+  if (m.list) j["value"] = *m.list;
   if (!m.reason.empty()) j["reason"] = m.reason;
   return j;
 }
@@ -588,14 +638,17 @@ json Body(const Welcome& m) {
           {"mode", m.mode}};
 }
 json Body(const Set& m) {
-  return {{"id", m.id},
-          {"knob", m.knob},
-          {"value", m.value},
-          {"old_value", m.old_value},
-          {"reason", m.reason},
-          {"predicted", NumMapJson(m.predicted)},
-          {"advisory", m.advisory},
-          {"expires_in_seconds", m.expires_in_seconds}};
+  json j = {{"id", m.id},
+            {"knob", m.knob},
+            {"value", m.value},
+            {"old_value", m.old_value},
+            {"reason", m.reason},
+            {"predicted", NumMapJson(m.predicted)},
+            {"advisory", m.advisory},
+            {"expires_in_seconds", m.expires_in_seconds}};
+  if (m.list) j["value"] = *m.list;
+  if (m.old_list) j["old_value"] = *m.old_list;
+  return j;
 }
 json Body(const Error& m) {
   json j = {{"code", ErrorCodeName(m.code)}, {"message", m.message}};
@@ -682,7 +735,10 @@ void Read(Reader& r, Ack& m) {
     else
       r.Fail("field 'result': expected \"applied\" or \"rejected\", got \"" + result + "\"");
   }
-  r.OptNum("value", m.value);
+  if (const json* v = r.Get("value", false)) {
+    double d = 0;
+    if (r.KnobValue("value", *v, d, m.list)) m.value = d;
+  }
   r.Str("reason", m.reason);
 }
 void Read(Reader& r, Bye& m) { r.Str("reason", m.reason); }
@@ -696,8 +752,8 @@ void Read(Reader& r, Welcome& m) {
 void Read(Reader& r, Set& m) {
   r.UInt("id", m.id, true);
   r.Str("knob", m.knob, true);
-  r.Num("value", m.value, true);
-  r.Num("old_value", m.old_value);
+  r.Knob("value", m.value, m.list, true);
+  r.Knob("old_value", m.old_value, m.old_list);
   r.Str("reason", m.reason);
   r.NumMap("predicted", m.predicted);
   r.Bool("advisory", m.advisory);

@@ -23,13 +23,16 @@ inline constexpr int kVersion = 1;
 
 // ---- Target -> daemon -------------------------------------------------------------------
 
-// A knob the target exposes: current value, bounds and unit.
+// A knob the target exposes: current value, bounds and unit. A list-valued knob (a CPU list such
+// as "0-3,8", core/cpu_list.h) has `list` set and is a JSON string on the wire; its `value` is
+// then the number of CPUs in the list, so numeric code still sees a size.
 struct KnobInfo {
   std::string name;
   double value = 0;
   std::optional<double> min;
   std::optional<double> max;
   std::string unit;  // free text: "threads", "connections", "bytes", "requests"
+  std::optional<std::string> list = std::nullopt;  // last: positional initialisers keep meaning
   bool operator==(const KnobInfo&) const = default;
 };
 
@@ -56,6 +59,8 @@ struct Ack {
   AckResult result = AckResult::kApplied;
   std::optional<double> value;  // the value now in effect
   std::string reason;           // why rejected (or a note on what was applied)
+  // A list-valued knob's value now in effect (value = its size).
+  std::optional<std::string> list = std::nullopt;
 };
 
 struct Bye {
@@ -80,6 +85,8 @@ struct Set {
   std::map<std::string, double> predicted;
   bool advisory = false;          // recommend mode: apply only if the app agrees; ack either way
   double expires_in_seconds = 0;  // ack before this or the daemon counts it expired
+  // A list-valued knob: the list to apply and the one it replaces (value/old_value: their sizes).
+  std::optional<std::string> list = std::nullopt, old_list = std::nullopt;
 };
 
 // Error codes, stable on the wire (docs/protocol.md has the table).

@@ -115,6 +115,7 @@ Status ClientRegistry::Ack(const std::string& client, const protocol::Ack& ack) 
   pending_.erase(p);
   RegisteredClient& c = clients_[client];
   if (ack.value && c.latest && !ack.knob.empty()) c.latest->knobs[ack.knob] = *ack.value;
+  if (ack.list && c.latest && !ack.knob.empty()) c.latest->knob_lists[ack.knob] = *ack.list;
   Outcome o = ack.result == protocol::AckResult::kApplied ? Outcome::kApplied : Outcome::kRejected;
   spdlog::info("control: '{}' {} recommendation {} ({}){}", client,
                protocol::AckResultName(ack.result), ack.id, ack.knob,
@@ -201,6 +202,8 @@ void ClientRegistry::Publish(const Recommendation& rec) {
   set.knob = rec.knob;
   set.value = rec.new_value;
   set.old_value = rec.old_value;
+  if (!rec.new_list.empty()) set.list = rec.new_list;
+  if (!rec.old_list.empty()) set.old_list = rec.old_list;
   set.reason = rec.reason;
   set.predicted = rec.predicted;
   set.advisory = advisory;

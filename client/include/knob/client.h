@@ -49,10 +49,17 @@ struct SetResult {
   bool applied = true;
   std::string reason;           // why rejected (or a note about what was applied)
   std::optional<double> value;  // the value actually in effect, when it differs from requested
+  // A list-valued knob: the CPU list actually in effect (e.g. what the kernel made of it).
+  std::optional<std::string> list = std::nullopt;
   static SetResult Applied(std::optional<double> actual = std::nullopt) {
-    return {true, "", actual};
+    return {true, "", actual, std::nullopt};
   }
-  static SetResult Rejected(std::string why) { return {false, std::move(why), std::nullopt}; }
+  static SetResult AppliedList(std::string actual) {
+    return {true, "", std::nullopt, std::move(actual)};
+  }
+  static SetResult Rejected(std::string why) {
+    return {false, std::move(why), std::nullopt, std::nullopt};
+  }
 };
 
 struct KnobSpec {
@@ -61,6 +68,9 @@ struct KnobSpec {
   std::optional<double> min;
   std::optional<double> max;
   std::string unit;
+  // A list-valued knob (RegisterListKnob): its current CPU list ("0-3,8"); `value` is then
+  // ignored and reported as the number of CPUs in it.
+  std::optional<std::string> list = std::nullopt;
 };
 
 struct ClientOptions {
@@ -112,6 +122,8 @@ class CacheStats {
 class Client {
  public:
   using OnSet = std::function<SetResult(double value)>;
+  // A list-valued knob's callback gets the CPU list in canonical form ("0-3,8").
+  using OnSetList = std::function<SetResult(const std::string& list)>;
 
   explicit Client(ClientOptions options);
   ~Client();  // Stop()
@@ -121,8 +133,13 @@ class Client {
   // Registers (or replaces) a knob. Knobs registered after Start() are announced on the next
   // connection. `on_set` runs on the background thread.
   void RegisterKnob(KnobSpec spec, OnSet on_set);
+  // Registers a knob whose value is a CPU list (spec.list; docs/protocol.md, list-valued knobs),
+  // such as the cores a service may run on: a list, not a mask, so any number of CPUs works.
+  void RegisterListKnob(KnobSpec spec, OnSetList on_set);
   // The app changed a knob itself: report the new value.
   void UpdateKnobValue(const std::string& name, double value);
+  // The same for a list-valued knob; a text that is not a CPU list is ignored.
+  void UpdateKnobList(const std::string& name, const std::string& list);
 
   // Starts the background thread. Fails only if the thread cannot be created.
   Status Start();
@@ -162,6 +179,7 @@ class Client {
   struct Knob {
     KnobSpec spec;
     OnSet on_set;
+    OnSetList on_set_list = nullptr;
   };
   void Run();
   bool SleepFor(std::chrono::milliseconds d);  // false when stopping

@@ -8,6 +8,9 @@
 #include <pwd.h>
 #include <sys/un.h>
 
+#include <cmath>
+#include <functional>
+
 #include "tests/integration/e2e/e2e_harness.h"
 
 namespace knob::test {
@@ -60,6 +63,61 @@ class AdapterTest : public E2eTest {
     else
       std::snprintf(buf, sizeof(buf), "%g", v);
     return buf;
+  }
+  // Polls `value` every 500 ms until `done(v)` holds and v has not moved for `quiet`, or until
+  // `timeout`: the knob has settled where knobd left it. Returns the seconds it took.
+  static double WaitUntilSettled(const std::function<double()>& value,
+                                 const std::function<bool(double)>& done, seconds timeout,
+                                 seconds quiet = seconds(8)) {
+    const auto start = SteadyClock::now();
+    auto last_move = start;
+    double last_value = value();
+    WaitFor(
+        [&] {
+          double v = value();
+          if (v != last_value) last_move = SteadyClock::now();
+          last_value = v;
+          return done(v) && SteadyClock::now() - last_move >= quiet;
+        },
+        timeout, milliseconds(500));
+    return std::chrono::duration<double>(SteadyClock::now() - start).count();
+  }
+  // What every adapter test asserts of a knob knobd raised: at least one verified raise, the
+  // value the software reports (`final_value`) is what the adapter relays, and unless the last
+  // step was a rollback, what knobd last applied.
+  void ExpectRaisedAndConfirmed(const std::string& target, const std::string& knob,
+                                const std::vector<Step>& steps, double start_value,
+                                double final_value, const std::string& log) {
+    int verified_raises = 0;
+    double last_applied = start_value;
+    for (const auto& s : steps) {
+      if (s.outcome == "verified" && s.to > s.from && s.scenario != "rollback") ++verified_raises;
+      if (s.outcome == "verified" || s.outcome == "applied" || s.outcome == "rolled_back")
+        last_applied = s.to;
+    }
+    EXPECT_GE(verified_raises, 1) << Describe(steps) << "\n" << log;
+    auto reported = ReportedKnob(knob, target);
+    ASSERT_TRUE(reported.has_value()) << knob << " of " << target << " is not reported";
+    EXPECT_EQ(*reported, final_value);
+    if (!steps.empty() && steps.back().scenario != "rollback") {
+      EXPECT_EQ(last_applied, final_value) << Describe(steps);
+    }
+  }
+  // The p99 of the newest report that had requests in it, waiting up to `timeout` for one: a
+  // report whose interval held no new requests carries no latency at all (docs/protocol.md), and
+  // reading that one as a number gave NaN.
+  std::optional<double> ReportedP99(const std::string& target, seconds timeout = seconds(10)) {
+    std::optional<double> p99;
+    WaitFor(
+        [&] {
+          auto app = App(target);
+          if (!app || !(*app)["latency"].is_object()) return false;
+          double v = Num((*app)["latency"], "p99");
+          if (std::isfinite(v)) p99 = v;
+          return p99.has_value();
+        },
+        timeout, milliseconds(200));
+    return p99;
   }
   std::optional<json> App(const std::string& target) {
     auto r = Knobctl({"show", target});

@@ -42,6 +42,10 @@ TEST(DiscoveryTest, EachSelectorKindResolves) {
   Selector reg;
   reg.registered = "web-client";
   h.AddTarget("registered", reg);
+  Selector adapter;  // the unit's processes, the knobs from an adapter registered elsewhere
+  adapter.systemd_unit = "web.service";
+  adapter.registered = "web-adapter";
+  h.AddTarget("unit_adapter", adapter);
   Selector host;
   host.host = true;
   h.AddTarget("host", host);
@@ -50,6 +54,7 @@ TEST(DiscoveryTest, EachSelectorKindResolves) {
   both.pid = 100;
   h.AddTarget("and", both);
   h.registered["web-client"] = 200;
+  h.registered["web-adapter"] = 300;
 
   Discovery d(h.env, h.registry);
   Snapshot s = h.Tick({&d});
@@ -67,6 +72,7 @@ TEST(DiscoveryTest, EachSelectorKindResolves) {
   EXPECT_EQ(pids("unit"), std::vector<pid_t>{200});
   EXPECT_EQ(pids("pid"), std::vector<pid_t>{300});
   EXPECT_EQ(pids("registered"), std::vector<pid_t>{200});
+  EXPECT_EQ(pids("unit_adapter"), std::vector<pid_t>{200});
   EXPECT_TRUE(pids("host").empty());
   EXPECT_EQ(s.targets.at("host").state, TargetState::kActive);
   EXPECT_EQ(s.targets.at("and").state, TargetState::kPending);

@@ -342,6 +342,79 @@ TEST(SchedulingOptimizerTest, CpuBoundThreadsAboveCoresAreLowered) {
   }
 }
 
+// Core 1 saturated by others, core 0 nearly idle; the target's own cpu from the Feeder.
+Feeder SaturatedCoreOne(double throttled_per_tick = 0) {
+  Feeder f;
+  f.host.cpu_busy_seconds = {0, 0};
+  f.host.cpu_total_seconds = {0, 0};
+  for (int i = 0; i < 5; ++i) {
+    f.clock.Advance(std::chrono::seconds(1));
+    f.host.cpu_busy_seconds = {f.host.cpu_busy_seconds[0] + 0.1, f.host.cpu_busy_seconds[1] + 0.97};
+    f.host.cpu_total_seconds = {f.host.cpu_total_seconds[0] + 1, f.host.cpu_total_seconds[1] + 1};
+    TargetSnapshot t = f.Make(2, {{"allowed_cpus", 2}, {"cpu_quota_percent", 400}});
+    t.app->knob_lists["allowed_cpus"] = "0-1";
+    t.cpu->cgroup_throttled_seconds = throttled_per_tick * i;
+    f.model.Observe(t, f.host, f.clock.Now());
+  }
+  return f;
+}
+
+TEST(SchedulingOptimizerTest, AllowedCpusIsACpuListAvoidingSaturatedCores) {
+  Feeder f = SaturatedCoreOne();
+  ASSERT_TRUE(f.model.scheduling().has_value());
+  SchedulingOptimizer opt;
+  GuardSettings g;
+  TargetPolicy tp = Policy(std::nullopt);
+  OptimizerInput in{tp, g, f.model, f.host, "allowed_cpus", 2, KnobPolicy{}};
+  in.current_list = "0-1";
+  auto p = opt.Propose(in);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->scenario, "avoid_saturated_cores");
+  EXPECT_EQ(p->current_list, "0-1");
+  EXPECT_EQ(p->value_list, "0");
+  EXPECT_EQ(p->value, 1);
+  EXPECT_TRUE(p->categorical);
+  // Already there: nothing to do.
+  in.current_list = "0";
+  in.current = 1;
+  EXPECT_FALSE(opt.Propose(in).has_value());
+  // The policy's min bounds the number of CPUs: a one-CPU list is not proposed at min 2.
+  KnobPolicy two;
+  two.min = 2;
+  OptimizerInput bounded{tp, g, f.model, f.host, "allowed_cpus", 2, two};
+  bounded.current_list = "0-1";
+  EXPECT_FALSE(opt.Propose(bounded).has_value());
+}
+
+TEST(SchedulingOptimizerTest, CpuQuotaFollowsUseAndThrottling) {
+  SchedulingOptimizer opt;
+  GuardSettings g;
+  TargetPolicy tp = Policy(std::nullopt);
+  {
+    Feeder f = SaturatedCoreOne();
+    const double used = 100 * *f.model.latest()->cpu_cores;
+    ASSERT_LT(used, 200);
+    auto p = opt.Propose({tp, g, f.model, f.host, "cpu_quota_percent", 400, KnobPolicy{}});
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->scenario, "quota_unused");
+    EXPECT_EQ(p->value, std::max(1.0, std::ceil(used * 1.5 / 10) * 10));
+    EXPECT_LT(p->value, 400);
+  }
+  {
+    Feeder f = SaturatedCoreOne(0.3);  // throttled 30% of the time
+    ASSERT_NEAR(*f.model.latest()->throttled_fraction, 0.3, 1e-6);
+    auto p = opt.Propose({tp, g, f.model, f.host, "cpu_quota_percent", 100, KnobPolicy{}});
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->scenario, "quota_throttled");
+    EXPECT_GT(p->value, 100);
+    EXPECT_TRUE(p->fixes_violation);
+    KnobPolicy capped;
+    capped.max = 100;
+    EXPECT_FALSE(
+        opt.Propose({tp, g, f.model, f.host, "cpu_quota_percent", 100, capped}).has_value());
+  }
+}
+
 TEST(SchedulingOptimizerTest, ScenarioTablesAreComplete) {
   ConcurrencyOptimizer c;
   PoolSizeOptimizer p;
@@ -358,6 +431,8 @@ TEST(SchedulingOptimizerTest, ScenarioTablesAreComplete) {
   EXPECT_TRUE(CacheSizeOptimizer().Handles("cache_bytes"));
   EXPECT_EQ(PoolSizeOptimizer::PoolForKnob("db_connections"), "db");
   EXPECT_TRUE(s.Handles("scheduling_strategy"));
+  EXPECT_TRUE(s.Handles("allowed_cpus"));
+  EXPECT_TRUE(s.Handles("cpu_quota_percent"));
   EXPECT_FALSE(c.Handles("cache_bytes"));
 }
 

@@ -375,3 +375,65 @@ TEST(CodecTest, TruncatedAndCorruptedLinesNeverCrash) {
 
 }  // namespace
 }  // namespace knob::protocol
+
+namespace knob::protocol {
+namespace {
+
+// List-valued knobs (docs/protocol.md): a CPU list travels as a string, canonical, with its CPU
+// count as the number; numeric knobs stay numbers.
+TEST(CodecTest, ListValuedKnobsTravelAsCpuListStrings) {
+  Hello h{"unit", 1, {{"allowed_cpus", 0, {}, {}, "cpu list", "0-3,8"}}, {}, ""};
+  std::string line = Encode(Message(h));
+  EXPECT_NE(line.find(R"("value":"0-3,8")"), std::string::npos) << line;
+  Hello hout = RoundTrip(h);
+  ASSERT_EQ(hout.knobs.size(), 1u);
+  EXPECT_EQ(hout.knobs[0].list, "0-3,8");
+  EXPECT_EQ(hout.knobs[0].value, 5);
+
+  auto set = Decode(R"({"v":1,"type":"set","id":7,"knob":"allowed_cpus","value":"5,4,0-1",)"
+                    R"("old_value":"0-7"})");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const Set& s = std::get<Set>(*set);
+  EXPECT_EQ(s.list, "0,1,4,5");
+  EXPECT_EQ(s.value, 4);
+  EXPECT_EQ(s.old_list, "0-7");
+  Set sout = RoundTrip(s);
+  EXPECT_EQ(sout.list, s.list);
+  EXPECT_EQ(sout.old_list, s.old_list);
+
+  Ack a{7, "allowed_cpus", AckResult::kApplied, 2.0, "", std::string("2-3")};
+  Ack aout = RoundTrip(a);
+  EXPECT_EQ(aout.list, "2,3");  // canonical: a pair is not a range
+  EXPECT_EQ(aout.value, 2);
+
+  Report r;
+  r.app.knobs = {{"allowed_cpus", 3}, {"cpu_quota_percent", 150}};
+  r.app.knob_lists = {{"allowed_cpus", "0-2"}};
+  Report rout = RoundTrip(r);
+  EXPECT_EQ(rout.app.knobs, r.app.knobs);
+  EXPECT_EQ(rout.app.knob_lists, r.app.knob_lists);
+
+  // A numeric set carries no list, as before.
+  Set n = RoundTrip(Set{1, "worker_threads", 6, 4, "", {}, false, 30});
+  EXPECT_FALSE(n.list.has_value());
+}
+
+TEST(CodecTest, BadCpuListIsBadMessageNamingTheField) {
+  auto r = Decode(R"({"v":1,"type":"set","id":7,"knob":"allowed_cpus","value":"3-1"})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'value'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("runs backwards"), std::string::npos);
+}
+
+// A report whose interval had no requests has no percentiles: absent, not NaN or zero.
+TEST(CodecTest, ReportWithoutRequestsCarriesNoP99) {
+  Report r;
+  r.app.requests_total = 10;
+  std::string line = Encode(Message(r));
+  EXPECT_EQ(line.find("p99"), std::string::npos) << line;
+  Report out = RoundTrip(r);
+  EXPECT_FALSE(out.app.latency_p99_seconds.has_value());
+}
+
+}  // namespace
+}  // namespace knob::protocol
