@@ -182,13 +182,11 @@ TEST_F(InstancesTest, CppAndPythonInstancesOfOneNameAreOneTarget) {
   EXPECT_NE(partial.reason.find("this instance keeps its workers"), std::string::npos)
       << partial.reason;
   EXPECT_TRUE(WaitKnob("shop", 6, refuser)) << "the partial apply was not rolled back everywhere";
-  h_->OnLoop([&] {
+  EXPECT_TRUE(h_->WaitOnLoop([&] {
     for (const auto& [s, inst] : h_->server().api().clients().FindClientByTarget("shop")->instances)
-      if (inst.pid == refuser) {
-        ASSERT_TRUE(inst.latest);
-        EXPECT_EQ(inst.latest->knobs.at("worker_threads"), 4);
-      }
-  });
+      if (inst.pid == refuser && inst.latest) return inst.latest->knobs.at("worker_threads") == 4;
+    return false;
+  })) << "the refusing instance changed anyway";
 
   // A worker leaves: the target keeps counting from where the four left off.
   const double before = Merged("shop")->requests_total;
