@@ -13,6 +13,10 @@ namespace knob {
 namespace {
 
 constexpr auto kDefaultSetExpiry = std::chrono::seconds(60);
+// A created target stays this long after its last instance left, so a restarted service finds
+// its history and `targets` shows it gone; then it is dropped from the tick (its learned state
+// stays in the brain and its state file) so names that come and go do not grow every tick.
+constexpr auto kCreatedTargetRetention = std::chrono::minutes(10);
 
 // The connected client of `target`, else a gone one, else one registered under that name;
 // const or not, as `clients` is.
@@ -47,13 +51,38 @@ size_t ClientRegistry::connected_clients() const {
   return n;
 }
 
+// Each created target is modelled, collected and exported every tick like a policy target; a
+// host where hundreds of names pass through a catch-all (the soak test's 500 clients) must not
+// pay for hundreds of models. Past this many, a new name gets no target (its reports are kept,
+// not used) and a warning says so.
+constexpr size_t kMaxCreatedTargets = 16;
+
+size_t ClientRegistry::CreatedTargets() const {
+  size_t n = 0;
+  const MonoTime now = clock_.Now();
+  for (const auto& [name, c] : clients_)
+    if (!c.template_target.empty() && !c.target.empty() &&
+        (c.session || now - c.gone_since <= kCreatedTargetRetention))
+      ++n;
+  return n;
+}
+
 void ClientRegistry::Resolve(RegisteredClient& c) const {
+  const bool had_created = !c.template_target.empty() && !c.target.empty();
   c.target.clear();
   c.template_target.clear();
   const TargetPolicy* t = policy_->FindRegistered(c.name);
   if (t == nullptr) return;
   if (t->selector.registered != "*") {
     c.target = t->name;
+    return;
+  }
+  if (!had_created && CreatedTargets() >= kMaxCreatedTargets) {
+    spdlog::warn(
+        "control: '{}' reached catch-all '{}', which has created {} targets already (the "
+        "most knobd keeps); its reports are kept but not modelled: give it a target of "
+        "its own in the policy",
+        c.name, t->name, kMaxCreatedTargets);
     return;
   }
   // A name of its own, unless a policy target already has it: then the catch-all's name
@@ -416,11 +445,6 @@ std::map<std::string, pid_t> ClientRegistry::RegisteredPids() const {
     if (c.session) out[name] = c.pid;
   return out;
 }
-
-// A created target stays this long after its last instance left, so a restarted service finds
-// its history and `targets` shows it gone; then it is dropped from the tick (its learned state
-// stays in the brain and its state file) so names that come and go do not grow every tick.
-constexpr auto kCreatedTargetRetention = std::chrono::minutes(10);
 
 std::map<std::string, std::vector<pid_t>> ClientRegistry::InstancePids() const {
   std::map<std::string, std::vector<pid_t>> out;

@@ -155,6 +155,8 @@ class ClientRegistry final : public Publisher, public AppReportSource {
  private:
   // Sets c.target and c.template_target from the policy.
   void Resolve(RegisteredClient& c) const;
+  // Created targets still in the tick (live, or gone for less than the retention).
+  size_t CreatedTargets() const;
   RegisteredClient* MutableClientByTarget(const std::string& target);
   // The catch-all a created target came from ("" for any other).
   std::string TemplateOf(const std::string& target) const;

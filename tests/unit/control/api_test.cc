@@ -424,6 +424,18 @@ TEST_F(ControlApiTest, CatchAllNamesBecomeTargetsOfTheirOwn) {
             (std::set<std::string>{"svc", "other", "billing", "search", "registered/other"}));
 }
 
+// Hundreds of names through one catch-all must not cost hundreds of models: past the bound a
+// name gets no target, and says so in its welcome.
+TEST_F(ControlApiTest, CreatedTargetsAreBounded) {
+  api_.SetPolicy(CatchAllPolicy());
+  for (int i = 0; i < 17; ++i) Register(100 + i, 1000 + i, "svc-" + std::to_string(i));
+  EXPECT_EQ(Last<protocol::Welcome>(transport_.Take(115))->target, "svc-15");
+  EXPECT_EQ(Last<protocol::Welcome>(transport_.Take(116))->target, "");
+  Policy tick = *CatchAllPolicy();
+  api_.clients().ApplyOverrides(tick);
+  EXPECT_EQ(tick.targets.size(), 2u + 16u);  // svc, other and the 16 created
+}
+
 // A created target whose service has gone stays listed for a while, then leaves the tick.
 TEST_F(ControlApiTest, CreatedTargetLeavesTheTickLongAfterItsServiceWent) {
   auto policy = CatchAllPolicy();
