@@ -30,6 +30,9 @@ struct CollectContext {
   MonoTime now;
   // Pids of clients that said `hello`, by the name they registered (control socket).
   const std::map<std::string, pid_t>& registered_pids;
+  // Every live process registered under a name, when several are (a target's instances:
+  // docs/protocol.md); null or absent: the one pid above.
+  const std::map<std::string, std::vector<pid_t>>* instance_pids = nullptr;
 };
 
 class Collector {

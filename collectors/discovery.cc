@@ -152,7 +152,14 @@ bool Discovery::Matches(const Selector& sel, const TargetMemo& memo, Proc& p,
   if (sel.pid && p.key.pid != *sel.pid) return false;
   if (RegisteredIsProcess(sel)) {
     auto it = ctx.registered_pids.find(*sel.registered);
-    if (it == ctx.registered_pids.end() || it->second != p.key.pid) return false;
+    bool registered = it != ctx.registered_pids.end() && it->second == p.key.pid;
+    if (!registered && ctx.instance_pids != nullptr) {
+      auto all = ctx.instance_pids->find(*sel.registered);
+      registered =
+          all != ctx.instance_pids->end() &&
+          std::find(all->second.begin(), all->second.end(), p.key.pid) != all->second.end();
+    }
+    if (!registered) return false;
   }
   if (sel.comm && p.comm != *sel.comm) return false;
   const std::string pid = std::to_string(p.key.pid);
@@ -315,9 +322,17 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
       if (it != ctx.registered_pids.end()) direct = it->second;
     }
     if (direct_only) {
-      if (direct) {
+      std::vector<pid_t> pids;
+      if (direct) pids.push_back(*direct);
+      if (!t.selector.pid && t.selector.registered && ctx.instance_pids != nullptr) {
+        auto all = ctx.instance_pids->find(*t.selector.registered);
+        if (all != ctx.instance_pids->end())
+          for (pid_t other : all->second)
+            if (std::find(pids.begin(), pids.end(), other) == pids.end()) pids.push_back(other);
+      }
+      for (pid_t pid : pids) {
         Proc* p = nullptr;
-        Status s = Refresh(*direct, p);
+        Status s = Refresh(pid, p);
         if (p != nullptr) {
           consider(*p);
         } else if (s.code() == StatusCode::kPermissionDenied ||

@@ -7,7 +7,8 @@
 //
 // How a selector resolves (all set fields must match, logical AND):
 //   pid          that pid, if alive
-//   registered   the pid a control-socket client registered under that name (ctx.registered_pids)
+//   registered   the pid a control-socket client registered under that name (ctx.registered_pids),
+//                every such pid when several processes registered it (ctx.instance_pids)
 //   comm         exact /proc/PID/comm (the name inside stat's parentheses)
 //   exe          /proc/PID/exe: full path, or basename when the selector has no '/'
 //   cmdline_regex RE2 regex searched in the NUL->space joined /proc/PID/cmdline

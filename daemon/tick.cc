@@ -40,6 +40,11 @@ std::unique_ptr<CollectJob> TickPipeline::Begin(std::shared_ptr<const Policy> po
   job->started = clock_.Now();
   job->snapshot.time = job->started;
   job->snapshot.wall_time = clock_.WallNow();
+  // Overrides first: they add the targets created from a catch-all, which are seeded too.
+  if (app_source_ != nullptr) {
+    auto effective = std::make_shared<Policy>(*policy);
+    if (app_source_->ApplyOverrides(*effective)) policy = std::move(effective);
+  }
   for (const auto& t : policy->targets) {
     TargetSnapshot ts;
     ts.name = t.name;
@@ -47,17 +52,16 @@ std::unique_ptr<CollectJob> TickPipeline::Begin(std::shared_ptr<const Policy> po
     job->snapshot.targets.emplace(t.name, std::move(ts));
   }
   if (app_source_ != nullptr) {
-    auto effective = std::make_shared<Policy>(*policy);
-    if (app_source_->ApplyOverrides(*effective)) policy = std::move(effective);
     app_source_->MergeReports(*policy, job->snapshot);
     job->registered_pids = app_source_->RegisteredPids();
+    job->instance_pids = app_source_->InstancePids();
   }
   job->policy = std::move(policy);
   return job;
 }
 
 void TickPipeline::Collect(CollectJob& job) {
-  CollectContext ctx{*job.policy, job.started, job.registered_pids};
+  CollectContext ctx{*job.policy, job.started, job.registered_pids, &job.instance_pids};
   for (auto& c : collectors_) {
     Status s = c->Collect(ctx, job.snapshot);
     if (!s.ok()) job.errors.push_back({std::string(c->Name()), std::move(s)});

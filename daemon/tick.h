@@ -4,7 +4,8 @@
 // decides where each half runs (collection on a thread-pool worker, the rest on the loop
 // thread), tests run all of it synchronously under a FakeClock.
 //
-//   Begin()   loop thread   seed a Snapshot with every policy target (pending), merge the
+//   Begin()   loop thread   seed a Snapshot with every policy target (pending; the policy as
+//                           AppReportSource::ApplyOverrides made it), merge the
 //                           latest app reports into it (collectors export app-reported values,
 //                           collectors/all.h), copy the registered pids; refuses (and counts a
 //                           skipped tick) while the previous tick is unfinished: an overrun is
@@ -45,10 +46,14 @@ class AppReportSource {
   // start of a tick, before collection (so collectors and the decider both see it). Discovery
   // later sets the state of registered targets from RegisteredPids().
   virtual void MergeReports(const Policy& policy, Snapshot& snapshot) = 0;
-  // Operator overrides (knobctl pause / mode) applied to this tick's copy of the policy, so the
-  // decider and the publishers agree on each target's effective mode. Returns false when there
+  // Operator overrides (knobctl pause / mode) and the targets created from a catch-all applied
+  // to this tick's copy of the policy, before the snapshot is seeded from it, so the decider
+  // and the publishers agree on each target and its effective mode. Returns false when there
   // is nothing to override (the tick then shares the policy without copying it).
   virtual bool ApplyOverrides(Policy& /*policy*/) const { return false; }
+  // Every live pid by registered name, for names several processes registered (their
+  // instances); names with one process may be left out (RegisteredPids has them).
+  virtual std::map<std::string, std::vector<pid_t>> InstancePids() const { return {}; }
 };
 
 struct CollectorError {
@@ -60,6 +65,7 @@ struct CollectorError {
 struct CollectJob {
   std::shared_ptr<const Policy> policy;
   std::map<std::string, pid_t> registered_pids;
+  std::map<std::string, std::vector<pid_t>> instance_pids;
   MonoTime started{};
   Snapshot snapshot;
   std::vector<CollectorError> errors;

@@ -585,6 +585,7 @@ json TargetJson(const TargetInfo& t) {
             {"recommendations", t.recommendations}};
   if (t.last_report_age_seconds) j["last_report_age_seconds"] = *t.last_report_age_seconds;
   if (!t.phase.empty()) j["phase"] = t.phase;
+  j["instances"] = t.instances;
   return j;
 }
 
@@ -603,6 +604,11 @@ void ReadTarget(Reader& r, TargetInfo& t) {
   r.OptNum("last_report_age_seconds", t.last_report_age_seconds);
   r.UInt("reports", t.reports);
   r.UInt("recommendations", t.recommendations);
+  uint64_t instances = 0;
+  r.UInt("instances", instances);
+  if (r.ok() && instances > 0xffffffffu)
+    r.Fail("field '" + r.Path("instances") + "': out of range for an instance count");
+  t.instances = static_cast<uint32_t>(instances);
 }
 
 // ---- Per-message ----
@@ -694,6 +700,16 @@ json Body(const AdminReply& m) {
                {"model", NumMapJson(s.model)},
                {"notes", s.notes}};
     if (s.app) sj["app"] = AppReportJson(*s.app, true);
+    if (!s.instances.empty()) {
+      json is = json::array();
+      for (const auto& in : s.instances) {
+        json ij = {{"pid", in.pid}, {"reports", in.reports}};
+        if (in.last_report_age_seconds) ij["last_report_age_seconds"] = *in.last_report_age_seconds;
+        if (in.app) ij["app"] = AppReportJson(*in.app, true);
+        is.push_back(std::move(ij));
+      }
+      sj["instances"] = std::move(is);
+    }
     j["show"] = std::move(sj);
   }
   if (m.history) {
@@ -860,6 +876,33 @@ void Read(Reader& r, AdminReply& m) {
     ReadKnobs(sr, "knobs", info.knobs);
     sr.NumMap("model", info.model);
     sr.StrArray("notes", info.notes);
+    if (const json* is = sr.Arr("instances")) {
+      for (size_t i = 0; i < is->size() && sr.ok(); ++i) {
+        const std::string path = "show.instances[" + std::to_string(i) + "]";
+        if (!(*is)[i].is_object()) {
+          sr.Fail("field '" + path + "': expected object, got " +
+                  std::string(JsonTypeName((*is)[i])));
+          break;
+        }
+        Reader ir((*is)[i], path + ".");
+        InstanceInfo in;
+        uint64_t pid = 0;
+        ir.UInt("pid", pid);
+        if (ir.ok() && pid > 0x7fffffff) ir.Fail("field '" + ir.Path("pid") + "': out of range");
+        in.pid = static_cast<pid_t>(pid);
+        ir.UInt("reports", in.reports);
+        ir.OptNum("last_report_age_seconds", in.last_report_age_seconds);
+        if (const json* app = ir.Obj("app")) {
+          Reader ar(*app, path + ".app.");
+          AppReport a;
+          ReadAppReport(ar, a, true);
+          ir.Adopt(ar);
+          in.app = std::move(a);
+        }
+        sr.Adopt(ir);
+        info.instances.push_back(std::move(in));
+      }
+    }
     r.Adopt(sr);
     m.show = std::move(info);
   }

@@ -170,6 +170,17 @@ struct TargetInfo {
   // learning | exploring | verifying | converged | paused | overridden (knobd_target_phase);
   // empty from a daemon that does not say. Last, so aggregate initialisers keep their order.
   std::string phase;
+  // Live processes registered under the target's name (0 when it has no client). After
+  // `phase`, for the same reason.
+  uint32_t instances = 0;
+};
+
+// One live process of a target registered by several (docs/protocol.md, "Instances").
+struct InstanceInfo {
+  pid_t pid = 0;
+  std::optional<double> last_report_age_seconds;
+  uint64_t reports = 0;
+  std::optional<AppReport> app;  // its own latest report, as it sent it
 };
 
 struct ShowInfo {
@@ -179,6 +190,8 @@ struct ShowInfo {
   std::vector<KnobInfo> knobs;            // as declared in hello, values from the last report
   std::map<std::string, double> model;    // model parameters ("usl.sigma", "mrc.knee_bytes")
   std::vector<std::string> notes;         // model/brain remarks, one sentence each
+  // Each live instance when more than one process serves the target (`app` is their merge).
+  std::vector<InstanceInfo> instances;
 };
 
 struct AdminReply {

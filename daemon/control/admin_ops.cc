@@ -52,7 +52,8 @@ Failure DaemonStatus(AdminContext& ctx, const AdminRequest&, AdminReply& reply) 
   if (st.tick_interval_seconds == 0)
     st.tick_interval_seconds = ToSeconds(policy.global.tick_interval);
   std::set<std::string> names;
-  for (const auto& t : policy.targets) names.insert(t.name);
+  for (const auto& t : policy.targets)
+    if (t.selector.registered != "*") names.insert(t.name);  // a catch-all is a template
   for (const auto& [name, c] : ctx.clients.clients())
     names.insert(c.target.empty() ? name : c.target);
   st.targets = static_cast<uint32_t>(names.size());
@@ -69,6 +70,7 @@ Failure Targets(AdminContext& ctx, const AdminRequest&, AdminReply& reply) {
   }
   if (rows.empty()) {
     for (const auto& t : ctx.clients.policy().targets) {
+      if (t.selector.registered == "*") continue;  // listed by the names it matched
       protocol::TargetInfo row;
       row.name = t.name;
       row.state = "pending";
@@ -87,6 +89,7 @@ Failure Targets(AdminContext& ctx, const AdminRequest&, AdminReply& reply) {
     row->pid = ci.pid != 0 ? ci.pid : row->pid;
     row->last_report_age_seconds = ci.last_report_age_seconds;
     row->reports = ci.reports;
+    row->instances = ci.instances;
     row->recommendations = std::max(row->recommendations, ci.recommendations);
     if (row->state == "pending" || row->state == "gone" || row->state.empty())
       row->state = ci.state;
@@ -115,6 +118,8 @@ Failure Show(AdminContext& ctx, const AdminRequest& req, AdminReply& reply) {
     info.target.last_report_age_seconds = ci.last_report_age_seconds;
     info.target.reports = ci.reports;
     info.target.recommendations = ci.recommendations;
+    info.target.instances = ci.instances;
+    if (c->instances.size() > 1) info.instances = ctx.clients.Instances(*c);
     if (info.target.state == "pending" || info.target.state == "gone") info.target.state = ci.state;
     info.app = c->latest;
     info.knobs = c->knobs;

@@ -140,15 +140,10 @@ void ControlApi::HandleHello(SessionId id, Session& s, protocol::Hello hello) {
            "pid_mismatch", /*close=*/true);
     return;
   }
-  if (std::optional<pid_t> owner = clients_.LiveOwner(hello.name, id)) {
-    Refuse(id, ErrorCode::kAlreadyRegistered,
-           "name '" + hello.name + "' is already registered by pid " + std::to_string(*owner) +
-               "; use a distinct name per process",
-           "already_registered", /*close=*/true);
-    return;
-  }
   // A target reports and is steered only as itself: a name, once registered, belongs to that
-  // uid for the daemon's lifetime (root may always take it: it can do anything anyway).
+  // uid for the daemon's lifetime (root may always take it: it can do anything anyway). Another
+  // process of that uid with the same name joins the target as one more instance (a pre-fork
+  // server's workers, replicas): docs/protocol.md, "Targets and instances".
   if (std::optional<uid_t> owner = clients_.NameOwnerUid(hello.name);
       owner && *owner != s.peer.uid && s.peer.uid != 0) {
     Refuse(id, ErrorCode::kPermissionDenied,
@@ -159,6 +154,7 @@ void ControlApi::HandleHello(SessionId id, Session& s, protocol::Hello hello) {
   }
   s.client_name = hello.name;
   Send(id, clients_.Register(id, std::move(hello), s.peer.uid));
+  clients_.SyncInstance(id, s.client_name);
 }
 
 void ControlApi::HandleReport(SessionId id, Session& s, protocol::Report report) {
@@ -166,7 +162,7 @@ void ControlApi::HandleReport(SessionId id, Session& s, protocol::Report report)
     SendError(id, ErrorCode::kNotRegistered, "send hello before report");
     return;
   }
-  clients_.StoreReport(s.client_name, std::move(report.app));
+  clients_.StoreReport(id, s.client_name, std::move(report.app));
 }
 
 void ControlApi::HandleAck(SessionId id, Session& s, const protocol::Ack& ack) {
@@ -174,7 +170,7 @@ void ControlApi::HandleAck(SessionId id, Session& s, const protocol::Ack& ack) {
     SendError(id, ErrorCode::kNotRegistered, "send hello before ack");
     return;
   }
-  Status acked = clients_.Ack(s.client_name, ack);
+  Status acked = clients_.Ack(id, s.client_name, ack);
   if (!acked.ok()) SendError(id, ErrorCode::kUnknownRecommendation, acked.message());
 }
 

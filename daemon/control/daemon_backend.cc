@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <set>
+
 #include "knob/version.h"
 
 namespace knob {
@@ -50,20 +52,35 @@ TargetPhase DaemonAdminBackend::PhaseFor(const std::string& target, TargetState 
 Result<std::vector<protocol::TargetInfo>> DaemonAdminBackend::GetTargets() {
   std::vector<protocol::TargetInfo> rows;
   auto snap = daemon_.last_snapshot();
-  for (const auto& tp : daemon_.policy().targets) {
+  auto add = [&](const std::string& name, Mode mode) {
     protocol::TargetInfo row;
-    row.name = tp.name;
-    row.mode = std::string(ModeName(tp.mode));
+    row.name = name;
+    row.mode = std::string(ModeName(mode));
     row.state = "pending";
     if (snap) {
-      auto it = snap->targets.find(tp.name);
+      auto it = snap->targets.find(name);
       if (it != snap->targets.end()) {
         row.state = std::string(TargetStateName(it->second.state));
         if (!it->second.processes.empty()) row.pid = it->second.processes.front().pid;
-        row.phase = std::string(TargetPhaseName(PhaseFor(tp.name, it->second.state)));
+        row.phase = std::string(TargetPhaseName(PhaseFor(name, it->second.state)));
       }
     }
     rows.push_back(std::move(row));
+  };
+  std::set<std::string> listed;
+  const Policy& policy = daemon_.policy();
+  for (const auto& tp : policy.targets) {
+    // A catch-all is a template: the services it matched are listed under their own names.
+    if (tp.selector.registered == "*") continue;
+    add(tp.name, tp.mode);
+    listed.insert(tp.name);
+  }
+  if (snap) {
+    for (const auto& [name, t] : snap->targets) {
+      if (listed.count(name) != 0) continue;
+      const TargetPolicy* from = policy.FindRegistered(name);
+      add(name, from != nullptr ? from->mode : policy.global.mode);
+    }
   }
   return rows;
 }
@@ -114,7 +131,10 @@ Result<protocol::ShowInfo> DaemonAdminBackend::Show(const std::string& target) {
   protocol::ShowInfo info;
   info.target.name = target;
   info.target.state = "pending";
-  if (const TargetPolicy* tp = daemon_.policy().FindTarget(target)) {
+  const TargetPolicy* tp = daemon_.policy().FindTarget(target);
+  // A target created from a catch-all has the catch-all's limits.
+  if (tp == nullptr) tp = daemon_.policy().FindRegistered(target);
+  if (tp != nullptr) {
     info.target.mode = std::string(ModeName(tp->mode));
     // The limits, so a client (knobctl top) can show headroom without the policy file.
     const Constraints& c = tp->constraints;

@@ -232,10 +232,12 @@ void PrintTargets(const std::vector<protocol::TargetInfo>& ts, std::ostream& out
     out << "no targets (add some to the policy file, or connect a client)\n";
     return;
   }
-  Table t({"TARGET", "STATE", "PHASE", "MODE", "CLIENT", "PID", "LAST REPORT", "REPORTS", "RECS"});
+  Table t({"TARGET", "STATE", "PHASE", "MODE", "CLIENT", "INST", "PID", "LAST REPORT", "REPORTS",
+           "RECS"});
   for (const auto& x : ts) {
     std::string phase = x.phase.empty() ? "-" : x.phase;
     t.Row({x.name, x.state, phase, x.mode, x.connected ? "connected" : "-",
+           x.instances != 0 ? std::to_string(x.instances) : "-",
            x.pid != 0 ? std::to_string(x.pid) : "-",
            x.last_report_age_seconds ? Seconds(*x.last_report_age_seconds) + " ago" : "-",
            std::to_string(x.reports), std::to_string(x.recommendations)},
@@ -245,10 +247,38 @@ void PrintTargets(const std::vector<protocol::TargetInfo>& ts, std::ostream& out
   t.Print(out, st);
 }
 
+// One row per process of a target served by several: the report above is their merge.
+void PrintInstances(const std::vector<protocol::InstanceInfo>& is, std::ostream& out,
+                    const Style& st) {
+  out << "\ninstances (the report above is their sum; latency merged):\n";
+  Table t({"PID", "LAST REPORT", "REPORTS", "REQUESTS", "IN FLIGHT", "POOLS", "CACHES"});
+  for (const auto& i : is) {
+    std::string pools = "-", caches = "-";
+    if (i.app) {
+      std::string p, c;
+      for (const auto& [n, pool] : i.app->pools)
+        p += (p.empty() ? "" : " ") + n + " " + Num(pool.busy) + "/" + Num(pool.size);
+      for (const auto& [n, cache] : i.app->caches)
+        c += (c.empty() ? "" : " ") + n + " " + FormatSize(static_cast<uint64_t>(cache.bytes));
+      if (!p.empty()) pools = p;
+      if (!c.empty()) caches = c;
+    }
+    t.Row({std::to_string(i.pid),
+           i.last_report_age_seconds ? Seconds(*i.last_report_age_seconds) + " ago" : "-",
+           std::to_string(i.reports), i.app ? Num(i.app->requests_total) : "-",
+           i.app ? Num(i.app->in_flight) : "-", pools, caches});
+  }
+  t.Print(out, st);
+}
+
 void PrintShow(const protocol::ShowInfo& s, std::ostream& out, const Style& st) {
   const auto& t = s.target;
   out << t.name << ": " << t.state << ", mode " << t.mode;
-  if (t.pid != 0) out << ", pid " << t.pid;
+  if (t.instances > 1) {
+    out << ", " << t.instances << " instances";
+  } else if (t.pid != 0) {
+    out << ", pid " << t.pid;
+  }
   out << (t.connected ? ", client connected" : ", no client") << '\n';
   if (s.app) {
     const AppReport& a = *s.app;
@@ -288,6 +318,7 @@ void PrintShow(const protocol::ShowInfo& s, std::ostream& out, const Style& st) 
       ct.Print(out, st);
     }
   }
+  if (!s.instances.empty()) PrintInstances(s.instances, out, st);
   if (!s.knobs.empty()) {
     out << '\n';
     Table kt({"KNOB", "VALUE", "MIN", "MAX", "UNIT"});

@@ -212,16 +212,17 @@ class RealKnobdTest(unittest.TestCase):
             rows = k.admin("targets")["targets"]
             self.assertTrue(rows and rows[0]["connected"], "%r\n%s" % (rows, k.log()))
 
-            # One process per registered name: a second live registration is refused, and the
-            # second client takes the name over once the first has gone.
+            # A second process with the same name is a second instance of the target (issue
+            # 15), and the target stays connected while either is.
             dup = knob_client.Client("py-svc", k.sock, initial_backoff=0.05, max_backoff=0.2)
             dup.start()
             self.addCleanup(dup.stop)
-            wait_for("already_registered", lambda: "already_registered" in dup.last_error)
-            self.assertEqual(dup.connections, 0)
-            c.stop()
-            wait_for("the second client registered", lambda: dup.connected)
+            wait_for("the second instance registered", lambda: dup.connected)
             self.assertEqual(dup.target, "svc")
+            wait_for("two instances", lambda: k.admin("targets")["targets"][0]["instances"] == 2)
+            c.stop()
+            wait_for("one instance left", lambda: k.admin("targets")["targets"][0]["instances"] == 1)
+            self.assertTrue(k.admin("targets")["targets"][0]["connected"])
 
     def test_connect_errors_name_the_socket(self):
         c = knob_client.Client("py-svc", "/nonexistent/knobd.sock", initial_backoff=0.01)

@@ -87,6 +87,17 @@ TEST_F(KnobctlTest, TargetsShowsConnectedClientAndPause) {
   r = Ctl({"show", "svc"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("worker_threads"), std::string::npos) << r.out;
+
+  // A second connection under the same name is a second instance (issue 15).
+  RawConn second(dir_ + "/control.sock");
+  ASSERT_TRUE(second.SendMessage(hello));
+  ASSERT_TRUE(second.ReadMessage());
+  r = Ctl({"targets"});
+  EXPECT_NE(r.out.find("INST"), std::string::npos) << r.out;
+  EXPECT_NE(LineStartingWith(r.out, "svc ").find(" 2 "), std::string::npos) << r.out;
+  r = Ctl({"show", "svc"});
+  EXPECT_NE(r.out.find("2 instances"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("instances (the report above is their sum"), std::string::npos) << r.out;
 }
 
 TEST_F(KnobctlTest, JsonIsTheDaemonsReply) {

@@ -82,6 +82,22 @@ TEST(DiscoveryTest, EachSelectorKindResolves) {
   EXPECT_EQ(h.Metric("knobd_target_up", {{"target", "and"}}), 0);
 }
 
+// issue 15: a name several processes registered is one target with all of them.
+TEST(DiscoveryTest, RegisteredInstancesAreAllTheTargetsProcesses) {
+  Harness h;
+  Selector reg;
+  reg.registered = "web-client";
+  h.AddTarget("web", reg);
+  h.registered["web-client"] = 100;
+  h.instances["web-client"] = {100, 200, 999};  // 999 is not running
+  Discovery d(h.env, h.registry);
+  Snapshot s = h.Tick({&d});
+  std::vector<pid_t> pids;
+  for (const auto& k : s.targets.at("web").processes) pids.push_back(k.pid);
+  EXPECT_EQ(pids, (std::vector<pid_t>{100, 200}));
+  EXPECT_EQ(s.targets.at("web").state, TargetState::kActive);
+}
+
 TEST(DiscoveryTest, PendingActiveGone) {
   Harness h;
   h.AddTarget("web", Comm("web"));

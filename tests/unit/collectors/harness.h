@@ -47,7 +47,7 @@ struct Harness {
     Snapshot s;
     s.time = clock.Now();
     for (auto& [name, app] : apps) s.targets[name].app = app;
-    CollectContext ctx{policy, clock.Now(), registered};
+    CollectContext ctx{policy, clock.Now(), registered, &instances};
     for (Collector* c : collectors) {
       last_status = c->Collect(ctx, s);
     }
@@ -70,6 +70,7 @@ struct Harness {
   prometheus::Registry registry;
   Policy policy;
   std::map<std::string, pid_t> registered;
+  std::map<std::string, std::vector<pid_t>> instances;  // names several processes registered
   std::map<std::string, AppReport> apps;
   Status last_status;
 };

@@ -46,6 +46,7 @@ class FakeCollector : public Collector {
   Status Collect(const CollectContext& ctx, Snapshot& out) override {
     trace_.events.push_back("collect:" + name_);
     seen_registered_ = ctx.registered_pids;
+    if (ctx.instance_pids != nullptr) seen_instances_ = *ctx.instance_pids;
     saw_app_report_ = out.targets.count("app") && out.targets.at("app").app.has_value();
     for (auto& [n, t] : out.targets) {
       if (n == "web") t.state = TargetState::kActive;
@@ -54,6 +55,7 @@ class FakeCollector : public Collector {
     return result_;
   }
   std::map<std::string, pid_t> seen_registered_;
+  std::map<std::string, std::vector<pid_t>> seen_instances_;
   bool saw_app_report_ = false;
 
  private:
@@ -189,6 +191,38 @@ TEST_F(TickTest, RegisteredPidsAndReportsReachCollectorsAndDecider) {
   EXPECT_TRUE(d->saw_app_report_);
   EXPECT_EQ(MetricValue(registry_, "knobd_targets", {{"state", "active"}}), 2);
   EXPECT_EQ(MetricValue(registry_, "knobd_targets", {{"state", "pending"}}), 0);
+}
+
+// A source that creates a target (as a catch-all does for each registered name, issue 15).
+class CreatingApps : public AppReportSource {
+ public:
+  std::map<std::string, pid_t> RegisteredPids() const override { return {{"billing", 7}}; }
+  std::map<std::string, std::vector<pid_t>> InstancePids() const override {
+    return {{"billing", {7, 8}}};
+  }
+  void MergeReports(const Policy&, Snapshot& s) override {
+    seeded = s.targets.count("billing") == 1;
+  }
+  bool ApplyOverrides(Policy& p) const override {
+    TargetPolicy t;
+    t.name = "billing";
+    t.selector.registered = "billing";
+    p.targets.push_back(t);
+    return true;
+  }
+  bool seeded = false;
+};
+
+TEST_F(TickTest, TargetsTheSourceCreatesAreSeededAndCollected) {
+  CreatingApps apps;
+  auto collector = std::make_unique<FakeCollector>("discovery", trace_);
+  FakeCollector* c = collector.get();
+  pipeline_->AddCollector(std::move(collector));
+  pipeline_->SetAppReportSource(&apps);
+  ASSERT_TRUE(pipeline_->RunSync(TwoTargets()).ok());
+  EXPECT_TRUE(apps.seeded) << "the created target must be in the snapshot reports merge into";
+  EXPECT_EQ(pipeline_->last_snapshot()->targets.count("billing"), 1u);
+  EXPECT_EQ(c->seen_instances_.at("billing"), (std::vector<pid_t>{7, 8}));
 }
 
 TEST_F(TickTest, FailingCollectorIsCountedAndOthersStillRun) {

@@ -144,6 +144,14 @@ TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
   show.metrics["cpu.user_seconds"] = 3;
   show.app = AppReport{};
   show.app->requests_total = 5;
+  (*rep.targets)[0].instances = 3;
+  InstanceInfo inst;
+  inst.pid = 4711;
+  inst.reports = 9;
+  inst.last_report_age_seconds = 0.25;
+  inst.app = AppReport{};
+  inst.app->pools["db"] = {8, 2, 0};
+  show.instances.push_back(inst);
   rep.show = show;
   AdminReply out = RoundTrip(rep);
   EXPECT_EQ(out.op, AdminOp::kExplain);
@@ -164,6 +172,13 @@ TEST(CodecTest, AdminRequestAndReplyRoundTrip) {
   EXPECT_EQ(out.show->metrics.at("cpu.user_seconds"), 3);
   ASSERT_TRUE(out.show->app);
   EXPECT_EQ(out.show->app->requests_total, 5);
+  EXPECT_EQ((*out.targets)[0].instances, 3u);
+  ASSERT_EQ(out.show->instances.size(), 1u);
+  EXPECT_EQ(out.show->instances[0].pid, 4711);
+  EXPECT_EQ(out.show->instances[0].reports, 9u);
+  EXPECT_EQ(out.show->instances[0].last_report_age_seconds, 0.25);
+  ASSERT_TRUE(out.show->instances[0].app);
+  EXPECT_EQ(out.show->instances[0].app->pools.at("db").size, 8);
 }
 
 struct BadCase {
