@@ -58,6 +58,7 @@ AppReport MergeInstanceReports(const std::vector<const AppReport*>& live,
   const AppReport& first = *live.front();
   out.received = first.received;
   out.knobs = first.knobs;
+  out.knob_lists = first.knob_lists;
   out.allocator = first.allocator;
   out.latency_bucket_bounds_seconds = first.latency_bucket_bounds_seconds;
   out.latency_bucket_counts.assign(out.latency_bucket_bounds_seconds.size(), 0);
