@@ -20,7 +20,8 @@ constexpr auto kOutcomeNames = MakeEnumNames<Outcome>({{Outcome::kProposed, "pro
                                                        {Outcome::kVerified, "verified"},
                                                        {Outcome::kRolledBack, "rolled_back"},
                                                        {Outcome::kVetoed, "vetoed"},
-                                                       {Outcome::kExpired, "expired"}},
+                                                       {Outcome::kExpired, "expired"},
+                                                       {Outcome::kKept, "kept"}},
                                                       "unknown");
 
 constexpr auto kVerdictNames = MakeEnumNames<Verdict>(

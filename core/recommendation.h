@@ -25,6 +25,7 @@ enum class Outcome {
   kRolledBack,  // made things worse; the old value was restored
   kVetoed,      // a guard refused it
   kExpired,     // no ack before expiry
+  kKept,        // applied and kept, but its effect on the objective was inside the noise
 };
 std::string_view OutcomeName(Outcome o);                  // "proposed" "advisory" ... lowercase
 std::optional<Outcome> ParseOutcome(std::string_view s);  // the inverse of OutcomeName
