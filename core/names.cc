@@ -21,7 +21,8 @@ constexpr auto kOutcomeNames = MakeEnumNames<Outcome>({{Outcome::kProposed, "pro
                                                        {Outcome::kRolledBack, "rolled_back"},
                                                        {Outcome::kVetoed, "vetoed"},
                                                        {Outcome::kExpired, "expired"},
-                                                       {Outcome::kOverridden, "overridden"}},
+                                                       {Outcome::kOverridden, "overridden"},
+                                                       {Outcome::kKept, "kept"}},
                                                       "unknown");
 
 constexpr auto kVerdictNames = MakeEnumNames<Verdict>(

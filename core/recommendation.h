@@ -26,6 +26,7 @@ enum class Outcome {
   kVetoed,      // a guard refused it
   kExpired,     // no ack before expiry
   kOverridden,  // someone else set this value (an operator, a deploy, the service): not knobd's
+  kKept,        // applied and kept, but its effect on the objective was inside the noise
 };
 
 // The scenario of a recommendation that puts back a knob's value from before knobd first

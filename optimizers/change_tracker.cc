@@ -87,6 +87,22 @@ std::optional<Recommendation> ChangeTracker::Track(const TargetPolicy& tp, const
     active_.reset();
     return std::nullopt;
   }
+  if (v.kind == VerifyResult::Kind::kKept) {
+    history.SetOutcome(rec, Outcome::kKept, v.reason);
+    history.Log(
+        fmt::format("kept {} of {} = {}: {}", a.knob, tp.name, LogNumber(a.new_value), v.reason));
+    const double snr = v.realized.count("signal_to_noise") ? v.realized.at("signal_to_noise") : 0;
+    const double gain =
+        v.realized.count("realized_improvement") ? v.realized.at("realized_improvement") : 0;
+    if (!v.predicted_gain)
+      knobs_[a.knob].no_effect = KnobHistory::NoEffect{
+          a.old_value, a.new_value, now,
+          fmt::format("{} to {} (objective {:+.1f}%, signal-to-noise {:.1f} < {:.1f})",
+                      LogNumber(a.old_value), LogNumber(a.new_value), 100 * gain, snr,
+                      g.min_signal_to_noise)};
+    active_.reset();
+    return std::nullopt;
+  }
   // Roll back at once and penalize the region beyond the bad value.
   history.SetOutcome(rec, Outcome::kRolledBack, v.reason);
   Penalty pen = RollbackPenalty(g, model, a.knob, a.old_value, a.new_value, a.is_reprobe, now);
@@ -149,7 +165,9 @@ void ChangeTracker::OnOutcome(Recommendation& rec, Outcome outcome, const std::s
       break;
     case Outcome::kRejected:
     case Outcome::kExpired:
-      if (rec.outcome == Outcome::kVerified || rec.outcome == Outcome::kRolledBack) break;
+      if (rec.outcome == Outcome::kVerified || rec.outcome == Outcome::kKept ||
+          rec.outcome == Outcome::kRolledBack)
+        break;
       history.SetOutcome(rec, outcome, reason);
       history.Log(fmt::format("{} of {} = {} was {}: {}", rec.knob, rec.target,
                               LogNumber(rec.new_value), OutcomeName(outcome), reason));
@@ -158,7 +176,9 @@ void ChangeTracker::OnOutcome(Recommendation& rec, Outcome outcome, const std::s
     case Outcome::kVetoed:
       // Never delivered (operator pause, observe mode): nothing changed on the target, so
       // nothing may stay charged to the knob, and nothing is left to wait for.
-      if (rec.outcome == Outcome::kVerified || rec.outcome == Outcome::kRolledBack) break;
+      if (rec.outcome == Outcome::kVerified || rec.outcome == Outcome::kKept ||
+          rec.outcome == Outcome::kRolledBack)
+        break;
       history.SetOutcome(rec, Outcome::kVetoed, reason.empty() ? "not delivered" : reason);
       history.Log(fmt::format("{} of {} = {} was not delivered: {}", rec.knob, rec.target,
                               LogNumber(rec.new_value), rec.outcome_reason));

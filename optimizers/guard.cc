@@ -17,6 +17,7 @@ std::string Num(double v) { return FormatNumber(v, NumberStyle{.whole_as_integer
 
 void KnobHistory::Charge(double from, double to, MonoTime now) {
   last_change = now;
+  no_effect.reset();
   if (values.empty() || values.back() != from) values.push_back(from);
   values.push_back(to);
   while (values.size() > 8) values.pop_front();
@@ -192,6 +193,27 @@ bool HysteresisRule(const ReviewInput& in, GuardDecision& d) {
   return true;
 }
 
+// A step that showed no measurable effect says the objective is flat here: the next step the
+// same way is expected to show none either (and a return just undoes a change that cost
+// nothing), so the knob holds until the workload changes or a constraint needs it.
+bool NoEffectRule(const ReviewInput& in, GuardDecision& d) {
+  const auto& ne = in.history.no_effect;
+  const auto shift = in.model.last_shift();
+  if (ne && !in.p.fixes_violation && !(shift && *shift > ne->at)) {
+    const bool same_way = (d.value > in.p.current) == (ne->to > ne->from);
+    if (same_way || d.value == ne->from) {
+      return Veto(d, "no_effect",
+                  fmt::format("holding still: the last step, {}, had no measurable effect, so "
+                              "{} is not expected to show one; waiting for a workload change or "
+                              "a violated constraint",
+                              ne->summary, same_way ? "a step further that way" : "going back"),
+                  false);
+    }
+  }
+  d.verdicts.push_back({"no_effect", Verdict::kAllow, "no step without effect to repeat"});
+  return true;
+}
+
 bool PenaltyRule(const ReviewInput& in, GuardDecision& d) {
   if (const Penalty* pen = in.model.PenaltyFor(in.p.knob, d.value, in.now)) {
     if (!in.p.fixes_violation || (pen->direction > 0) == (d.value > in.p.current)) {
@@ -209,7 +231,7 @@ bool PenaltyRule(const ReviewInput& in, GuardDecision& d) {
 // limit shape the value first, so cooldown, hysteresis and penalties judge the value that would
 // actually be sent.
 constexpr bool (*kReviewRules[])(const ReviewInput&, GuardDecision&) = {
-    EnabledRule, BoundsRule, MaxStepRule, CooldownRule, HysteresisRule, PenaltyRule,
+    EnabledRule, BoundsRule, MaxStepRule, CooldownRule, HysteresisRule, NoEffectRule, PenaltyRule,
 };
 
 }  // namespace

@@ -12,6 +12,9 @@
 //               4 cooldowns without a violation to fix, or within 16 cooldowns
 //               after the knob already went A->B->A, even to fix a violation
 //               (flapping)                                                    -> veto
+//   no_effect   the knob's last change was `kept` (no measurable effect) and the
+//               workload has not shifted since: a step further that way, or
+//               back to where it came from, unless it fixes a violation       -> veto
 //   penalty     the value lies in a region penalized by a rollback (a change
 //               that fixes a violation may only move out of the region)       -> veto
 // Verify() (defined in verify.cc, with the rest of verification) judges an applied change once
@@ -25,6 +28,9 @@
 //   se(delta) = sqrt(se_before^2 + se_after^2) x sqrt((1 + rho) / (1 - rho)) (Autocorrelation); or
 //   p99 rose by more than regression_p99_fraction beyond the rise that was predicted and accepted
 //   (with SNR >= 1).
+// Otherwise the change stays: `verified` when the objective improved with SNR >= min_signal_to_
+// noise (or the change was a violation fix, judged on the violation), `kept` when the objective
+// moved by less than the noise either way: the change did nothing measurable.
 // Thread rule: stateless apart from settings; any thread.
 
 #include <deque>
@@ -48,6 +54,16 @@ struct KnobHistory {
   // change left when it differs from the last entry, so values[size-2] is always the value the
   // last change left (the flap rule depends on it, also for the very first change).
   std::deque<double> values;
+  // The last change of the knob was judged `kept`: no measurable effect on the objective. Until
+  // the workload shifts, another step the same way (or back to where it came from) is not
+  // expected to show one either, so the guard holds the knob (NoEffectRule, guard.cc). Any new
+  // change of the knob clears it (Charge).
+  struct NoEffect {
+    double from = 0, to = 0;
+    MonoTime at{};
+    std::string summary;  // "16 to 15 changed the objective by +1.0% (signal-to-noise 1.3 < 3.0)"
+  };
+  std::optional<NoEffect> no_effect;
   void Charge(double from, double to, MonoTime now);
 };
 
@@ -69,11 +85,17 @@ struct Autocorrelation {
 };
 
 struct VerifyResult {
-  enum class Kind { kWait, kVerified, kRollBack };
+  // kKept: applied, nothing broke, and the objective moved by less than the noise.
+  enum class Kind { kWait, kVerified, kKept, kRollBack };
   Kind kind = Kind::kWait;
   std::string reason;
   std::map<std::string, double> realized;
   std::vector<std::string> trade_offs;
+  // kKept only: the step's optimizer predicted the objective from a model (a miss-ratio curve,
+  // a fit). Then the knob follows the model on (its own holds judge a shortfall); a step that
+  // predicted nothing for the objective (an idle pool's shrink, a re-probe) was exploration, and
+  // the guard stops exploring that way (KnobHistory::no_effect).
+  bool predicted_gain = false;
 };
 
 class Guard {

@@ -77,11 +77,14 @@ std::optional<PastChange> DecisionHistory::LastJudgedChange(const std::string& t
   for (size_t i = ids->size(); i-- > 0;) {
     const Recommendation* r = Find((*ids)[i]);
     if (!r || r->knob != knob || r->scenario == "rollback") continue;
-    if (r->outcome != Outcome::kVerified && r->outcome != Outcome::kRolledBack) continue;
+    if (r->outcome != Outcome::kVerified && r->outcome != Outcome::kKept &&
+        r->outcome != Outcome::kRolledBack)
+      continue;
     PastChange c;
     c.old_value = r->old_value;
     c.new_value = r->new_value;
-    c.verified = r->outcome == Outcome::kVerified;
+    // Kept is still a change that stayed; its improvement and signal-to-noise say it did nothing.
+    c.verified = r->outcome == Outcome::kVerified || r->outcome == Outcome::kKept;
     if (auto it = r->realized.find("realized_improvement"); it != r->realized.end())
       c.improvement = it->second;
     if (auto it = r->realized.find("signal_to_noise"); it != r->realized.end())

@@ -78,6 +78,17 @@ Autocorrelation MeasureAutocorrelation(Objective objective, const TargetModel& m
   return {obj.Rho(), p99.Rho()};
 }
 
+// The step's prediction of the objective's quantity, when its optimizer made one.
+std::optional<double> PredictedObjective(Objective objective,
+                                         const std::map<std::string, double>& predicted) {
+  const char* key = objective == Objective::kMaximizeThroughput   ? "throughput"
+                    : objective == Objective::kMinimizeP99Latency ? "p99_seconds"
+                                                                  : "cpu_per_request_seconds";
+  auto it = predicted.find(key);
+  if (it == predicted.end() || !std::isfinite(it->second)) return std::nullopt;
+  return it->second;
+}
+
 // sqrt((1 + rho) / (1 - rho)): how much larger the standard error of a mean of autocorrelated
 // ticks is than the independent-sample formula says.
 double NoiseFactor(double rho) { return std::sqrt((1 + rho) / (1 - rho)); }
@@ -153,12 +164,13 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
 
   ObjectiveValue ob = EvaluateObjective(objective, before);
   ObjectiveValue oa = EvaluateObjective(objective, after);
-  double improvement = 0, snr = 0;
+  double improvement = 0, snr = 0, objective_se = 0;
   const bool comparable = has_baseline && ob.valid && oa.valid && ob.value != 0;
   if (comparable) {
     double diff = ob.higher_is_better ? oa.value - ob.value : ob.value - oa.value;
     improvement = diff / std::fabs(ob.value);
-    double se = std::hypot(ob.standard_error, oa.standard_error) * NoiseFactor(rho.objective);
+    const double se = std::hypot(ob.standard_error, oa.standard_error) * NoiseFactor(rho.objective);
+    objective_se = se;
     snr = std::isfinite(se) && se > 0 ? std::fabs(diff) / se : (diff != 0 ? 1e9 : 0);
     r.realized["realized_improvement"] = improvement;
     r.realized["signal_to_noise"] = snr;
@@ -264,6 +276,29 @@ VerifyResult Guard::Verify(Objective objective, const Constraints& constraints,
         "the objective could not be compared (not measured in both windows, or zero "
         "before the change); " +
         constraints_text;
+    return r;
+  }
+  // Inside the noise either way: the change did nothing measurable. It stays (it broke nothing),
+  // but it is not a success; a violation fix is judged on its violation instead.
+  if (snr < settings_.min_signal_to_noise && !fixing_violation) {
+    r.kind = VerifyResult::Kind::kKept;
+    // What the step itself predicted for the objective: a model's prediction is followed on (a
+    // 10% step up a long miss-ratio curve gains a little each time, below the noise); a step
+    // that predicted nothing for it was exploration, and found the objective flat this way.
+    std::string expectation = "no further step this way is expected to show one";
+    if (auto pred = PredictedObjective(objective, predicted)) {
+      const double gain = ob.higher_is_better ? *pred - ob.value : ob.value - *pred;
+      r.predicted_gain = true;
+      expectation = fmt::format(
+          "the model predicted {:+.1f}% (the windows resolve {:.1f}%), so the knob follows it",
+          100 * gain / std::fabs(ob.value),
+          100 * settings_.min_signal_to_noise * objective_se / std::fabs(ob.value));
+    }
+    r.reason = fmt::format(
+        "no measurable effect: the objective changed by {:+.1f}% (signal-to-noise {:.1f} < "
+        "{:.1f}{}), {}; keeping the new value, {}",
+        100 * improvement, snr, settings_.min_signal_to_noise,
+        NoiseClause(rho.objective, before, after), constraints_text, expectation);
     return r;
   }
   r.reason = fmt::format("objective {} by {:.1f}% (signal-to-noise {:.1f}{}), {}",

@@ -39,6 +39,7 @@ std::string Paint(const Style& style, Color c, const std::string& text) {
 
 Color OutcomeColor(const std::string& o) {
   if (o == "verified") return Color::kGreen;
+  if (o == "kept") return Color::kYellow;
   if (o == "rolled_back" || o == "vetoed" || o == "rejected" || o == "expired") return Color::kRed;
   if (o == "pending" || o == "applied") return Color::kYellow;
   return Color::kNone;

@@ -205,10 +205,73 @@ TEST_F(GuardTest, VerifyRollsBackWorseObjectiveBeyondNoiseOnly) {
                     std::chrono::seconds(25));
   EXPECT_EQ(r.kind, VerifyResult::Kind::kRollBack);
   EXPECT_THAT(r.reason, HasSubstr("worse"));
-  // A 0.2% dip in 1% noise is not a signal.
+  // A 0.2% dip in 1% noise is not a signal: the change stays, but as `kept`, not `verified`.
   r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(99.8, 0.02, 20, 4), {},
                std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kKept);
+}
+
+// Issue 11: a change with no measurable effect was reported as a success ("objective improved by
+// 0.2% (signal-to-noise 1.5)"). Inside the noise either way it is `kept`, and the reason says so
+// with the figure; beyond the noise it is `verified`.
+TEST_F(GuardTest, AnEffectInsideTheNoiseIsKeptNotVerified) {
+  Guard g(settings);
+  auto before = Window(100, 0.02, 20, 1);
+  auto r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(100.3, 0.02, 20, 7), {},
+                    std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kKept);
+  EXPECT_THAT(r.reason, HasSubstr("no measurable effect"));
+  EXPECT_THAT(r.reason, HasSubstr("signal-to-noise"));
+  EXPECT_THAT(r.reason, HasSubstr("no further step this way"));
+  EXPECT_FALSE(r.predicted_gain);
+  // The same windows, for a step a model predicted a gain for: still kept, but the knob follows
+  // the model on (a small step up a long miss-ratio curve).
+  r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(100.3, 0.02, 20, 7),
+               {{"throughput", 102}}, std::chrono::seconds(25));
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kKept);
+  EXPECT_TRUE(r.predicted_gain);
+  EXPECT_THAT(r.reason, HasSubstr("the model predicted +"));
+  r = g.Verify(Objective::kMaximizeThroughput, {}, before, Window(110, 0.02, 20, 8), {},
+               std::chrono::seconds(25));
   EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+  // A violation fix is judged on its violation, not on the objective.
+  Constraints c;
+  c.p99_latency = std::chrono::milliseconds(50);
+  r = g.Verify(Objective::kMaximizeThroughput, c, Window(100, 0.06, 20, 1),
+               Window(100.3, 0.04, 20, 9), {}, std::chrono::seconds(25), true);
+  EXPECT_EQ(r.kind, VerifyResult::Kind::kVerified);
+}
+
+// After a kept step (16 -> 15 did nothing measurable) the guard holds the knob: the next step the
+// same way and the return are vetoed with a sentence that says why knobd holds still; a violation
+// fix and a step the other way past the start are allowed (and a workload shift ends the hold).
+TEST_F(GuardTest, NoEffectHoldsTheKnobUntilTheWorkloadShifts) {
+  Guard g(settings);
+  KnobHistory h;
+  h.Charge(16, 15, clock.Now());
+  h.no_effect =
+      KnobHistory::NoEffect{16, 15, clock.Now(), "16 to 15 (objective +1.0%, signal-to-noise 1.3)"};
+  clock.Advance(std::chrono::seconds(31));
+  auto d = g.Review(Prop(15, 14), {}, h, model, clock.Now());
+  EXPECT_FALSE(d.allowed);
+  EXPECT_FALSE(d.quiet);
+  EXPECT_EQ(VerdictName(Find(d, "no_effect")->verdict), "veto");
+  EXPECT_THAT(d.veto_reason, HasSubstr("holding still"));
+  EXPECT_THAT(d.veto_reason, HasSubstr("16 to 15"));
+  clock.Advance(std::chrono::minutes(10));  // past the flap window: only no_effect holds it
+  EXPECT_THAT(g.Review(Prop(15, 16), {}, h, model, clock.Now()).veto_reason,
+              HasSubstr("going back"));
+  KnobPolicy wide;
+  wide.max_step_fraction = 0.5;  // one unit up from 15 would be the return to 16
+  auto other_way = g.Review(Prop(15, 17), wide, h, model, clock.Now());
+  EXPECT_TRUE(other_way.allowed) << other_way.veto_reason;
+  Proposal fix = Prop(15, 14);
+  fix.fixes_violation = true;
+  EXPECT_TRUE(g.Review(fix, {}, h, model, clock.Now()).allowed);
+  // Any new change of the knob clears the record.
+  KnobHistory moved = h;
+  moved.Charge(15, 17, clock.Now());
+  EXPECT_FALSE(moved.no_effect);
 }
 
 TEST_F(GuardTest, VerifyRollsBackConstraintViolationAndUnpredictedP99Rise) {
