@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -154,16 +153,22 @@ func TestAgainstARealKnobd(t *testing.T) {
 		t.Errorf("reuse histogram as knobd keeps it: %v", reuse)
 	}
 
-	// One process per registered name: a second live registration is refused.
+	// A second process with the same name is a second instance of the target (docs/protocol.md,
+	// "Targets and instances"), counted by `targets`; the target stays as it was once it leaves.
 	dup, _ := New(Options{Name: "go-svc", SocketPath: k.sock, InitialBackoff: time.Second})
 	dup.Start()
-	waitFor(t, "already_registered", func() bool {
-		return strings.Contains(dup.LastError(), "already_registered")
-	})
-	dup.Stop()
-	if dup.Connections() != 0 {
-		t.Errorf("the duplicate was welcomed")
+	waitFor(t, "the second instance welcomed", func() bool { return dup.Connected() })
+	if dup.Target() != "svc" {
+		t.Errorf("second instance's target %q, want svc", dup.Target())
 	}
+	instances := func() float64 {
+		rows := k.admin(`{"v":1,"type":"targets","id":3}`)["targets"].([]any)
+		n, _ := rows[0].(map[string]any)["instances"].(float64)
+		return n
+	}
+	waitFor(t, "two instances", func() bool { return instances() == 2 })
+	dup.Stop()
+	waitFor(t, "one instance left", func() bool { return instances() == 1 })
 
 	k.stop()
 	waitFor(t, "disconnect noticed", func() bool { return !c.Connected() })

@@ -263,7 +263,9 @@ INSTANTIATE_TEST_SUITE_P(
                 ErrorCode::kBadMessage, "field 'caches.c.reuse.counts[0]': expected non-negative"},
         BadCase{"{\"v\":1,\"type\":\"report\",\"requests_total\":1,\"errors_total\":0,"
                 "\"knobs\":{\"w\":\"x\"}}",
-                ErrorCode::kBadMessage, "field 'knobs.w': expected number, got string"},
+                // A string knob value is a CPU list (allowed_cpus); one that is not gets the
+                // list's own error.
+                ErrorCode::kBadMessage, "field 'knobs.w': CPU list 'x': 'x' is not a CPU number"},
         BadCase{"{\"v\":1,\"type\":\"ack\",\"id\":1,\"result\":\"maybe\"}", ErrorCode::kBadMessage,
                 "field 'result': expected \"applied\" or \"rejected\""},
         BadCase{"{\"v\":1,\"type\":\"ack\",\"result\":\"applied\"}", ErrorCode::kBadMessage,
