@@ -276,6 +276,7 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
     }
   }
   matched_.clear();
+  direct_.clear();
 
   for (const TargetPolicy& t : ctx.policy.targets) {
     TargetSnapshot& ts = out.targets[t.name];
@@ -331,6 +332,7 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
             if (std::find(pids.begin(), pids.end(), other) == pids.end()) pids.push_back(other);
       }
       for (pid_t pid : pids) {
+        direct_.push_back(pid);
         Proc* p = nullptr;
         Status s = Refresh(pid, p);
         if (p != nullptr) {
@@ -380,6 +382,19 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
   std::sort(matched_.begin(), matched_.end());
   matched_.erase(std::unique(matched_.begin(), matched_.end()), matched_.end());
   watch_.Retain(matched_);
+  // With no scanning target nothing else drops a directly named process from the cache, so a
+  // live process that no longer belongs to any target (every instance of a registered client
+  // left) would keep its /proc files open for as long as knobd runs.
+  if (!need_scan) {
+    for (auto it = procs_.begin(); it != procs_.end();) {
+      if (std::find(direct_.begin(), direct_.end(), it->first) == direct_.end()) {
+        env_.procfs.Forget(FsRoot::kProc, std::to_string(it->first) + "/");
+        it = procs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
 
   for (auto it = memo_.begin(); it != memo_.end();) {
     bool configured = std::any_of(ctx.policy.targets.begin(), ctx.policy.targets.end(),

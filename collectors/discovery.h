@@ -109,6 +109,7 @@ class Discovery final : public Collector {
   std::optional<MonoTime> last_scan_;
   std::optional<uint64_t> last_pid_at_scan_;
   std::vector<pid_t> matched_;  // pids matched by scanning targets last tick
+  std::vector<pid_t> direct_;   // pids named directly (pid, registered) this tick
   PidWatch watch_;              // matched processes, on the real /proc only
   uint64_t comm_rechecks_ = 0;
   std::string buf_;

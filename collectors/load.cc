@@ -108,8 +108,10 @@ Status LoadCollector::Collect(const CollectContext& ctx, Snapshot& out) {
     }
   }
   if (!cgroup_root_) cgroup_root_ = FindCgroupV2Root(env_.procfs);
+  std::set<std::string> read;
   for (auto& [name, ts] : out.targets) {
     if (ts.state != TargetState::kActive || !ts.cgroup) continue;
+    read.insert(*ts.cgroup);
     if (!cgroup_root_->has_value()) {
       support_.Report("psi_cgroup", UnavailableError("no cgroup v2 hierarchy under " +
                                                      env_.procfs.RootPath(FsRoot::kSys)));
@@ -128,6 +130,15 @@ Status LoadCollector::Collect(const CollectContext& ctx, Snapshot& out) {
       Export({{"target", name}}, *set, target_ratio_, target_stalled_);
     }
   }
+  // A cgroup no active target is in any more (its processes left or exited) would keep its
+  // cached files open for as long as knobd runs: close what is cached under it (a file still
+  // read by another target or collector is opened again on its next read).
+  if (cgroup_root_->has_value()) {
+    for (const std::string& gone : cgroups_read_)
+      if (read.count(gone) == 0)
+        env_.procfs.Forget(FsRoot::kSys, CgroupFile(**cgroup_root_, gone, ""));
+  }
+  cgroups_read_ = std::move(read);
   sweeper_.Sweep(ctx.policy, [&](const std::string& t) { target_series_.ForgetTarget(t); });
   return OkStatus();
 }

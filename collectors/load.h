@@ -10,6 +10,7 @@
 // Thread rule: collection thread only.
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include "collectors/collector.h"
@@ -36,6 +37,7 @@ class LoadCollector final : public Collector {
   Env& env_;
   std::string buf_;
   std::optional<std::optional<std::string>> cgroup_root_;
+  std::set<std::string> cgroups_read_;  // the targets' cgroups read last tick
   MissingFiles missing_;
   SupportTracker support_;
   TargetSweeper sweeper_;
