@@ -10,7 +10,7 @@ if [ "${CI:-}" = 1 ] || [ "${CI:-}" = true ]; then KNOB_WERROR=${KNOB_WERROR:-ON
 BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh -DKNOB_WERROR="${KNOB_WERROR:-OFF}"
 cd "${BUILD_DIR:-build}"
 # Every test but the end-to-end ones runs once: a failure is a failure. knobd's bar on the tuning
-# benchmark (label tuning_bar, issue 11) is left out until the brain meets it: ctest -L tuning_bar.
+# benchmark's scenarios it does not meet yet (label tuning_bar, issue 11) are left out: ctest -L tuning_bar.
 ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 300 -LE 'e2e|tuning_bar'
 # The end-to-end tuning tests (ctest label e2e) measure a real service on a shared 2-core machine,
 # where a neighbour's burst can swing one measurement: a failed one runs once more before it
