@@ -131,8 +131,11 @@ TEST_F(RedisAdapterE2eTest, RaisesMaxmemoryFromObservedHitRatios) {
 
   EXPECT_GE(final_bytes, 2 * kStartBytes) << Describe(steps);
   // The software confirms: what Redis says is what knobd applied and what the adapter reports.
+  // knobd's objective is the command rate, which a hit does not raise over a miss here, so an
+  // honest judgement of a raise is `kept` (no measurable effect on it); the gain is the hit
+  // ratio, asserted below from Redis's own counters. (A hit-ratio objective: issue 15's note.)
   ExpectRaisedAndConfirmed("redis", "cache_bytes", steps, kStartBytes, final_bytes,
-                           ReadFile(Path("knobd-1.log")));
+                           ReadFile(Path("knobd-1.log")), /*kept_counts=*/true);
   EXPECT_GE(hit_after, hit_before + 0.2) << "hit ratio " << hit_before << " -> " << hit_after
                                          << " at " << final_bytes / kMiB << " MiB";
   EXPECT_GT(ops_after, 0);

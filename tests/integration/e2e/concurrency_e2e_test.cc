@@ -79,7 +79,7 @@ double ErrorFraction(const LoadResult& r) {
 
 bool IsChange(const json& r) {
   std::string o = Str(r, "outcome");
-  return o == "pending" || o == "applied" || o == "verified" || o == "rolled_back";
+  return o == "pending" || o == "applied" || o == "verified" || o == "kept" || o == "rolled_back";
 }
 
 class ConcurrencyE2eTest : public E2eTest {

@@ -134,7 +134,8 @@ TEST_F(TuningE2eTest, ApplyModeRaisesThroughputWithinConstraintsAndSurvivesResta
   int applied = 0, raises = 0, rollbacks = 0;
   for (const auto& r : history) {
     std::string outcome = Str(r, "outcome");
-    if (outcome == "applied" || outcome == "verified" || outcome == "rolled_back") {
+    if (outcome == "applied" || outcome == "verified" || outcome == "kept" ||
+        outcome == "rolled_back") {
       ++applied;
       EXPECT_TRUE(r.contains("advisory") && r["advisory"].is_boolean() &&
                   !r["advisory"].get<bool>())
