@@ -61,7 +61,7 @@ std::vector<Recommendation> Brain::Decide(const Policy& policy, const Snapshot& 
       // Nothing is sent to it (observe, or paused by the operator), so nothing seen is a fight;
       // resuming starts from what it reports now.
       if (auto rt = targets_.find(tp.name); rt != targets_.end())
-        rt->second.overrides.Settle(ts.app->knobs);
+        rt->second.overrides.Settle(ts.app->knobs, snapshot.time);
       continue;
     }
     TargetRuntime& rt = targets_[tp.name];
@@ -133,6 +133,8 @@ std::vector<Recommendation> Brain::Restore(const Policy& policy, const std::stri
     for (const auto& [knob, original] : rt.overrides.originals()) {
       std::optional<double> cur = rt.overrides.Current(knob);
       if (!cur || OverrideHold::Matches(*cur, original)) continue;
+      // Asked twice before the target reported the first restore's value: it is on its way.
+      if (rt.overrides.Sending(knob, original, now)) continue;
       if (auto id = rt.change.active_id())
         if (Recommendation* active = history_.Find(*id); active && active->knob == knob)
           rt.change.OnOutcome(*active, Outcome::kExpired, "given up: the operator restored " + knob,

@@ -52,12 +52,21 @@ std::vector<OverrideHold::Override> OverrideHold::Check(
   return out;
 }
 
-void OverrideHold::Settle(const std::map<std::string, double>& reported) {
+void OverrideHold::Settle(const std::map<std::string, double>& reported, MonoTime now) {
   for (const auto& [name, value] : reported) {
     Knob& k = knobs_[name];
     k.settled = value;
-    k.in_flight.clear();
+    std::erase_if(k.in_flight, [&](const InFlight& f) {
+      return f.expires <= now || Matches(value, f.value);  // expired, or seen applied
+    });
   }
+}
+
+bool OverrideHold::Sending(const std::string& knob, double value, MonoTime now) const {
+  auto it = knobs_.find(knob);
+  if (it == knobs_.end()) return false;
+  return std::any_of(it->second.in_flight.begin(), it->second.in_flight.end(),
+                     [&](const InFlight& f) { return f.expires > now && Matches(value, f.value); });
 }
 
 bool OverrideHold::Held(const std::string& knob, MonoTime now) const {

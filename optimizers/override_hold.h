@@ -50,8 +50,11 @@ class OverrideHold {
   std::vector<Override> Check(const std::map<std::string, double>& reported, MonoTime now,
                               Duration hold);
   // Takes the reported values as they are, without looking for overrides: knobd sends nothing
-  // to this target now (observe mode, paused), so nothing it sees can be a fight.
-  void Settle(const std::map<std::string, double>& reported);
+  // to this target now (observe mode, paused), so nothing it sees can be a fight. Sets still in
+  // flight stay (a restore is sent to a paused target) until they expire.
+  void Settle(const std::map<std::string, double>& reported, MonoTime now);
+  // Whether a set of `knob` to `value` was sent and has neither been seen applied nor expired.
+  bool Sending(const std::string& knob, double value, MonoTime now) const;
 
   bool Held(const std::string& knob, MonoTime now) const;
   // A hold read back from the state file (the knob's value is learned from the next report).

@@ -6,6 +6,9 @@
 //            ClientRegistry::Publish, exactly as the tick does, and each client's OnSet
 //            callback stamps when the set arrived. Reported: publish-to-callback latency over
 //            every (round, target), and the time until the last of the N had it.
+//   publish: the registry alone (no sockets, a transport that drops what it is given): N
+//            registered clients, each round one Publish per target. Reported: CPU time per
+//            Publish, which is the part of a fan-out that knobd's own data structures decide.
 //   reports: C raw connections say hello, then each sends R pre-encoded reports as fast as the
 //            socket takes them (the per-client rate limit is off, so this measures the server,
 //            not the limiter). Reported: reports handled per second of wall time and per second
@@ -13,6 +16,7 @@
 // knobd's own log lines (info: one per registration and per ack) are written, as knobd writes
 // them, to a file beside the socket rather than the terminal.
 // Usage: knob_control_bench fanout [TARGETS [ROUNDS]]
+//        knob_control_bench publish [TARGETS [ROUNDS]]
 //        knob_control_bench reports [CONNECTIONS [REPORTS_PER_CONNECTION]]
 
 #include <prometheus/registry.h>
@@ -39,6 +43,7 @@
 #include <vector>
 
 #include "core/protocol/codec.h"
+#include "daemon/control/client_registry.h"
 #include "daemon/control/server.h"
 #include "daemon/loop/async.h"
 #include "knob/client.h"
@@ -249,6 +254,52 @@ int Fanout(int targets, int rounds) {
   return 0;
 }
 
+class DroppingTransport : public Transport {
+ public:
+  void Send(SessionId /*session*/, std::string encoded) override { bytes += encoded.size(); }
+  void Close(SessionId /*session*/) override {}
+  size_t bytes = 0;
+};
+
+int PublishOnly(int targets, int rounds) {
+  spdlog::set_level(spdlog::level::warn);  // one info line per registration is not measured
+  DroppingTransport transport;
+  ClientRegistry registry(SystemClock::Instance(), transport);
+  registry.SetPolicy(BenchPolicy("/nonexistent", "p-", targets, 100));
+  for (int i = 0; i < targets; ++i) {
+    protocol::Hello h;
+    h.name = Name("p-", i);
+    h.pid = 1000 + i;
+    h.knobs.push_back({"limit", 1, 0, 1e9, ""});
+    (void)registry.Register(static_cast<SessionId>(i + 1), h, getuid());
+  }
+  std::vector<double> per_publish_us;
+  uint64_t id = 1;
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<Recommendation> recs;
+    for (int i = 0; i < targets; ++i) {
+      Recommendation rec;
+      rec.id = id++;
+      rec.target = Name("p-", i);
+      rec.knob = "limit";
+      rec.old_value = r;
+      rec.new_value = r + 1;
+      rec.reason = "control bench round " + std::to_string(r);
+      recs.push_back(std::move(rec));
+    }
+    const double cpu0 = ThreadCpuSeconds();
+    for (const auto& rec : recs) registry.Publish(rec);
+    const double cpu1 = ThreadCpuSeconds();
+    per_publish_us.push_back((cpu1 - cpu0) * 1e6 / targets);
+    registry.ExpirePending();  // nothing is due; pending sets pile up as unacked ones would
+  }
+  std::printf("publish: %d targets x %d rounds: CPU per Publish p50 %.2f us p99 %.2f us "
+              "(%.2f ms per fan-out at p50)\n",
+              targets, rounds, Quantile(per_publish_us, 0.5), Quantile(per_publish_us, 0.99),
+              Quantile(per_publish_us, 0.5) * targets / 1e3);
+  return transport.bytes > 0 ? 0 : 1;
+}
+
 int Reports(int connections, int per_connection) {
   const std::string socket = TempSocket();
   Server server(BenchPolicy(socket, "r-", connections, 0));
@@ -369,8 +420,10 @@ int main(int argc, char** argv) {
   auto arg = [&](int i, int def) { return argc > i ? std::atoi(argv[i]) : def; };
   if (mode == "fanout") return knob::Fanout(arg(2, 1000), arg(3, 100));
   if (mode == "reports") return knob::Reports(arg(2, 100), arg(3, 10000));
+  if (mode == "publish") return knob::PublishOnly(arg(2, 1000), arg(3, 100));
   std::fprintf(stderr,
                "usage: knob_control_bench fanout [TARGETS [ROUNDS]]\n"
+               "       knob_control_bench publish [TARGETS [ROUNDS]]\n"
                "       knob_control_bench reports [CONNECTIONS [REPORTS_PER_CONNECTION]]\n");
   return 2;
 }

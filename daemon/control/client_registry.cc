@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "core/format.h"
@@ -19,22 +20,6 @@ constexpr auto kDefaultSetExpiry = std::chrono::seconds(60);
 // stays in the brain and its state file) so names that come and go do not grow every tick.
 constexpr auto kCreatedTargetRetention = std::chrono::minutes(10);
 
-// The connected client of `target`, else a gone one, else one registered under that name;
-// const or not, as `clients` is.
-template <typename Clients>
-auto* ClientOfTarget(Clients& clients, const std::string& target) {
-  decltype(&clients.begin()->second) fallback = nullptr;
-  for (auto& [name, c] : clients) {
-    if (c.target == target) {
-      if (c.session) return &c;
-      fallback = &c;
-    }
-  }
-  if (fallback) return fallback;
-  auto it = clients.find(target);
-  return it == clients.end() ? nullptr : &it->second;
-}
-
 }  // namespace
 
 ClientRegistry::ClientRegistry(const Clock& clock, Transport& transport)
@@ -43,7 +28,37 @@ ClientRegistry::ClientRegistry(const Clock& clock, Transport& transport)
 void ClientRegistry::SetPolicy(std::shared_ptr<const Policy> policy) {
   if (!policy) return;
   policy_ = std::move(policy);
+  policy_targets_.clear();
+  for (const TargetPolicy& t : policy_->targets) policy_targets_.emplace(t.name, &t);  // 1st wins
   for (auto& [name, c] : clients_) Resolve(c);
+}
+
+const TargetPolicy* ClientRegistry::PolicyTarget(std::string_view name) const {
+  auto it = policy_targets_.find(name);
+  return it == policy_targets_.end() ? nullptr : it->second;
+}
+
+const std::vector<RegisteredClient*>* ClientRegistry::ClientsOf(const std::string& target) const {
+  auto it = by_target_.find(target);
+  return it == by_target_.end() ? nullptr : &it->second;
+}
+
+void ClientRegistry::Unindex(RegisteredClient& c) const {
+  if (c.target.empty()) return;
+  auto it = by_target_.find(c.target);
+  if (it == by_target_.end()) return;
+  std::erase(it->second, &c);
+  if (it->second.empty()) by_target_.erase(it);
+}
+
+void ClientRegistry::Index(RegisteredClient& c) const {
+  if (c.target.empty()) return;
+  auto& list = by_target_[c.target];
+  // Name order, as a walk of clients_ would meet them (FindClientByTarget's fallback).
+  auto at = std::lower_bound(list.begin(), list.end(), &c, [](const auto* a, const auto* b) {
+    return a->name < b->name;
+  });
+  list.insert(at, &c);
 }
 
 size_t ClientRegistry::connected_clients() const {
@@ -70,12 +85,14 @@ size_t ClientRegistry::CreatedTargets() const {
 
 void ClientRegistry::Resolve(RegisteredClient& c) const {
   const bool had_created = !c.template_target.empty() && !c.target.empty();
+  Unindex(c);
   c.target.clear();
   c.template_target.clear();
   const TargetPolicy* t = policy_->FindRegistered(c.name);
   if (t == nullptr) return;
   if (t->selector.registered != "*") {
     c.target = t->name;
+    Index(c);
     return;
   }
   if (!had_created && CreatedTargets() >= kMaxCreatedTargets) {
@@ -89,12 +106,14 @@ void ClientRegistry::Resolve(RegisteredClient& c) const {
   // A name of its own, unless a policy target already has it: then the catch-all's name
   // qualifies it, so a client cannot pose as (or report for) a target it is not.
   c.template_target = t->name;
-  c.target = policy_->FindTarget(c.name) == nullptr ? c.name : t->name + "/" + c.name;
+  c.target = PolicyTarget(c.name) == nullptr ? c.name : t->name + "/" + c.name;
+  Index(c);
 }
 
 std::string ClientRegistry::TemplateOf(const std::string& target) const {
-  for (const auto& [name, c] : clients_)
-    if (c.target == target && !c.template_target.empty()) return c.template_target;
+  if (const auto* clients = ClientsOf(target))
+    for (const RegisteredClient* c : *clients)
+      if (!c->template_target.empty()) return c->template_target;
   return {};
 }
 
@@ -116,8 +135,8 @@ std::optional<Mode> ClientRegistry::ModeOverride(const std::string& target) cons
 
 Mode ClientRegistry::EffectiveMode(const std::string& target) const {
   if (auto o = ModeOverride(target)) return *o;
-  if (const TargetPolicy* t = policy_->FindTarget(target)) return t->mode;
-  if (const TargetPolicy* t = policy_->FindTarget(TemplateOf(target))) return t->mode;
+  if (const TargetPolicy* t = PolicyTarget(target)) return t->mode;
+  if (const TargetPolicy* t = PolicyTarget(TemplateOf(target))) return t->mode;
   return policy_->global.mode;
 }
 
@@ -377,7 +396,11 @@ size_t ClientRegistry::ForgetGone(size_t keep) {
   if (gone.size() <= keep) return 0;
   const size_t forget = gone.size() - keep;
   std::nth_element(gone.begin(), gone.begin() + static_cast<long>(forget - 1), gone.end());
-  for (size_t i = 0; i < forget; ++i) clients_.erase(gone[i].second);
+  for (size_t i = 0; i < forget; ++i) {
+    auto it = clients_.find(gone[i].second);
+    Unindex(it->second);
+    clients_.erase(it);
+  }
   spdlog::info("control: forgot {} gone client(s), the longest gone first (at most {} are kept)",
                forget, keep);
   return forget;
@@ -395,11 +418,22 @@ void ClientRegistry::ExpirePending() {
 }
 
 RegisteredClient* ClientRegistry::MutableClientByTarget(const std::string& target) {
-  return ClientOfTarget(clients_, target);
+  return const_cast<RegisteredClient*>(std::as_const(*this).FindClientByTarget(target));
 }
 
+// The connected client of `target`, else the last gone one in name order, else the client
+// registered under that name.
 const RegisteredClient* ClientRegistry::FindClientByTarget(const std::string& target) const {
-  return ClientOfTarget(clients_, target);
+  const RegisteredClient* fallback = nullptr;
+  if (const auto* clients = ClientsOf(target)) {
+    for (const RegisteredClient* c : *clients) {
+      if (c->session) return c;
+      fallback = c;
+    }
+  }
+  if (fallback) return fallback;
+  auto it = clients_.find(target);
+  return it == clients_.end() ? nullptr : &it->second;
 }
 
 void ClientRegistry::Publish(const Recommendation& rec) {
@@ -480,12 +514,14 @@ bool ClientRegistry::ApplyOverrides(Policy& policy) const {
   bool changed = false;
   const MonoTime now = clock_.Now();
   std::vector<TargetPolicy> created;
+  std::unordered_map<std::string_view, const TargetPolicy*> by_name;  // first of a name wins
+  for (const TargetPolicy& t : policy.targets) by_name.emplace(t.name, &t);
   for (const auto& [name, c] : clients_) {
-    if (c.template_target.empty() || policy.FindTarget(c.target) != nullptr) continue;
+    if (c.template_target.empty() || by_name.count(c.target) != 0) continue;
     if (!c.session && now - c.gone_since > kCreatedTargetRetention) continue;
-    const TargetPolicy* tmpl = policy.FindTarget(c.template_target);
-    if (tmpl == nullptr) continue;
-    TargetPolicy t = *tmpl;
+    auto tmpl = by_name.find(c.template_target);
+    if (tmpl == by_name.end()) continue;
+    TargetPolicy t = *tmpl->second;
     t.name = c.target;
     t.selector.registered = c.name;
     created.push_back(std::move(t));
@@ -536,9 +572,8 @@ void ClientRegistry::MergeReports(const Policy& /*policy*/, Snapshot& snapshot) 
 }
 
 bool ClientRegistry::KnownTarget(const std::string& target) const {
-  if (policy_->FindTarget(target) != nullptr || clients_.count(target) != 0) return true;
-  return std::any_of(clients_.begin(), clients_.end(),
-                     [&](const auto& c) { return c.second.target == target; });
+  return PolicyTarget(target) != nullptr || clients_.count(target) != 0 ||
+         ClientsOf(target) != nullptr;
 }
 
 protocol::TargetInfo ClientRegistry::ClientTargetInfo(const RegisteredClient& c) const {

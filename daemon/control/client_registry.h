@@ -23,6 +23,9 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "config/policy.h"
 #include "core/brain_queries.h"
@@ -86,6 +89,8 @@ struct RegisteredClient {
 class ClientRegistry final : public Publisher, public AppReportSource {
  public:
   ClientRegistry(const Clock& clock, Transport& transport);
+  ClientRegistry(const ClientRegistry&) = delete;  // by_target_ points into clients_
+  ClientRegistry& operator=(const ClientRegistry&) = delete;
 
   void SetPolicy(std::shared_ptr<const Policy> policy);
   const Policy& policy() const { return *policy_; }
@@ -166,6 +171,15 @@ class ClientRegistry final : public Publisher, public AppReportSource {
   std::string TemplateOf(const std::string& target) const;
   // Leader, merged report and gone time after instances changed.
   void Refresh(RegisteredClient& c);
+  // The clients whose target is `target`, in name order (null: none), and the current policy's
+  // target of that name. Publish runs once per target per tick and asks both several times;
+  // as scans of every client and every policy target they made a fan-out to N targets cost
+  // O(N^2) (bench/control: ~5 us of the 14 us per publish at 1 000 targets).
+  const std::vector<RegisteredClient*>* ClientsOf(const std::string& target) const;
+  const TargetPolicy* PolicyTarget(std::string_view name) const;
+  // Keep by_target_ in step with c.target (Resolve, ForgetGone).
+  void Unindex(RegisteredClient& c) const;
+  void Index(RegisteredClient& c) const;
 
   enum class InstanceAck { kWaiting, kApplied, kRejected };
   struct InstanceAckState {
@@ -193,6 +207,12 @@ class ClientRegistry final : public Publisher, public AppReportSource {
   std::shared_ptr<const Policy> policy_;
   OutcomeSink* outcome_sink_ = nullptr;
   std::map<std::string, RegisteredClient> clients_;  // by registered name
+  // ClientsOf's index, kept by Resolve (the only writer of a client's target) and ForgetGone;
+  // map nodes never move, so the pointers hold until the client is erased. Mutable because
+  // Resolve runs from const lookups' callers too.
+  mutable std::unordered_map<std::string, std::vector<RegisteredClient*>> by_target_;
+  // Into *policy_, which is immutable while held: rebuilt by SetPolicy.
+  std::unordered_map<std::string_view, const TargetPolicy*> policy_targets_;
   std::map<uint64_t, PendingSet> pending_;
   std::set<std::string> paused_;
   std::map<std::string, Mode> mode_overrides_;

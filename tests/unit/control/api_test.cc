@@ -501,6 +501,45 @@ TEST_F(ControlApiTest, PublishSendsSetAndAckReachesTheDecider) {
   EXPECT_EQ(e->code, ErrorCode::kUnknownRecommendation);
 }
 
+// Publish finds a target's client and mode through indexes (bench/control: the scans made a
+// fan-out quadratic); a reload that moves the client to another target, and forgetting a gone
+// client, must move or drop its entry rather than leave a stale one.
+TEST_F(ControlApiTest, PublishFollowsAReloadAndAForgottenClient) {
+  Register(1, 100);
+  transport_.Take(1);
+  Recommendation rec;
+  rec.id = 11;
+  rec.target = "svc";
+  rec.knob = "worker_threads";
+  rec.new_value = 6;
+  api_.clients().Publish(rec);
+  ASSERT_NE(Last<protocol::Set>(transport_.Take(1)), std::nullopt);
+
+  Policy p = *TestPolicy();
+  p.targets[0].selector.registered = "someone-else";
+  p.targets[1].selector.registered = "example-service";  // "other", in recommend mode
+  api_.SetPolicy(std::make_shared<const Policy>(p));
+  rec.id = 12;
+  api_.clients().Publish(rec);  // svc has no client now
+  EXPECT_EQ(Last<protocol::Set>(transport_.Take(1)), std::nullopt);
+  rec.id = 13;
+  rec.target = "other";
+  api_.clients().Publish(rec);
+  const auto set = Last<protocol::Set>(transport_.Take(1));
+  ASSERT_NE(set, std::nullopt);
+  EXPECT_EQ(set->id, 13u);
+  EXPECT_TRUE(set->advisory) << "the new target's mode (recommend), not the old one's (apply)";
+  EXPECT_EQ(api_.clients().EffectiveMode("other"), Mode::kRecommend);
+  EXPECT_TRUE(api_.clients().KnownTarget("other"));
+
+  api_.OnDisconnect(1);
+  EXPECT_EQ(api_.clients().ForgetGone(0), 1u);
+  EXPECT_EQ(api_.clients().FindClientByTarget("other"), nullptr);
+  rec.id = 14;
+  api_.clients().Publish(rec);
+  EXPECT_TRUE(transport_.sent[1].empty());
+}
+
 TEST_F(ControlApiTest, UnackedSetExpires) {
   Register(1, 100);
   Recommendation rec;

@@ -62,6 +62,24 @@ TEST(OverrideHoldTest, HoldEndsAfterItsTimeAndAnExpiredSetNoLongerCounts) {
   EXPECT_TRUE(h.Holds(kT0 + seconds(70)).empty());
 }
 
+// A restore is sent to a paused target, whose reports are settled as they come: the set stays
+// known as in flight until it is seen applied or expires (OperatorTest saw a second restore
+// re-sent in the tick between the first's delivery and the target's next report).
+TEST(OverrideHoldTest, SettlingKeepsASetInFlightUntilSeenOrExpired) {
+  OverrideHold h;
+  (void)h.Check({{"limit", 8}}, kT0, seconds(60));
+  h.Sent("limit", 8, 4, kT0 + seconds(30));
+  EXPECT_TRUE(h.Sending("limit", 4, kT0 + seconds(1)));
+  EXPECT_FALSE(h.Sending("limit", 5, kT0 + seconds(1)));
+  h.Settle({{"limit", 8}}, kT0 + seconds(1));  // not applied yet
+  EXPECT_TRUE(h.Sending("limit", 4, kT0 + seconds(2)));
+  EXPECT_EQ(h.Current("limit"), 8);
+  EXPECT_FALSE(h.Sending("limit", 4, kT0 + seconds(30))) << "expired";
+  h.Settle({{"limit", 4}}, kT0 + seconds(3));  // seen applied
+  EXPECT_FALSE(h.Sending("limit", 4, kT0 + seconds(3)));
+  EXPECT_EQ(h.Current("limit"), 4);
+}
+
 TEST(OverrideHoldTest, OriginalIsTheValueBeforeKnobdsFirstChangeAndAnOverrideForgetsIt) {
   OverrideHold h;
   (void)h.Check({{"limit", 10}}, kT0, seconds(60));
@@ -208,6 +226,7 @@ TEST(BrainOverrideTest, RestorePutsBackTheFirstSeenValueAlsoAfterARestart) {
   h.Tick(Delivery::kNone);
   auto restore = h.brain->Restore(h.policy, "");
   ASSERT_EQ(restore.size(), 1u);
+  EXPECT_TRUE(h.brain->Restore(h.policy, "").empty()) << "asked again before it was applied";
   EXPECT_EQ(restore[0].scenario, kRestoreScenario);
   EXPECT_EQ(restore[0].new_value, original);
   EXPECT_EQ(restore[0].old_value, h.sim.limit);
