@@ -293,10 +293,11 @@ int PublishOnly(int targets, int rounds) {
     per_publish_us.push_back((cpu1 - cpu0) * 1e6 / targets);
     registry.ExpirePending();  // nothing is due; pending sets pile up as unacked ones would
   }
-  std::printf("publish: %d targets x %d rounds: CPU per Publish p50 %.2f us p99 %.2f us "
-              "(%.2f ms per fan-out at p50)\n",
-              targets, rounds, Quantile(per_publish_us, 0.5), Quantile(per_publish_us, 0.99),
-              Quantile(per_publish_us, 0.5) * targets / 1e3);
+  std::printf(
+      "publish: %d targets x %d rounds: CPU per Publish p50 %.2f us p99 %.2f us "
+      "(%.2f ms per fan-out at p50)\n",
+      targets, rounds, Quantile(per_publish_us, 0.5), Quantile(per_publish_us, 0.99),
+      Quantile(per_publish_us, 0.5) * targets / 1e3);
   return transport.bytes > 0 ? 0 : 1;
 }
 

@@ -55,9 +55,8 @@ void ClientRegistry::Index(RegisteredClient& c) const {
   if (c.target.empty()) return;
   auto& list = by_target_[c.target];
   // Name order, as a walk of clients_ would meet them (FindClientByTarget's fallback).
-  auto at = std::lower_bound(list.begin(), list.end(), &c, [](const auto* a, const auto* b) {
-    return a->name < b->name;
-  });
+  auto at = std::lower_bound(list.begin(), list.end(), &c,
+                             [](const auto* a, const auto* b) { return a->name < b->name; });
   list.insert(at, &c);
 }
 
