@@ -26,8 +26,9 @@ fi
 # The threaded parts: ctest runs only the tests of the directories named here.
 TSAN_TEST_DIRS=(tests/unit/daemon tests/unit/client tests/integration/control
                 tests/integration/daemon)
-TSAN_TARGETS=(daemon_test client_test control_integration_test daemon_integration_test knobd
-              knobctl knob-example-service knob-loadgen)
+TSAN_TARGETS=(daemon_test client_test control_integration_test operator_integration_test
+              daemon_integration_test adversarial_test state_fault_test soak_test knobd knobctl
+              knob-example-service knob-loadgen knob_man)
 
 # -O1: fast enough to run the suite, still a faithful stack; -g1: line numbers in reports.
 configure() {  # dir, options...
