@@ -35,8 +35,9 @@ std::vector<OverrideHold::Override> OverrideHold::Check(
     std::erase_if(k.in_flight, [&](const InFlight& f) { return f.expires <= now; });
     if (Matches(value, *k.settled)) continue;
     // The newest matching set wins; older ones were superseded by it.
+    const double seen = value;  // a structured binding: clang 14 cannot capture it
     auto sent = std::find_if(k.in_flight.rbegin(), k.in_flight.rend(),
-                             [&](const InFlight& f) { return Matches(value, f.value); });
+                             [&](const InFlight& f) { return Matches(seen, f.value); });
     if (sent != k.in_flight.rend()) {
       k.in_flight.erase(k.in_flight.begin(), sent.base());
       k.settled = value;
@@ -56,8 +57,9 @@ void OverrideHold::Settle(const std::map<std::string, double>& reported, MonoTim
   for (const auto& [name, value] : reported) {
     Knob& k = knobs_[name];
     k.settled = value;
+    const double seen = value;  // a structured binding: clang 14 cannot capture it
     std::erase_if(k.in_flight, [&](const InFlight& f) {
-      return f.expires <= now || Matches(value, f.value);  // expired, or seen applied
+      return f.expires <= now || Matches(seen, f.value);  // expired, or seen applied
     });
   }
 }
