@@ -56,6 +56,8 @@ Discovery::Discovery(Env& env, prometheus::Registry& registry)
                        "Live processes matched by the target's selector"),
       up_gauge_(target_series_, registry, "knobd_target_up",
                 "1 when the target is active (processes found or host target), else 0"),
+      replaced_(target_series_, registry, "knobd_target_process_replaced_total",
+                "Times a pid the target matched was found naming another process (pid reuse)"),
       scans_(registry, "knobd_discovery_scans_total", "Full /proc scans done by discovery"),
       support_(registry, "discovery") {}
 
@@ -347,6 +349,17 @@ Status Discovery::Collect(const CollectContext& ctx, Snapshot& out) {
       for (auto& [pid, p] : procs_) consider(p);
     }
     std::sort(ts.processes.begin(), ts.processes.end());
+    for (const ProcessKey& k : ts.processes) {
+      auto was = std::find_if(memo.last_processes.begin(), memo.last_processes.end(),
+                              [&](const ProcessKey& o) { return o.pid == k.pid; });
+      if (was == memo.last_processes.end() || was->start_time_ticks == k.start_time_ticks) continue;
+      spdlog::warn(
+          "target {}: pid {} now names another process (started at tick {}, was {}): its "
+          "counters and history start again",
+          t.name, k.pid, k.start_time_ticks, was->start_time_ticks);
+      replaced_.Increment({{"target", t.name}});
+    }
+    memo.last_processes = ts.processes;
 
     if (!ts.processes.empty()) {
       ts.state = TargetState::kActive;

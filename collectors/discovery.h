@@ -37,6 +37,11 @@
 // and cgroup are read once per process (again when its comm changes, i.e. after an exec) and
 // only when a selector needs them.
 //
+// A pid that names another process than last tick (the old one exited, the kernel handed its
+// pid to a newcomer that the selector matches too: a `pid:` target always does) is logged once
+// and counted in knobd_target_process_replaced_total; the new key starts a new history (counters
+// from zero, no delta across the two processes).
+//
 // States: pending (nothing matched yet), active, gone (matched before, nothing now), error
 // (nothing matched and some candidate could not be inspected: permission denied, or a bad
 // regex), with the reason in TargetSnapshot::error. A matched target with unreadable
@@ -89,6 +94,7 @@ class Discovery final : public Collector {
     std::string regex_src;
     std::unique_ptr<re2::RE2> regex;  // RE2: see kMaxCmdlineRegexBytes for why not std::regex
     Status regex_status;
+    std::vector<ProcessKey> last_processes;  // matched last tick, to see a pid now naming another
   };
 
   // Reads PID/stat (new pid) or PID/comm (kept fd, known pid) into a fresh or refreshed Proc;
@@ -117,6 +123,7 @@ class Discovery final : public Collector {
   TargetMetricTable target_series_;  // lists the per-target series below; before them
   GaugeVec processes_gauge_;
   GaugeVec up_gauge_;
+  CounterVec replaced_;
   CounterVec scans_;
   SupportTracker support_;  // source "pidfd"
 };

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -368,6 +370,63 @@ TEST(CollectorsIntegrationTest, MatchedProcessWatchedByPidfdIsGoneTheTickAfterIt
   s = h.Tick({&d});
   EXPECT_EQ(s.targets.at("watched").state, TargetState::kGone);
   EXPECT_EQ(d.watched_processes(), 0u);
+}
+
+// Asks the kernel to give the next new process of this pid namespace `pid` (ns_last_pid, which
+// needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN): the next fork gets it unless another process
+// forks first, so the caller checks and retries.
+bool NextPidWillBe(pid_t pid) {
+  std::ofstream f("/proc/sys/kernel/ns_last_pid");
+  if (!f) return false;
+  f << (pid - 1);
+  f.close();
+  return !f.fail();
+}
+
+// A pid reused by another process, with the real kernel handing it over: discovery reads the
+// newcomer as a new process (new key, its own counters), and counts it once in
+// knobd_target_process_replaced_total (the log line beside the count is not captured here); the old
+// process's CPU time does not carry over.
+TEST(CollectorsIntegrationTest, PidReusedByAnotherProcessIsReadAsNewAndSaidOnce) {
+  auto first = std::make_unique<Child>(std::vector<std::string>{"spin"});
+  ASSERT_EQ(first->ready(), "ready\n");
+  const pid_t pid = first->pid();
+  if (!NextPidWillBe(pid + 1)) GTEST_SKIP() << "ns_last_pid not writable here: cannot reuse a pid";
+  RealHost h;
+  h.AddPid("reused", pid);
+  Discovery d(h.env, h.registry);
+  CpuCollector cpu(h.env, h.registry);
+  Snapshot s;
+  ASSERT_TRUE(PollUntil([&] {
+    s = h.Tick({&d, &cpu});
+    const auto& c = s.targets.at("reused").cpu;
+    return c && c->user_seconds + c->system_seconds >= 0.5;
+  }));
+  const ProcessKey old_key = s.targets.at("reused").processes.at(0);
+  first->Kill();
+  std::this_thread::sleep_for(50ms);  // a start time of another clock tick than the old one's
+  std::unique_ptr<Child> second;
+  for (int attempt = 0; attempt < 50 && !second; ++attempt) {
+    ASSERT_TRUE(NextPidWillBe(pid));
+    auto c = std::make_unique<Child>(std::vector<std::string>{"idle", "3"});
+    if (c->pid() == pid) second = std::move(c);  // else another process forked first: again
+  }
+  ASSERT_TRUE(second) << "pid " << pid << " was never handed out again in 50 tries";
+  ASSERT_EQ(second->ready(), "ready\n");
+
+  s = h.Tick({&d, &cpu});
+  const TargetSnapshot& t = s.targets.at("reused");
+  ASSERT_EQ(t.state, TargetState::kActive);
+  ASSERT_EQ(t.processes.size(), 1u);
+  EXPECT_EQ(t.processes[0].pid, pid);
+  EXPECT_NE(t.processes[0].start_time_ticks, old_key.start_time_ticks);
+  ASSERT_TRUE(t.cpu.has_value());
+  EXPECT_EQ(t.cpu->threads, 4u);  // the newcomer's 1 + 3 threads, not the spinner's 2
+  EXPECT_LT(t.cpu->user_seconds + t.cpu->system_seconds, 0.4) << "the old process's CPU time";
+  for (int i = 0; i < 3; ++i) s = h.Tick({&d, &cpu});  // no second report of the same reuse
+  EXPECT_EQ(
+      test::MetricValue(h.registry, "knobd_target_process_replaced_total", {{"target", "reused"}}),
+      1.0);
 }
 
 int ListenOn(int family) {
