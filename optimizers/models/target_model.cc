@@ -95,6 +95,7 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
       o.pools = a.pools;
       o.knobs = a.knobs;
       ObserveHitRatios(a, p);
+      std::optional<double> own_wait_rate;  // seconds the target's threads waited for a CPU, /s
       if (t.cpu && prev_->cpu) {
         double dcpu = (t.cpu->user_seconds + t.cpu->system_seconds) -
                       (prev_->cpu->user_seconds + prev_->cpu->system_seconds);
@@ -103,6 +104,7 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
           if (dreq > 0) o.cpu_per_request_seconds = dcpu / dreq;
           double drq = t.cpu->runqueue_delay_seconds - prev_->cpu->runqueue_delay_seconds;
           if (dcpu > 0 && drq >= 0) o.runqueue_fraction = drq / dcpu;
+          if (drq >= 0 && t.cpu->timeslices > 0) own_wait_rate = drq / dt;
           double dslices = static_cast<double>(t.cpu->timeslices) - prev_->cpu->timeslices;
           if (dslices > 0 && drq >= 0) o.runqueue_delay_per_slice_seconds = drq / dslices;
         }
@@ -114,6 +116,14 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
       if (t.memory) o.memory_bytes = static_cast<double>(t.memory->rss_bytes);
       const PressureSet* ps = t.cgroup_pressure ? &*t.cgroup_pressure : &host.pressure;
       o.cpu_pressure = SomeAvg10(ps->cpu);
+      // Without a cgroup of its own the target only has the host's CPU pressure, most of which
+      // may be another process's. The share of stalled time the target can account for is at
+      // most the time its own threads spent waiting for a CPU per second (schedstat): a stall
+      // nobody of the target waited in is not its doing, and its constraint must not be charged
+      // with it (issue 11: a neighbour's load rolled back a good raise). avg10 is smoothed over
+      // ~10 s and the wait rate is this tick's, so the bound is loose but on the right side.
+      if (!t.cgroup_pressure && o.cpu_pressure && own_wait_rate)
+        o.cpu_pressure = std::min(*o.cpu_pressure, *own_wait_rate);
       o.memory_pressure = SomeAvg10(ps->memory);
       o.io_pressure = SomeAvg10(ps->io);
       if (o.throughput > 0 && o.concurrency > 0) {
