@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,9 @@
 
 namespace knob {
 namespace {
+
+// A guard veto may already read as a hold; `knobctl show` adds the words itself.
+constexpr std::string_view kHoldingStill = "holding still: ";
 
 Duration ToDuration(double seconds) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
@@ -67,6 +71,8 @@ std::vector<Recommendation> Brain::Decide(const Policy& policy, const Snapshot& 
     TargetRuntime& rt = targets_[tp.name];
     CheckOverrides(tp, g, ts, snapshot.time, rt);
     if (rt.change.InFlight()) {
+      rt.still.clear();
+      rt.kept.clear();
       if (auto r = rt.change.Track(tp, g, ts, snapshot.time, clock_.WallNow(), rt.model, history_,
                                    metrics_))
         out.push_back(std::move(*r));
@@ -196,12 +202,24 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
                                           const TargetSnapshot& ts, const HostSnapshot& host,
                                           MonoTime now, TargetRuntime& rt) {
   reprobe_schedule_.EnsureScheduled(tp.name, now, rt.reprobe);
-  if (rt.change.Held(now)) return std::nullopt;
+  rt.kept.clear();
+  if (rt.change.Held(now)) {
+    rt.still =
+        fmt::format("waiting {} s more before the next change: the last one was never delivered",
+                    LogNumber(std::ceil(ToSeconds(*rt.change.hold_until() - now))));
+    return std::nullopt;
+  }
   // Without a baseline at the current settings the change could not be verified: wait for it
   // (min_samples ticks after the last change, or after start).
   std::map<std::string, double> settings = TunedSettings(tp, *ts.app);
-  if (rt.model.Baseline(now, settings, BaselineSpan(g), g.min_samples).samples() < g.min_samples)
+  if (size_t have = rt.model.Baseline(now, settings, BaselineSpan(g), g.min_samples).samples();
+      have < g.min_samples) {
+    rt.still = fmt::format(
+        "measuring the current settings before any change, so its effect can be judged "
+        "({} of {} observations)",
+        have, g.min_samples);
     return std::nullopt;
+  }
   std::vector<Candidate> ranked = Collect(tp, g, ts, host, now, rt);
   RankCandidates(ranked);
   bool is_reprobe = false;
@@ -223,7 +241,28 @@ std::optional<Recommendation> Brain::Step(const TargetPolicy& tp, const GuardSet
     }
     reprobe_schedule_.Schedule(tp.name, now, rt.reprobe);
   }
-  return Send(tp, g, ranked, is_reprobe, std::move(settings), now, rt);
+  std::optional<Recommendation> r = Send(tp, g, ranked, is_reprobe, std::move(settings), now, rt);
+  if (!r && ranked.empty()) rt.still = StillReason(tp, ts, rt, now);
+  return r;
+}
+
+std::string Brain::StillReason(const TargetPolicy& tp, const TargetSnapshot& ts,
+                               const TargetRuntime& rt, MonoTime now) {
+  size_t tuned = 0, held = 0;
+  for (const auto& [knob, kp] : tp.knobs) {
+    if (!kp.enabled || !ts.app->knobs.contains(knob)) continue;
+    ++tuned;
+    if (rt.overrides.Held(knob, now)) ++held;
+  }
+  if (tuned == 0)
+    return "no knob to tune: the target reports none of the enabled knobs its policy lists";
+  if (held == tuned) return "every knob it tunes was set by someone else and is left alone";
+  if (!rt.kept.empty())
+    return rt.kept.size() + held == tuned
+               ? "every knob is where its model wants it (see why below)"
+               : "no model asks for a change; the knobs kept on purpose are listed below";
+  return "no model asks for a change: each knob's optimizer sees nothing to gain from a step "
+         "in either direction";
 }
 
 std::vector<Candidate> Brain::Collect(const TargetPolicy& tp, const GuardSettings& g,
@@ -248,6 +287,7 @@ std::vector<Candidate> Brain::Collect(const TargetPolicy& tp, const GuardSetting
       }
       // A deliberate hold (e.g. "hold: last raise did not help") goes to the decision log once.
       if (!p.scenario.empty() && !p.reason.empty()) {
+        rt.kept.push_back({knob, p.current, p.reason});
         std::string& logged = rt.holds[knob];
         if (logged != p.scenario) {
           logged = p.scenario;
@@ -265,9 +305,16 @@ std::optional<Recommendation> Brain::Send(const TargetPolicy& tp, const GuardSet
                                           std::map<std::string, double> settings, MonoTime now,
                                           TargetRuntime& rt) {
   Guard guard(g);
+  rt.still.clear();
   for (const auto& [p, kp] : ranked) {
     GuardDecision d = guard.Review(p, kp, rt.change.knobs()[p.knob], rt.model, now);
     if (!d.allowed) {
+      if (rt.still.empty()) {
+        std::string_view why = d.veto_reason;
+        if (why.starts_with(kHoldingStill)) why.remove_prefix(kHoldingStill.size());
+        rt.still = fmt::format("the guard stopped the best proposal, {} of {} to {}: {}", p.knob,
+                               tp.name, LogNumber(d.value), why);
+      }
       if (d.quiet) continue;
       // Record a veto once per (knob, value, reason) in a row: the same proposal every tick is
       // not news.
@@ -292,6 +339,8 @@ std::optional<Recommendation> Brain::Send(const TargetPolicy& tp, const GuardSet
     }
     history_.Log(r.reason);
     rt.holds.erase(r.knob);
+    rt.still.clear();
+    rt.kept.clear();
     rt.change.Start(r, p.current, is_reprobe, p.fixes_violation, std::move(settings), g, now);
     metrics_.SetRecommended(tp.name, r.knob, r.new_value);
     metrics_.SetPredicted(tp.name, r.knob, r.predicted);
@@ -381,6 +430,8 @@ std::optional<ModelSummary> Brain::Model(const std::string& target) const {
   s.active_recommendation = it->second.change.active_id();
   for (const auto& [knob, until] : it->second.overrides.Holds(now))
     s.override_holds.push_back({knob, ToSeconds(until - now)});
+  s.holding_still = it->second.still;
+  s.kept = it->second.kept;
   return s;
 }
 
@@ -412,6 +463,10 @@ Status Brain::Save(const std::string& state_dir) const {
       k.knob = knob;
       k.last_change_age_seconds = kh.last_change ? ToSeconds(now - *kh.last_change) : -1;
       k.values.assign(kh.values.begin(), kh.values.end());
+      if (kh.no_effect)
+        k.no_effect = BrainStateData::StoredKnob::NoEffect{kh.no_effect->from, kh.no_effect->to,
+                                                           ToSeconds(now - kh.no_effect->at),
+                                                           kh.no_effect->summary};
       t.knobs.push_back(std::move(k));
     }
     if (const auto* ids = history_.Ids(name)) t.history.assign(ids->begin(), ids->end());
@@ -492,6 +547,10 @@ Status Brain::Load(const std::string& state_dir) {
       if (k.last_change_age_seconds >= 0)
         kh.last_change = now - ToDuration(k.last_change_age_seconds);
       kh.values.assign(k.values.begin(), k.values.end());
+      if (k.no_effect)
+        kh.no_effect =
+            KnobHistory::NoEffect{k.no_effect->from, k.no_effect->to,
+                                  now - ToDuration(k.no_effect->age_seconds), k.no_effect->summary};
     }
     history_.RestoreIds(t.name, t.history);
     // The restored model shows on /metrics at once, before the target reconnects.

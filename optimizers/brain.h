@@ -98,6 +98,15 @@ struct ModelSummary {
     double remaining_seconds = 0;
   };
   std::vector<HoldInfo> override_holds;
+  // Why the last tick started no change (empty while one is in flight or was just started),
+  // and each knob its owner chose to keep where it is, with the owner's reason.
+  std::string holding_still;
+  struct Kept {
+    std::string knob;
+    double value = 0;
+    std::string reason;
+  };
+  std::vector<Kept> kept;
 };
 
 class Brain final : public Decider {
@@ -132,6 +141,9 @@ class Brain final : public Decider {
     ChangeTracker change;
     ReprobeState reprobe;
     std::map<std::string, std::string> holds;  // knob -> hold scenario last logged
+    // For `knobctl show`: why the last tick started nothing, and the knobs kept that tick.
+    std::string still;
+    std::vector<ModelSummary::Kept> kept;
     OverrideHold overrides;
   };
   // Overrides in this report: recorded once each, a change of the knob in flight given up.
@@ -146,11 +158,15 @@ class Brain final : public Decider {
   std::vector<Candidate> Collect(const TargetPolicy& tp, const GuardSettings& g,
                                  const TargetSnapshot& ts, const HostSnapshot& host, MonoTime now,
                                  TargetRuntime& rt);
-  // The first ranked candidate the guard allows, sent; vetoes recorded once in a row.
+  // The first ranked candidate the guard allows, sent; vetoes recorded once in a row. When
+  // none is allowed, rt.still says why the best one was not.
   std::optional<Recommendation> Send(const TargetPolicy& tp, const GuardSettings& g,
                                      const std::vector<Candidate>& ranked, bool is_reprobe,
                                      std::map<std::string, double> settings, MonoTime now,
                                      TargetRuntime& rt);
+  // rt.still when no optimizer proposed a step (the knobs kept on purpose are in rt.kept).
+  static std::string StillReason(const TargetPolicy& tp, const TargetSnapshot& ts,
+                                 const TargetRuntime& rt, MonoTime now);
   // state_dir/originals.json into targets_; a missing file is fine, a corrupt one is moved aside.
   Status LoadOverrides(const std::string& state_dir);
   Recommendation MakeRecommendation(const TargetPolicy& tp, const GuardSettings& g,

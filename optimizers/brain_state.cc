@@ -106,10 +106,17 @@ std::string EncodeBrainState(const BrainStateData& d) {
                       {"reason", p.reason}});
     jt["penalties"] = pens;
     json knobs = json::array();
-    for (const auto& k : t.knobs)
-      knobs.push_back({{"knob", k.knob},
-                       {"last_change_age_seconds", k.last_change_age_seconds},
-                       {"values", k.values}});
+    for (const auto& k : t.knobs) {
+      json jk = {{"knob", k.knob},
+                 {"last_change_age_seconds", k.last_change_age_seconds},
+                 {"values", k.values}};
+      if (k.no_effect)
+        jk["no_effect"] = {{"from", k.no_effect->from},
+                           {"to", k.no_effect->to},
+                           {"age_seconds", k.no_effect->age_seconds},
+                           {"summary", k.no_effect->summary}};
+      knobs.push_back(std::move(jk));
+    }
     jt["knobs"] = knobs;
     jt["history"] = t.history;
     targets.push_back(jt);
@@ -138,9 +145,15 @@ Result<BrainStateData> DecodeBrainState(const std::string& text) {
       for (const auto& p : jt.value("penalties", json::array()))
         t.penalties.push_back({p.value("knob", ""), p.value("value", 0.0), p.value("direction", 0),
                                p.value("remaining_seconds", 0.0), p.value("reason", "")});
-      for (const auto& k : jt.value("knobs", json::array()))
-        t.knobs.push_back({k.value("knob", ""), k.value("last_change_age_seconds", -1.0),
-                           k.value("values", std::vector<double>{})});
+      for (const auto& k : jt.value("knobs", json::array())) {
+        BrainStateData::StoredKnob sk{k.value("knob", ""), k.value("last_change_age_seconds", -1.0),
+                                      k.value("values", std::vector<double>{}), std::nullopt};
+        if (auto ne = k.find("no_effect"); ne != k.end() && ne->is_object())
+          sk.no_effect = BrainStateData::StoredKnob::NoEffect{
+              ne->value("from", 0.0), ne->value("to", 0.0), ne->value("age_seconds", 0.0),
+              ne->value("summary", "")};
+        t.knobs.push_back(std::move(sk));
+      }
       t.history = jt.value("history", std::vector<uint64_t>{});
       d.targets.push_back(std::move(t));
     }

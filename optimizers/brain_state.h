@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ struct BrainStateData {
     std::string knob;
     double last_change_age_seconds = -1;  // < 0: never changed
     std::vector<double> values;
+    // KnobHistory::no_effect: the last change had no measurable effect, so the guard holds the
+    // knob; kept across a restart, or knobd would repeat the step it already found useless.
+    struct NoEffect {
+      double from = 0, to = 0, age_seconds = 0;
+      std::string summary;
+    };
+    std::optional<NoEffect> no_effect;
   };
   struct Target {
     std::string name;

@@ -41,6 +41,7 @@ class ChangeTracker {
   }
   // A vetoed delivery holds new changes until then.
   bool Held(MonoTime now) const { return hold_until_ && now < *hold_until_; }
+  std::optional<MonoTime> hold_until() const { return hold_until_; }
 
   std::map<std::string, KnobHistory>& knobs() { return knobs_; }
   const std::map<std::string, KnobHistory>& knobs() const { return knobs_; }

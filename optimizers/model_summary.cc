@@ -45,6 +45,9 @@ ModelView FlattenModelSummary(const ModelSummary& m) {
         "override: {} was changed by someone other than knobd; knobd leaves it alone for {:.0f} s "
         "more, then re-learns from its new value",
         h.knob, h.remaining_seconds));
+  if (!m.holding_still.empty()) notes.push_back("holding still: " + m.holding_still);
+  for (const auto& k : m.kept)
+    notes.push_back(fmt::format("kept {} at {}: {}", k.knob, k.value, k.reason));
   return view;
 }
 

@@ -86,6 +86,43 @@ TEST(BrainStateTest, ABrainLoadsTheOldStateFile) {
   EXPECT_GT(brain.Model("web")->observations, 100u);
 }
 
+// A knob whose last step had no measurable effect stays held after a restart: otherwise knobd
+// would take the step again that it already found useless, once per restart.
+TEST(BrainStateTest, ANoEffectHoldSurvivesARestart) {
+  const std::string dir = ::testing::TempDir() + "/brain_state_no_effect";
+  std::filesystem::create_directories(dir);
+  nlohmann::json state = nlohmann::json::parse(ReadAll(kOldState));
+  nlohmann::json& knob = state["targets"][0]["knobs"][0];
+  ASSERT_EQ(knob["knob"], "concurrency_limit");
+  knob["no_effect"] = {{"from", 19.0},
+                       {"to", 20.0},
+                       {"age_seconds", 9.0},
+                       {"summary", "19 to 20 (objective +0.2%, signal-to-noise 1.5 < 3.0)"}};
+  std::ofstream(dir + "/brain-state.json") << state.dump();
+
+  test::FakeClock clock;
+  {
+    Brain brain(clock, nullptr);
+    ASSERT_TRUE(brain.Load(dir).ok());
+    clock.Advance(std::chrono::seconds(30));
+    ASSERT_TRUE(brain.Save(dir).ok());
+  }
+  Result<BrainStateData> saved = DecodeBrainState(ReadAll(dir + "/brain-state.json"));
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  ASSERT_EQ(saved->targets.size(), 1u);
+  ASSERT_EQ(saved->targets[0].knobs.size(), 1u);
+  const auto& ne = saved->targets[0].knobs[0].no_effect;
+  ASSERT_TRUE(ne.has_value());
+  EXPECT_EQ(ne->from, 19);
+  EXPECT_EQ(ne->to, 20);
+  EXPECT_NEAR(ne->age_seconds, 39, 1e-6);  // 9 s old when saved, 30 s later on the clock
+  EXPECT_EQ(ne->summary, "19 to 20 (objective +0.2%, signal-to-noise 1.5 < 3.0)");
+  // A knob without one stays without one.
+  Result<BrainStateData> old = DecodeBrainState(ReadAll(kOldState));
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->targets[0].knobs[0].no_effect.has_value());
+}
+
 // One codec: the state file's record is the wire's record, non-finite numbers included.
 TEST(BrainStateTest, RecordsAreStoredInTheWireForm) {
   Recommendation rec;

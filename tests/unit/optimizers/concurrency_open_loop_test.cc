@@ -18,6 +18,7 @@
 
 #include "optimizers/brain.h"
 #include "optimizers/concurrency_optimizer.h"
+#include "optimizers/model_summary.h"
 #include "optimizers/models/target_model.h"
 #include "tests/support/brain_driver.h"
 #include "tests/support/fake_clock.h"
@@ -348,7 +349,14 @@ TEST(ConcurrencyOpenLoopTest, ALimitFarAboveTheDemandIsLeftAloneAndTheHoldIsExpl
   policy.targets[0].objective = Objective::kMinimizeP99Latency;
   policy.targets[0].knobs["concurrency_limit"].max = 1024;
   ClosedLoop d(policy);
-  for (int i = 0; i < 120; ++i) d.Step(std::chrono::seconds(1), d.Tick());
+  d.Step(std::chrono::seconds(1), d.Tick());
+  d.Step(std::chrono::seconds(1), d.Tick());
+  // Before the first change knobd measures where it stands, and `knobctl show` says so.
+  ASSERT_TRUE(d.brain->Model("web").has_value());
+  EXPECT_NE(d.brain->Model("web")->holding_still.find("measuring the current settings"),
+            std::string::npos)
+      << d.brain->Model("web")->holding_still;
+  for (int i = 0; i < 118; ++i) d.Step(std::chrono::seconds(1), d.Tick());
   for (const Recommendation& r : d.published) {
     // Lowering to a limit the 16 in flight (bursts to ~29) never reach changes nothing.
     EXPECT_FALSE(r.new_value < r.old_value && r.new_value >= 29) << r.reason;
@@ -360,6 +368,24 @@ TEST(ConcurrencyOpenLoopTest, ALimitFarAboveTheDemandIsLeftAloneAndTheHoldIsExpl
     explained |= line.find("not binding") != std::string::npos &&
                  line.find("kept concurrency_limit of web at 256") != std::string::npos;
   EXPECT_TRUE(explained);
+  // And `knobctl show` tells why it holds still now, not only the log's first line.
+  const ModelSummary m = *d.brain->Model("web");
+  ASSERT_EQ(m.kept.size(), 1u);
+  EXPECT_EQ(m.kept[0].knob, "concurrency_limit");
+  EXPECT_EQ(m.kept[0].value, 256);
+  EXPECT_NE(m.kept[0].reason.find("not binding"), std::string::npos) << m.kept[0].reason;
+  EXPECT_EQ(m.holding_still, "every knob is where its model wants it (see why below)");
+  const ModelView view = FlattenModelSummary(m);
+  EXPECT_NE(std::find(view.notes.begin(), view.notes.end(),
+                      "holding still: every knob is where its model wants it (see why below)"),
+            view.notes.end());
+  EXPECT_NE(std::find_if(view.notes.begin(), view.notes.end(),
+                         [](const std::string& n) {
+                           return n.starts_with(
+                               "kept concurrency_limit at 256: the limit is not "
+                               "binding");
+                         }),
+            view.notes.end());
 }
 
 }  // namespace
