@@ -28,9 +28,12 @@ constexpr CommandSpec kCommands[] = {
      "Use --limit N to see more or fewer; --follow keeps printing new ones and outcome changes "
      "(one JSON object per line with --json) until Ctrl-C.",
      1, 1},
-    {"explain", AdminOp::kExplain, "ID", "why a recommendation was made, step by step",
+    {"explain", AdminOp::kExplain, "ID|TARGET",
+     "why a recommendation was made, step by step; or why knobd holds a target still",
      "Explains recommendation ID: the scenario and numbers that triggered it, the prediction, "
-     "every guard's verdict and what happened after it was delivered.",
+     "every guard's verdict and what happened after it was delivered. Given a TARGET name "
+     "instead, says what knobd is doing with it now: why it started no change on the last tick, "
+     "each knob kept where it is and why, the change being verified, holds and penalties.",
      1, 1},
     {"pause", AdminOp::kPause, "TARGET|--all", "stop recommending for a target (keeps observing)",
      "Pauses TARGET (--all: every target): knobd keeps collecting and modelling it but sends no "

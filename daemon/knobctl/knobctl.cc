@@ -342,6 +342,13 @@ void PrintShow(const protocol::ShowInfo& s, std::ostream& out, const Style& st) 
   for (const auto& n : s.notes) out << "note: " << n << '\n';
 }
 
+// `knobctl explain TARGET`: the show reply's notes alone, the words for what knobd does now.
+void PrintTargetNow(const protocol::ShowInfo& s, std::ostream& out) {
+  out << s.target.name << ": " << s.target.state << ", mode " << s.target.mode << '\n';
+  if (s.notes.empty()) out << "nothing to explain yet: knobd has no model of it\n";
+  for (const auto& n : s.notes) out << "  " << n << '\n';
+}
+
 void HistoryRow(Table& t, const Recommendation& r, WallTime now) {
   std::string outcome(OutcomeName(r.outcome));
   t.Row({std::to_string(r.id), Age(r.created, now), r.knob,
@@ -604,15 +611,17 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
   req.id = static_cast<uint64_t>(getpid());
   req.limit = o.limit;
   req.all = o.all;
+  bool explain_target = false;
   switch (req.op) {
     case protocol::AdminOp::kExplain: {
       char* end = nullptr;
       unsigned long long id = std::strtoull(o.args[0].c_str(), &end, 10);
       if (end == o.args[0].c_str() || *end != '\0') {
-        err << "knobctl: explain needs a recommendation id (a number from `knobctl history`), "
-               "got '"
-            << o.args[0] << "'\n";
-        return kKnobctlUsage;
+        // Not a number: a target, whose notes (`show`) say why knobd does what it does now.
+        req.op = protocol::AdminOp::kShow;
+        req.target = o.args[0];
+        explain_target = true;
+        break;
       }
       req.recommendation = id;
       break;
@@ -636,6 +645,10 @@ int RunKnobctl(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (o.json && !r.line.empty()) out << r.line << '\n';
   if (r.exit_code != kKnobctlOk || o.json) return r.exit_code;
   const protocol::AdminReply& reply = *r.reply;
+  if (explain_target && reply.show) {
+    PrintTargetNow(*reply.show, out);
+    return kKnobctlOk;
+  }
   if (reply.status) PrintStatus(*reply.status, out);
   if (reply.targets) PrintTargets(*reply.targets, out, st);
   if (reply.show) PrintShow(*reply.show, out, st);

@@ -69,7 +69,7 @@ _knobctl() {
     return
   fi
   case $cmd in
-    show | history | pause | resume | restore)
+    show | history | explain | pause | resume | restore)
       ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_knobctl_targets)" -- "$cur"))
       ;;
     mode)
