@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The sanitizer runs of CI (issue 12), after the normal build and tests in .ci/run:
+# The sanitizer runs meant for CI (issue 12), after the normal build and tests of .ci/run:
 #   asan: every test but the end-to-end tuning ones (ctest label e2e), the other languages'
 #         clients (clients) and the packaging/Prometheus tool checks (tools), built with ASan+UBSan
 #         (LeakSanitizer included) in build-asan;
@@ -8,7 +8,8 @@
 #         metrics exposer, knobd run as a child process) built with TSan in build-tsan.
 # Usage: scripts/sanitize.sh [asan] [tsan]   (no argument: both)
 # They are not in scripts/test.sh, the README's test command: a developer's edit-test loop
-# should not pay two more full builds; CI runs both after it.
+# should not pay two more full builds. CI is to run both after it once they pass there in time
+# (not yet: docs/benchmarks.md "Sanitizer runs").
 # Every process a test starts (knobd, knobctl, the example service) is instrumented too, and
 # each writes its reports to its own file under the build dir's sanitizer-logs/ (log_path), so
 # a report from a child whose exit status no test checks still fails the run.
