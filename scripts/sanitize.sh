@@ -8,8 +8,8 @@
 #         metrics exposer, knobd run as a child process) built with TSan in build-tsan.
 # Usage: scripts/sanitize.sh [asan] [tsan]   (no argument: both)
 # They are not in scripts/test.sh, the README's test command: a developer's edit-test loop
-# should not pay two more full builds. CI is to run both after it once they pass there in time
-# (not yet: docs/benchmarks.md "Sanitizer runs").
+# should not pay two more full builds. .ci/run runs both after it (docs/benchmarks.md
+# "Sanitizer runs" has the times).
 # Every process a test starts (knobd, knobctl, the example service) is instrumented too, and
 # each writes its reports to its own file under the build dir's sanitizer-logs/ (log_path), so
 # a report from a child whose exit status no test checks still fails the run.
@@ -68,7 +68,7 @@ run_asan() {
   local dir=build-asan logs
   # clang: its ASan+UBSan build of a translation unit takes ~30% less time than GCC's at -O1
   # (measured, docs/benchmarks.md "Sanitizer runs"), which is most of this run's cost.
-  configure "$dir" -DKNOB_SANITIZE=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ ||
+  configure "$dir" -DKNOB_SANITIZE=ON -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 ||
     die "asan: configure failed"
   nice -n 10 cmake --build "$dir" -j "$JOBS" --target "${ASAN_TARGETS[@]}" ||
     die "asan: build failed"
