@@ -179,9 +179,14 @@ Decision Grow(const PoolCase& c, Proposal p) {
   // A binding pool limits throughput about in proportion to its size.
   if (c.by_demand)
     p.expected_gain = std::max(p.expected_gain, std::min(1.0, c.target / in.current - 1));
+  // A raise cures a violation only when a constraint is broken: saturation by itself is Erlang
+  // C's reading, and under a closed loop it reads "saturated" at every size (the clients refill
+  // the queue). Marked as a fix, a raise that made the objective worse beyond noise was judged
+  // on a violation that did not exist and called verified (cpu_lock: 16 -> 17, -8%, S/N 4.6).
   // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
   // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
-  p.fixes_violation = c.saturated;
+  const auto p99_now = m.latest()->p99_seconds;
+  p.fixes_violation = c.saturated && c.slo && p99_now && *p99_now > *c.slo;
   return Done(std::move(p));
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Soak (issue 12): 500 clients reporting every tick, clients coming and going, policy reloads
 // every few seconds and admin queries in a loop, against one knobd child process. The tick
-// stays on schedule (none skipped, p99 duration well under the interval, recorded), and RSS
-// and fd count stay flat. KNOB_SOAK_SECONDS sets the length (default 60; the 30-minute figures
-// are in docs/benchmarks.md).
+// stays on schedule (none skipped, p99 duration well under the interval, recorded), RSS and fd
+// count stay flat, and no history record is lost: a few long-lived clients have their knob
+// changed now and then by "an operator", each change one override record. KNOB_SOAK_SECONDS
+// sets the length (default 60; the 30-minute figures are in docs/benchmarks.md).
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -32,11 +33,18 @@ using Clock = std::chrono::steady_clock;
 // divided by the build's slowdown (tests/support/sanitizers.h).
 constexpr int kClients = 500 / kSanitizerSlowdown;
 constexpr int kChurnPerSecond = 10;
+// Clients that never leave, each its own target with worker_threads tuned, whose reported value
+// flips between 8 and 9 every kFlipEvery reports: knobd did not send it, so each flip it sees
+// in recommend mode is an override, one history record.
+constexpr int kStable = 10;
+constexpr uint64_t kFlipEvery = 20;
 constexpr auto kTick = milliseconds(500);
+
+std::string StableName(int i) { return "stable-" + std::to_string(i); }
 
 std::string Policy(int generation) {
   // Each reload changes something real (a target's mode), so the reload path does work.
-  return std::string(R"(global:
+  std::string p = std::string(R"(global:
   tick_interval: 500ms
   log_level: info
   control:
@@ -48,8 +56,12 @@ targets:
     mode: observe
   - name: fleet
     select: {registered: "*"}
-    mode: )") +
-         (generation % 2 == 0 ? "recommend" : "observe") + "\n";
+    mode: )") + (generation % 2 == 0 ? "recommend" : "observe") +
+                  "\n";
+  for (int i = 0; i < kStable; ++i)
+    p += "  - name: " + StableName(i) + "\n    select: {registered: " + StableName(i) +
+         "}\n    mode: recommend\n    knobs:\n      worker_threads: {min: 1, max: 64}\n";
+  return p;
 }
 
 size_t FdCount(pid_t pid) {
@@ -75,12 +87,12 @@ std::string Hello(const std::string& name) {
   return protocol::Encode(h) + "\n";
 }
 
-std::string Report(uint64_t seq) {
+std::string Report(uint64_t seq, double workers) {
   protocol::Report r;
   r.seq = seq;
   r.app.requests_total = static_cast<double>(seq * 100);
   r.app.errors_total = 0;
-  r.app.knobs["worker_threads"] = 8;
+  r.app.knobs["worker_threads"] = workers;
   return protocol::Encode(r) + "\n";
 }
 
@@ -108,6 +120,7 @@ struct Client {
   std::unique_ptr<RawConn> conn;
   std::string name;
   uint64_t seq = 0;
+  bool stable = false;
 };
 
 TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
@@ -131,15 +144,17 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
 
   uint64_t next_name = 0;
   std::vector<Client> clients;
-  auto connect_one = [&] {
+  auto connect_one = [&](std::string name = {}) {
     Client c;
-    c.name = "soak-" + std::to_string(next_name++);
+    c.stable = !name.empty();
+    c.name = c.stable ? name : "soak-" + std::to_string(next_name++);
     c.conn = std::make_unique<RawConn>(socket);
     if (!c.conn->ok() || !c.conn->Send(Hello(c.name))) return false;
     clients.push_back(std::move(c));
     return true;
   };
-  for (int i = 0; i < kClients; ++i) ASSERT_TRUE(connect_one()) << "client " << i;
+  for (int i = 0; i < kStable; ++i) ASSERT_TRUE(connect_one(StableName(i))) << StableName(i);
+  for (int i = kStable; i < kClients; ++i) ASSERT_TRUE(connect_one()) << "client " << i;
 
   // Admin queries in a loop on their own thread, as knobctl would send them.
   std::atomic<bool> stop{false};
@@ -181,12 +196,17 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
   while (Clock::now() - start < seconds(soak_seconds)) {
     auto now = Clock::now();
     if (now >= next_report) {  // every client reports once per tick
-      for (auto& c : clients) (void)c.conn->Send(Report(++c.seq));
+      for (auto& c : clients) {
+        ++c.seq;
+        const double workers = c.stable && (c.seq / kFlipEvery) % 2 == 1 ? 9 : 8;
+        (void)c.conn->Send(Report(c.seq, workers));
+      }
       next_report += kTick;
     }
     if (now >= next_churn) {  // some leave (half of them with a bye), as many arrive
       for (int i = 0; i < kChurnPerSecond; ++i) {
-        size_t victim = std::uniform_int_distribution<size_t>(0, clients.size() - 1)(rng);
+        // The stable clients are the first kStable and stay.
+        size_t victim = std::uniform_int_distribution<size_t>(kStable, clients.size() - 1)(rng);
         if (i % 2 == 0) (void)clients[victim].conn->Send("{\"v\":1,\"type\":\"bye\"}\n");
         clients.erase(clients.begin() + static_cast<long>(victim));
         ASSERT_TRUE(connect_one());
@@ -254,12 +274,15 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
 
   // No history record lost: record ids come from one counter and every id drawn is recorded, so
   // the ids over every target's history are 1..N without a gap (no target reaches the
-  // per-target cap of 1000 in a soak).
+  // per-target cap of 1000 in a soak). Only the stable targets have a tuned knob, so only they
+  // (and the host) can have records.
   std::vector<uint64_t> ids;
   {
     RawConn h(socket);
     uint64_t hid = 1000000;
-    for (const char* target : {"host", "fleet"}) {
+    std::vector<std::string> targets{"host"};
+    for (int i = 0; i < kStable; ++i) targets.push_back(StableName(i));
+    for (const std::string& target : targets) {
       protocol::AdminRequest req;
       req.op = protocol::AdminOp::kHistory;
       req.id = ++hid;
@@ -274,6 +297,9 @@ TEST(SoakTest, FiveHundredClientsChurnReloadsAndQueries) {
     }
   }
   std::sort(ids.begin(), ids.end());
+  // A flip every kFlipEvery ticks: a run of a minute makes a few per stable client, some of them
+  // while the policy is reloading; without any the check below would prove nothing.
+  ASSERT_FALSE(ids.empty()) << "no history record was made: the operator's flips were not seen";
   size_t lost = ids.empty() ? 0 : static_cast<size_t>(ids.back()) - ids.size();
   EXPECT_EQ(lost, 0u) << "history ids have gaps: " << ids.size() << " records, newest id "
                       << ids.back();
