@@ -105,6 +105,11 @@ struct Decision {
 Decision Next() { return {}; }
 Decision Done(std::optional<Proposal> p) { return {true, std::move(p)}; }
 
+// The p99 limit broken by this p99 (none without a limit or a measurement).
+bool AboveP99Limit(const PoolCase& c, std::optional<double> p99) {
+  return c.slo && p99 && *p99 > *c.slo;
+}
+
 // Past the throughput plateau a closed loop still shows busy == size, so Erlang C keeps asking
 // for more; the measured effect of the previous raise is the better witness.
 Decision HoldNoGain(const PoolCase& c, Proposal p) {
@@ -185,8 +190,7 @@ Decision Grow(const PoolCase& c, Proposal p) {
   // on a violation that did not exist and called verified (cpu_lock: 16 -> 17, -8%, S/N 4.6).
   // Same test as the reason's "saturated": a pool at 3.99 Erlangs (huge finite wait) and one
   // at 4.0 (infinite) are the same pool, and must not flip the guard's flap rule per tick.
-  const auto p99_now = m.latest()->p99_seconds;
-  p.fixes_violation = c.saturated && c.slo && p99_now && *p99_now > *c.slo;
+  p.fixes_violation = c.saturated && AboveP99Limit(c, m.latest()->p99_seconds);
   return Done(std::move(p));
 }
 
@@ -260,7 +264,7 @@ Decision SizeToKnee(const PoolCase& c, Proposal p) {
   const double busy_now = std::min(in.current, c.demand >= 1 ? c.demand : in.current);
   const double x_now = c.curve.Throughput(busy_now);
   const auto p99_now = ObservedP99(c);
-  const bool violated = c.slo && p99_now && *p99_now > *c.slo;
+  const bool violated = AboveP99Limit(c, p99_now);
   p.triggers["knee_size"] = knee->size;
   p.triggers["peak_size"] = knee->peak_size;
   p.triggers["usl_alpha"] = f.alpha;
