@@ -398,6 +398,7 @@ void Client::Run() {
         if (welcomed && now >= next_report) {
           protocol::Report report;
           report.seq = ++seq_;
+          if (before_report_) before_report_();
           report.app = BuildReport();
           if (!SendAll(fd, protocol::Encode(report))) {
             err = "cannot send report";

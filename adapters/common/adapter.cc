@@ -94,15 +94,28 @@ ClientOptions BaseClientOptions(const Flags& flags, std::chrono::milliseconds in
   return options;
 }
 
-int Serve(Client& client, const std::string& adapter, std::chrono::milliseconds interval,
-          const std::function<Status()>& poll, const std::string& banner) {
-  (void)poll();
+int Serve(Client& client, const std::string& adapter, const std::function<Status()>& poll,
+          const std::string& banner) {
+  std::string last_error;  // the client's thread only, once Start() returned
+  auto logged_poll = [&] {
+    Status s = poll();
+    if (!s.ok() && s.message() != last_error) {
+      Log(adapter, "poll failed (retrying before the next report): " + s.message());
+      last_error = s.message();
+    } else if (s.ok() && !last_error.empty()) {
+      Log(adapter, "poll works again");
+      last_error.clear();
+    }
+  };
+  logged_poll();
+  client.SetBeforeReport(logged_poll);
   if (Status s = client.Start(); !s.ok()) {
     Log(adapter, s.message());
     return 1;
   }
   Log(adapter, banner);
-  PollLoop(interval, poll, adapter);
+  // Sleep in short slices so a stop signal ends the adapter within 100 ms.
+  while (!Stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   client.Stop();
   return 0;
 }
@@ -117,28 +130,6 @@ void InstallStopHandlers() {
 }
 
 bool Stopping() { return g_stop.load(); }
-
-void PollLoop(std::chrono::milliseconds interval, const std::function<Status()>& poll,
-              const std::string& what) {
-  std::string last_error;
-  auto next = std::chrono::steady_clock::now();
-  while (!Stopping()) {
-    Status s = poll();
-    if (!s.ok() && s.message() != last_error) {
-      Log(what, "poll failed (retrying every interval): " + s.message());
-      last_error = s.message();
-    } else if (s.ok() && !last_error.empty()) {
-      Log(what, "poll works again");
-      last_error.clear();
-    }
-    next += interval;
-    // Sleep in short slices so a stop signal ends the adapter within 100 ms.
-    while (!Stopping() && std::chrono::steady_clock::now() < next)
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          std::chrono::milliseconds(100), next - std::chrono::steady_clock::now()));
-    if (std::chrono::steady_clock::now() > next + interval) next = std::chrono::steady_clock::now();
-  }
-}
 
 Result<std::string> ReadSecretFile(const std::string& path) {
   if (path.empty()) return std::string();

@@ -50,19 +50,17 @@ bool WaitUntilUp(const std::string& adapter, const std::function<Status()>& atte
 ClientOptions BaseClientOptions(const Flags& flags, std::chrono::milliseconds interval);
 
 // The tail every adapter shares once its knobs are registered: one poll so the first report
-// carries the software's numbers, the client started, `banner` logged, the poll loop until a
-// stop signal, the client stopped. Returns the adapter's exit status.
-int Serve(Client& client, const std::string& adapter, std::chrono::milliseconds interval,
-          const std::function<Status()>& poll, const std::string& banner);
+// carries the software's numbers, the client started with poll() run right before each report
+// (on the client's thread, so every report carries exactly one interval of the software's
+// counters, at the period knobd's welcome asks for), `banner` logged, a wait for a stop signal,
+// the client stopped. A failed poll is logged once per distinct message (a dead server does not
+// flood the journal) and retried before the next report. Returns the adapter's exit status.
+int Serve(Client& client, const std::string& adapter, const std::function<Status()>& poll,
+          const std::string& banner);
 
 // Installs SIGTERM/SIGINT handlers that make Stopping() true.
 void InstallStopHandlers();
 bool Stopping();
-
-// Calls poll() every `interval` until a stop signal; a failed poll is logged (once per distinct
-// message, so a dead server does not flood the journal) and retried on the next interval.
-void PollLoop(std::chrono::milliseconds interval, const std::function<Status()>& poll,
-              const std::string& what);
 
 // A secret (password) from a file, so it never appears in `ps` or the unit file; trailing
 // newline removed. Empty path: empty secret.

@@ -4,7 +4,7 @@
 //   knob concurrency_limit: the `maxconn` of one server (--server BACKEND/SERVER), set through
 //   the runtime API (`set maxconn server BACKEND/SERVER N`) and read back from `show stat`
 //   (slim, the server's session limit); the ack carries HAProxy's value, or its own error text.
-//   report, once per --interval, from `show stat` (CSV) of that backend:
+//   report, read just before each is sent, from `show stat` (CSV) of that backend:
 //     requests_total   the backend's req_tot (HTTP requests; stot in TCP mode)
 //     latency          each new request at the backend's rtime, HAProxy's mean server
 //                      response time over its last 1024 requests (HAProxy keeps no
@@ -15,7 +15,7 @@
 //                      CurrConns and Maxconn
 // The runtime API is a line protocol on a Unix socket: one command per connection, the reply
 // ends when HAProxy closes it.
-// Thread rule: each call opens its own connection; the poll loop and the knob callback share
+// Thread rule: each call opens its own connection; the poll and the knob callback share
 // nothing but the client.
 #include <knob/client.h>
 #include <poll.h>
@@ -251,7 +251,7 @@ int Main(int argc, char** argv) {
                        .unit = "connections"},
                       [&](double v) { return adapter.SetMaxconn(v); });
   return Serve(
-      client, kName, *interval, [&] { return adapter.Poll(); },
+      client, kName, [&] { return adapter.Poll(); },
       "relaying HAProxy server " + server + " (maxconn " + std::to_string(std::lround(*maxconn)) +
           ") to knobd as '" + flags->Get("name") + "'");
 }

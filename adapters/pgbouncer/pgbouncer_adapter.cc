@@ -5,7 +5,7 @@
 //   the admin console (`SET default_pool_size = N`, which PgBouncer applies to every pool that
 //   sets no pool_size of its own) and read back with SHOW CONFIG; the ack carries PgBouncer's
 //   value, or its own error text.
-//   report, once per --interval, from the admin console (libpq):
+//   report, read just before each is sent, from the admin console (libpq):
 //     requests_total / latency  SHOW STATS total_xact_count; the interval's mean transaction
 //                               time plus mean wait for a server (total_xact_time +
 //                               total_wait_time) as the latency of each transaction: PgBouncer
@@ -14,7 +14,7 @@
 //                               cl_waiting (SHOW POOLS, summed over the pools)
 //     in_flight                 sv_active + cl_waiting;  gauges: maxwait_seconds, cl_active
 //   PgBouncer counts no failed transactions, so errors_total stays 0.
-// Thread rule: the console connection is shared by the poll loop (main thread) and the knob
+// Thread rule: the console connection is shared by the poll (before each report) and the knob
 // callback (the client's thread): every query goes through Console::Query under its mutex.
 #include <knob/client.h>
 #include <libpq-fe.h>
@@ -232,7 +232,7 @@ int Main(int argc, char** argv) {
                        .unit = "server connections per pool"},
                       [&](double v) { return adapter.SetPoolSize(v); });
   return Serve(
-      client, kName, *interval, [&] { return adapter.Poll(); },
+      client, kName, [&] { return adapter.Poll(); },
       "relaying PgBouncer (default_pool_size " + std::to_string(std::lround(*size)) +
           ") to knobd as '" + flags->Get("name") + "'");
 }

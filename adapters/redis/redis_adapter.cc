@@ -3,7 +3,7 @@
 //
 //   knob cache_bytes = Redis `maxmemory`, set with CONFIG SET and read back with CONFIG GET;
 //   the ack carries the value Redis reports, or Redis's own error text when it refuses.
-//   report, once per --interval, from Redis's own counters:
+//   report, read just before each is sent, from Redis's own counters:
 //     requests_total / latency   LATENCY HISTOGRAM (Redis >= 7: per-command cumulative buckets
 //                                of 2^k µs; their interval deltas are the report's histogram),
 //                                else INFO commandstats (calls and the interval's mean latency)
@@ -13,7 +13,7 @@
 //     gauges                     evicted_keys, connected_clients, instantaneous_ops_per_sec
 // Redis gives no reuse-distance histogram, so knobd models this cache from the hit ratios it
 // observes at each maxmemory (optimizers/models/observed_mrc.h).
-// Thread rule: the Redis connection is shared by the poll loop (main thread) and the knob
+// Thread rule: the Redis connection is shared by the poll (before each report) and the knob
 // callback (the client's thread): every command goes through Redis::Command under its mutex.
 #include <hiredis/hiredis.h>
 #include <knob/client.h>
@@ -322,7 +322,7 @@ int Main(int argc, char** argv) {
       {.name = "cache_bytes", .value = *maxmemory, .min = *lo, .max = *hi, .unit = "bytes"},
       [&](double v) { return adapter.SetMaxMemory(v); });
   return Serve(
-      client, kName, *interval, [&] { return adapter.Poll(); },
+      client, kName, [&] { return adapter.Poll(); },
       "relaying Redis (maxmemory " + std::to_string(static_cast<uint64_t>(*maxmemory)) +
           ") to knobd as '" + flags->Get("name") + "'");
 }

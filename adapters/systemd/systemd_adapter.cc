@@ -10,12 +10,12 @@
 //   cgroup files (unit_cgroup.h; --backend forces one, and the start-up line says which); read
 //   back, either way, from the cgroup, and acked with what the kernel reports, or with systemd's
 //   or the kernel's own error text.
-//   report, once per --interval: both knobs and, from the cgroup's cpu.stat, the gauges
+//   report, read just before each is sent: both knobs and, from the cgroup's cpu.stat, the gauges
 //   cpu_usage_seconds, throttled_seconds and throttled_periods. The unit's processes (CPU,
 //   run-queue delay, throttling) are what knobd itself collects for the policy's
 //   `select: {unit: ..., registered: ...}`: the adapter reports no requests or latency.
-// Thread rule: the backend is used only by the client's thread (knob callbacks); the poll loop
-// (main thread) only reads cgroup files, which needs no lock.
+// Thread rule: after Start() everything runs on the client's thread (knob callbacks, and the
+// poll before each report, which only reads cgroup files).
 #include <knob/client.h>
 #include <unistd.h>
 
@@ -171,7 +171,7 @@ int Main(int argc, char** argv) {
       {.name = "allowed_cpus", .value = 0, .min = {}, .max = {}, .unit = "cpu list", .list = *cpus},
       [&](const std::string& l) { return adapter.SetCpus(l); });
   return Serve(
-      client, kName, *interval, [&] { return adapter.Poll(); },
+      client, kName, [&] { return adapter.Poll(); },
       "relaying " + unit + " (CPUQuota " + std::to_string(std::lround(*quota)) + "%, AllowedCPUs " +
           *cpus + ") to knobd as '" + name + "'");
 }

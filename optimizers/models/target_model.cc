@@ -70,6 +70,15 @@ std::optional<Observation> TargetModel::Observe(const TargetSnapshot& t, const H
                                                 MonoTime now) {
   std::optional<Observation> result;
   if (t.app) caches_ = t.app->caches;
+  // No report arrived since the last observation (a client that reports at the tick's own
+  // period misses a tick now and then by phase): this tick has no new counters. Observing it
+  // would record zero throughput here and double it on the next tick, a 0/2x alternation that
+  // buried a 2x step of a real HAProxy under the noise. The tick is skipped whole, prev_ kept,
+  // so the next observation spans both ticks with every counter, the CPU included. A report
+  // without a receive time (the simulator's, a test's) is taken as new each tick.
+  if (t.app && prev_ && prev_->app && t.app->received != WallTime{} &&
+      t.app->received == prev_->app->received)
+    return result;
   if (prev_ && prev_time_ && now > *prev_time_ && t.app && prev_->app) {
     const AppReport& a = *t.app;
     const AppReport& p = *prev_->app;

@@ -141,6 +141,12 @@ class Client {
   // The same for a list-valued knob; a text that is not a CPU list is ignored.
   void UpdateKnobList(const std::string& name, const std::string& list);
 
+  // `fn` runs on the background thread right before each report is built (call before Start()).
+  // A relay of another server's counters (adapters/) reads them here: read on a timer of its own
+  // at the report's period, by phase one report carried no new counters and the next two
+  // intervals' worth, and knobd saw the rate as 0 then twice it.
+  void SetBeforeReport(std::function<void()> fn) { before_report_ = std::move(fn); }
+
   // Starts the background thread. Fails only if the thread cannot be created.
   Status Start();
   // Says bye, closes, joins the thread. Idempotent.
@@ -187,6 +193,7 @@ class Client {
 
   ClientOptions options_;
   std::string socket_path_;
+  std::function<void()> before_report_;  // set before Start(), then the background thread's
   LatencyHistogram latency_;
   std::atomic<uint64_t> errors_{0};
   std::atomic<double> in_flight_{0}, queue_depth_{0};

@@ -38,14 +38,15 @@ class AdapterTest : public E2eTest {
   // One change of the tuned knob as the history shows it.
   struct Step {
     double from = 0, to = 0;
-    std::string outcome, scenario;
+    std::string outcome, scenario, reason;
   };
   std::vector<Step> KnobSteps(const std::string& target, const std::string& knob) {
     std::vector<Step> out;
     for (const auto& r : History(target)) {
       if (Str(r, "knob") != knob) continue;
       out.push_back(
-          {Num(r, "old_value"), Num(r, "new_value"), Str(r, "outcome"), Str(r, "scenario")});
+          {Num(r, "old_value"), Num(r, "new_value"), Str(r, "outcome"), Str(r, "scenario"),
+           Str(r, "outcome_reason")});
     }
     return out;
   }
@@ -54,6 +55,13 @@ class AdapterTest : public E2eTest {
     for (const auto& st : steps)
       s += FormatStep(st.from) + "->" + FormatStep(st.to) + " (" + st.scenario + ", " + st.outcome +
            ") ";
+    return s;
+  }
+  // Each step's verdict as knobd gave it, one per line: why a step was only kept, not verified.
+  static std::string Reasons(const std::vector<Step>& steps) {
+    std::string s;
+    for (const auto& st : steps)
+      s += FormatStep(st.from) + "->" + FormatStep(st.to) + ": " + st.reason + "\n";
     return s;
   }
   static std::string FormatStep(double v) {
@@ -101,7 +109,7 @@ class AdapterTest : public E2eTest {
           s.outcome == "rolled_back")
         last_applied = s.to;
     }
-    EXPECT_GE(verified_raises, 1) << Describe(steps) << "\n" << log;
+    EXPECT_GE(verified_raises, 1) << Describe(steps) << "\n" << Reasons(steps) << log;
     auto reported = ReportedKnob(knob, target);
     ASSERT_TRUE(reported.has_value()) << knob << " of " << target << " is not reported";
     EXPECT_EQ(*reported, final_value);

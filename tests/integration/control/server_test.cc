@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -154,6 +155,38 @@ TEST_F(ControlServerTest, CppClientRoundTrip) {
   EXPECT_EQ(h.outcomes()[1].outcome, Outcome::kRejected);
   EXPECT_EQ(applied.load(), 6);
   client.Stop();
+}
+
+// An adapter relays another server's counters from the before-report hook: it runs once per
+// report, on the client's thread, and what it records is in the report that follows it.
+TEST_F(ControlServerTest, BeforeReportHookRunsOnceRightBeforeEachReport) {
+  Harness h(Settings(dir_));
+  ASSERT_TRUE(h.start_status().ok());
+  ClientOptions o;
+  o.name = "example-service";
+  o.socket_path = dir_ + "/control.sock";
+  Client client(o);
+  std::atomic<uint64_t> polls{0};
+  client.SetBeforeReport([&] {
+    client.RecordRequests(1, 1ms);  // one request per poll: requests_total counts the polls
+    ++polls;
+  });
+  ASSERT_TRUE(client.Start().ok());
+  double seen = 0;
+  ASSERT_TRUE(h.WaitOnLoop([&] {
+    Snapshot snap;
+    snap.targets["svc"].name = "svc";
+    h.server().api().clients().MergeReports(Policy{}, snap);
+    if (!snap.targets["svc"].app) return false;
+    seen = snap.targets["svc"].app->requests_total;
+    return seen >= 3;
+  }));
+  client.Stop();
+  // The report with requests_total N came right after the N-th poll, never a poll behind.
+  EXPECT_EQ(seen, std::floor(seen));
+  EXPECT_LE(seen, static_cast<double>(client.reports_sent()));
+  const uint64_t sent = client.reports_sent();
+  EXPECT_TRUE(polls == sent || polls == sent + 1) << polls << " polls, " << sent << " reports";
 }
 
 TEST_F(ControlServerTest, PythonClientRoundTrip) {

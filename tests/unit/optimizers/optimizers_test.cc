@@ -94,6 +94,36 @@ TEST(TargetModelTest, CounterResetYieldsNoObservation) {
   EXPECT_EQ(f.model.observations().size(), n + 1);
 }
 
+// A client reporting at the tick's period: by phase, one tick sees no new report and the next
+// sees two. Each observation must still carry the rate, not 0 and then twice it.
+TEST(TargetModelTest, ATickWithoutANewReportIsNotAnObservation) {
+  Feeder f;
+  WallTime received{};
+  auto report = [&](double n) {
+    TargetSnapshot t = f.Make(n, {});
+    received += std::chrono::seconds(1);
+    t.app->received = received;
+    return t;
+  };
+  TargetSnapshot last;
+  for (int i = 0; i < 4; ++i) {
+    f.clock.Advance(std::chrono::seconds(1));
+    last = report(10);
+    f.model.Observe(last, f.host, f.clock.Now());
+  }
+  const size_t n = f.model.observations().size();
+  f.clock.Advance(std::chrono::seconds(1));
+  f.model.Observe(last, f.host, f.clock.Now());  // the same report again: nothing new
+  EXPECT_EQ(f.model.observations().size(), n);
+  f.clock.Advance(std::chrono::seconds(1));
+  report(10);                     // this report was overwritten before the tick read it...
+  last = report(10);              // ...by the next one: two intervals of counters
+  f.model.Observe(last, f.host, f.clock.Now());
+  ASSERT_EQ(f.model.observations().size(), n + 1);
+  const double x = f.truth.Throughput(10);
+  for (const Observation& o : f.model.observations()) EXPECT_NEAR(o.throughput, x, 0.03 * x);
+}
+
 TEST(TargetModelTest, FitsUslAcrossLevelsAndLatencyFactor) {
   Feeder f;
   for (double n : {2, 4, 8, 16, 32, 48}) f.Feed(n, 10);
