@@ -44,9 +44,8 @@ class AdapterTest : public E2eTest {
     std::vector<Step> out;
     for (const auto& r : History(target)) {
       if (Str(r, "knob") != knob) continue;
-      out.push_back(
-          {Num(r, "old_value"), Num(r, "new_value"), Str(r, "outcome"), Str(r, "scenario"),
-           Str(r, "outcome_reason")});
+      out.push_back({Num(r, "old_value"), Num(r, "new_value"), Str(r, "outcome"),
+                     Str(r, "scenario"), Str(r, "outcome_reason")});
     }
     return out;
   }

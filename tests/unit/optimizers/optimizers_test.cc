@@ -116,8 +116,8 @@ TEST(TargetModelTest, ATickWithoutANewReportIsNotAnObservation) {
   f.model.Observe(last, f.host, f.clock.Now());  // the same report again: nothing new
   EXPECT_EQ(f.model.observations().size(), n);
   f.clock.Advance(std::chrono::seconds(1));
-  report(10);                     // this report was overwritten before the tick read it...
-  last = report(10);              // ...by the next one: two intervals of counters
+  report(10);         // this report was overwritten before the tick read it...
+  last = report(10);  // ...by the next one: two intervals of counters
   f.model.Observe(last, f.host, f.clock.Now());
   ASSERT_EQ(f.model.observations().size(), n + 1);
   const double x = f.truth.Throughput(10);
