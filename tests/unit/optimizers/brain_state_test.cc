@@ -123,6 +123,31 @@ TEST(BrainStateTest, ANoEffectHoldSurvivesARestart) {
   EXPECT_FALSE(old->targets[0].knobs[0].no_effect.has_value());
 }
 
+// The file is written piece by piece (issue 12: one tree of it all was the daemon's peak RSS).
+// Whatever it holds, or lacks, the pieces make one JSON document that reads back the same.
+TEST(BrainStateTest, ThePieceByPieceEncodingIsOneDocumentThatReadsBackTheSame) {
+  BrainStateData empty;
+  empty.next_id = 7;
+  const nlohmann::json e = nlohmann::json::parse(EncodeBrainState(empty));
+  EXPECT_EQ(e["next_id"], 7);
+  EXPECT_TRUE(e["targets"].empty());
+  EXPECT_TRUE(e["records"].empty());
+
+  Result<BrainStateData> d = DecodeBrainState(ReadAll(kOldState));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  BrainStateData::Target bare;  // a target with no observations, knobs or history yet
+  bare.name = "new \xff name";  // invalid UTF-8 is replaced, not thrown on
+  d->targets.push_back(bare);
+  const std::string text = EncodeBrainState(*d);
+  const nlohmann::json once = nlohmann::json::parse(text);
+  ASSERT_EQ(once["targets"].size(), 2u);
+  EXPECT_EQ(once["targets"][0]["observations"].size(), d->targets[0].observations.size());
+  EXPECT_TRUE(once["targets"][1]["observations"].empty());
+  Result<BrainStateData> back = DecodeBrainState(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(nlohmann::json::parse(EncodeBrainState(*back)), once);
+}
+
 // One codec: the state file's record is the wire's record, non-finite numbers included.
 TEST(BrainStateTest, RecordsAreStoredInTheWireForm) {
   Recommendation rec;
